@@ -1,0 +1,243 @@
+//! The one error type every layer returns, with the exit code it maps to.
+
+use std::fmt;
+
+use crate::model::ProviderKind;
+
+/// What went wrong, as far as the exit code and the retry policy care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad flag or argument, invalid key id, a refused local action.
+    Usage,
+    /// Malformed or inconsistent configuration, unknown profile, missing credentials.
+    Config,
+    /// A local file could not be read or written.
+    Io,
+    /// The cloud refused the credentials or the signature.
+    Auth,
+    /// The cloud says the caller may not do this.
+    Permission,
+    /// No such user or key.
+    NotFound,
+    /// A quota, such as two keys per user.
+    Limit,
+    /// Any other refusal by the cloud (bad parameter, conflict).
+    Refused,
+    /// The cloud rate-limited us, after all retries.
+    Throttled,
+    /// The server failed (5xx), after all retries.
+    Server,
+    /// Connecting or sending failed.
+    Network,
+    /// The call took longer than `--timeout`.
+    Timeout,
+    /// The answer could not be understood.
+    BadResponse,
+    /// Our clock and the cloud's disagree.
+    ClockSkew,
+    /// Some targets failed; the others' results were printed.
+    Partial,
+    /// The user pressed Ctrl-C.
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// Exit code of DESIGN.md: 2 usage/config, 3 cloud refusal, 4 network, 5 partial, 130 interrupt.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Usage | ErrorKind::Config | ErrorKind::Io => 2,
+            ErrorKind::Auth
+            | ErrorKind::Permission
+            | ErrorKind::NotFound
+            | ErrorKind::Limit
+            | ErrorKind::Refused
+            | ErrorKind::ClockSkew => 3,
+            ErrorKind::Throttled
+            | ErrorKind::Server
+            | ErrorKind::Network
+            | ErrorKind::Timeout
+            | ErrorKind::BadResponse => 4,
+            ErrorKind::Partial => 5,
+            ErrorKind::Interrupted => 130,
+        }
+    }
+
+    /// Stable lower-case name, used in JSON errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Config => "config",
+            ErrorKind::Io => "io",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Permission => "permission",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Limit => "limit",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Server => "server",
+            ErrorKind::Network => "network",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::BadResponse => "bad-response",
+            ErrorKind::ClockSkew => "clock-skew",
+            ErrorKind::Partial => "partial",
+            ErrorKind::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// An error with enough context for a one-line report: which cloud and profile, the cloud's
+/// own code, its message and request id. Never holds a secret.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub provider: Option<ProviderKind>,
+    pub profile: Option<String>,
+    /// The cloud's error code, e.g. `NoSuchEntity`.
+    pub code: Option<String>,
+    pub request_id: Option<String>,
+    /// Extra detail for `-v` (e.g. Huawei's encoded authorization message).
+    pub detail: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            provider: None,
+            profile: None,
+            code: None,
+            request_id: None,
+            detail: None,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub fn io(what: impl fmt::Display, err: &std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, format!("{what}: {err}"))
+    }
+
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadResponse, message)
+    }
+
+    /// An error reported by a cloud API.
+    pub fn cloud(
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        request_id: Option<String>,
+    ) -> Self {
+        Error {
+            code: Some(code.into()),
+            request_id,
+            ..Self::new(kind, message)
+        }
+    }
+
+    pub fn with_provider(mut self, provider: ProviderKind) -> Self {
+        self.provider.get_or_insert(provider);
+        self
+    }
+
+    /// Adds the profile name unless an inner layer already did.
+    pub fn with_profile(mut self, profile: &str) -> Self {
+        if self.profile.is_none() {
+            self.profile = Some(profile.to_string());
+        }
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+
+    /// The JSON form printed on stderr with `-o json`/`ndjson`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": self.kind.as_str(),
+            "provider": self.provider.map(|p| p.as_str()),
+            "profile": self.profile,
+            "code": self.code,
+            "message": self.message,
+            "request_id": self.request_id,
+            "exit_code": self.exit_code(),
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    /// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.provider, &self.profile) {
+            (Some(provider), Some(profile)) => write!(f, "{provider} ({profile}): ")?,
+            (Some(provider), None) => write!(f, "{provider}: ")?,
+            (None, Some(profile)) => write!(f, "profile {profile}: ")?,
+            (None, None) => {}
+        }
+        if let Some(code) = &self.code {
+            write!(f, "{code}: ")?;
+        }
+        // A cloud's message may span lines; the report must stay one line.
+        let message = self
+            .message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        write!(f, "{message}")?;
+        if let Some(request_id) = &self.request_id {
+            write!(f, " (request id {request_id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_with_everything_named() {
+        let err = Error::cloud(
+            ErrorKind::NotFound,
+            "NoSuchEntity",
+            "The user with name nobody\ncannot be found.",
+            Some("req-1".into()),
+        )
+        .with_provider(ProviderKind::Aws)
+        .with_profile("prod");
+        assert_eq!(
+            err.to_string(),
+            "aws (prod): NoSuchEntity: The user with name nobody cannot be found. (request id req-1)"
+        );
+        assert_eq!(err.exit_code(), 3);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(ErrorKind::Config.exit_code(), 2);
+        assert_eq!(ErrorKind::Usage.exit_code(), 2);
+        assert_eq!(ErrorKind::Limit.exit_code(), 3);
+        assert_eq!(ErrorKind::Throttled.exit_code(), 4);
+        assert_eq!(ErrorKind::Timeout.exit_code(), 4);
+        assert_eq!(ErrorKind::Partial.exit_code(), 5);
+        assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+    }
+}

@@ -1,0 +1,429 @@
+//! One HTTP client for every cloud: timeouts, retries with exponential backoff and full
+//! jitter, clock-skew correction, and a per-provider request-rate limit. Providers only
+//! build requests and classify answers; what is retried is decided here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::ProviderKind;
+
+/// A request ready to send, signed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A whole response; bodies of key APIs are small.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How a failed answer may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A definite refusal: retrying cannot help.
+    Never,
+    /// The cloud rate-limited us and did nothing: safe to retry any call.
+    Throttled,
+    /// A server fault: the call may have taken effect, so only idempotent calls retry.
+    Server,
+    /// The cloud refused our timestamp: correct the clock from its `Date` header, retry once.
+    ClockSkew,
+}
+
+/// A failed answer as a provider classifies it.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub retry: Retry,
+}
+
+impl Failure {
+    pub fn new(error: Error, retry: Retry) -> Self {
+        Failure { error, retry }
+    }
+}
+
+/// Whether a call may be repeated without changing the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    Idempotent,
+    /// Creating a key: never repeated once it may have reached the cloud.
+    NotIdempotent,
+}
+
+/// Retry and timeout settings, from the global flags.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub retries: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Requests per second allowed per provider (0 = unlimited).
+    pub rate_limits: HashMap<ProviderKind, f64>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(30),
+            retries: 4,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            rate_limits: HashMap::new(),
+        }
+    }
+}
+
+/// The shared client. Cheap to share behind an `Arc`; connections are pooled.
+pub struct HttpClient {
+    client: reqwest::Client,
+    settings: HttpSettings,
+    /// Milliseconds to add to our clock, learnt from a cloud that refused our timestamp.
+    clock_offset_ms: AtomicI64,
+    limiters: HashMap<ProviderKind, RateLimiter>,
+}
+
+impl HttpClient {
+    pub fn new(settings: HttpSettings) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("cloudkeys/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|err| Error::config(format!("cannot set up the HTTP client: {err}")))?;
+        let limiters = settings
+            .rate_limits
+            .iter()
+            .filter(|(_, rate)| **rate > 0.0)
+            .map(|(kind, rate)| (*kind, RateLimiter::new(*rate)))
+            .collect();
+        Ok(HttpClient {
+            client,
+            settings,
+            clock_offset_ms: AtomicI64::new(0),
+            limiters,
+        })
+    }
+
+    /// The time to sign with: our clock, corrected by any skew a cloud told us about.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sends a request built (and signed) afresh for every attempt, and classifies the answer.
+    /// `build` gets the signing time; `classify` turns a response into a value or a failure.
+    pub async fn execute<T>(
+        &self,
+        provider: ProviderKind,
+        idempotency: Idempotency,
+        mut build: impl FnMut(DateTime<Utc>) -> Result<Request>,
+        classify: impl Fn(Response) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
+        let attempts = self.settings.retries + 1;
+        let mut skew_corrected = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(limiter) = self.limiters.get(&provider) {
+                limiter.acquire().await;
+            }
+            let request = build(self.now())?;
+            let action = describe(&request);
+            tracing::debug!(%provider, attempt, "{action}");
+            let started = Instant::now();
+            let sent = self.send(request).await;
+            let last = attempt >= attempts;
+            let (error, retry_after) = match sent {
+                Ok(response) => {
+                    tracing::debug!(
+                        %provider,
+                        status = response.status,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "{action} answered"
+                    );
+                    let date = response.header("date").map(str::to_string);
+                    let retry_after = response
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    match classify(response) {
+                        Ok(value) => return Ok(value),
+                        Err(failure) => match failure.retry {
+                            Retry::Never => return Err(failure.error),
+                            Retry::ClockSkew => {
+                                if skew_corrected || !self.correct_clock(date.as_deref()) {
+                                    return Err(failure.error);
+                                }
+                                skew_corrected = true;
+                                tracing::info!(%provider, "clock skew corrected from the server's Date header; retrying");
+                                // The correcting retry does not count against the budget.
+                                attempt -= 1;
+                                continue;
+                            }
+                            Retry::Server if idempotency == Idempotency::NotIdempotent => {
+                                return Err(failure.error)
+                            }
+                            Retry::Server | Retry::Throttled => (failure.error, retry_after),
+                        },
+                    }
+                }
+                Err(SendError { error, connect }) => {
+                    // A connection that never opened sent nothing: safe to retry anything.
+                    if !connect && idempotency == Idempotency::NotIdempotent {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+            };
+            if last {
+                let mut error = error;
+                if attempts > 1 {
+                    error.message = format!("{} (after {attempts} attempts)", error.message);
+                }
+                return Err(error);
+            }
+            let delay = retry_after
+                .map(|d| d.min(self.settings.max_backoff))
+                .unwrap_or_else(|| self.backoff(attempt));
+            tracing::info!(%provider, attempt, delay_ms = delay.as_millis() as u64, "retrying: {}", error);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send(&self, request: Request) -> std::result::Result<Response, SendError> {
+        let mut builder = self
+            .client
+            .request(request.method, request.url)
+            .body(request.body);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.map_err(SendError::from)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(SendError::from)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Full jitter: a random delay between 0 and min(max, base·2^attempt).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .settings
+            .base_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.settings.max_backoff);
+        let millis = exp.as_millis().max(1) as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(millis / 4..=millis))
+    }
+
+    fn correct_clock(&self, date: Option<&str>) -> bool {
+        let Some(server) = date.and_then(|d| DateTime::parse_from_rfc2822(d).ok()) else {
+            return false;
+        };
+        let offset = server.with_timezone(&Utc) - Utc::now();
+        self.clock_offset_ms
+            .store(offset.num_milliseconds(), Ordering::Relaxed);
+        true
+    }
+}
+
+struct SendError {
+    error: Error,
+    connect: bool,
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(err: reqwest::Error) -> Self {
+        let kind = if err.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Network
+        };
+        let what = if err.is_timeout() {
+            "timed out"
+        } else if err.is_connect() {
+            "cannot connect"
+        } else {
+            "connection failed"
+        };
+        let url = err
+            .url()
+            .map(|u| format!("{}://{}", u.scheme(), u.authority()))
+            .unwrap_or_default();
+        // The source chain says why (refused, reset, DNS); no secret is ever in it.
+        let mut reason = String::new();
+        let mut source = std::error::Error::source(&err);
+        while let Some(inner) = source {
+            reason = inner.to_string();
+            source = inner.source();
+        }
+        let message = if reason.is_empty() {
+            format!("{what}: {url}")
+        } else {
+            format!("{what}: {url}: {reason}")
+        };
+        SendError {
+            connect: err.is_connect(),
+            error: Error::new(kind, message),
+        }
+    }
+}
+
+/// `POST iam.amazonaws.com/ Action=ListUsers`: what a debug line may show (never headers or bodies,
+/// which carry tokens and secrets).
+fn describe(request: &Request) -> String {
+    format!(
+        "{} {}{}",
+        request.method,
+        request.url.authority(),
+        request.url.path()
+    )
+}
+
+/// A token bucket: at most `rate` requests a second, bursting up to one second's worth.
+struct RateLimiter {
+    rate: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimiter {
+    fn new(rate: f64) -> Self {
+        RateLimiter {
+            rate,
+            state: Mutex::new((rate.max(1.0), Instant::now())),
+        }
+    }
+
+    async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let (tokens, last) = &mut *state;
+                let now = Instant::now();
+                *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate)
+                    .min(self.rate.max(1.0));
+                *last = now;
+                if *tokens >= 1.0 {
+                    *tokens -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - *tokens) / self.rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// `http://` is allowed only to loopback, unless the operator insists.
+pub fn check_endpoint(endpoint: &Url, allow_insecure_http: bool) -> Result<()> {
+    match endpoint.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(endpoint) => Ok(()),
+        "http" => Err(Error::usage(format!(
+            "refusing plain http to {}: use https, or --allow-insecure-http",
+            endpoint.authority()
+        ))),
+        other => Err(Error::usage(format!(
+            "endpoint {endpoint}: unsupported scheme {other}"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The `Host` header value for a URL: the port kept when it is not the default.
+pub fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let ok = |s: &str| check_endpoint(&Url::parse(s).unwrap(), false).is_ok();
+        assert!(ok("https://iam.amazonaws.com"));
+        assert!(ok("http://127.0.0.1:5000"));
+        assert!(ok("http://localhost:1"));
+        assert!(ok("http://[::1]:1"));
+        assert!(!ok("http://10.0.0.1:5000"));
+        assert!(!ok("ftp://127.0.0.1"));
+        assert!(check_endpoint(&Url::parse("http://10.0.0.1").unwrap(), true).is_ok());
+    }
+
+    #[test]
+    fn host_header_keeps_non_default_port() {
+        assert_eq!(
+            host_header(&Url::parse("http://127.0.0.1:5000/").unwrap()),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(
+            host_header(&Url::parse("https://iam.amazonaws.com/").unwrap()),
+            "iam.amazonaws.com"
+        );
+        assert_eq!(
+            host_header(&Url::parse("https://iam.amazonaws.com:443/").unwrap()),
+            "iam.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let client = HttpClient::new(HttpSettings::default()).unwrap();
+        for attempt in 0..20 {
+            assert!(client.backoff(attempt) <= Duration::from_secs(10));
+        }
+        assert!(client.backoff(1) <= Duration::from_millis(400));
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_spaces_requests() {
+        let limiter = RateLimiter::new(20.0);
+        let started = Instant::now();
+        for _ in 0..30 {
+            limiter.acquire().await;
+        }
+        // 20 burst, then 10 more at 20/s: about half a second at least.
+        assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+}

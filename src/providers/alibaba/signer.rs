@@ -1,0 +1,382 @@
+//! Alibaba Cloud OpenAPI signature V3 (ACS3-HMAC-SHA256), as a pure function of the request,
+//! the credentials, the time and the nonce.
+
+use chrono::{DateTime, Utc};
+
+use crate::signing::{
+    canonical_path, canonical_query, hmac_sha256, parse_query, sha256_hex, RequestParts, Signature,
+};
+
+/// Algorithm name: first word of the `Authorization` header and of the string to sign.
+pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
+
+/// Who signs. V3 has no scope: the secret is the HMAC key as is.
+#[derive(Clone, Copy)]
+pub struct SigningKey<'a> {
+    pub access_key_id: &'a str,
+    pub access_key_secret: &'a str,
+    /// STS token: sent and signed as `x-acs-security-token`.
+    pub security_token: Option<&'a str>,
+}
+
+/// `yyyy-MM-ddTHH:mm:ssZ` (UTC), the form of `x-acs-date`.
+pub fn acs_date(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Signs a request for sending. Every header in `request.headers` is signed (the caller passes
+/// `x-acs-action`, `x-acs-version` and anything else it sends, e.g. `content-type`), plus `host`
+/// and the headers added here. Returns the headers to add: `x-acs-date`, `x-acs-signature-nonce`,
+/// `x-acs-content-sha256`, `x-acs-security-token` when a token is used, and `Authorization`.
+/// `host` is signed with `request.host` but left to the HTTP client to send.
+pub fn sign(
+    key: &SigningKey<'_>,
+    request: &RequestParts<'_>,
+    time: DateTime<Utc>,
+    nonce: &str,
+) -> (Vec<(String, String)>, Signature) {
+    let mut added = vec![
+        ("x-acs-date".to_string(), acs_date(time)),
+        ("x-acs-signature-nonce".to_string(), nonce.to_string()),
+        ("x-acs-content-sha256".to_string(), sha256_hex(request.body)),
+    ];
+    if let Some(token) = key.security_token {
+        added.push(("x-acs-security-token".to_string(), token.to_string()));
+    }
+    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
+    signed_headers.push(("host".to_string(), request.host.to_string()));
+    signed_headers.extend(added.iter().cloned());
+    let signature = compute(
+        key,
+        &RequestParts {
+            headers: &signed_headers,
+            ..*request
+        },
+    );
+    added.push(("Authorization".to_string(), signature.authorization.clone()));
+    (added, signature)
+}
+
+/// Computes the signature over exactly the headers given (host and the `x-acs-*` ones included),
+/// which is also how the sandbox checks a request it received: it passes the headers named in
+/// `SignedHeaders`. The date and nonce are signed only as those headers.
+pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
+    let (header_block, signed_headers) = canonical_headers(request.headers);
+    let canonical_request = format!(
+        "{}\n{}\n{}\n{header_block}\n{signed_headers}\n{}",
+        request.method.to_ascii_uppercase(),
+        // `/` for RPC-style calls; a ROA path has each segment RFC 3986-encoded.
+        canonical_path(request.path),
+        canonical_query_string(request.query),
+        sha256_hex(request.body),
+    );
+    let string_to_sign = format!("{ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()));
+    let signature = hex::encode(hmac_sha256(
+        key.access_key_secret.as_bytes(),
+        string_to_sign.as_bytes(),
+    ));
+    let authorization = format!(
+        "{ALGORITHM} Credential={},SignedHeaders={signed_headers},Signature={signature}",
+        key.access_key_id
+    );
+    Signature {
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+    }
+}
+
+/// Canonical query string from the raw query as sent (form-style `+` or `%20` both decode to a
+/// space): URL parameters only, RFC 3986-encoded, sorted, `Name=` for an empty value.
+pub fn canonical_query_string(raw_query: &str) -> String {
+    canonical_query(&parse_query(raw_query))
+}
+
+/// Canonical header block and signed-header list: names lower-cased, values trimmed at both
+/// ends only (inner spaces kept, as the SDK does), sorted by name; several values of one name are
+/// trimmed, sorted and joined by `,`. Returns (`name:value\n`…, `a;b;c`).
+pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+    let mut lowered: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
+        .collect();
+    lowered.sort();
+    let mut merged: Vec<(String, String)> = Vec::with_capacity(lowered.len());
+    for (name, value) in lowered {
+        match merged.last_mut() {
+            Some((last, joined)) if *last == name => {
+                joined.push(',');
+                joined.push_str(value);
+            }
+            _ => merged.push((name, value.to_string())),
+        }
+    }
+    let block = merged
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect::<String>();
+    let signed = merged
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    (block, signed)
+}
+
+/// The parts of an ACS3 `Authorization` header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParsedAuthorization {
+    pub access_key_id: String,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+}
+
+/// Parses `ACS3-HMAC-SHA256 Credential=ID,SignedHeaders=a;b,Signature=hex` (spaces after the
+/// commas tolerated).
+pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
+    let rest = value.strip_prefix(ALGORITHM)?;
+    // The algorithm must be a whole word: `ACS3-HMAC-SHA256X …` is not ours.
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let mut credential = None;
+    let mut signed = None;
+    let mut signature = None;
+    for part in rest.trim().split(',') {
+        let (name, val) = part.trim().split_once('=')?;
+        match name {
+            "Credential" => credential = Some(val),
+            "SignedHeaders" => signed = Some(val),
+            "Signature" => signature = Some(val),
+            _ => {}
+        }
+    }
+    let access_key_id = credential.filter(|id| !id.is_empty())?.to_string();
+    Some(ParsedAuthorization {
+        access_key_id,
+        signed_headers: signed?.split(';').map(str::to_string).collect(),
+        signature: signature?.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+    use serde_json::Value;
+
+    fn vectors() -> Vec<Value> {
+        let text = include_str!("../../../tests/vectors/alibaba-acs3.json");
+        let doc: Value = serde_json::from_str(text).unwrap();
+        doc["cases"].as_array().unwrap().clone()
+    }
+
+    /// Headers `sign()` sets itself (host is signed from `RequestParts::host`).
+    const SIGNER_HEADERS: [&str; 5] = [
+        "host",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "x-acs-security-token",
+    ];
+
+    fn key_of(case: &Value) -> SigningKey<'_> {
+        SigningKey {
+            access_key_id: case["access_key_id"].as_str().unwrap(),
+            access_key_secret: case["access_key_secret"].as_str().unwrap(),
+            security_token: case["security_token"].as_str(),
+        }
+    }
+
+    fn headers_of(case: &Value) -> Vec<(String, String)> {
+        case["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    fn query_pairs(case: &Value) -> Vec<(String, String)> {
+        case["query"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                (
+                    pair[0].as_str().unwrap().to_string(),
+                    pair[1].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_shared_acs3_vector_passes() {
+        let cases = vectors();
+        assert!(cases.len() >= 14);
+        for case in &cases {
+            let name = case["name"].as_str().unwrap();
+            let expected = &case["expected"];
+            let all = headers_of(case);
+            let caller: Vec<(String, String)> = all
+                .iter()
+                .filter(|(n, _)| !SIGNER_HEADERS.contains(&n.as_str()))
+                .cloned()
+                .collect();
+            let date = case["date"].as_str().unwrap();
+            let time = NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%SZ")
+                .unwrap()
+                .and_utc();
+            assert_eq!(acs_date(time), date, "{name}");
+            let query_sent = case["query_string_sent"].as_str().unwrap();
+            // The decoded pairs and the string the SDK sent give the same canonical query.
+            assert_eq!(
+                canonical_query(&query_pairs(case)),
+                expected["canonical_query_string"],
+                "{name}"
+            );
+            assert_eq!(
+                canonical_query_string(query_sent),
+                expected["canonical_query_string"],
+                "{name}"
+            );
+            let request = RequestParts {
+                method: case["method"].as_str().unwrap(),
+                host: case["host"].as_str().unwrap(),
+                path: case["pathname"].as_str().unwrap(),
+                query: query_sent,
+                headers: &caller,
+                body: case["body"].as_str().unwrap().as_bytes(),
+            };
+            let (added, signature) = sign(
+                &key_of(case),
+                &request,
+                time,
+                case["nonce"].as_str().unwrap(),
+            );
+            assert_eq!(
+                sha256_hex(request.body),
+                expected["hashed_payload"],
+                "{name}"
+            );
+            let (block, signed) = canonical_headers(&all);
+            assert_eq!(block, expected["canonical_headers"], "{name}");
+            assert_eq!(signed, expected["signed_headers"], "{name}");
+            assert_eq!(
+                signature.canonical_request, expected["canonical_request"],
+                "{name}"
+            );
+            assert_eq!(
+                signature.string_to_sign, expected["string_to_sign"],
+                "{name}"
+            );
+            assert_eq!(signature.signature, expected["signature"], "{name}");
+            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            // Every header the SDK signed is one we (or the caller, or the HTTP client) send, same value.
+            let host_header = ("host".to_string(), request.host.to_string());
+            for (sent_name, sent_value) in &all {
+                let ours = added
+                    .iter()
+                    .chain(caller.iter())
+                    .chain(std::iter::once(&host_header))
+                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
+                    .map(|(_, v)| v.as_str());
+                assert_eq!(
+                    ours,
+                    Some(sent_value.as_str()),
+                    "{name}: header {sent_name}"
+                );
+            }
+            assert_eq!(
+                added.len(),
+                4 + usize::from(case["security_token"].is_string()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_sandbox_path_verifies_every_vector() {
+        for case in &vectors() {
+            let name = case["name"].as_str().unwrap();
+            let expected = &case["expected"];
+            let parsed = parse_authorization(expected["authorization"].as_str().unwrap()).unwrap();
+            assert_eq!(parsed.access_key_id, case["access_key_id"], "{name}");
+            let signed: Vec<(String, String)> = headers_of(case)
+                .into_iter()
+                .filter(|(n, _)| parsed.signed_headers.contains(n))
+                .collect();
+            assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
+            let request = RequestParts {
+                method: case["method"].as_str().unwrap(),
+                host: case["host"].as_str().unwrap(),
+                path: case["pathname"].as_str().unwrap(),
+                query: case["query_string_sent"].as_str().unwrap(),
+                headers: &signed,
+                body: case["body"].as_str().unwrap().as_bytes(),
+            };
+            assert_eq!(
+                compute(&key_of(case), &request).signature,
+                parsed.signature,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn documented_example_signature() {
+        let case = vectors()
+            .into_iter()
+            .find(|c| c["name"] == "doc-example-ecs-run-instances")
+            .unwrap();
+        assert_eq!(
+            case["expected"]["signature"],
+            "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
+        );
+    }
+
+    #[test]
+    fn canonical_headers_trim_merge_and_keep_inner_spaces() {
+        let headers = vec![
+            ("X-Acs-B".to_string(), " two  words ".to_string()),
+            ("x-acs-a".to_string(), "z".to_string()),
+            ("X-ACS-A".to_string(), " y ".to_string()),
+            ("Host".to_string(), "h".to_string()),
+        ];
+        let (block, signed) = canonical_headers(&headers);
+        assert_eq!(block, "host:h\nx-acs-a:y,z\nx-acs-b:two  words\n");
+        assert_eq!(signed, "host;x-acs-a;x-acs-b");
+    }
+
+    #[test]
+    fn canonical_query_keeps_empty_values_and_encodes_once() {
+        assert_eq!(canonical_query_string(""), "");
+        assert_eq!(canonical_query_string("b=1&a=&Flag"), "Flag=&a=&b=1");
+        assert_eq!(canonical_query_string("v=a+b%2A%20c"), "v=a%20b%2A%20c");
+    }
+
+    #[test]
+    fn parses_its_own_authorization_header() {
+        let parsed = parse_authorization(
+            "ACS3-HMAC-SHA256 Credential=LTAIEXAMPLE,SignedHeaders=host;x-acs-action,Signature=abc",
+        )
+        .unwrap();
+        assert_eq!(parsed.access_key_id, "LTAIEXAMPLE");
+        assert_eq!(parsed.signed_headers, vec!["host", "x-acs-action"]);
+        assert_eq!(parsed.signature, "abc");
+        let spaced = parse_authorization(
+            "ACS3-HMAC-SHA256 Credential=LTAIEXAMPLE, SignedHeaders=host, Signature=abc",
+        )
+        .unwrap();
+        assert_eq!(spaced.signed_headers, vec!["host"]);
+        assert!(parse_authorization("ACS3-HMAC-SHA256 Credential=LTAIEXAMPLE").is_none());
+        assert!(parse_authorization("ACS3-HMAC-SHA256 SignedHeaders=host,Signature=abc").is_none());
+        assert!(
+            parse_authorization("ACS3-HMAC-SHA256X Credential=a,SignedHeaders=h,Signature=s")
+                .is_none()
+        );
+        assert!(parse_authorization("acs LTAI:abc").is_none());
+    }
+}

@@ -1,0 +1,462 @@
+//! Huawei Cloud API Gateway signature SDK-HMAC-SHA256, as a pure function of the request, the
+//! credentials and the time. Follows huaweicloudsdkcore's `Signer`.
+
+use chrono::{DateTime, Utc};
+
+use crate::signing::{
+    canonical_path, canonical_query, header_value, hmac_sha256, parse_query, sha256_hex,
+    RequestParts, Signature,
+};
+
+/// Algorithm name: first word of the `Authorization` header and of the string to sign.
+pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+
+/// Value of `X-Sdk-Content-Sha256` that the SDK sends for a non-JSON body, and signs instead of
+/// the body hash.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Who signs. No scope and no key derivation: the SK is the HMAC key.
+#[derive(Clone, Copy)]
+pub struct SigningKey<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    /// Temporary credentials' token: sent and signed as `X-Security-Token`.
+    pub security_token: Option<&'a str>,
+}
+
+/// `YYYYMMDDTHHMMSSZ` (UTC), the form of `X-Sdk-Date`.
+pub fn sdk_date(time: DateTime<Utc>) -> String {
+    time.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The query string to send: the SDK sends exactly the canonical form (names and values
+/// RFC 3986-encoded, space as `%20`, sorted), so the URL and the signature always agree.
+pub fn canonical_query_for_url(pairs: &[(String, String)]) -> String {
+    canonical_query(pairs)
+}
+
+/// Signs a request for sending. Every header in `request.headers` is signed (except names with
+/// `_`), plus `host` and the headers added here. Returns the headers to add: `X-Sdk-Date`,
+/// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` when a `Content-Type` other than `application/json…`
+/// is sent (as the SDK does), `X-Security-Token` when a token is used, and `Authorization`.
+/// `host` is signed with `request.host` but left to the HTTP client to send.
+pub fn sign(
+    key: &SigningKey<'_>,
+    request: &RequestParts<'_>,
+    time: DateTime<Utc>,
+) -> (Vec<(String, String)>, Signature) {
+    let mut added = vec![("X-Sdk-Date".to_string(), sdk_date(time))];
+    let non_json = header_value(request.headers, "content-type")
+        .is_some_and(|content_type| !content_type.starts_with("application/json"));
+    if non_json && header_value(request.headers, "x-sdk-content-sha256").is_none() {
+        added.push((
+            "X-Sdk-Content-Sha256".to_string(),
+            UNSIGNED_PAYLOAD.to_string(),
+        ));
+    }
+    if let Some(token) = key.security_token {
+        added.push(("X-Security-Token".to_string(), token.to_string()));
+    }
+    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
+    signed_headers.push(("host".to_string(), request.host.to_string()));
+    signed_headers.extend(added.iter().cloned());
+    let signature = compute(
+        key,
+        &RequestParts {
+            headers: &signed_headers,
+            ..*request
+        },
+    );
+    added.push(("Authorization".to_string(), signature.authorization.clone()));
+    (added, signature)
+}
+
+/// Computes the signature over exactly the headers given (`host` and `x-sdk-date` included;
+/// names containing `_` are skipped, as the SDK skips them), which is also how the sandbox checks
+/// a request it received: it passes the headers named in `SignedHeaders`. The date in the
+/// string to sign is the `X-Sdk-Date` header's value.
+pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.contains('_'))
+        .cloned()
+        .collect();
+    let (header_block, signed_headers) = canonical_headers(&headers);
+    let canonical_request = format!(
+        "{}\n{}\n{}\n{header_block}\n{signed_headers}\n{}",
+        request.method.to_ascii_uppercase(),
+        canonical_uri(request.path),
+        canonical_query(&parse_query(request.query)),
+        payload_hash(&headers, request.body),
+    );
+    let date = header_value(&headers, "x-sdk-date").unwrap_or("");
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{date}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    );
+    let signature = hex::encode(hmac_sha256(
+        key.secret_key.as_bytes(),
+        string_to_sign.as_bytes(),
+    ));
+    let authorization = format!(
+        "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
+        key.access_key
+    );
+    Signature {
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+    }
+}
+
+/// The SDK's payload hash: an empty body always hashes as empty (even with
+/// `X-Sdk-Content-Sha256` set); otherwise that header's value, when present, is used literally
+/// (in practice `UNSIGNED-PAYLOAD`); otherwise hex(sha256(body)).
+fn payload_hash(headers: &[(String, String)], body: &[u8]) -> String {
+    if body.is_empty() {
+        return sha256_hex(b"");
+    }
+    match header_value(headers, "x-sdk-content-sha256") {
+        Some(value) if !value.is_empty() => value.to_string(),
+        _ => sha256_hex(body),
+    }
+}
+
+/// Each path segment RFC 3986-encoded, always ending in `/` (the request itself is sent
+/// without that extra slash).
+fn canonical_uri(path: &str) -> String {
+    let mut uri = canonical_path(path);
+    if !uri.ends_with('/') {
+        uri.push('/');
+    }
+    uri
+}
+
+/// Canonical header block and signed-header list: names lower-cased, values trimmed at both
+/// ends only (inner spaces kept, as the SDK does), sorted by name.
+fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+    let mut lowered: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
+        .collect();
+    lowered.sort();
+    let block = lowered
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect::<String>();
+    let signed = lowered
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    (block, signed)
+}
+
+/// The parts of an SDK-HMAC-SHA256 `Authorization` header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParsedAuthorization {
+    pub access_key: String,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+}
+
+/// Parses `SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex`.
+pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
+    let rest = value.strip_prefix(ALGORITHM)?;
+    // The algorithm must be a whole word: `SDK-HMAC-SHA256X …` is not ours.
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let mut access = None;
+    let mut signed = None;
+    let mut signature = None;
+    for part in rest.trim().split(',') {
+        let (name, val) = part.trim().split_once('=')?;
+        match name {
+            "Access" => access = Some(val),
+            "SignedHeaders" => signed = Some(val),
+            "Signature" => signature = Some(val),
+            _ => {}
+        }
+    }
+    Some(ParsedAuthorization {
+        access_key: access.filter(|ak| !ak.is_empty())?.to_string(),
+        signed_headers: signed?.split(';').map(str::to_string).collect(),
+        signature: signature?.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+    use serde_json::Value;
+
+    fn vectors() -> Vec<Value> {
+        let text = include_str!("../../../tests/vectors/huawei-sdk-hmac-sha256.json");
+        let doc: Value = serde_json::from_str(text).unwrap();
+        doc["cases"].as_array().unwrap().clone()
+    }
+
+    fn key_of(case: &Value) -> SigningKey<'_> {
+        SigningKey {
+            access_key: case["ak"].as_str().unwrap(),
+            secret_key: case["sk"].as_str().unwrap(),
+            security_token: case["security_token"].as_str(),
+        }
+    }
+
+    fn header_map(value: &Value) -> Vec<(String, String)> {
+        value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// Query values as the SDK stringifies them: ints as digits, booleans in lower case.
+    fn query_pairs(case: &Value) -> Vec<(String, String)> {
+        case["query_params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let value = match &pair[1] {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (pair[0].as_str().unwrap().to_string(), value)
+            })
+            .collect()
+    }
+
+    fn split_uri(uri: &str) -> (&str, &str) {
+        uri.split_once('?').unwrap_or((uri, ""))
+    }
+
+    #[test]
+    fn every_shared_sdk_hmac_vector_passes() {
+        let cases = vectors();
+        assert!(cases.len() >= 14);
+        for case in &cases {
+            let name = case["name"].as_str().unwrap();
+            let expected = &case["expected"];
+            // headers_in is what the SDK's client handed its signer: drop what sign() adds.
+            let caller: Vec<(String, String)> = header_map(&case["headers_in"])
+                .into_iter()
+                .filter(|(n, _)| {
+                    !n.eq_ignore_ascii_case("x-sdk-date")
+                        && !n.eq_ignore_ascii_case("x-security-token")
+                })
+                .collect();
+            let date = case["x_sdk_date"].as_str().unwrap();
+            let time = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+                .unwrap()
+                .and_utc();
+            assert_eq!(sdk_date(time), date, "{name}");
+            let (path_sent, query_sent) = split_uri(case["uri_sent"].as_str().unwrap());
+            assert_eq!(path_sent, case["path"], "{name}");
+            assert_eq!(
+                canonical_query_for_url(&query_pairs(case)),
+                query_sent,
+                "{name}"
+            );
+            let request = RequestParts {
+                method: case["method"].as_str().unwrap(),
+                host: case["host"].as_str().unwrap(),
+                path: case["path"].as_str().unwrap(),
+                query: query_sent,
+                headers: &caller,
+                body: case["body"].as_str().unwrap().as_bytes(),
+            };
+            let (added, signature) = sign(&key_of(case), &request, time);
+            assert_eq!(
+                signature.canonical_request, expected["canonical_request"],
+                "{name}"
+            );
+            assert_eq!(
+                signature.string_to_sign, expected["string_to_sign"],
+                "{name}"
+            );
+            assert_eq!(signature.signature, expected["signature"], "{name}");
+            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            // Every header the SDK sent is one we (or the caller, or the HTTP client) send, same value,
+            // and we send nothing it did not.
+            let host_header = ("Host".to_string(), request.host.to_string());
+            let ours: Vec<&(String, String)> = added
+                .iter()
+                .chain(caller.iter())
+                .chain(std::iter::once(&host_header))
+                .collect();
+            let sent = header_map(&expected["headers_sent"]);
+            for (sent_name, sent_value) in &sent {
+                let value = ours
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
+                    .map(|(_, v)| v.as_str());
+                assert_eq!(
+                    value,
+                    Some(sent_value.as_str()),
+                    "{name}: header {sent_name}"
+                );
+            }
+            assert_eq!(ours.len(), sent.len(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_sandbox_path_verifies_every_vector() {
+        for case in &vectors() {
+            let name = case["name"].as_str().unwrap();
+            let sent = header_map(&case["expected"]["headers_sent"]);
+            let auth = header_value(&sent, "authorization").unwrap();
+            let parsed = parse_authorization(auth).unwrap();
+            assert_eq!(parsed.access_key, case["ak"], "{name}");
+            let signed: Vec<(String, String)> = sent
+                .iter()
+                .filter(|(n, _)| parsed.signed_headers.contains(&n.to_ascii_lowercase()))
+                .cloned()
+                .collect();
+            assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
+            let (path, query) = split_uri(case["uri_sent"].as_str().unwrap());
+            let request = RequestParts {
+                method: case["method"].as_str().unwrap(),
+                host: case["host"].as_str().unwrap(),
+                path,
+                query,
+                headers: &signed,
+                body: case["body"].as_str().unwrap().as_bytes(),
+            };
+            assert_eq!(
+                compute(&key_of(case), &request).signature,
+                parsed.signature,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsigned_payload_rules() {
+        let form = vec![(
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        )];
+        let request = RequestParts {
+            method: "POST",
+            host: "iam.myhuaweicloud.com",
+            path: "/v5/users",
+            query: "",
+            headers: &form,
+            body: b"a=1",
+        };
+        let key = SigningKey {
+            access_key: "AK",
+            secret_key: "SK",
+            security_token: None,
+        };
+        let time = DateTime::from_timestamp(1_736_929_800, 0).unwrap();
+        let (added, signature) = sign(&key, &request, time);
+        assert_eq!(
+            header_value(&added, "x-sdk-content-sha256"),
+            Some(UNSIGNED_PAYLOAD)
+        );
+        assert!(signature.canonical_request.ends_with("\nUNSIGNED-PAYLOAD"));
+        // An empty body hashes as empty even though the header is still sent and signed.
+        let (added, signature) = sign(
+            &key,
+            &RequestParts {
+                body: b"",
+                ..request
+            },
+            time,
+        );
+        assert_eq!(
+            header_value(&added, "x-sdk-content-sha256"),
+            Some(UNSIGNED_PAYLOAD)
+        );
+        assert!(signature
+            .canonical_request
+            .contains("x-sdk-content-sha256:UNSIGNED-PAYLOAD\n"));
+        assert!(signature
+            .canonical_request
+            .ends_with(&format!("\n{}", sha256_hex(b""))));
+        // JSON (with or without parameters) and no Content-Type at all hash the body.
+        for headers in [
+            vec![(
+                "Content-Type".to_string(),
+                "application/json;charset=UTF-8".to_string(),
+            )],
+            vec![],
+        ] {
+            let (added, signature) = sign(
+                &key,
+                &RequestParts {
+                    headers: &headers,
+                    ..request
+                },
+                time,
+            );
+            assert_eq!(header_value(&added, "x-sdk-content-sha256"), None);
+            assert!(signature
+                .canonical_request
+                .ends_with(&format!("\n{}", sha256_hex(b"a=1"))));
+        }
+    }
+
+    #[test]
+    fn underscored_headers_and_paths() {
+        let headers = vec![
+            ("X_Custom".to_string(), "skip".to_string()),
+            ("X-Sdk-Date".to_string(), "20250115T083000Z".to_string()),
+            ("Host".to_string(), "h".to_string()),
+        ];
+        let key = SigningKey {
+            access_key: "AK",
+            secret_key: "SK",
+            security_token: None,
+        };
+        let signature = compute(
+            &key,
+            &RequestParts {
+                method: "get",
+                host: "h",
+                path: "/v5/users/a b/",
+                query: "b=2&a=x%20y",
+                headers: &headers,
+                body: b"",
+            },
+        );
+        assert!(signature
+            .canonical_request
+            .starts_with("GET\n/v5/users/a%20b/\na=x%20y&b=2\nhost:h\nx-sdk-date:20250115T083000Z\n\nhost;x-sdk-date\n"));
+        assert!(signature
+            .string_to_sign
+            .starts_with("SDK-HMAC-SHA256\n20250115T083000Z\n"));
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_uri("/"), "/");
+    }
+
+    #[test]
+    fn parses_its_own_authorization_header() {
+        let parsed = parse_authorization(
+            "SDK-HMAC-SHA256 Access=QTWAOYTTINDUT2QVKYUC, SignedHeaders=host;x-sdk-date, Signature=abc",
+        )
+        .unwrap();
+        assert_eq!(parsed.access_key, "QTWAOYTTINDUT2QVKYUC");
+        assert_eq!(parsed.signed_headers, vec!["host", "x-sdk-date"]);
+        assert_eq!(parsed.signature, "abc");
+        assert!(parse_authorization("SDK-HMAC-SHA256 Access=AK").is_none());
+        assert!(parse_authorization("SDK-HMAC-SHA256 SignedHeaders=host, Signature=abc").is_none());
+        assert!(
+            parse_authorization("SDK-HMAC-SHA256X Access=a, SignedHeaders=h, Signature=s")
+                .is_none()
+        );
+        assert!(parse_authorization(
+            "V11-HMAC-SHA256 Credential=a/b, SignedHeaders=h, Signature=s"
+        )
+        .is_none());
+    }
+}

@@ -1,0 +1,4 @@
+pub mod alibaba;
+pub mod aws;
+pub mod huawei;
+pub mod tencent;
