@@ -5,4 +5,6 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod providers;
+pub mod provider;
 pub mod signing;
+pub mod time;

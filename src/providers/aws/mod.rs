@@ -1,1 +1,544 @@
+//! AWS IAM and STS behind [`AccessKeyProvider`].
+
+pub mod api;
 pub mod signer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::model::{
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
+    UserRef,
+};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::signing::{percent_encode, RequestParts};
+use crate::time::parse_rfc3339;
+
+use api::{IAM_VERSION, STS_VERSION};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Sts,
+}
+
+/// Where to send IAM and STS calls and which region signs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub iam: Url,
+    pub iam_region: String,
+    pub sts: Url,
+    pub sts_region: String,
+}
+
+fn url(raw: &str) -> Url {
+    Url::parse(raw).expect("built-in endpoint URLs are valid")
+}
+
+/// Endpoints by partition: `cn-*` → aws-cn, `us-gov-*` → aws-us-gov, anything else → aws.
+pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
+    let region = region.filter(|r| !r.is_empty());
+    let mut endpoints = match region {
+        Some(r) if r.starts_with("cn-") => Endpoints {
+            iam: url("https://iam.cn-north-1.amazonaws.com.cn/"),
+            iam_region: "cn-north-1".into(),
+            sts: url(&format!("https://sts.{r}.amazonaws.com.cn/")),
+            sts_region: r.into(),
+        },
+        Some(r) if r.starts_with("us-gov-") => Endpoints {
+            iam: url("https://iam.us-gov.amazonaws.com/"),
+            iam_region: "us-gov-west-1".into(),
+            sts: url(&format!("https://sts.{r}.amazonaws.com/")),
+            sts_region: r.into(),
+        },
+        Some(r) => Endpoints {
+            iam: url("https://iam.amazonaws.com/"),
+            iam_region: "us-east-1".into(),
+            sts: url(&format!("https://sts.{r}.amazonaws.com/")),
+            sts_region: r.into(),
+        },
+        None => Endpoints {
+            iam: url("https://iam.amazonaws.com/"),
+            iam_region: "us-east-1".into(),
+            sts: url("https://sts.amazonaws.com/"),
+            sts_region: "us-east-1".into(),
+        },
+    };
+    if let Some(base) = endpoint {
+        endpoints.iam = base.clone();
+        endpoints.sts = base.clone();
+    }
+    endpoints
+}
+
+pub struct AwsProvider {
+    profile: ResolvedProfile,
+    http: Arc<HttpClient>,
+    endpoints: Endpoints,
+    identity: OnceCell<Identity>,
+}
+
+impl AwsProvider {
+    pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
+        let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
+        AwsProvider {
+            profile,
+            http,
+            endpoints,
+            identity: OnceCell::new(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.profile.profile.name
+    }
+
+    async fn call<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        service: Service,
+        action: &str,
+        params: &[(&str, &str)],
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let (endpoint, region, version, service_name) = match service {
+            Service::Iam => (&self.endpoints.iam, &self.endpoints.iam_region, IAM_VERSION, "iam"),
+            Service::Sts => (&self.endpoints.sts, &self.endpoints.sts_region, STS_VERSION, "sts"),
+        };
+        let mut body = format!("Action={action}&Version={version}");
+        for (name, value) in params {
+            body.push('&');
+            body.push_str(name);
+            body.push('=');
+            body.push_str(&percent_encode(value));
+        }
+        let host = host_header(endpoint);
+        let profile = &self.profile.profile;
+        let build = |time| {
+            let headers = vec![(
+                "Content-Type".to_string(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+            )];
+            let key = signer::SigningKey {
+                access_key_id: &profile.access_key_id,
+                secret_access_key: profile.secret_access_key.expose(),
+                session_token: profile.session_token.as_ref().map(Secret::expose),
+                region,
+                service: service_name,
+            };
+            let parts = RequestParts {
+                method: "POST",
+                host: &host,
+                path: endpoint.path(),
+                query: endpoint.query().unwrap_or(""),
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            let (added, _) = signer::sign(&key, &parts, time);
+            let mut all = headers.clone();
+            all.extend(added);
+            Ok(Request {
+                method: Method::POST,
+                url: endpoint.clone(),
+                headers: all,
+                body: body.clone().into_bytes(),
+            })
+        };
+        self.http
+            .execute(ProviderKind::Aws, idempotency, build, |response| {
+                classify(action, response)
+            })
+            .await
+            .map_err(|err| err.with_provider(ProviderKind::Aws).with_profile(self.name()))
+    }
+
+    async fn identity(&self) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let answer: api::GetCallerIdentityResponse = self
+                    .call(Service::Sts, "GetCallerIdentity", &[], Idempotency::Idempotent)
+                    .await?;
+                Ok(identity_from(
+                    answer.result,
+                    self.name(),
+                    &self.profile.profile.access_key_id,
+                ))
+            })
+            .await
+    }
+
+    fn record(&self, key: api::AccessKeyMetadata, account_id: Option<&str>) -> Result<KeyRecord> {
+        let mut record = KeyRecord::new(
+            ProviderKind::Aws,
+            self.name(),
+            key.access_key_id,
+            parse_status(&key.status)?,
+        );
+        record.account_id = account_id.map(str::to_string);
+        record.user = key.user_name;
+        record.created_at = key.create_date.as_deref().and_then(parse_rfc3339);
+        Ok(record)
+    }
+
+    /// AWS STS GetAccessKeyInfo: the account that owns any key id.
+    pub async fn key_account(&self, access_key_id: &str) -> Result<Option<String>> {
+        let answer: api::GetAccessKeyInfoResponse = self
+            .call(
+                Service::Sts,
+                "GetAccessKeyInfo",
+                &[("AccessKeyId", access_key_id)],
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(answer.result.account)
+    }
+}
+
+fn parse_status(status: &str) -> Result<KeyStatus> {
+    match status {
+        "Active" => Ok(KeyStatus::Active),
+        "Inactive" => Ok(KeyStatus::Inactive),
+        other => Err(Error::bad_response(format!("unknown key status '{other}'"))),
+    }
+}
+
+fn wire_status(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Active => "Active",
+        KeyStatus::Inactive => "Inactive",
+    }
+}
+
+fn identity_from(
+    result: api::GetCallerIdentityResult,
+    profile: &str,
+    access_key_id: &str,
+) -> Identity {
+    let arn = result.arn.unwrap_or_default();
+    // arn:aws:iam::123456789012:user/path/name | :root | arn:aws:sts::…:assumed-role/role/session
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    let (identity_type, user) = if resource == "root" {
+        (IdentityType::Root, None)
+    } else if let Some(path) = resource.strip_prefix("user/") {
+        (
+            IdentityType::User,
+            path.rsplit('/').next().map(str::to_string),
+        )
+    } else {
+        (IdentityType::Role, None)
+    };
+    Identity {
+        provider: ProviderKind::Aws,
+        profile: profile.to_string(),
+        account_id: result.account,
+        user,
+        user_id: result.user_id,
+        arn: (!arn.is_empty()).then_some(arn),
+        identity_type,
+        access_key_id: access_key_id.to_string(),
+    }
+}
+
+/// Maps an IAM/STS error code to our kind and retry class.
+fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
+    match code {
+        "NoSuchEntity" => (ErrorKind::NotFound, Retry::Never),
+        "LimitExceeded" => (ErrorKind::Limit, Retry::Never),
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature"
+        | "MissingAuthenticationToken" | "InvalidAccessKeyId" | "ExpiredToken"
+        | "AuthFailure" | "InvalidToken" => (ErrorKind::Auth, Retry::Never),
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            (ErrorKind::Permission, Retry::Never)
+        }
+        "RequestExpired" | "RequestTimeTooSkewed" | "SignatureExpired" => {
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        }
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+        | "TooManyRequestsException" => (ErrorKind::Throttled, Retry::Throttled),
+        "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
+            (ErrorKind::Server, Retry::Server)
+        }
+        _ if status == 429 => (ErrorKind::Throttled, Retry::Throttled),
+        _ if status >= 500 => (ErrorKind::Server, Retry::Server),
+        _ => (ErrorKind::Refused, Retry::Never),
+    }
+}
+
+fn classify<T: for<'de> serde::Deserialize<'de>>(
+    action: &str,
+    response: Response,
+) -> std::result::Result<T, Failure> {
+    if (200..300).contains(&response.status) {
+        return api::parse(&response.body).map_err(|err| {
+            Failure::new(
+                Error::bad_response(format!("{action}: unreadable answer: {err}")),
+                Retry::Never,
+            )
+        });
+    }
+    let header_request_id = response.header("x-amzn-requestid").map(str::to_string);
+    match api::parse_error(&response.body) {
+        Some(body) => {
+            let code = body.code.unwrap_or_default();
+            let (kind, retry) = error_class(&code, response.status);
+            let message = body
+                .message
+                .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
+            Err(Failure::new(
+                Error::cloud(kind, code, message, body.request_id.or(header_request_id)),
+                retry,
+            ))
+        }
+        None => {
+            let (kind, retry) = error_class("", response.status);
+            let kind = if kind == ErrorKind::Refused {
+                ErrorKind::BadResponse
+            } else {
+                kind
+            };
+            Err(Failure::new(
+                Error::new(
+                    kind,
+                    format!("{action}: HTTP {} with an unreadable body", response.status),
+                ),
+                retry,
+            ))
+        }
+    }
+}
+
+#[async_trait]
+impl AccessKeyProvider for AwsProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Aws
+    }
+
+    fn profile(&self) -> &str {
+        self.name()
+    }
+
+    async fn whoami(&self) -> Result<Identity> {
+        self.identity().await.cloned()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRef>> {
+        let mut users = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut params = vec![("MaxItems", "1000")];
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let page: api::ListUsersResponse = self
+                .call(Service::Iam, "ListUsers", &params, Idempotency::Idempotent)
+                .await?;
+            users.extend(page.result.users.member.into_iter().map(|u| UserRef {
+                name: u.user_name,
+                id: u.user_id,
+            }));
+            match (page.result.is_truncated, page.result.marker) {
+                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => break,
+            }
+        }
+        Ok(users)
+    }
+
+    async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        let identity = self.identity().await?;
+        let account_id = identity.account_id.clone();
+        let mut records = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut params = vec![("MaxItems", "1000")];
+            if let Some(user) = user {
+                params.push(("UserName", &user.name));
+            }
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let page: api::ListAccessKeysResponse = self
+                .call(Service::Iam, "ListAccessKeys", &params, Idempotency::Idempotent)
+                .await?;
+            for key in page.result.access_key_metadata.member {
+                let mut record = self.record(key, account_id.as_deref())?;
+                match user {
+                    Some(u) => {
+                        record.user.get_or_insert_with(|| u.name.clone());
+                        record.user_id = u.id.clone();
+                    }
+                    None => {
+                        if record.user.is_none() {
+                            record.user = identity.user.clone().or(Some("<root>".into()));
+                        }
+                        if identity.identity_type == IdentityType::User {
+                            record.user_id = identity.user_id.clone();
+                        }
+                    }
+                }
+                records.push(record);
+            }
+            match (page.result.is_truncated, page.result.marker) {
+                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => break,
+            }
+        }
+        Ok(records)
+    }
+
+    async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
+        let answer: api::GetAccessKeyLastUsedResponse = self
+            .call(
+                Service::Iam,
+                "GetAccessKeyLastUsed",
+                &[("AccessKeyId", &key.access_key_id)],
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let Some(used) = answer.result.access_key_last_used else {
+            return Ok(LastUsed::default());
+        };
+        // "N/A" is how AWS says "never".
+        let known = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "N/A");
+        Ok(LastUsed {
+            at: used.last_used_date.as_deref().and_then(parse_rfc3339),
+            service: known(used.service_name),
+            region: known(used.region),
+            date_only: false,
+        })
+    }
+
+    async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
+        let account_id = self.identity().await?.account_id.clone();
+        let params: Vec<(&str, &str)> = user.map(|u| ("UserName", u.name.as_str())).into_iter().collect();
+        let answer: api::CreateAccessKeyResponse = self
+            .call(Service::Iam, "CreateAccessKey", &params, Idempotency::NotIdempotent)
+            .await?;
+        let created = answer.result.access_key;
+        let secret = Secret::new(created.secret_access_key);
+        let mut record = self.record(
+            api::AccessKeyMetadata {
+                user_name: created.user_name,
+                access_key_id: created.access_key_id,
+                status: created.status,
+                create_date: created.create_date,
+            },
+            account_id.as_deref(),
+        )?;
+        if let Some(u) = user {
+            record.user.get_or_insert_with(|| u.name.clone());
+            record.user_id = u.id.clone();
+        }
+        Ok(NewKey { record, secret })
+    }
+
+    async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
+        let mut params = vec![
+            ("AccessKeyId", key.access_key_id.as_str()),
+            ("Status", wire_status(status)),
+        ];
+        if let Some(user) = &key.user {
+            params.push(("UserName", &user.name));
+        }
+        let _: serde::de::IgnoredAny = self
+            .call(Service::Iam, "UpdateAccessKey", &params, Idempotency::Idempotent)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
+        let mut params = vec![("AccessKeyId", key.access_key_id.as_str())];
+        if let Some(user) = &key.user {
+            params.push(("UserName", &user.name));
+        }
+        let _: serde::de::IgnoredAny = self
+            .call(Service::Iam, "DeleteAccessKey", &params, Idempotency::Idempotent)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Decodes the 12-digit account id from a key id offline (AKIA…/ASIA… ids made since 2019;
+/// the older `AKIAI`/`AKIAJ` ones do not encode it).
+pub fn account_from_key_id(access_key_id: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let body = access_key_id.get(4..)?;
+    if access_key_id.starts_with("AKIAI") || access_key_id.starts_with("AKIAJ") {
+        return None;
+    }
+    let encoded = body.get(..10)?;
+    let mut value: u64 = 0;
+    for ch in encoded.bytes() {
+        let index = ALPHABET.iter().position(|&c| c == ch)? as u64;
+        value = (value << 5) | index;
+    }
+    // 10 base32 chars = 50 bits; the account id is bits 1..=40 of the first 6 decoded bytes.
+    let account = (value >> 2 >> 7) & 0xFF_FFFF_FFFF;
+    Some(format!("{account:012}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_pick_endpoints_and_signing_regions() {
+        let e = endpoints(Some("cn-northwest-1"), None);
+        assert_eq!(e.iam.as_str(), "https://iam.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(e.iam_region, "cn-north-1");
+        assert_eq!(e.sts.as_str(), "https://sts.cn-northwest-1.amazonaws.com.cn/");
+        let e = endpoints(Some("us-gov-east-1"), None);
+        assert_eq!(e.iam.as_str(), "https://iam.us-gov.amazonaws.com/");
+        assert_eq!(e.iam_region, "us-gov-west-1");
+        assert_eq!(e.sts_region, "us-gov-east-1");
+        let e = endpoints(Some("eu-west-1"), None);
+        assert_eq!(e.iam_region, "us-east-1");
+        assert_eq!(e.sts.as_str(), "https://sts.eu-west-1.amazonaws.com/");
+        let e = endpoints(None, None);
+        assert_eq!(e.sts.as_str(), "https://sts.amazonaws.com/");
+        let base = Url::parse("http://127.0.0.1:5000").unwrap();
+        let e = endpoints(Some("cn-north-1"), Some(&base));
+        assert_eq!(e.iam, base);
+        assert_eq!(e.iam_region, "cn-north-1");
+    }
+
+    #[test]
+    fn identity_from_arns() {
+        let result = |arn: &str| api::GetCallerIdentityResult {
+            user_id: Some("AIDA1".into()),
+            account: Some("123456789012".into()),
+            arn: Some(arn.into()),
+        };
+        let user = identity_from(result("arn:aws:iam::123456789012:user/ops/alice"), "p", "AKIA1");
+        assert_eq!(user.user.as_deref(), Some("alice"));
+        assert_eq!(user.identity_type, IdentityType::User);
+        let root = identity_from(result("arn:aws:iam::123456789012:root"), "p", "AKIA1");
+        assert_eq!(root.identity_type, IdentityType::Root);
+        let role = identity_from(result("arn:aws:sts::123456789012:assumed-role/r/s"), "p", "ASIA1");
+        assert_eq!(role.identity_type, IdentityType::Role);
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        assert_eq!(error_class("NoSuchEntity", 404).0.exit_code(), 3);
+        assert_eq!(error_class("LimitExceeded", 409).0, ErrorKind::Limit);
+        assert_eq!(error_class("Throttling", 400).1, Retry::Throttled);
+        assert_eq!(error_class("RequestExpired", 400).1, Retry::ClockSkew);
+        assert_eq!(error_class("Weird", 503).1, Retry::Server);
+        assert_eq!(error_class("Weird", 400), (ErrorKind::Refused, Retry::Never));
+    }
+
+    #[test]
+    fn decodes_account_from_key_id() {
+        // Published example: ASIAY34FZKBOKMUTVV7A belongs to account 609629065308.
+        assert_eq!(account_from_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+        assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
+        assert_eq!(account_from_key_id("AKIA"), None);
+        assert_eq!(account_from_key_id("AKIA!!!!!!!!!!!!"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The boundary every command talks to, and the factory that builds a provider from a profile.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use url::Url;
+
+use crate::config::Profile;
+use crate::error::{Error, Result};
+use crate::http::{check_endpoint, HttpClient};
+use crate::model::{Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, UserRef};
+use crate::providers;
+
+/// One cloud account seen through one profile's credentials.
+#[async_trait]
+pub trait AccessKeyProvider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+    /// The profile these credentials came from.
+    fn profile(&self) -> &str;
+    /// The identity behind the credentials: account, user, key in use.
+    async fn whoami(&self) -> Result<Identity>;
+    /// Every user of the account, all pages.
+    async fn list_users(&self) -> Result<Vec<UserRef>>;
+    /// Keys of `user`, or of the caller when `None`, all pages.
+    async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>>;
+    /// When a key was last used (`at` is `None` when never used).
+    async fn last_used(&self, key: &KeyRef) -> Result<LastUsed>;
+    /// Fills last use into many records; providers with a batch API override this.
+    async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
+        let refs: Vec<KeyRef> = records.iter().map(KeyRecord::key_ref).collect();
+        let results: Vec<Result<LastUsed>> = stream::iter(refs)
+            .map(|key| async move { self.last_used(&key).await })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        for (record, result) in records.iter_mut().zip(results) {
+            record.apply_last_used(result?);
+        }
+        Ok(())
+    }
+    /// Creates a key. Never retried once the request may have reached the cloud.
+    async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey>;
+    async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()>;
+    async fn delete_key(&self, key: &KeyRef) -> Result<()>;
+}
+
+/// What every provider is built with besides its profile.
+#[derive(Clone)]
+pub struct ProviderOptions {
+    pub http: Arc<HttpClient>,
+    /// `--endpoint`: one base URL for all of the provider's services.
+    pub endpoint: Option<String>,
+    /// `--region`, overriding the profile's.
+    pub region: Option<String>,
+    pub allow_insecure_http: bool,
+}
+
+/// A profile's effective settings after the command-line overrides.
+pub struct ResolvedProfile {
+    pub profile: Profile,
+    pub endpoint: Option<Url>,
+    pub region: Option<String>,
+}
+
+/// Builds the provider for a profile.
+pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn AccessKeyProvider>> {
+    let endpoint = options
+        .endpoint
+        .as_deref()
+        .or(profile.endpoint.as_deref())
+        .map(|raw| {
+            let url = Url::parse(raw)
+                .map_err(|err| Error::usage(format!("endpoint '{raw}' is not a URL: {err}")))?;
+            check_endpoint(&url, options.allow_insecure_http)?;
+            Ok::<Url, Error>(url)
+        })
+        .transpose()?;
+    let resolved = ResolvedProfile {
+        profile: profile.clone(),
+        endpoint,
+        region: options.region.clone().or_else(|| profile.region.clone()),
+    };
+    let http = options.http.clone();
+    Ok(match profile.provider {
+        ProviderKind::Aws => Arc::new(providers::aws::AwsProvider::new(resolved, http)),
+        other => {
+            return Err(Error::config(format!(
+                "profile {}: {other} is not supported yet",
+                profile.name
+            )))
+        }
+    })
+}

@@ -1,0 +1,244 @@
+//! IAM and STS wire types (query protocol, XML answers). Nothing here leaves the `aws` folder.
+
+use quick_xml::events::Event;
+use serde::Deserialize;
+
+pub const IAM_VERSION: &str = "2010-05-08";
+pub const STS_VERSION: &str = "2011-06-15";
+
+#[derive(Debug, Deserialize)]
+pub struct Members<T> {
+    #[serde(rename = "member", default = "Vec::new")]
+    pub member: Vec<T>,
+}
+
+impl<T> Default for Members<T> {
+    fn default() -> Self {
+        Members { member: Vec::new() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKeyMetadata {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+    pub status: String,
+    pub create_date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListAccessKeysResponse {
+    #[serde(rename = "ListAccessKeysResult")]
+    pub result: ListAccessKeysResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAccessKeysResult {
+    #[serde(default)]
+    pub access_key_metadata: Members<AccessKeyMetadata>,
+    #[serde(default)]
+    pub is_truncated: bool,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListUsersResponse {
+    #[serde(rename = "ListUsersResult")]
+    pub result: ListUsersResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListUsersResult {
+    #[serde(default)]
+    pub users: Members<User>,
+    #[serde(default)]
+    pub is_truncated: bool,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct User {
+    pub user_name: String,
+    pub user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CreateAccessKeyResponse {
+    #[serde(rename = "CreateAccessKeyResult")]
+    pub result: CreateAccessKeyResult,
+}
+
+#[derive(Deserialize)]
+pub struct CreateAccessKeyResult {
+    #[serde(rename = "AccessKey")]
+    pub access_key: CreatedAccessKey,
+}
+
+/// Holds the secret only until it is moved into a `Secret`; no `Debug`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreatedAccessKey {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+    pub status: String,
+    pub secret_access_key: String,
+    pub create_date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetAccessKeyLastUsedResponse {
+    #[serde(rename = "GetAccessKeyLastUsedResult")]
+    pub result: GetAccessKeyLastUsedResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccessKeyLastUsedResult {
+    pub user_name: Option<String>,
+    pub access_key_last_used: Option<AccessKeyLastUsed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKeyLastUsed {
+    pub last_used_date: Option<String>,
+    pub service_name: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetCallerIdentityResponse {
+    #[serde(rename = "GetCallerIdentityResult")]
+    pub result: GetCallerIdentityResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetCallerIdentityResult {
+    pub user_id: Option<String>,
+    pub account: Option<String>,
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetAccessKeyInfoResponse {
+    #[serde(rename = "GetAccessKeyInfoResult")]
+    pub result: GetAccessKeyInfoResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccessKeyInfoResult {
+    pub account: Option<String>,
+}
+
+/// The parts of an error answer. AWS nests `<Error>` in `<ErrorResponse>` (moto's auth errors
+/// add an `<Errors>` level), so this reads the first `Code`, `Message` and `RequestId` anywhere.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub fn parse_error(body: &[u8]) -> Option<ErrorBody> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut out = ErrorBody::default();
+    let mut current: Option<Vec<u8>> = None;
+    let mut saw_error_root = false;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(start)) => {
+                let name = start.local_name().as_ref().to_vec();
+                if name == b"ErrorResponse" || name == b"Error" {
+                    saw_error_root = true;
+                }
+                current = Some(name);
+            }
+            Ok(Event::Text(text)) => {
+                let Some(name) = current.as_deref() else { continue };
+                let Ok(value) = text.unescape() else { continue };
+                let value = value.trim().to_string();
+                let slot = match name {
+                    b"Code" => &mut out.code,
+                    b"Message" => &mut out.message,
+                    b"RequestId" => &mut out.request_id,
+                    _ => continue,
+                };
+                if slot.is_none() && !value.is_empty() {
+                    *slot = Some(value);
+                }
+            }
+            Ok(Event::End(_)) => current = None,
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    (saw_error_root && out.code.is_some()).then_some(out)
+}
+
+/// Parses a success answer into its wire type.
+pub fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "answer is not UTF-8".to_string())?;
+    quick_xml::de::from_str(text).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_list_access_keys() {
+        let xml = r#"<ListAccessKeysResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+<ListAccessKeysResult><UserName>alice</UserName><AccessKeyMetadata>
+<member><UserName>alice</UserName><AccessKeyId>AKIA1</AccessKeyId><Status>Active</Status><CreateDate>2024-01-02T03:04:05Z</CreateDate></member>
+<member><UserName>alice</UserName><AccessKeyId>AKIA2</AccessKeyId><Status>Inactive</Status><CreateDate>2024-01-03T03:04:05.123Z</CreateDate></member>
+</AccessKeyMetadata><IsTruncated>true</IsTruncated><Marker>m+1/=</Marker></ListAccessKeysResult>
+<ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListAccessKeysResponse>"#;
+        let parsed: ListAccessKeysResponse = parse(xml.as_bytes()).unwrap();
+        assert_eq!(parsed.result.access_key_metadata.member.len(), 2);
+        assert_eq!(parsed.result.access_key_metadata.member[1].status, "Inactive");
+        assert!(parsed.result.is_truncated);
+        assert_eq!(parsed.result.marker.as_deref(), Some("m+1/="));
+    }
+
+    #[test]
+    fn parses_empty_lists() {
+        let xml = "<ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata/></ListAccessKeysResult></ListAccessKeysResponse>";
+        let parsed: ListAccessKeysResponse = parse(xml.as_bytes()).unwrap();
+        assert!(parsed.result.access_key_metadata.member.is_empty());
+        assert!(!parsed.result.is_truncated);
+        let xml = "<ListUsersResponse><ListUsersResult><IsTruncated>false</IsTruncated></ListUsersResult></ListUsersResponse>";
+        let parsed: ListUsersResponse = parse(xml.as_bytes()).unwrap();
+        assert!(parsed.result.users.member.is_empty());
+    }
+
+    #[test]
+    fn parses_never_used_last_used() {
+        let xml = "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><UserName>a</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed></GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>";
+        let parsed: GetAccessKeyLastUsedResponse = parse(xml.as_bytes()).unwrap();
+        let used = parsed.result.access_key_last_used.unwrap();
+        assert!(used.last_used_date.is_none());
+        assert_eq!(used.service_name.as_deref(), Some("N/A"));
+    }
+
+    #[test]
+    fn parses_both_error_shapes() {
+        let iam = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The user with name nobody cannot be found.</Message></Error><RequestId>abc</RequestId></ErrorResponse>"#;
+        let parsed = parse_error(iam.as_bytes()).unwrap();
+        assert_eq!(parsed.code.as_deref(), Some("NoSuchEntity"));
+        assert_eq!(parsed.request_id.as_deref(), Some("abc"));
+        let moto = r#"<?xml version="1.0" encoding="utf-8"?>
+<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>bad &amp; wrong</Message><Type>Sender</Type></Error></Errors></ErrorResponse>"#;
+        let parsed = parse_error(moto.as_bytes()).unwrap();
+        assert_eq!(parsed.code.as_deref(), Some("SignatureDoesNotMatch"));
+        assert_eq!(parsed.message.as_deref(), Some("bad & wrong"));
+        assert!(parse_error(b"<html>500</html>").is_none());
+        assert!(parse_error(b"\xff\xfe").is_none());
+    }
+}
