@@ -86,9 +86,13 @@ impl ErrorKind {
 }
 
 /// An error with enough context for a one-line report: which cloud and profile, the cloud's
-/// own code, its message and request id. Never holds a secret.
+/// own code, its message and request id. Never holds a secret. Boxed so that `Result`s stay
+/// one pointer wide on the happy path; fields are reached through `Deref`.
 #[derive(Debug, Clone)]
-pub struct Error {
+pub struct Error(Box<ErrorInfo>);
+
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
     pub kind: ErrorKind,
     pub message: String,
     pub provider: Option<ProviderKind>,
@@ -102,9 +106,22 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl std::ops::Deref for Error {
+    type Target = ErrorInfo;
+    fn deref(&self) -> &ErrorInfo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorInfo {
+        &mut self.0
+    }
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorInfo {
             kind,
             message: message.into(),
             provider: None,
@@ -112,7 +129,7 @@ impl Error {
             code: None,
             request_id: None,
             detail: None,
-        }
+        }))
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -138,11 +155,10 @@ impl Error {
         message: impl Into<String>,
         request_id: Option<String>,
     ) -> Self {
-        Error {
-            code: Some(code.into()),
-            request_id,
-            ..Self::new(kind, message)
-        }
+        let mut err = Self::new(kind, message);
+        err.code = Some(code.into());
+        err.request_id = request_id;
+        err
     }
 
     pub fn with_provider(mut self, provider: ProviderKind) -> Self {

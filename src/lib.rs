@@ -1,10 +1,14 @@
 //! cloudkeys: list, create, enable/disable, delete, rotate and audit cloud access keys.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod model;
-pub mod providers;
+pub mod output;
 pub mod provider;
+pub mod providers;
+pub mod sandbox;
 pub mod signing;
 pub mod time;

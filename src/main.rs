@@ -1,1 +1,70 @@
-fn main() {}
+//! cloudkeys: parse arguments, run the command, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cloudkeys::cli::{Cli, Command, OutputFormat};
+use cloudkeys::commands;
+use cloudkeys::config::Environment;
+use cloudkeys::error::{Error, ErrorKind};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let json_errors = matches!(
+        cli.global.output,
+        Some(OutputFormat::Json | OutputFormat::Ndjson)
+    );
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if json_errors {
+                eprintln!("{}", err.to_json());
+            } else {
+                eprintln!("error: {err}");
+            }
+            err.exit_code()
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn run(cli: Cli) -> Result<i32, Error> {
+    // Completions and profile listing make no call: no runtime for them.
+    if let Command::Completions(args) = &cli.command {
+        return commands::completions::run(args);
+    }
+    let runtime = match cli.command {
+        Command::Sandbox(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .map_err(|err| Error::new(ErrorKind::Io, format!("cannot start the runtime: {err}")))?;
+    let env = Environment::from_process();
+    runtime.block_on(async {
+        tokio::select! {
+            result = commands::run(cli, env) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
+        }
+    })
+}
+
+/// Logs go to stderr; only cloudkeys' own events, since HTTP libraries' traces may show headers.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("warn,cloudkeys={level}"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -9,7 +9,9 @@ use url::Url;
 use crate::config::Profile;
 use crate::error::{Error, Result};
 use crate::http::{check_endpoint, HttpClient};
-use crate::model::{Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, UserRef};
+use crate::model::{
+    Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, UserRef,
+};
 use crate::providers;
 
 /// One cloud account seen through one profile's credentials.

@@ -160,7 +160,9 @@ pub fn parse_error(body: &[u8]) -> Option<ErrorBody> {
                 current = Some(name);
             }
             Ok(Event::Text(text)) => {
-                let Some(name) = current.as_deref() else { continue };
+                let Some(name) = current.as_deref() else {
+                    continue;
+                };
                 let Ok(value) = text.unescape() else { continue };
                 let value = value.trim().to_string();
                 let slot = match name {
@@ -202,7 +204,10 @@ mod tests {
 <ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListAccessKeysResponse>"#;
         let parsed: ListAccessKeysResponse = parse(xml.as_bytes()).unwrap();
         assert_eq!(parsed.result.access_key_metadata.member.len(), 2);
-        assert_eq!(parsed.result.access_key_metadata.member[1].status, "Inactive");
+        assert_eq!(
+            parsed.result.access_key_metadata.member[1].status,
+            "Inactive"
+        );
         assert!(parsed.result.is_truncated);
         assert_eq!(parsed.result.marker.as_deref(), Some("m+1/="));
     }

@@ -107,8 +107,18 @@ impl AwsProvider {
         idempotency: Idempotency,
     ) -> Result<T> {
         let (endpoint, region, version, service_name) = match service {
-            Service::Iam => (&self.endpoints.iam, &self.endpoints.iam_region, IAM_VERSION, "iam"),
-            Service::Sts => (&self.endpoints.sts, &self.endpoints.sts_region, STS_VERSION, "sts"),
+            Service::Iam => (
+                &self.endpoints.iam,
+                &self.endpoints.iam_region,
+                IAM_VERSION,
+                "iam",
+            ),
+            Service::Sts => (
+                &self.endpoints.sts,
+                &self.endpoints.sts_region,
+                STS_VERSION,
+                "sts",
+            ),
         };
         let mut body = format!("Action={action}&Version={version}");
         for (name, value) in params {
@@ -154,14 +164,22 @@ impl AwsProvider {
                 classify(action, response)
             })
             .await
-            .map_err(|err| err.with_provider(ProviderKind::Aws).with_profile(self.name()))
+            .map_err(|err| {
+                err.with_provider(ProviderKind::Aws)
+                    .with_profile(self.name())
+            })
     }
 
     async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
                 let answer: api::GetCallerIdentityResponse = self
-                    .call(Service::Sts, "GetCallerIdentity", &[], Idempotency::Idempotent)
+                    .call(
+                        Service::Sts,
+                        "GetCallerIdentity",
+                        &[],
+                        Idempotency::Idempotent,
+                    )
                     .await?;
                 Ok(identity_from(
                     answer.result,
@@ -249,16 +267,23 @@ fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
     match code {
         "NoSuchEntity" => (ErrorKind::NotFound, Retry::Never),
         "LimitExceeded" => (ErrorKind::Limit, Retry::Never),
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature"
-        | "MissingAuthenticationToken" | "InvalidAccessKeyId" | "ExpiredToken"
-        | "AuthFailure" | "InvalidToken" => (ErrorKind::Auth, Retry::Never),
+        "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "InvalidAccessKeyId"
+        | "ExpiredToken"
+        | "AuthFailure"
+        | "InvalidToken" => (ErrorKind::Auth, Retry::Never),
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             (ErrorKind::Permission, Retry::Never)
         }
         "RequestExpired" | "RequestTimeTooSkewed" | "SignatureExpired" => {
             (ErrorKind::ClockSkew, Retry::ClockSkew)
         }
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
         | "TooManyRequestsException" => (ErrorKind::Throttled, Retry::Throttled),
         "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
             (ErrorKind::Server, Retry::Server)
@@ -363,7 +388,12 @@ impl AccessKeyProvider for AwsProvider {
                 params.push(("Marker", m));
             }
             let page: api::ListAccessKeysResponse = self
-                .call(Service::Iam, "ListAccessKeys", &params, Idempotency::Idempotent)
+                .call(
+                    Service::Iam,
+                    "ListAccessKeys",
+                    &params,
+                    Idempotency::Idempotent,
+                )
                 .await?;
             for key in page.result.access_key_metadata.member {
                 let mut record = self.record(key, account_id.as_deref())?;
@@ -415,9 +445,17 @@ impl AccessKeyProvider for AwsProvider {
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
         let account_id = self.identity().await?.account_id.clone();
-        let params: Vec<(&str, &str)> = user.map(|u| ("UserName", u.name.as_str())).into_iter().collect();
+        let params: Vec<(&str, &str)> = user
+            .map(|u| ("UserName", u.name.as_str()))
+            .into_iter()
+            .collect();
         let answer: api::CreateAccessKeyResponse = self
-            .call(Service::Iam, "CreateAccessKey", &params, Idempotency::NotIdempotent)
+            .call(
+                Service::Iam,
+                "CreateAccessKey",
+                &params,
+                Idempotency::NotIdempotent,
+            )
             .await?;
         let created = answer.result.access_key;
         let secret = Secret::new(created.secret_access_key);
@@ -446,7 +484,12 @@ impl AccessKeyProvider for AwsProvider {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
-            .call(Service::Iam, "UpdateAccessKey", &params, Idempotency::Idempotent)
+            .call(
+                Service::Iam,
+                "UpdateAccessKey",
+                &params,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(())
     }
@@ -457,7 +500,12 @@ impl AccessKeyProvider for AwsProvider {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
-            .call(Service::Iam, "DeleteAccessKey", &params, Idempotency::Idempotent)
+            .call(
+                Service::Iam,
+                "DeleteAccessKey",
+                &params,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(())
     }
@@ -491,7 +539,10 @@ mod tests {
         let e = endpoints(Some("cn-northwest-1"), None);
         assert_eq!(e.iam.as_str(), "https://iam.cn-north-1.amazonaws.com.cn/");
         assert_eq!(e.iam_region, "cn-north-1");
-        assert_eq!(e.sts.as_str(), "https://sts.cn-northwest-1.amazonaws.com.cn/");
+        assert_eq!(
+            e.sts.as_str(),
+            "https://sts.cn-northwest-1.amazonaws.com.cn/"
+        );
         let e = endpoints(Some("us-gov-east-1"), None);
         assert_eq!(e.iam.as_str(), "https://iam.us-gov.amazonaws.com/");
         assert_eq!(e.iam_region, "us-gov-west-1");
@@ -514,12 +565,20 @@ mod tests {
             account: Some("123456789012".into()),
             arn: Some(arn.into()),
         };
-        let user = identity_from(result("arn:aws:iam::123456789012:user/ops/alice"), "p", "AKIA1");
+        let user = identity_from(
+            result("arn:aws:iam::123456789012:user/ops/alice"),
+            "p",
+            "AKIA1",
+        );
         assert_eq!(user.user.as_deref(), Some("alice"));
         assert_eq!(user.identity_type, IdentityType::User);
         let root = identity_from(result("arn:aws:iam::123456789012:root"), "p", "AKIA1");
         assert_eq!(root.identity_type, IdentityType::Root);
-        let role = identity_from(result("arn:aws:sts::123456789012:assumed-role/r/s"), "p", "ASIA1");
+        let role = identity_from(
+            result("arn:aws:sts::123456789012:assumed-role/r/s"),
+            "p",
+            "ASIA1",
+        );
         assert_eq!(role.identity_type, IdentityType::Role);
     }
 
@@ -530,13 +589,19 @@ mod tests {
         assert_eq!(error_class("Throttling", 400).1, Retry::Throttled);
         assert_eq!(error_class("RequestExpired", 400).1, Retry::ClockSkew);
         assert_eq!(error_class("Weird", 503).1, Retry::Server);
-        assert_eq!(error_class("Weird", 400), (ErrorKind::Refused, Retry::Never));
+        assert_eq!(
+            error_class("Weird", 400),
+            (ErrorKind::Refused, Retry::Never)
+        );
     }
 
     #[test]
     fn decodes_account_from_key_id() {
         // Published example: ASIAY34FZKBOKMUTVV7A belongs to account 609629065308.
-        assert_eq!(account_from_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+        assert_eq!(
+            account_from_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
         assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
         assert_eq!(account_from_key_id("AKIA"), None);
         assert_eq!(account_from_key_id("AKIA!!!!!!!!!!!!"), None);

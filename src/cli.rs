@@ -1,0 +1,197 @@
+//! The command tree. Definitions and help text only; behaviour lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::ProviderKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cloudkeys",
+    version,
+    about = "List, create, enable/disable, delete and audit cloud access keys on AWS, Tencent Cloud, Alibaba Cloud and Huawei Cloud",
+    long_about = "cloudkeys shows the long-term access keys of cloud identities as one normalized record \
+(a table for people, JSON for scripts) and changes them safely.\n\n\
+Credentials come from profiles: cloudkeys' own config file (~/.config/cloudkeys/config.toml), \
+each cloud's environment variables, and each cloud's CLI files (~/.aws/credentials, \
+~/.tccli/*.credential, ~/.aliyun/config.json, ~/.hcloud/config.json). Run `cloudkeys profiles` \
+to see what was found, or `cloudkeys demo` to try it with no cloud account.\n\n\
+Exit codes: 0 success, 1 audit findings, 2 usage or configuration error, 3 the cloud refused, \
+4 network/timeout/throttling, 5 partial failure, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Aws,
+    Tencent,
+    Alibaba,
+    Huawei,
+}
+
+impl From<ProviderArg> for ProviderKind {
+    fn from(value: ProviderArg) -> Self {
+        match value {
+            ProviderArg::Aws => ProviderKind::Aws,
+            ProviderArg::Tencent => ProviderKind::Tencent,
+            ProviderArg::Alibaba => ProviderKind::Alibaba,
+            ProviderArg::Huawei => ProviderKind::Huawei,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile(s) to use; repeat or separate with commas (see `cloudkeys profiles`)
+    #[arg(
+        short = 'p',
+        long = "profile",
+        global = true,
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub profiles: Vec<String>,
+
+    /// Use every profile found
+    #[arg(long, global = true)]
+    pub all_profiles: bool,
+
+    /// Only this cloud; with no profile named, use its environment variables or CLI files
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<ProviderArg>,
+
+    /// Output format [env: CLOUDKEYS_OUTPUT]
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// Config file [env: CLOUDKEYS_CONFIG; default: ~/.config/cloudkeys/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// API base URL for the selected provider (http allowed only to loopback)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Region (AWS: also picks the partition: cn-* → aws-cn, us-gov-* → aws-us-gov)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// Most calls in flight at once
+    #[arg(long, global = true, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Seconds before one HTTP call is abandoned
+    #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Retries for throttled, failed or unreachable calls (creation is never retried blindly)
+    #[arg(long, global = true, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+
+    /// More log lines on stderr (-v, -vv, -vvv); secrets are never logged
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only results and errors
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
+    /// No colours (also when NO_COLOR is set or output is not a terminal)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Answer yes to confirmations (needed to delete without a terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Allow plain http:// endpoints that are not on loopback
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List access keys with status, age and last use
+    List(ListArgs),
+    /// Show when and where one key was last used
+    LastUsed(KeyArgs),
+    /// Create an access key; the secret is shown once (or saved with --save)
+    Create(CreateArgs),
+    /// Set a key active
+    Enable(KeyArgs),
+    /// Set a key inactive (it stops working; it can be enabled again)
+    Disable(KeyArgs),
+    /// Delete a key for good (asks first on a terminal; otherwise needs --yes)
+    Delete(KeyArgs),
+    /// Show the identity behind each selected profile
+    Whoami,
+    /// List the profiles found and where each came from (secrets hidden)
+    Profiles,
+    /// Serve local emulators of the clouds' key APIs and print a config pointing at them
+    Sandbox(SandboxArgs),
+    /// Try cloudkeys with no cloud account: runs `list --all-users` against a built-in sandbox
+    Demo,
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Keys of this user (name; Tencent and Huawei also accept the uin / user id)
+    #[arg(short, long, conflicts_with = "all_users")]
+    pub user: Option<String>,
+    /// Keys of every user in the account
+    #[arg(short = 'a', long)]
+    pub all_users: bool,
+    /// Skip the last-used lookups (faster)
+    #[arg(long)]
+    pub no_last_used: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Access key id; its prefix picks the cloud where it can (AKIA/ASIA, LTAI, AKID/IKID)
+    #[arg(value_name = "KEY_ID")]
+    pub key_id: String,
+    /// The user owning the key (default: the profile's own user)
+    #[arg(short, long)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Create the key for this user (default: the profile's own user)
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Write the new key to FILE (mode 0600, never overwriting) instead of printing the secret
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 8790)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,60 @@
+//! `list`: keys of the caller, of one user, or of every user.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::{output_error, sort_records, Context};
+use crate::cli::ListArgs;
+use crate::error::Result;
+use crate::model::{IdentityType, KeyRecord, UserRef};
+use crate::provider::AccessKeyProvider;
+
+pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
+    let providers = ctx.providers(None)?;
+    let (lists, errors) = ctx.for_each(&providers, |p| list_one(ctx, p, args)).await;
+    let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
+    sort_records(&mut records);
+    let any = !records.is_empty() || errors.len() < providers.len();
+    ctx.printer.keys(&records).map_err(output_error)?;
+    Ok(ctx.finish(&errors, any))
+}
+
+/// Every key one profile can see for the chosen targets, with ages (and last use) filled in.
+pub async fn list_one(
+    ctx: &Context,
+    provider: Arc<dyn AccessKeyProvider>,
+    args: &ListArgs,
+) -> Result<Vec<KeyRecord>> {
+    let targets: Vec<Option<UserRef>> = if args.all_users {
+        let mut targets: Vec<Option<UserRef>> =
+            provider.list_users().await?.into_iter().map(Some).collect();
+        // The root account is no user: its own keys are listed besides.
+        if provider.whoami().await?.identity_type == IdentityType::Root {
+            targets.push(None);
+        }
+        targets
+    } else {
+        vec![Context::user_arg(&args.user)]
+    };
+    let lists: Vec<Vec<KeyRecord>> = stream::iter(targets)
+        .map(|user| {
+            let provider = provider.clone();
+            async move { provider.list_keys(user.as_ref()).await }
+        })
+        .buffered(ctx.concurrency())
+        .try_collect()
+        .await?;
+    let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
+    if !args.no_last_used {
+        provider
+            .fill_last_used(&mut records, ctx.concurrency())
+            .await?;
+    }
+    let now = Utc::now();
+    for record in &mut records {
+        record.compute_ages(now);
+    }
+    Ok(records)
+}

@@ -1,0 +1,30 @@
+//! `profiles`: what was found and where, secrets hidden. Makes no network call.
+
+use super::{output_error, Context};
+use crate::error::Result;
+use crate::output::ProfileRow;
+
+pub fn run(ctx: &Context) -> Result<i32> {
+    let provider = ctx.global.provider.map(crate::model::ProviderKind::from);
+    let rows: Vec<ProfileRow> = ctx
+        .config
+        .profiles
+        .iter()
+        .filter(|p| provider.is_none_or(|k| p.provider == k))
+        .map(|p| ProfileRow {
+            name: p.name.clone(),
+            provider: p.provider.to_string(),
+            access_key_id: p.access_key_id.clone(),
+            region: p.region.clone(),
+            endpoint: p.endpoint.clone(),
+            source: match &p.secret_env {
+                Some(var) if p.source != crate::config::Source::Environment => {
+                    format!("{} (secret from ${var})", p.source)
+                }
+                _ => p.source.to_string(),
+            },
+        })
+        .collect();
+    ctx.printer.profiles(&rows).map_err(output_error)?;
+    Ok(0)
+}

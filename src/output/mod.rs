@@ -1,0 +1,303 @@
+//! All printing happens here: tables for people, JSON/NDJSON/CSV/Markdown for scripts.
+
+mod table;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use crate::cli::OutputFormat;
+use crate::error::Error;
+use crate::model::{format_time, Identity, KeyRecord, NewKey};
+
+/// One profile as `cloudkeys profiles` shows it (no secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    pub name: String,
+    pub provider: String,
+    pub access_key_id: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub source: String,
+}
+
+/// How to print: format, colour, verbosity.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub format: OutputFormat,
+    pub color: bool,
+    pub quiet: bool,
+}
+
+fn to_values<T: Serialize>(items: &[T]) -> Vec<Value> {
+    items
+        .iter()
+        .map(|item| serde_json::to_value(item).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+impl Printer {
+    /// Prints key records.
+    pub fn keys(&self, records: &[KeyRecord]) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => emit(&table::keys(records, self.color)),
+            _ => self.structured(&to_values(records), &KEY_COLUMNS),
+        }
+    }
+
+    /// Prints a new key; the secret only when `show_secret` (it was not saved to a file).
+    pub fn new_key(&self, key: &NewKey, show_secret: bool) -> io::Result<()> {
+        let mut value = serde_json::to_value(&key.record).unwrap_or(Value::Null);
+        if show_secret {
+            if let Value::Object(map) = &mut value {
+                map.insert(
+                    "secret_access_key".into(),
+                    Value::String(key.secret.expose().to_string()),
+                );
+            }
+        }
+        match self.format {
+            OutputFormat::Table => emit(&table::new_key(key, show_secret, self.color)),
+            _ => self.structured(&[value], &NEW_KEY_COLUMNS),
+        }
+    }
+
+    pub fn identities(&self, identities: &[Identity]) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => emit(&table::identities(identities)),
+            _ => self.structured(&to_values(identities), &IDENTITY_COLUMNS),
+        }
+    }
+
+    pub fn profiles(&self, rows: &[ProfileRow]) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => emit(&table::profiles(rows)),
+            _ => self.structured(&to_values(rows), &PROFILE_COLUMNS),
+        }
+    }
+
+    /// Confirms a deletion on stdout.
+    pub fn deleted(&self, record: &KeyRecord) -> io::Result<()> {
+        let user = record.user.as_deref().unwrap_or("-");
+        match self.format {
+            OutputFormat::Json | OutputFormat::Ndjson => {
+                let value = serde_json::json!({
+                    "provider": record.provider,
+                    "profile": record.profile,
+                    "user": record.user,
+                    "access_key_id": record.access_key_id,
+                    "deleted": true,
+                });
+                emit(&format!("{value}\n"))
+            }
+            _ => emit(&format!(
+                "deleted {} of user {user}\n",
+                record.access_key_id
+            )),
+        }
+    }
+
+    /// Prints text meant for stdout as it is (a generated config, a completion script).
+    pub fn raw(&self, text: &str) -> io::Result<()> {
+        emit(text)
+    }
+
+    /// One line to stderr for each error: text, or a JSON object with `-o json`/`ndjson`.
+    pub fn error(&self, err: &Error) {
+        let line = match self.format {
+            OutputFormat::Json | OutputFormat::Ndjson => err.to_json().to_string(),
+            _ => format!("error: {err}"),
+        };
+        eprintln!("{line}");
+    }
+
+    /// A note for people (stderr), silenced by `--quiet`.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    fn structured(&self, values: &[Value], columns: &[&str]) -> io::Result<()> {
+        let text = match self.format {
+            OutputFormat::Json => {
+                let mut text = serde_json::to_string_pretty(values).unwrap_or_default();
+                text.push('\n');
+                text
+            }
+            OutputFormat::Ndjson => values.iter().map(|v| format!("{v}\n")).collect::<String>(),
+            OutputFormat::Csv => csv_text(values, columns)?,
+            OutputFormat::Markdown => markdown(values, columns),
+            OutputFormat::Table => unreachable_table(),
+        };
+        emit(&text)
+    }
+}
+
+fn unreachable_table() -> String {
+    // Every caller handles Table itself before reaching here.
+    String::new()
+}
+
+const KEY_COLUMNS: [&str; 14] = [
+    "provider",
+    "profile",
+    "account_id",
+    "user",
+    "user_id",
+    "access_key_id",
+    "status",
+    "created_at",
+    "last_used_at",
+    "last_used_service",
+    "last_used_region",
+    "last_used_precision",
+    "age_days",
+    "idle_days",
+];
+const NEW_KEY_COLUMNS: [&str; 9] = [
+    "provider",
+    "profile",
+    "account_id",
+    "user",
+    "user_id",
+    "access_key_id",
+    "status",
+    "created_at",
+    "secret_access_key",
+];
+const IDENTITY_COLUMNS: [&str; 8] = [
+    "provider",
+    "profile",
+    "account_id",
+    "user",
+    "user_id",
+    "arn",
+    "type",
+    "access_key_id",
+];
+const PROFILE_COLUMNS: [&str; 6] = [
+    "name",
+    "provider",
+    "access_key_id",
+    "region",
+    "endpoint",
+    "source",
+];
+
+fn cell(map: &Map<String, Value>, column: &str) -> String {
+    match map.get(column) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn csv_text(values: &[Value], columns: &[&str]) -> io::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Only columns some row has (e.g. secret_access_key only when printed).
+    let present: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|c| {
+            values
+                .iter()
+                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
+        })
+        .collect();
+    writer.write_record(&present).map_err(io::Error::other)?;
+    for value in values {
+        let Some(map) = value.as_object() else {
+            continue;
+        };
+        writer
+            .write_record(present.iter().map(|c| cell(map, c)))
+            .map_err(io::Error::other)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn markdown_escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A GitHub-flavoured Markdown table (for CI step summaries).
+pub fn markdown(values: &[Value], columns: &[&str]) -> String {
+    let present: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|c| {
+            values
+                .iter()
+                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
+        })
+        .collect();
+    let mut out = format!("| {} |\n", present.join(" | "));
+    out.push_str(&format!("|{}\n", " --- |".repeat(present.len())));
+    for value in values {
+        let Some(map) = value.as_object() else {
+            continue;
+        };
+        let cells: Vec<String> = present
+            .iter()
+            .map(|c| markdown_escape(&cell(map, c)))
+            .collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// `2024-06-01 14:00` style for tables.
+pub(crate) fn short_time(time: &chrono::DateTime<chrono::Utc>) -> String {
+    format_time(time)
+        .replacen('T', " ", 1)
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeyStatus, ProviderKind};
+
+    fn record() -> KeyRecord {
+        let mut r = KeyRecord::new(ProviderKind::Aws, "prod", "AKIA1".into(), KeyStatus::Active);
+        r.user = Some("a|b".into());
+        r
+    }
+
+    #[test]
+    fn csv_has_header_and_rows() {
+        let text = csv_text(&to_values(&[record()]), &KEY_COLUMNS).unwrap();
+        let mut lines = text.lines();
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("provider,profile,account_id,user"));
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("aws,prod,,a|b,,AKIA1,active"));
+    }
+
+    #[test]
+    fn markdown_escapes_pipes() {
+        let text = markdown(&to_values(&[record()]), &KEY_COLUMNS);
+        assert!(text.starts_with("| provider | profile |"));
+        assert!(text.contains("a\\|b"));
+        assert_eq!(text.lines().count(), 3);
+    }
+}

@@ -1,0 +1,293 @@
+//! A local emulator of the clouds' access-key APIs, for the tests, `cloudkeys sandbox` and
+//! `cloudkeys demo`.
+//!
+//! One HTTP server on 127.0.0.1, one port, in-memory [`State`]. Each request is routed to a
+//! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); the
+//! cloud module checks the real request signature and answers in the cloud's real shapes.
+
+pub mod aws;
+pub mod state;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::model::ProviderKind;
+
+pub use state::{AwsAccount, AwsKey, AwsUser, KeyOwner, Settings, State};
+
+/// Credentials the seed made for the CLI to use. `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SandboxProfile {
+    pub name: String,
+    pub provider: ProviderKind,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+    pub account_id: String,
+    pub user: Option<String>,
+}
+
+impl fmt::Debug for SandboxProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxProfile")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+/// Which world to start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// A showcase with several accounts and realistic users.
+    Demo,
+    /// The small, fixed world the tests rely on.
+    Test,
+}
+
+/// A running sandbox. Dropping it stops the server too.
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    profiles: Vec<SandboxProfile>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// A request as the cloud modules see it.
+pub struct Incoming {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Locks the state, shrugging off poisoning (a panicking handler leaves consistent data).
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Sandbox {
+    /// Binds 127.0.0.1:`port` (0 picks a free port), seeds the state and serves in a
+    /// spawned tokio task.
+    pub async fn start(port: u16, seed: Seed) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        let addr = listener.local_addr()?;
+        let mut state = State::default();
+        let now = Utc::now();
+        let profiles = aws::seed(&mut state, seed, now);
+        let state = Arc::new(Mutex::new(state));
+        let shared = state.clone();
+        let app = Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let shared = shared.clone();
+                async move {
+                    let request = Incoming {
+                        method,
+                        uri,
+                        headers,
+                        body,
+                    };
+                    dispatch(&shared, &request, Utc::now())
+                }
+            },
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::warn!("sandbox server stopped: {err}");
+            }
+        });
+        tracing::info!("sandbox listening on http://{addr}");
+        Ok(Sandbox {
+            addr,
+            state,
+            profiles,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn profiles(&self) -> Vec<SandboxProfile> {
+        self.profiles.clone()
+    }
+
+    /// A cloudkeys config with one `[profiles.NAME]` table per seeded profile.
+    pub fn config_toml(&self) -> String {
+        let endpoint = self.endpoint();
+        let mut out = format!("# cloudkeys sandbox at {endpoint}: made-up credentials\n");
+        for p in &self.profiles {
+            out.push_str(&format!(
+                "\n[profiles.{}]\nprovider = {}\naccess_key_id = {}\nsecret_access_key = {}\nregion = {}\nendpoint = {}\n",
+                toml_key(&p.name),
+                toml_string(p.provider.as_str()),
+                toml_string(&p.access_key_id),
+                toml_string(&p.secret_access_key),
+                toml_string(&p.region),
+                toml_string(&endpoint),
+            ));
+        }
+        out
+    }
+
+    pub fn state(&self) -> Arc<Mutex<State>> {
+        self.state.clone()
+    }
+
+    /// Stops serving and waits (briefly) for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Idle keep-alive connections may hold graceful shutdown: don't wait forever.
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for ch in value.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        name.to_string()
+    } else {
+        toml_string(name)
+    }
+}
+
+/// Routes a request to a cloud by its `Authorization` scheme.
+pub fn dispatch(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+    let authorization = request
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let scheme = authorization.split_whitespace().next().unwrap_or("");
+    match scheme {
+        crate::providers::aws::signer::ALGORITHM => aws::handle(state, request, now),
+        // Tencent (TC3-HMAC-SHA256), Alibaba (ACS3-HMAC-SHA256) and Huawei (SDK-HMAC-SHA256)
+        // plug in here.
+        _ => aws::missing_authentication(request),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn config_toml_lists_every_profile() {
+        let sandbox = Sandbox::start(0, Seed::Demo).await.unwrap();
+        let profiles = sandbox.profiles();
+        let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["aws-admin", "aws-ops"]);
+        let text = sandbox.config_toml();
+        let doc: toml::Value = toml::from_str(&text).unwrap();
+        let admin = &doc["profiles"]["aws-admin"];
+        assert_eq!(admin["provider"].as_str(), Some("aws"));
+        assert_eq!(
+            admin["access_key_id"].as_str(),
+            Some(profiles[0].access_key_id.as_str())
+        );
+        assert_eq!(
+            admin["secret_access_key"].as_str(),
+            Some(profiles[0].secret_access_key.as_str())
+        );
+        assert_eq!(
+            admin["endpoint"].as_str(),
+            Some(sandbox.endpoint().as_str())
+        );
+        assert_eq!(
+            doc["profiles"]["aws-ops"]["region"].as_str(),
+            Some("us-east-1")
+        );
+        assert!(!format!("{profiles:?}").contains(&profiles[0].secret_access_key));
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused() {
+        let sandbox = Sandbox::start(0, Seed::Test).await.unwrap();
+        let client = reqwest::Client::new();
+        let response = client
+            .post(sandbox.endpoint())
+            .header("Authorization", "Bearer abc")
+            .body("Action=ListUsers")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        assert!(response.headers().contains_key("x-amzn-requestid"));
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("<Code>MissingAuthenticationToken</Code>"),
+            "{body}"
+        );
+        sandbox.shutdown().await;
+    }
+}
