@@ -1,0 +1,138 @@
+//! Shared harness of the end-to-end tests: an in-process sandbox and the built binary run
+//! against it with a clean environment.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use cloudkeys::sandbox::{Sandbox, SandboxProfile, Seed, State};
+use tempfile::TempDir;
+
+/// One sandbox, one temporary HOME holding a config that points at it.
+pub struct World {
+    // Field order matters: the sandbox stops before its runtime goes away.
+    sandbox: Sandbox,
+    runtime: tokio::runtime::Runtime,
+    home: TempDir,
+    config: PathBuf,
+}
+
+impl World {
+    /// A sandbox seeded with the small fixed test world.
+    pub fn new() -> World {
+        World::with_seed(Seed::Test)
+    }
+
+    pub fn with_seed(seed: Seed) -> World {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sandbox = runtime
+            .block_on(Sandbox::start(0, seed))
+            .expect("sandbox starts");
+        let home = tempfile::tempdir().expect("temp home");
+        let config = home.path().join("config.toml");
+        std::fs::write(&config, sandbox.config_toml()).expect("config written");
+        World {
+            sandbox,
+            runtime,
+            home,
+            config,
+        }
+    }
+
+    /// `cloudkeys --config <sandbox config> ARGS…` with no inherited environment.
+    pub fn cmd<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd
+    }
+
+    /// The binary with a clean environment (HOME = the temp dir) and no `--config`.
+    pub fn bare_cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("cloudkeys").expect("binary built");
+        cmd.env_clear()
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.sandbox.endpoint()
+    }
+
+    pub fn profile(&self, name: &str) -> SandboxProfile {
+        self.sandbox
+            .profiles()
+            .into_iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no sandbox profile {name}"))
+    }
+
+    pub fn profiles(&self) -> Vec<SandboxProfile> {
+        self.sandbox.profiles()
+    }
+
+    pub fn state(&self) -> Arc<Mutex<State>> {
+        self.sandbox.state()
+    }
+
+    /// Runs `f` on the sandbox state under its lock.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let state = self.sandbox.state();
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+}
+
+/// Runs the command, asserts its exit code and returns (stdout, stderr).
+pub fn run(cmd: &mut Command, code: i32) -> (String, String) {
+    let output = cmd.output().expect("binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit code\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+/// Parses stdout as one JSON array.
+pub fn json_array(stdout: &str) -> Vec<serde_json::Value> {
+    match serde_json::from_str::<serde_json::Value>(stdout) {
+        Ok(serde_json::Value::Array(items)) => items,
+        other => panic!("expected a JSON array, got {other:?}\n{stdout}"),
+    }
+}
+
+/// The error output must be exactly one line, naming `needle`.
+pub fn assert_one_line_error(stderr: &str, needle: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "error should mention {needle:?}: {stderr}"
+    );
+}
