@@ -2,15 +2,465 @@
 
 mod common;
 
-use common::{json_array, run, World};
+use chrono::Utc;
+use cloudkeys::model::KeyStatus;
+use common::{assert_one_line_error, json_array, run, World};
+use serde_json::Value;
+
+const ACCOUNT: &str = "111122223333";
+
+fn keys_of(world: &World, user: &str) -> Vec<(String, KeyStatus)> {
+    world.with_state(|s| {
+        s.aws_account(ACCOUNT)
+            .and_then(|a| a.user(user))
+            .map(|u| {
+                u.keys
+                    .iter()
+                    .map(|k| (k.access_key_id.clone(), k.status))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn by_user<'a>(records: &'a [Value], user: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["user"] == user).collect()
+}
 
 #[test]
-fn list_all_users_as_json() {
+fn list_all_users_gives_normalized_records() {
     let world = World::new();
-    let (stdout, _) = run(
+    let (stdout, stderr) = run(
         &mut world.cmd(["-p", "aws-admin", "list", "--all-users", "-o", "json"]),
         0,
     );
     let records = json_array(&stdout);
-    assert!(!records.is_empty());
+    // admin 1, alice 2, bob 1, carol 0.
+    assert_eq!(records.len(), 4, "{stdout}");
+    let alice = by_user(&records, "alice");
+    assert_eq!(alice.len(), 2);
+    let old = alice
+        .iter()
+        .find(|r| r["age_days"] == 200)
+        .expect("old key");
+    assert_eq!(old["provider"], "aws");
+    assert_eq!(old["profile"], "aws-admin");
+    assert_eq!(old["account_id"], ACCOUNT);
+    assert_eq!(old["status"], "active");
+    assert_eq!(old["last_used_service"], "s3");
+    assert_eq!(old["last_used_region"], "us-east-1");
+    assert_eq!(old["idle_days"], 100);
+    assert!(old["user_id"].as_str().unwrap().starts_with("AIDA"));
+    let new = alice.iter().find(|r| r["age_days"] == 10).expect("new key");
+    assert_eq!(new["last_used_at"], Value::Null);
+    // A never-used key is idle since its creation.
+    assert_eq!(new["idle_days"], 10);
+    let bob = by_user(&records, "bob");
+    assert_eq!(bob[0]["status"], "inactive");
+    assert_eq!(bob[0]["age_days"], 400);
+    let secret = world.profile("aws-admin").secret_access_key;
+    assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+}
+
+#[test]
+fn list_defaults_to_the_caller_and_takes_a_user() {
+    let world = World::new();
+    let admin = world.profile("aws-admin");
+    let (stdout, _) = run(&mut world.cmd(["-p", "aws-admin", "list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["access_key_id"], admin.access_key_id.as_str());
+    assert_eq!(records[0]["user"], "admin");
+    // The key just signed this request: last use is now.
+    assert_eq!(records[0]["idle_days"], 0);
+    assert_eq!(records[0]["last_used_service"], "iam");
+
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-admin", "list", "--user", "bob", "-o", "json"]),
+        0,
+    );
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["user"], "bob");
+}
+
+#[test]
+fn list_pages_through_many_users() {
+    let world = World::new();
+    world.with_state(|s| {
+        let account = s.aws_account_mut(ACCOUNT).unwrap();
+        for i in 0..150 {
+            account.add_user(&format!("svc-{i:03}"), false, Utc::now());
+        }
+        for i in [0, 99, 100, 149] {
+            s.add_aws_key(ACCOUNT, Some(&format!("svc-{i:03}")), Utc::now());
+        }
+    });
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "list",
+            "--all-users",
+            "--no-last-used",
+            "-o",
+            "ndjson",
+        ]),
+        0,
+    );
+    let users: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["user"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(users.len(), 8, "{stdout}");
+    for name in ["svc-000", "svc-099", "svc-100", "svc-149"] {
+        assert!(users.iter().any(|u| u == name), "{name} missing: {users:?}");
+    }
+}
+
+#[test]
+fn list_as_csv_and_table() {
+    let world = World::new();
+    let (csv, _) = run(
+        &mut world.cmd(["-p", "aws-admin", "list", "-a", "-o", "csv"]),
+        0,
+    );
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("provider,profile,account_id,user"),
+        "{header}"
+    );
+    assert_eq!(lines.count(), 4);
+
+    let (table, _) = run(&mut world.cmd(["-p", "aws-admin", "list", "-a"]), 0);
+    assert!(
+        table.contains("alice") && table.contains("inactive"),
+        "{table}"
+    );
+    assert!(!table.contains('\u{1b}'), "no colour without a TTY");
+}
+
+#[test]
+fn last_used_of_one_key() {
+    let world = World::new();
+    let old = world.with_state(|s| {
+        let alice = s.aws_account(ACCOUNT).unwrap().user("alice").unwrap();
+        alice
+            .keys
+            .iter()
+            .find(|k| k.last_used.is_some())
+            .unwrap()
+            .access_key_id
+            .clone()
+    });
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "last-used",
+            &old,
+            "-o",
+            "json",
+            "--user",
+            "alice",
+        ]),
+        0,
+    );
+    let records = json_array(&stdout);
+    assert_eq!(records[0]["access_key_id"], old.as_str());
+    assert_eq!(records[0]["last_used_service"], "s3");
+    assert_eq!(records[0]["idle_days"], 100);
+}
+
+#[test]
+fn create_prints_the_secret_once_and_the_limit_holds() {
+    let world = World::new();
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "create", "--user", "carol", "-o", "json"]),
+        0,
+    );
+    let created = &json_array(&stdout)[0];
+    let id = created["access_key_id"].as_str().unwrap().to_string();
+    let secret = created["secret_access_key"].as_str().unwrap().to_string();
+    assert!(id.starts_with("AKIA"));
+    assert!(!stderr.contains(&secret));
+    let stored = world.with_state(|s| s.find_key(&id).map(|(_, k)| k.secret.clone()));
+    assert_eq!(stored.as_deref(), Some(secret.as_str()));
+
+    // alice already has two keys: the third is refused with the cloud's code.
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "create", "--user", "alice"]),
+        3,
+    );
+    assert_one_line_error(&stderr, "LimitExceeded");
+    assert_eq!(keys_of(&world, "alice").len(), 2);
+}
+
+#[test]
+fn create_save_writes_a_private_file_and_never_overwrites() {
+    let world = World::new();
+    let path = world.home().join("carol-key.json");
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "create",
+            "--user",
+            "carol",
+            "--save",
+            path.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let secret = saved["secret_access_key"].as_str().unwrap();
+    assert!(!stdout.contains(secret), "secret printed although saved");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read(&path).unwrap();
+    let (_, stderr) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "create",
+            "--user",
+            "carol",
+            "--save",
+            path.to_str().unwrap(),
+        ]),
+        2,
+    );
+    assert_one_line_error(&stderr, "refusing to overwrite");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Refused before anything was created.
+    assert_eq!(keys_of(&world, "carol").len(), 1);
+}
+
+#[test]
+fn disable_enable_and_delete() {
+    let world = World::new();
+    let (id, _) = keys_of(&world, "alice")[0].clone();
+    run(
+        &mut world.cmd(["-p", "aws-admin", "disable", &id, "--user", "alice"]),
+        0,
+    );
+    assert_eq!(keys_of(&world, "alice")[0].1, KeyStatus::Inactive);
+    run(
+        &mut world.cmd(["-p", "aws-admin", "enable", &id, "--user", "alice"]),
+        0,
+    );
+    assert_eq!(keys_of(&world, "alice")[0].1, KeyStatus::Active);
+
+    // No terminal and no --yes: refused before any call.
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "delete", &id, "--user", "alice"]),
+        2,
+    );
+    assert_one_line_error(&stderr, "--yes");
+    assert_eq!(keys_of(&world, "alice").len(), 2);
+    run(
+        &mut world.cmd(["-p", "aws-admin", "delete", &id, "--user", "alice", "--yes"]),
+        0,
+    );
+    let left = keys_of(&world, "alice");
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0].0, id);
+}
+
+#[test]
+fn whoami_names_account_user_and_key() {
+    let world = World::new();
+    let admin = world.profile("aws-admin");
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-admin", "whoami", "-o", "json"]),
+        0,
+    );
+    let records = json_array(&stdout);
+    assert_eq!(records[0]["account_id"], ACCOUNT);
+    assert!(
+        records[0]["arn"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(":user/admin"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&admin.access_key_id));
+}
+
+#[test]
+fn profiles_never_show_secrets() {
+    let world = World::new();
+    let admin = world.profile("aws-admin");
+    let (stdout, stderr) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
+    assert!(stdout.contains("aws-admin"));
+    assert!(!stdout.contains(&admin.secret_access_key));
+    assert!(!stderr.contains(&admin.secret_access_key));
+}
+
+#[test]
+fn several_profiles_at_once() {
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "--all-profiles",
+            "list",
+            "-a",
+            "-o",
+            "json",
+            "--provider",
+            "aws",
+        ]),
+        0,
+    );
+    let records = json_array(&stdout);
+    let profiles: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap())
+        .collect();
+    assert!(
+        profiles.contains("aws-admin") && profiles.contains("aws-ops"),
+        "{profiles:?}"
+    );
+}
+
+#[test]
+fn wrong_secret_is_the_clouds_refusal() {
+    let world = World::new();
+    let admin = world.profile("aws-admin");
+    let (_, stderr) = run(
+        world
+            .bare_cmd()
+            .args([
+                "--provider",
+                "aws",
+                "--endpoint",
+                &world.endpoint(),
+                "whoami",
+            ])
+            .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-at-all")
+            .env("AWS_REGION", "us-east-1"),
+        3,
+    );
+    assert_one_line_error(&stderr, "SignatureDoesNotMatch");
+    assert!(!stderr.contains("not-the-secret-at-all"));
+}
+
+#[test]
+fn unknown_user_is_not_found() {
+    let world = World::new();
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "list", "--user", "nobody"]),
+        3,
+    );
+    assert_one_line_error(&stderr, "NoSuchEntity");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let world = World::new();
+    let (_, stderr) = run(&mut world.cmd(["-p", "nope", "list"]), 2);
+    assert_one_line_error(&stderr, "unknown profile 'nope'");
+
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "disable", "AKIA!!bad"]),
+        2,
+    );
+    // Not echoed: a pasted secret must not end up in a terminal log.
+    assert_one_line_error(&stderr, "invalid access key id");
+    assert!(!stderr.contains("AKIA!!bad"));
+
+    let bad = world.home().join("bad.toml");
+    std::fs::write(&bad, "[profiles.x]\nprovider = \"aws\"\naccess_key_id = \n").unwrap();
+    common::private(&bad);
+    let (_, stderr) = run(
+        world
+            .bare_cmd()
+            .args(["--config", bad.to_str().unwrap(), "list"]),
+        2,
+    );
+    assert_one_line_error(&stderr, "bad.toml");
+    assert!(stderr.contains("line 3"), "{stderr}");
+
+    // No config, no env, no CLI files.
+    let (_, stderr) = run(world.bare_cmd().args(["list"]), 2);
+    assert_one_line_error(&stderr, "no credentials");
+}
+
+#[test]
+fn unreachable_endpoint_is_a_network_error() {
+    let world = World::new();
+    // A port nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_, stderr) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--retries",
+            "1",
+            "whoami",
+        ]),
+        4,
+    );
+    assert_one_line_error(&stderr, "127.0.0.1");
+}
+
+#[test]
+fn plain_http_off_loopback_is_refused() {
+    let world = World::new();
+    let (_, stderr) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "--endpoint",
+            "http://example.com",
+            "whoami",
+        ]),
+        2,
+    );
+    assert_one_line_error(&stderr, "http");
+}
+
+#[test]
+fn version_help_and_completions() {
+    let world = World::new();
+    let (stdout, _) = run(world.bare_cmd().arg("--version"), 0);
+    assert!(stdout.starts_with("cloudkeys "));
+    let (stdout, _) = run(world.bare_cmd().arg("--help"), 0);
+    assert!(stdout.contains("Exit codes"));
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (stdout, _) = run(world.bare_cmd().args(["completions", shell]), 0);
+        assert!(stdout.contains("cloudkeys"), "{shell}");
+    }
+    run(world.bare_cmd().args(["completions", "tcsh"]), 2);
+}
+
+#[test]
+fn world_readable_config_is_warned_about() {
+    let world = World::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let loose = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(world.config_path(), loose).unwrap();
+        let (_, stderr) = run(&mut world.cmd(["-p", "aws-admin", "whoami"]), 0);
+        assert!(stderr.contains("readable by others"), "{stderr}");
+        assert!(stderr.contains("chmod 600"), "{stderr}");
+    }
 }

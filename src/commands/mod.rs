@@ -253,7 +253,7 @@ pub async fn find_key(
         .ok_or_else(|| {
             let whose = match user {
                 Some(u) => format!("user {}", u.name),
-                None => "the profile's own user".to_string(),
+                None => "the profile's own user (name the owner with --user)".to_string(),
             };
             Error::new(
                 ErrorKind::NotFound,

@@ -36,6 +36,7 @@ impl World {
         let home = tempfile::tempdir().expect("temp home");
         let config = home.path().join("config.toml");
         std::fs::write(&config, sandbox.config_toml()).expect("config written");
+        private(&config);
         World {
             sandbox,
             runtime,
@@ -135,4 +136,13 @@ pub fn assert_one_line_error(stderr: &str, needle: &str) {
         lines[0].contains(needle),
         "error should mention {needle:?}: {stderr}"
     );
+}
+
+/// Mode 0600, as a file holding secrets should be (else cloudkeys warns).
+pub fn private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
 }
