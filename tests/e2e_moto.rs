@@ -1,0 +1,256 @@
+//! End-to-end: the built binary against moto, AWS's community emulator, with request
+//! authentication switched on — moto recomputes every SigV4 signature with botocore, so a
+//! signing mistake of ours fails here even where the sandbox (which shares our signer) agrees.
+//!
+//! Needs `pip install "moto[server]"` (`.ci/run` does it). Without moto these tests fail,
+//! unless `CLOUDKEYS_SKIP_MOTO=1` says to skip them on purpose.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+
+use assert_cmd::Command;
+use common::{assert_one_line_error, json_array, private, run};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// One moto server, seeded by tests/moto/start_moto.py; killed when dropped (its stdin closes).
+struct Moto {
+    child: Child,
+    info: Value,
+    home: TempDir,
+    config: PathBuf,
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        if std::env::var_os("CLOUDKEYS_SKIP_MOTO").is_some_and(|v| v == "1") {
+            eprintln!("CLOUDKEYS_SKIP_MOTO=1: skipping the moto test");
+            return None;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/start_moto.py");
+        let mut child = Process::new("python3")
+            .args([script, "--port", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs (moto is needed: pip install \"moto[server]\")");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("moto start line");
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!("moto did not start (pip install \"moto[server]\", or CLOUDKEYS_SKIP_MOTO=1): {line:?}")
+        });
+        let home = tempfile::tempdir().expect("temp home");
+        let config = home.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[profiles.moto]\nprovider = \"aws\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+                info["admin"]["access_key_id"].as_str().unwrap(),
+                info["admin"]["secret_access_key"].as_str().unwrap(),
+                info["endpoint"].as_str().unwrap(),
+            ),
+        )
+        .expect("config");
+        private(&config);
+        Some(Moto {
+            child,
+            info,
+            home,
+            config,
+        })
+    }
+
+    fn cmd<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(["-p", "moto"])
+            .args(args);
+        cmd
+    }
+
+    fn bare_cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("cloudkeys").expect("binary built");
+        cmd.env_clear()
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    fn admin_key(&self) -> &str {
+        self.info["admin"]["access_key_id"].as_str().unwrap()
+    }
+
+    fn admin_secret(&self) -> &str {
+        self.info["admin"]["secret_access_key"].as_str().unwrap()
+    }
+
+    fn keys(&self, user: &str) -> Vec<String> {
+        self.info["keys"][user]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    fn list(&self, user: &str) -> Vec<Value> {
+        let (stdout, _) = run(
+            &mut self.cmd(["list", "--user", user, "-o", "json", "--no-last-used"]),
+            0,
+        );
+        json_array(&stdout)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Closing stdin tells the script to stop moto; kill it if it lingers.
+        drop(self.child.stdin.take());
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn moto_whoami_and_list() {
+    let Some(moto) = Moto::start() else { return };
+    let (stdout, _) = run(&mut moto.cmd(["whoami", "-o", "json"]), 0);
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["account_id"], moto.info["account_id"]);
+    assert_eq!(me["access_key_id"], moto.admin_key());
+
+    let (stdout, stderr) = run(&mut moto.cmd(["list", "--all-users", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    let mut ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected: Vec<String> = ["alice", "bob"].iter().flat_map(|u| moto.keys(u)).collect();
+    expected.push(moto.admin_key().to_string());
+    expected.sort();
+    assert_eq!(ids, expected);
+    let bob = records.iter().find(|r| r["user"] == "bob").unwrap();
+    assert_eq!(bob["status"], "inactive");
+    assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
+
+    let (stdout, _) = run(&mut moto.cmd(["list", "-o", "json"]), 0);
+    let own = json_array(&stdout);
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["user"], "admin");
+}
+
+#[test]
+fn moto_last_used() {
+    let Some(moto) = Moto::start() else { return };
+    let admin_key = moto.admin_key().to_string();
+    let (stdout, _) = run(&mut moto.cmd(["last-used", &admin_key, "-o", "json"]), 0);
+    let record = &json_array(&stdout)[0];
+    assert_eq!(record["access_key_id"], admin_key.as_str());
+    assert_eq!(record["user"], "admin");
+}
+
+#[test]
+fn moto_create_limit_and_save() {
+    let Some(moto) = Moto::start() else { return };
+    let path = moto.home.path().join("carol.json");
+    run(
+        &mut moto.cmd([
+            "create",
+            "--user",
+            "carol",
+            "--save",
+            path.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let carol = moto.list("carol");
+    assert_eq!(carol.len(), 1);
+    assert_eq!(carol[0]["access_key_id"], saved["access_key_id"]);
+
+    let (stdout, _) = run(
+        &mut moto.cmd(["create", "--user", "carol", "-o", "json"]),
+        0,
+    );
+    assert!(json_array(&stdout)[0]["secret_access_key"].is_string());
+    // Two keys now: a third is refused by the cloud.
+    let (_, stderr) = run(&mut moto.cmd(["create", "--user", "carol"]), 3);
+    assert_one_line_error(&stderr, "LimitExceeded");
+    assert_eq!(moto.list("carol").len(), 2);
+}
+
+#[test]
+fn moto_disable_enable_delete() {
+    let Some(moto) = Moto::start() else { return };
+    let key = moto.keys("alice")[0].clone();
+    let status = |m: &Moto| {
+        m.list("alice")
+            .into_iter()
+            .find(|r| r["access_key_id"] == key.as_str())
+            .map(|r| r["status"].as_str().unwrap().to_string())
+    };
+    run(&mut moto.cmd(["disable", &key, "--user", "alice"]), 0);
+    assert_eq!(status(&moto).as_deref(), Some("inactive"));
+    run(&mut moto.cmd(["enable", &key, "--user", "alice"]), 0);
+    assert_eq!(status(&moto).as_deref(), Some("active"));
+    run(&mut moto.cmd(["delete", &key, "--user", "alice"]), 2);
+    assert!(status(&moto).is_some());
+    run(
+        &mut moto.cmd(["delete", &key, "--user", "alice", "--yes"]),
+        0,
+    );
+    assert_eq!(status(&moto), None);
+    assert_eq!(moto.list("alice").len(), 1);
+}
+
+#[test]
+fn moto_refusals() {
+    let Some(moto) = Moto::start() else { return };
+    // A wrong secret: moto recomputes the signature and refuses it.
+    let (_, stderr) = run(
+        moto.bare_cmd()
+            .args(["--provider", "aws", "--endpoint"])
+            .arg(moto.info["endpoint"].as_str().unwrap())
+            .arg("whoami")
+            .env("AWS_ACCESS_KEY_ID", moto.admin_key())
+            .env("AWS_SECRET_ACCESS_KEY", "definitely-wrong-secret")
+            .env("AWS_REGION", "us-east-1"),
+        3,
+    );
+    assert_one_line_error(&stderr, "SignatureDoesNotMatch");
+    assert!(!stderr.contains("definitely-wrong-secret"));
+
+    // A key id moto never issued.
+    let (_, stderr) = run(
+        moto.bare_cmd()
+            .args(["--provider", "aws", "--endpoint"])
+            .arg(moto.info["endpoint"].as_str().unwrap())
+            .args(["list"])
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", moto.admin_secret())
+            .env("AWS_REGION", "us-east-1"),
+        3,
+    );
+    assert_one_line_error(&stderr, "InvalidClientTokenId");
+
+    let (_, stderr) = run(&mut moto.cmd(["list", "--user", "nobody"]), 3);
+    assert_one_line_error(&stderr, "NoSuchEntity");
+}
