@@ -426,4 +426,178 @@ mod tests {
         // 20 burst, then 10 more at 20/s: about half a second at least.
         assert!(started.elapsed() >= Duration::from_millis(400));
     }
+
+    /// A server answering with `script[n]` (status, Date header offset in seconds) for the
+    /// n-th request, then 200; counts the requests it saw.
+    async fn scripted(
+        script: Vec<(u16, Option<i64>)>,
+        delay: Duration,
+    ) -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        let app = axum::Router::new().fallback(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let (status, skew) = script.get(n).copied().unwrap_or((200, None));
+            async move {
+                tokio::time::sleep(delay).await;
+                let date = (Utc::now() + chrono::Duration::seconds(skew.unwrap_or(0)))
+                    .format("%a, %d %b %Y %H:%M:%S GMT")
+                    .to_string();
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("date", date)],
+                    "body",
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    fn quick(retries: u32, timeout: Duration) -> HttpClient {
+        HttpClient::new(HttpSettings {
+            retries,
+            timeout,
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            ..HttpSettings::default()
+        })
+        .unwrap()
+    }
+
+    /// 2xx is a value; 409 a definite refusal; 429 throttling; 400 a clock refusal; 5xx a fault.
+    fn classify(response: Response) -> std::result::Result<u16, Failure> {
+        let retry = match response.status {
+            200..=299 => return Ok(response.status),
+            429 => Retry::Throttled,
+            400 => Retry::ClockSkew,
+            500..=599 => Retry::Server,
+            _ => Retry::Never,
+        };
+        let kind = match retry {
+            Retry::Throttled => ErrorKind::Throttled,
+            Retry::Server => ErrorKind::Server,
+            _ => ErrorKind::Refused,
+        };
+        Err(Failure::new(
+            Error::new(kind, format!("status {}", response.status)),
+            retry,
+        ))
+    }
+
+    async fn call(client: &HttpClient, url: &Url, idempotency: Idempotency) -> Result<u16> {
+        let build = |_time| {
+            Ok(Request {
+                method: Method::POST,
+                url: url.clone(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+        };
+        client
+            .execute(ProviderKind::Aws, idempotency, build, classify)
+            .await
+    }
+
+    #[tokio::test]
+    async fn server_faults_and_throttling_are_retried_on_reads() {
+        let (url, seen) =
+            scripted(vec![(503, None), (429, None), (500, None)], Duration::ZERO).await;
+        let client = quick(4, Duration::from_secs(10));
+        assert_eq!(
+            call(&client, &url, Idempotency::Idempotent).await.unwrap(),
+            200
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn the_last_failure_says_how_many_tries() {
+        let (url, seen) = scripted(vec![(429, None); 10], Duration::ZERO).await;
+        let err = call(
+            &quick(2, Duration::from_secs(10)),
+            &url,
+            Idempotency::Idempotent,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Throttled);
+        assert!(err.to_string().ends_with("(after 3 attempts)"), "{err}");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn creation_is_not_repeated_after_a_server_fault() {
+        let (url, seen) = scripted(vec![(500, None)], Duration::ZERO).await;
+        let err = call(
+            &quick(4, Duration::from_secs(10)),
+            &url,
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Server);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        // Throttling means the cloud did nothing: that may be retried even for a create.
+        let (url, seen) = scripted(vec![(429, None)], Duration::ZERO).await;
+        let client = quick(4, Duration::from_secs(10));
+        assert_eq!(
+            call(&client, &url, Idempotency::NotIdempotent)
+                .await
+                .unwrap(),
+            200
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn refusals_are_not_retried() {
+        let (url, seen) = scripted(vec![(409, None)], Duration::ZERO).await;
+        let err = call(
+            &quick(4, Duration::from_secs(10)),
+            &url,
+            Idempotency::Idempotent,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Refused);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn clock_skew_is_corrected_once_from_the_date_header() {
+        let (url, seen) = scripted(vec![(400, Some(3600))], Duration::ZERO).await;
+        let client = quick(0, Duration::from_secs(10));
+        assert_eq!(
+            call(&client, &url, Idempotency::Idempotent).await.unwrap(),
+            200
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        let offset = client.now() - Utc::now();
+        assert!((offset.num_seconds() - 3600).abs() <= 5, "{offset}");
+        // A second refusal is final: the clock was already corrected.
+        let (url, seen) =
+            scripted(vec![(400, Some(3600)), (400, Some(3600))], Duration::ZERO).await;
+        let client = quick(3, Duration::from_secs(10));
+        assert!(call(&client, &url, Idempotency::Idempotent).await.is_err());
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_slow_server_times_out() {
+        let (url, _) = scripted(Vec::new(), Duration::from_secs(30)).await;
+        let err = call(
+            &quick(0, Duration::from_millis(300)),
+            &url,
+            Idempotency::Idempotent,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert_eq!(err.exit_code(), 4);
+    }
 }
