@@ -464,3 +464,28 @@ fn world_readable_config_is_warned_about() {
         assert!(stderr.contains("chmod 600"), "{stderr}");
     }
 }
+
+#[test]
+fn one_failing_profile_of_several_is_a_partial_failure() {
+    let world = World::new();
+    let admin = world.profile("aws-admin");
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.broken]\nprovider = \"aws\"\naccess_key_id = \"{}\"\nsecret_access_key = \"wrong\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+        admin.access_key_id,
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin,broken", "list", "-o", "json"]),
+        5,
+    );
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["profile"], "aws-admin");
+    // The failure is reported as a JSON object on stderr, naming the profile and the code.
+    let error: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(error["profile"], "broken");
+    assert_eq!(error["code"], "SignatureDoesNotMatch");
+    assert_eq!(error["exit_code"], 3);
+}

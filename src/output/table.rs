@@ -59,7 +59,11 @@ pub fn keys(records: &[KeyRecord], color: bool) -> String {
         return "no access keys found\n".to_string();
     }
     let many_profiles = records.iter().any(|r| r.profile != records[0].profile);
+    let many_providers = records.iter().any(|r| r.provider != records[0].provider);
     let mut headers = Vec::new();
+    if many_providers {
+        headers.push("CLOUD");
+    }
     if many_profiles {
         headers.push("PROFILE");
     }
@@ -75,6 +79,9 @@ pub fn keys(records: &[KeyRecord], color: bool) -> String {
     let mut table = new_table(&headers);
     for r in records {
         let mut row = Vec::new();
+        if many_providers {
+            row.push(Cell::new(r.provider.as_str()));
+        }
         if many_profiles {
             row.push(Cell::new(&r.profile));
         }
