@@ -193,7 +193,7 @@ fn moto_create_limit_and_save() {
     assert!(json_array(&stdout)[0]["secret_access_key"].is_string());
     // Two keys now: a third is refused by the cloud.
     let (_, stderr) = run(&mut moto.cmd(["create", "--user", "carol"]), 3);
-    assert_one_line_error(&stderr, "LimitExceeded");
+    assert_one_line_error(&stderr, "already has 2 keys");
     assert_eq!(moto.list("carol").len(), 2);
 }
 

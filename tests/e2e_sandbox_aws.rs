@@ -198,7 +198,7 @@ fn create_prints_the_secret_once_and_the_limit_holds() {
         &mut world.cmd(["-p", "aws-admin", "create", "--user", "alice"]),
         3,
     );
-    assert_one_line_error(&stderr, "LimitExceeded");
+    assert_one_line_error(&stderr, "already has 2 keys");
     assert_eq!(keys_of(&world, "alice").len(), 2);
 }
 

@@ -6,7 +6,86 @@ use std::path::Path;
 use super::{output_error, Context};
 use crate::cli::CreateArgs;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{format_time, NewKey};
+use crate::model::{format_time, KeyRecord, NewKey, UserRef};
+use crate::provider::AccessKeyProvider;
+
+/// Every cloud here allows two access keys per user.
+pub const MAX_KEYS_PER_USER: usize = 2;
+
+/// Refuses, before anything is created, when the user already has the most keys allowed.
+pub fn check_room(
+    provider: &dyn AccessKeyProvider,
+    existing: &[KeyRecord],
+    user: Option<&UserRef>,
+) -> Result<()> {
+    if existing.len() < MAX_KEYS_PER_USER {
+        return Ok(());
+    }
+    let whose = user.map_or("the profile's own user".to_string(), |u| {
+        format!("user {}", u.name)
+    });
+    let ids: Vec<&str> = existing.iter().map(|k| k.access_key_id.as_str()).collect();
+    Err(Error::new(
+        ErrorKind::Limit,
+        format!(
+            "{whose} already has {} keys ({}), the most allowed; delete or rotate one first",
+            existing.len(),
+            ids.join(", ")
+        ),
+    )
+    .with_provider(provider.kind())
+    .with_profile(provider.profile()))
+}
+
+/// Creates a key, never twice. When the answer is lost (a 5xx, a dropped connection, a
+/// timeout, an unreadable body) the cloud may or may not have made the key: the user's keys
+/// are listed again and any key that appeared is named, since its secret can't be recovered.
+pub async fn create_once(
+    provider: &dyn AccessKeyProvider,
+    user: Option<&UserRef>,
+    before: &[KeyRecord],
+) -> Result<NewKey> {
+    let err = match provider.create_key(user).await {
+        Ok(key) => return Ok(key),
+        Err(err) => err,
+    };
+    if !matches!(
+        err.kind,
+        ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::BadResponse
+    ) {
+        return Err(err);
+    }
+    let mut err = err
+        .with_provider(provider.kind())
+        .with_profile(provider.profile());
+    let user_flag = user.map_or(String::new(), |u| format!(" --user {}", u.name));
+    err.message = match provider.list_keys(user).await {
+        Ok(after) => {
+            let appeared: Vec<&str> = after
+                .iter()
+                .filter(|k| !before.iter().any(|b| b.access_key_id == k.access_key_id))
+                .map(|k| k.access_key_id.as_str())
+                .collect();
+            match appeared.as_slice() {
+                [] => format!(
+                    "{}; no key was created, so it is safe to try again",
+                    err.message
+                ),
+                [id, ..] => format!(
+                    "{}; the cloud did create key {id}, but its secret was lost with the answer: \
+                     delete it (cloudkeys delete {id}{user_flag} --yes) and try again",
+                    err.message
+                ),
+            }
+        }
+        Err(list_err) => format!(
+            "{}; whether a key was created is unknown (listing the keys failed too: {}): \
+             check with cloudkeys list{user_flag} before trying again",
+            err.message, list_err.message
+        ),
+    };
+    Err(err)
+}
 
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<i32> {
     if let Some(path) = &args.save {
@@ -15,7 +94,9 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<i32> {
     }
     let provider = ctx.single_provider(None)?;
     let user = Context::user_arg(&args.user);
-    let mut key = provider.create_key(user.as_ref()).await?;
+    let existing = provider.list_keys(user.as_ref()).await?;
+    check_room(provider.as_ref(), &existing, user.as_ref())?;
+    let mut key = create_once(provider.as_ref(), user.as_ref(), &existing).await?;
     key.record.compute_ages(chrono::Utc::now());
     match &args.save {
         None => {

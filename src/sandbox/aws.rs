@@ -102,6 +102,35 @@ pub fn missing_authentication(_request: &Incoming) -> Response {
     )
 }
 
+/// The `Action` a request asks for (query string or form body).
+pub fn action_of(request: &Incoming) -> String {
+    let from_body = url::form_urlencoded::parse(&request.body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned());
+    from_body
+        .or_else(|| {
+            crate::signing::parse_query(request.uri.query().unwrap_or(""))
+                .into_iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v)
+        })
+        .unwrap_or_default()
+}
+
+/// AWS's answers to an injected fault: `Throttling` (400) or `ServiceUnavailable` (503).
+pub fn fault_response(throttled: bool) -> Response {
+    let error = if throttled {
+        err(400, "Throttling", "Rate exceeded")
+    } else {
+        err(
+            503,
+            "ServiceUnavailable",
+            "Service is unable to handle request.",
+        )
+    };
+    error_response(IAM_NS, &error)
+}
+
 fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

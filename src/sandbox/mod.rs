@@ -6,6 +6,7 @@
 //! cloud module checks the real request signature and answers in the cloud's real shapes.
 
 pub mod aws;
+pub mod faults;
 pub mod state;
 
 use std::fmt;
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::ProviderKind;
 
+pub use faults::{Effect, Fault};
 pub use state::{AwsAccount, AwsKey, AwsUser, KeyOwner, Settings, State};
 
 /// Credentials the seed made for the CLI to use. `Debug` hides the secret.
@@ -105,7 +107,7 @@ impl Sandbox {
                         headers,
                         body,
                     };
-                    dispatch(&shared, &request, Utc::now())
+                    serve(&shared, &request).await
                 }
             },
         );
@@ -220,18 +222,88 @@ fn toml_key(name: &str) -> String {
     }
 }
 
-/// Routes a request to a cloud by its `Authorization` scheme.
-pub fn dispatch(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+/// The emulated cloud a request is for, by its `Authorization` scheme.
+fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
     let authorization = request
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let scheme = authorization.split_whitespace().next().unwrap_or("");
-    match scheme {
-        crate::providers::aws::signer::ALGORITHM => aws::handle(state, request, now),
-        // Tencent (TC3-HMAC-SHA256), Alibaba (ACS3-HMAC-SHA256) and Huawei (SDK-HMAC-SHA256)
-        // plug in here.
+    match authorization.split_whitespace().next().unwrap_or("") {
+        crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
+        _ => None,
+    }
+}
+
+/// Answers one request: injected faults first, then the cloud's handler at the sandbox's
+/// (possibly skewed) time, with a `Date` header telling that time as real servers do.
+async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
+    let Some(cloud) = cloud_of(request) else {
+        return aws::missing_authentication(request);
+    };
+    let (effects, skew) = {
+        let mut guard = lock(state);
+        let action = action_of(cloud, request);
+        let skew = guard.settings.clock_skew;
+        (
+            faults::take(&mut guard.settings.faults, cloud, &action),
+            skew,
+        )
+    };
+    let mut lose_answer = false;
+    let mut truncate = false;
+    for effect in &effects {
+        match effect {
+            Effect::Latency(delay) => tokio::time::sleep(*delay).await,
+            Effect::Throttle | Effect::ServerError => {
+                return fault_response(cloud, *effect == Effect::Throttle);
+            }
+            Effect::Drop => return faults::dropped(),
+            Effect::LoseAnswer => lose_answer = true,
+            Effect::Truncate => truncate = true,
+        }
+    }
+    let now = Utc::now() + skew;
+    let mut response = dispatch(state, request, cloud, now);
+    if let Ok(date) = HeaderValue::from_str(&now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, date);
+    }
+    if lose_answer {
+        return faults::dropped();
+    }
+    if truncate {
+        return faults::truncated(response).await;
+    }
+    response
+}
+
+/// The cloud's name for the call a request makes, as fault rules name it.
+fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
+    match cloud {
+        ProviderKind::Aws => aws::action_of(request),
+        _ => String::new(),
+    }
+}
+
+/// The cloud's own throttling or 5xx answer.
+fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
+    match cloud {
+        ProviderKind::Aws => aws::fault_response(throttled),
+        _ => aws::fault_response(throttled),
+    }
+}
+
+/// Routes a request to its cloud's handler.
+pub fn dispatch(
+    state: &Mutex<State>,
+    request: &Incoming,
+    cloud: ProviderKind,
+    now: DateTime<Utc>,
+) -> Response {
+    match cloud {
+        ProviderKind::Aws => aws::handle(state, request, now),
         _ => aws::missing_authentication(request),
     }
 }

@@ -16,6 +16,10 @@ pub struct Settings {
     /// Eventual consistency: a new key is refused (InvalidClientTokenId) until
     /// `created_at + new_key_delay`. Zero by default.
     pub new_key_delay: Duration,
+    /// How far the sandbox's clock is ahead of the real one (negative: behind).
+    pub clock_skew: chrono::Duration,
+    /// Injected faults, checked in order on every request.
+    pub faults: Vec<super::faults::Fault>,
 }
 
 /// Everything the sandbox knows.
