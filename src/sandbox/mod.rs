@@ -5,6 +5,7 @@
 //! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); the
 //! cloud module checks the real request signature and answers in the cloud's real shapes.
 
+pub mod alibaba;
 pub mod aws;
 pub mod faults;
 pub mod state;
@@ -94,7 +95,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let profiles = aws::seed(&mut state, seed, now);
+        let mut profiles = aws::seed(&mut state, seed, now);
+        profiles.extend(alibaba::seed(&mut state, seed, now));
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -231,6 +233,7 @@ fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
         .unwrap_or("");
     match authorization.split_whitespace().next().unwrap_or("") {
         crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
+        crate::providers::alibaba::signer::ALGORITHM => Some(ProviderKind::Alibaba),
         _ => None,
     }
 }
@@ -283,6 +286,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
 fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
     match cloud {
         ProviderKind::Aws => aws::action_of(request),
+        ProviderKind::Alibaba => alibaba::action_of(request),
         _ => String::new(),
     }
 }
@@ -290,7 +294,7 @@ fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
 /// The cloud's own throttling or 5xx answer.
 fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
     match cloud {
-        ProviderKind::Aws => aws::fault_response(throttled),
+        ProviderKind::Alibaba => alibaba::fault_response(throttled),
         _ => aws::fault_response(throttled),
     }
 }
@@ -304,6 +308,7 @@ pub fn dispatch(
 ) -> Response {
     match cloud {
         ProviderKind::Aws => aws::handle(state, request, now),
+        ProviderKind::Alibaba => alibaba::handle(state, request, now),
         _ => aws::missing_authentication(request),
     }
 }
@@ -317,7 +322,7 @@ mod tests {
         let sandbox = Sandbox::start(0, Seed::Demo).await.unwrap();
         let profiles = sandbox.profiles();
         let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["aws-admin", "aws-ops"]);
+        assert_eq!(names[..2], ["aws-admin", "aws-ops"]);
         let text = sandbox.config_toml();
         let doc: toml::Value = toml::from_str(&text).unwrap();
         let admin = &doc["profiles"]["aws-admin"];

@@ -27,6 +27,7 @@ pub struct Settings {
 pub struct State {
     pub settings: Settings,
     pub aws_accounts: Vec<AwsAccount>,
+    pub alibaba: super::alibaba::AlibabaWorld,
 }
 
 /// One AWS account.

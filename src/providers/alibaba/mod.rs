@@ -1,1 +1,1045 @@
+//! Alibaba Cloud RAM (2015-05-01) and STS (2015-04-01) behind [`AccessKeyProvider`].
+//!
+//! Every call is RPC style as the official SDK sends it: `POST /` with the parameters in the
+//! URL query, an empty body, and an ACS3-HMAC-SHA256 signature over the `x-acs-*` headers.
+
+pub mod api;
 pub mod signer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::config::Profile;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::model::{
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
+    UserRef,
+};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::signing::{percent_encode, RequestParts};
+use crate::time::parse_rfc3339;
+
+use api::{RAM_VERSION, STS_VERSION};
+
+/// How the account (root) owner of keys is shown in records: it is no RAM user, and `<`/`>`
+/// cannot appear in a RAM user name, so this never names a real user.
+pub const ROOT_USER: &str = "<root>";
+
+/// `ListUsers` page size: the documented maximum of the older docs (newer ones allow 1000).
+const PAGE_SIZE: &str = "100";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Ram,
+    Sts,
+}
+
+/// Where RAM and STS calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub ram: Url,
+    pub sts: Url,
+}
+
+/// RAM has one global endpoint for every region; STS has a regional one (`sts.<region>.aliyuncs.com`)
+/// besides the global `sts.aliyuncs.com`. A base URL (`--endpoint` or the profile's `endpoint`)
+/// replaces both.
+pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoints> {
+    if let Some(base) = endpoint {
+        return Ok(Endpoints {
+            ram: base.clone(),
+            sts: base.clone(),
+        });
+    }
+    let parse = |raw: &str| {
+        Url::parse(raw).map_err(|err| Error::usage(format!("bad endpoint {raw}: {err}")))
+    };
+    let sts = match region.map(str::trim).filter(|r| !r.is_empty()) {
+        None => parse("https://sts.aliyuncs.com/")?,
+        Some(region) => {
+            let valid = region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !region.starts_with('-')
+                && !region.ends_with('-');
+            if !valid {
+                return Err(Error::usage(format!(
+                    "'{region}' is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)"
+                )));
+            }
+            parse(&format!("https://sts.{region}.aliyuncs.com/"))?
+        }
+    };
+    Ok(Endpoints {
+        ram: parse("https://ram.aliyuncs.com/")?,
+        sts,
+    })
+}
+
+pub struct AlibabaProvider {
+    profile: ResolvedProfile,
+    http: Arc<HttpClient>,
+    endpoints: Endpoints,
+    identity: OnceCell<Identity>,
+}
+
+impl AlibabaProvider {
+    pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Result<Self> {
+        let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref())?;
+        Ok(AlibabaProvider {
+            profile,
+            http,
+            endpoints,
+            identity: OnceCell::new(),
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.profile.profile.name
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        service: Service,
+        action: &str,
+        params: &[(&str, &str)],
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let (endpoint, version) = match service {
+            Service::Ram => (&self.endpoints.ram, RAM_VERSION),
+            Service::Sts => (&self.endpoints.sts, STS_VERSION),
+        };
+        let query = params
+            .iter()
+            .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut url = endpoint.clone();
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        let profile = &self.profile.profile;
+        let build = |time: DateTime<Utc>| {
+            // A fresh nonce for every attempt: the service refuses one it has seen.
+            let nonce = uuid::Uuid::new_v4().simple().to_string();
+            Ok(signed_request(profile, &url, action, version, time, &nonce))
+        };
+        self.http
+            .execute(ProviderKind::Alibaba, idempotency, build, |response| {
+                classify(action, response)
+            })
+            .await
+            .map_err(|err| {
+                err.with_provider(ProviderKind::Alibaba)
+                    .with_profile(self.name())
+            })
+    }
+
+    async fn identity(&self) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let answer: api::GetCallerIdentityResponse = self
+                    .call(
+                        Service::Sts,
+                        "GetCallerIdentity",
+                        &[],
+                        Idempotency::Idempotent,
+                    )
+                    .await?;
+                Ok(identity_from(
+                    answer,
+                    self.name(),
+                    &self.profile.profile.access_key_id,
+                ))
+            })
+            .await
+    }
+
+    /// The `UserName` to send for a user: none for the caller's own keys, and none for
+    /// [`ROOT_USER`] when the caller is the account itself (the account cannot be named).
+    async fn user_name(&self, user: Option<&UserRef>) -> Result<Option<String>> {
+        match user {
+            None => Ok(None),
+            Some(u) if u.name == ROOT_USER => {
+                if self.identity().await?.identity_type == IdentityType::Root {
+                    Ok(None)
+                } else {
+                    Ok(Some(u.name.clone()))
+                }
+            }
+            Some(u) => Ok(Some(u.name.clone())),
+        }
+    }
+
+    /// A record of a key of `user` (the caller when `None`).
+    async fn record(
+        &self,
+        access_key_id: String,
+        status: Option<&str>,
+        create_date: Option<&str>,
+        user: Option<&UserRef>,
+    ) -> Result<KeyRecord> {
+        let identity = self.identity().await?;
+        let status = match status {
+            Some(s) => parse_status(s)?,
+            None => {
+                return Err(Error::bad_response(format!(
+                    "key {access_key_id} comes without a Status"
+                )))
+            }
+        };
+        let mut record = KeyRecord::new(ProviderKind::Alibaba, self.name(), access_key_id, status);
+        record.account_id = identity.account_id.clone();
+        record.created_at = parse_time("CreateDate", create_date)?;
+        match user {
+            Some(u) => {
+                record.user = Some(u.name.clone());
+                record.user_id = u.id.clone();
+            }
+            None => match identity.identity_type {
+                IdentityType::User => {
+                    record.user = identity.user.clone();
+                    record.user_id = identity.user_id.clone();
+                }
+                IdentityType::Root => record.user = Some(ROOT_USER.to_string()),
+                IdentityType::Role => {}
+            },
+        }
+        Ok(record)
+    }
+}
+
+/// `POST <url>` with an empty body, signed: `x-acs-action` and `x-acs-version` besides the
+/// headers the signer adds (date, nonce, content hash, `x-acs-security-token` for STS
+/// credentials, `Authorization`). The parameters are already in `url`'s query.
+fn signed_request(
+    profile: &Profile,
+    url: &Url,
+    action: &str,
+    version: &str,
+    time: DateTime<Utc>,
+    nonce: &str,
+) -> Request {
+    let headers = vec![
+        ("x-acs-action".to_string(), action.to_string()),
+        ("x-acs-version".to_string(), version.to_string()),
+    ];
+    let key = signer::SigningKey {
+        access_key_id: &profile.access_key_id,
+        access_key_secret: profile.secret_access_key.expose(),
+        security_token: profile.session_token.as_ref().map(Secret::expose),
+    };
+    let host = host_header(url);
+    let parts = RequestParts {
+        method: "POST",
+        host: &host,
+        path: url.path(),
+        query: url.query().unwrap_or(""),
+        headers: &headers,
+        body: b"",
+    };
+    let (added, _) = signer::sign(&key, &parts, time, nonce);
+    let mut all = headers;
+    all.extend(added);
+    Request {
+        method: Method::POST,
+        url: url.clone(),
+        headers: all,
+        body: Vec::new(),
+    }
+}
+
+fn parse_status(status: &str) -> Result<KeyStatus> {
+    if status.eq_ignore_ascii_case("Active") {
+        Ok(KeyStatus::Active)
+    } else if status.eq_ignore_ascii_case("Inactive") {
+        Ok(KeyStatus::Inactive)
+    } else {
+        Err(Error::bad_response(format!(
+            "unknown key status '{status}'"
+        )))
+    }
+}
+
+fn wire_status(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Active => "Active",
+        KeyStatus::Inactive => "Inactive",
+    }
+}
+
+/// ISO 8601 UTC (`2015-01-23T12:33:18Z`); absent or empty is `None`, anything else unreadable
+/// is an error rather than a silent "never".
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(raw) => parse_rfc3339(raw)
+            .map(Some)
+            .ok_or_else(|| Error::bad_response(format!("{field} '{raw}' is not a time"))),
+    }
+}
+
+fn identity_from(
+    answer: api::GetCallerIdentityResponse,
+    profile: &str,
+    access_key_id: &str,
+) -> Identity {
+    let arn = answer.arn.unwrap_or_default();
+    // acs:ram::<AccountId>:user/<name> | :root | :assumed-role/<role>/<session>
+    let resource = arn.splitn(5, ':').nth(4).unwrap_or_default().to_string();
+    let identity_type = match answer.identity_type.as_deref() {
+        Some("Account") => IdentityType::Root,
+        Some("RAMUser") => IdentityType::User,
+        Some("AssumedRoleUser") => IdentityType::Role,
+        _ if resource == "root" => IdentityType::Root,
+        _ if resource.starts_with("user/") => IdentityType::User,
+        _ => IdentityType::Role,
+    };
+    let (user, user_id) = match identity_type {
+        IdentityType::User => (
+            resource
+                .strip_prefix("user/")
+                .and_then(|path| path.rsplit('/').next())
+                .filter(|name| !name.is_empty())
+                .map(str::to_string),
+            answer.user_id.or(answer.principal_id),
+        ),
+        IdentityType::Root => (None, answer.user_id.or(answer.account_id.clone())),
+        IdentityType::Role => (None, answer.role_id.or(answer.principal_id)),
+    };
+    Identity {
+        provider: ProviderKind::Alibaba,
+        profile: profile.to_string(),
+        account_id: answer.account_id,
+        user,
+        user_id,
+        arn: (!arn.is_empty()).then_some(arn),
+        identity_type,
+        access_key_id: access_key_id.to_string(),
+    }
+}
+
+/// Maps a RAM/STS error code (and the HTTP status) to our kind and retry class.
+fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
+    let family = |prefix: &str| code == prefix || code.starts_with(&format!("{prefix}."));
+    if family("EntityNotExist") {
+        (ErrorKind::NotFound, Retry::Never)
+    } else if family("LimitExceeded") {
+        (ErrorKind::Limit, Retry::Never)
+    } else if family("InvalidAccessKeyId")
+        || family("InvalidSecurityToken")
+        || family("SignatureDoesNotMatch")
+        || family("IncompleteSignature")
+        || family("SignatureNonceUsed")
+        || family("MissingSecurityToken")
+        || family("InvalidAccessKeySecret")
+    {
+        (ErrorKind::Auth, Retry::Never)
+    } else if family("NoPermission") || family("Forbidden") || family("AccessDenied") {
+        (ErrorKind::Permission, Retry::Never)
+    } else if family("InvalidTimeStamp") {
+        (ErrorKind::ClockSkew, Retry::ClockSkew)
+    } else if family("Throttling") || family("ServiceUnavailable.Throttling") {
+        (ErrorKind::Throttled, Retry::Throttled)
+    } else if family("InternalError")
+        || family("ServiceUnavailable")
+        || family("InternalFailure")
+        || family("UnknownError")
+        || family("ServiceTimeout")
+    {
+        (ErrorKind::Server, Retry::Server)
+    } else if status == 429 {
+        (ErrorKind::Throttled, Retry::Throttled)
+    } else if status >= 500 {
+        (ErrorKind::Server, Retry::Server)
+    } else {
+        (ErrorKind::Refused, Retry::Never)
+    }
+}
+
+fn classify<T: serde::de::DeserializeOwned>(
+    action: &str,
+    response: Response,
+) -> std::result::Result<T, Failure> {
+    if (200..300).contains(&response.status) {
+        return api::parse(&response.body).map_err(|err| {
+            Failure::new(
+                Error::bad_response(format!("{action}: unreadable answer: {err}")),
+                Retry::Never,
+            )
+        });
+    }
+    let header_request_id = response.header("x-acs-request-id").map(str::to_string);
+    match api::parse_error(&response.body) {
+        Some(body) => {
+            let code = body.code.unwrap_or_default();
+            let (kind, retry) = error_class(&code, response.status);
+            let message = body
+                .message
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
+            let mut error =
+                Error::cloud(kind, code, message, body.request_id.or(header_request_id));
+            let detail = [
+                body.access_denied_detail.map(|d| d.to_string()),
+                body.recommend,
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+            if !detail.is_empty() {
+                error = error.with_detail(detail);
+            }
+            Err(Failure::new(error, retry))
+        }
+        None => {
+            let (kind, retry) = error_class("", response.status);
+            let kind = if kind == ErrorKind::Refused {
+                ErrorKind::BadResponse
+            } else {
+                kind
+            };
+            let mut error = Error::new(
+                kind,
+                format!("{action}: HTTP {} with an unreadable body", response.status),
+            );
+            error.request_id = header_request_id;
+            Err(Failure::new(error, retry))
+        }
+    }
+}
+
+#[async_trait]
+impl AccessKeyProvider for AlibabaProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Alibaba
+    }
+
+    fn profile(&self) -> &str {
+        self.name()
+    }
+
+    async fn whoami(&self) -> Result<Identity> {
+        self.identity().await.cloned()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRef>> {
+        let mut users = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut params = vec![("MaxItems", PAGE_SIZE)];
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let page: api::ListUsersResponse = self
+                .call(Service::Ram, "ListUsers", &params, Idempotency::Idempotent)
+                .await?;
+            let listed = page
+                .users()
+                .map_err(|err| Error::bad_response(format!("ListUsers: {err}")))?;
+            users.extend(listed.into_iter().map(|u| UserRef {
+                name: u.user_name,
+                id: u.user_id,
+            }));
+            match (page.is_truncated, page.marker) {
+                (true, Some(next)) if !next.is_empty() && Some(&next) != marker.as_ref() => {
+                    marker = Some(next)
+                }
+                (true, _) => {
+                    return Err(Error::bad_response(
+                        "ListUsers: the answer is truncated but gives no new Marker",
+                    )
+                    .with_provider(ProviderKind::Alibaba)
+                    .with_profile(self.name()))
+                }
+                (false, _) => break,
+            }
+        }
+        Ok(users)
+    }
+
+    async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        // The identity fills account and owner of every record.
+        self.identity().await?;
+        let user_name = self.user_name(user).await?;
+        let params: Vec<(&str, &str)> = user_name
+            .as_deref()
+            .map(|name| ("UserName", name))
+            .into_iter()
+            .collect();
+        let answer: api::ListAccessKeysResponse = self
+            .call(
+                Service::Ram,
+                "ListAccessKeys",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let keys = answer
+            .keys()
+            .map_err(|err| Error::bad_response(format!("ListAccessKeys: {err}")))?;
+        let mut records = Vec::with_capacity(keys.len());
+        for key in keys {
+            records.push(
+                self.record(
+                    key.access_key_id,
+                    key.status.as_deref(),
+                    key.create_date.as_deref(),
+                    user,
+                )
+                .await?,
+            );
+        }
+        Ok(records)
+    }
+
+    async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
+        let user_name = self.user_name(key.user.as_ref()).await?;
+        let mut params = vec![("UserAccessKeyId", key.access_key_id.as_str())];
+        if let Some(name) = &user_name {
+            params.push(("UserName", name));
+        }
+        let answer: api::GetAccessKeyLastUsedResponse = self
+            .call(
+                Service::Ram,
+                "GetAccessKeyLastUsed",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let date = answer
+            .access_key_last_used
+            .and_then(|used| used.last_used_date);
+        Ok(LastUsed {
+            at: parse_time("LastUsedDate", date.as_deref())?,
+            // RAM 2015-05-01 tells only the time.
+            service: None,
+            region: None,
+            date_only: false,
+        })
+    }
+
+    async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
+        self.identity().await?;
+        let user_name = self.user_name(user).await?;
+        let params: Vec<(&str, &str)> = user_name
+            .as_deref()
+            .map(|name| ("UserName", name))
+            .into_iter()
+            .collect();
+        let answer: api::CreateAccessKeyResponse = self
+            .call(
+                Service::Ram,
+                "CreateAccessKey",
+                &params,
+                Idempotency::NotIdempotent,
+            )
+            .await?;
+        let created = answer.access_key;
+        // Taken first, so the secret is kept even if the rest of the answer is odd.
+        let secret = Secret::new(created.access_key_secret);
+        let record = self
+            .record(
+                created.access_key_id,
+                // A key is created active; the answer says so, but do not depend on it.
+                Some(created.status.as_deref().unwrap_or("Active")),
+                created.create_date.as_deref(),
+                user,
+            )
+            .await?;
+        Ok(NewKey { record, secret })
+    }
+
+    async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
+        let user_name = self.user_name(key.user.as_ref()).await?;
+        let mut params = vec![
+            ("UserAccessKeyId", key.access_key_id.as_str()),
+            ("Status", wire_status(status)),
+        ];
+        if let Some(name) = &user_name {
+            params.push(("UserName", name));
+        }
+        let _: serde::de::IgnoredAny = self
+            .call(
+                Service::Ram,
+                "UpdateAccessKey",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
+        let user_name = self.user_name(key.user.as_ref()).await?;
+        let mut params = vec![("UserAccessKeyId", key.access_key_id.as_str())];
+        if let Some(name) = &user_name {
+            params.push(("UserName", name));
+        }
+        let _: serde::de::IgnoredAny = self
+            .call(
+                Service::Ram,
+                "DeleteAccessKey",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+    use crate::http::HttpSettings;
+    use crate::sandbox::{Sandbox, Seed};
+
+    #[test]
+    fn endpoints_by_region_and_base_url() {
+        let e = endpoints(None, None).unwrap();
+        assert_eq!(e.ram.as_str(), "https://ram.aliyuncs.com/");
+        assert_eq!(e.sts.as_str(), "https://sts.aliyuncs.com/");
+        let e = endpoints(Some("ap-southeast-1"), None).unwrap();
+        assert_eq!(e.ram.as_str(), "https://ram.aliyuncs.com/");
+        assert_eq!(e.sts.as_str(), "https://sts.ap-southeast-1.aliyuncs.com/");
+        let base = Url::parse("http://127.0.0.1:8790").unwrap();
+        let e = endpoints(Some("cn-hangzhou"), Some(&base)).unwrap();
+        assert_eq!(e.ram, base);
+        assert_eq!(e.sts, base);
+        let err = endpoints(Some("cn-hangzhou/evil"), None).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(endpoints(Some("-cn"), None).is_err());
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        let kind = |code: &str, status: u16| error_class(code, status);
+        assert_eq!(kind("EntityNotExist.User", 404).0, ErrorKind::NotFound);
+        assert_eq!(
+            kind("EntityNotExist.User.AccessKey", 404).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind("LimitExceeded.User.AccessKey", 409),
+            (ErrorKind::Limit, Retry::Never)
+        );
+        for code in [
+            "InvalidAccessKeyId.NotFound",
+            "InvalidAccessKeyId.Inactive",
+            "SignatureDoesNotMatch",
+            "IncompleteSignature",
+            "SignatureNonceUsed",
+            "MissingSecurityToken",
+            "InvalidSecurityToken.Expired",
+            "InvalidSecurityToken.MismatchWithAccessKey",
+        ] {
+            assert_eq!(kind(code, 400), (ErrorKind::Auth, Retry::Never), "{code}");
+        }
+        assert_eq!(kind("NoPermission", 403).0, ErrorKind::Permission);
+        assert_eq!(kind("Forbidden.RAM", 403).0, ErrorKind::Permission);
+        for code in ["Throttling", "Throttling.User", "Throttling.Api"] {
+            assert_eq!(
+                kind(code, 400),
+                (ErrorKind::Throttled, Retry::Throttled),
+                "{code}"
+            );
+        }
+        assert_eq!(kind("Weird", 429).1, Retry::Throttled);
+        assert_eq!(
+            kind("InternalError", 500),
+            (ErrorKind::Server, Retry::Server)
+        );
+        assert_eq!(
+            kind("ServiceUnavailable", 503),
+            (ErrorKind::Server, Retry::Server)
+        );
+        assert_eq!(kind("Weird", 502).1, Retry::Server);
+        assert_eq!(
+            kind("InvalidTimeStamp.Expired", 400),
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        );
+        assert_eq!(
+            kind("InvalidParameter.UserName.InvalidChars", 400),
+            (ErrorKind::Refused, Retry::Never)
+        );
+        // A code merely starting with a known family name is not in it.
+        assert_eq!(kind("ThrottlingX", 400).0, ErrorKind::Refused);
+        assert_eq!(kind("IllegalTimestamp", 400).0, ErrorKind::Refused);
+    }
+
+    fn answer(kind: &str, arn: &str) -> api::GetCallerIdentityResponse {
+        api::GetCallerIdentityResponse {
+            identity_type: (!kind.is_empty()).then(|| kind.to_string()),
+            account_id: Some("1968132000123456".into()),
+            principal_id: Some("288774244375210000".into()),
+            user_id: (kind != "AssumedRoleUser").then(|| "216959339000111".to_string()),
+            role_id: (kind == "AssumedRoleUser").then(|| "300800000000000000".to_string()),
+            arn: Some(arn.into()),
+        }
+    }
+
+    #[test]
+    fn identities_from_caller_answers() {
+        let user = identity_from(
+            answer("RAMUser", "acs:ram::1968132000123456:user/admin"),
+            "p",
+            "LTAI1",
+        );
+        assert_eq!(user.identity_type, IdentityType::User);
+        assert_eq!(user.user.as_deref(), Some("admin"));
+        assert_eq!(user.user_id.as_deref(), Some("216959339000111"));
+        assert_eq!(user.account_id.as_deref(), Some("1968132000123456"));
+        let root = identity_from(
+            answer("Account", "acs:ram::1968132000123456:root"),
+            "p",
+            "LTAI1",
+        );
+        assert_eq!(root.identity_type, IdentityType::Root);
+        assert_eq!(root.user, None);
+        let role = identity_from(
+            answer(
+                "AssumedRoleUser",
+                "acs:ram::1968132000123456:assumed-role/ops/session-1",
+            ),
+            "p",
+            "STS.abc",
+        );
+        assert_eq!(role.identity_type, IdentityType::Role);
+        assert_eq!(role.user_id.as_deref(), Some("300800000000000000"));
+        // No IdentityType: the Arn decides.
+        let bare = identity_from(answer("", "acs:ram::1:user/ci.bot"), "p", "LTAI1");
+        assert_eq!(bare.identity_type, IdentityType::User);
+        assert_eq!(bare.user.as_deref(), Some("ci.bot"));
+    }
+
+    fn profile(name: &str, id: &str, secret: &str, token: Option<&str>) -> Profile {
+        Profile {
+            name: name.into(),
+            provider: ProviderKind::Alibaba,
+            access_key_id: id.into(),
+            secret_access_key: Secret::new(secret),
+            session_token: token.map(Secret::new),
+            region: Some("cn-hangzhou".into()),
+            endpoint: None,
+            project_id: None,
+            source: Source::Environment,
+            secret_env: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_rpc_posts_signed_with_the_token() {
+        let p = profile("p", "STS.NUabc", "secret", Some("CAIS+token/with=chars"));
+        let mut url = Url::parse("https://ram.aliyuncs.com/").unwrap();
+        url.set_query(Some("UserName=zh%20ang&MaxItems=100"));
+        let time = Utc::now();
+        let request = signed_request(&p, &url, "ListUsers", RAM_VERSION, time, "abc123");
+        assert_eq!(request.method, Method::POST);
+        assert!(request.body.is_empty());
+        let get = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("x-acs-action").as_deref(), Some("ListUsers"));
+        assert_eq!(get("x-acs-version").as_deref(), Some("2015-05-01"));
+        assert_eq!(get("x-acs-signature-nonce").as_deref(), Some("abc123"));
+        assert_eq!(
+            get("x-acs-security-token").as_deref(),
+            Some("CAIS+token/with=chars")
+        );
+        let auth = signer::parse_authorization(&get("authorization").unwrap()).unwrap();
+        assert_eq!(auth.access_key_id, "STS.NUabc");
+        assert_eq!(
+            auth.signed_headers,
+            [
+                "host",
+                "x-acs-action",
+                "x-acs-content-sha256",
+                "x-acs-date",
+                "x-acs-security-token",
+                "x-acs-signature-nonce",
+                "x-acs-version"
+            ]
+        );
+        // The sandbox's way of checking gives the same signature.
+        let signed: Vec<(String, String)> = auth
+            .signed_headers
+            .iter()
+            .map(|n| {
+                let value = if n == "host" {
+                    "ram.aliyuncs.com".to_string()
+                } else {
+                    get(n).unwrap()
+                };
+                (n.clone(), value)
+            })
+            .collect();
+        let check = signer::compute(
+            &signer::SigningKey {
+                access_key_id: "STS.NUabc",
+                access_key_secret: "secret",
+                security_token: None,
+            },
+            &RequestParts {
+                method: "POST",
+                host: "ram.aliyuncs.com",
+                path: "/",
+                query: url.query().unwrap(),
+                headers: &signed,
+                body: b"",
+            },
+        );
+        assert_eq!(check.signature, auth.signature);
+        let plain = signed_request(
+            &profile("p", "LTAI1", "s", None),
+            &url,
+            "ListUsers",
+            RAM_VERSION,
+            time,
+            "n",
+        );
+        assert!(!plain
+            .headers
+            .iter()
+            .any(|(n, _)| n == "x-acs-security-token"));
+    }
+
+    fn fast_http() -> Arc<HttpClient> {
+        Arc::new(
+            HttpClient::new(HttpSettings {
+                retries: 3,
+                base_backoff: std::time::Duration::from_millis(1),
+                max_backoff: std::time::Duration::from_millis(5),
+                ..HttpSettings::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    async fn sandboxed(profile_name: &str) -> (Sandbox, AlibabaProvider) {
+        sandboxed_in(Seed::Test, profile_name).await
+    }
+
+    async fn sandboxed_in(seed: Seed, profile_name: &str) -> (Sandbox, AlibabaProvider) {
+        let sandbox = Sandbox::start(0, seed).await.unwrap();
+        let seeded = sandbox
+            .profiles()
+            .into_iter()
+            .find(|p| p.name == profile_name)
+            .unwrap();
+        let endpoint = Url::parse(&sandbox.endpoint()).unwrap();
+        let provider = AlibabaProvider::new(
+            ResolvedProfile {
+                profile: profile(
+                    profile_name,
+                    &seeded.access_key_id,
+                    &seeded.secret_access_key,
+                    None,
+                ),
+                endpoint: Some(endpoint),
+                region: Some(seeded.region.clone()),
+            },
+            fast_http(),
+        )
+        .unwrap();
+        (sandbox, provider)
+    }
+
+    fn calls(sandbox: &Sandbox, action: &str) -> usize {
+        let state = sandbox.state();
+        let guard = state.lock().unwrap();
+        guard.alibaba.calls.iter().filter(|c| *c == action).count()
+    }
+
+    fn inject(sandbox: &Sandbox, errors: &[(u16, &str)]) {
+        let state = sandbox.state();
+        let mut guard = state.lock().unwrap();
+        guard
+            .alibaba
+            .inject
+            .extend(errors.iter().map(|(s, c)| (*s, c.to_string())));
+    }
+
+    #[tokio::test]
+    async fn reads_every_page_and_every_key() {
+        let (sandbox, provider) = sandboxed("alibaba-admin").await;
+        let me = provider.whoami().await.unwrap();
+        assert_eq!(me.user.as_deref(), Some("admin"));
+        assert_eq!(me.account_id.as_deref(), Some("1968132000123456"));
+        let users = provider.list_users().await.unwrap();
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["admin", "alice", "bob", "carol"]);
+        assert!(users
+            .iter()
+            .all(|u| u.id.as_ref().is_some_and(|id| id.len() == 16)));
+        // Pages of 3 in the test seed: two calls.
+        assert_eq!(calls(&sandbox, "ListUsers"), 2);
+        let alice = provider.list_keys(Some(&users[1])).await.unwrap();
+        assert_eq!(alice.len(), 2);
+        assert!(alice.iter().all(|k| k.user.as_deref() == Some("alice")
+            && k.user_id == users[1].id
+            && k.account_id.as_deref() == Some("1968132000123456")));
+        let used = provider.last_used(&alice[0].key_ref()).await.unwrap();
+        let age = Utc::now() - used.at.unwrap();
+        assert_eq!(age.num_days(), 100);
+        let never = provider.last_used(&alice[1].key_ref()).await.unwrap();
+        assert_eq!(never, LastUsed::default());
+        let own = provider.list_keys(None).await.unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].access_key_id, me.access_key_id);
+        assert_eq!(own[0].user.as_deref(), Some("admin"));
+        assert_eq!(own[0].user_id, me.user_id);
+        let err = provider
+            .list_keys(Some(&UserRef::from_arg("nobody")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("EntityNotExist.User"));
+        assert!(err.request_id.is_some());
+        assert_eq!(err.provider, Some(ProviderKind::Alibaba));
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn changes_keys_and_hits_the_limit() {
+        let (sandbox, provider) = sandboxed("alibaba-admin").await;
+        let carol = UserRef::from_arg("carol");
+        let first = provider.create_key(Some(&carol)).await.unwrap();
+        assert_eq!(first.record.user.as_deref(), Some("carol"));
+        assert_eq!(first.record.status, KeyStatus::Active);
+        assert_eq!(first.secret.expose().len(), 30);
+        provider.create_key(Some(&carol)).await.unwrap();
+        let third = provider.create_key(Some(&carol)).await.unwrap_err();
+        assert_eq!(third.kind, ErrorKind::Limit);
+        assert_eq!(third.code.as_deref(), Some("LimitExceeded.User.AccessKey"));
+        let key = first.record.key_ref();
+        provider
+            .set_status(&key, KeyStatus::Inactive)
+            .await
+            .unwrap();
+        let listed = provider.list_keys(Some(&carol)).await.unwrap();
+        let status = |id: &str| {
+            listed
+                .iter()
+                .find(|k| k.access_key_id == id)
+                .map(|k| k.status)
+        };
+        assert_eq!(status(&key.access_key_id), Some(KeyStatus::Inactive));
+        provider.delete_key(&key).await.unwrap();
+        let listed = provider.list_keys(Some(&carol)).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed.iter().all(|k| k.access_key_id != key.access_key_id));
+        let gone = provider.delete_key(&key).await.unwrap_err();
+        assert_eq!(gone.code.as_deref(), Some("EntityNotExist.User.AccessKey"));
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_but_a_failed_create_is_not() {
+        let (sandbox, provider) = sandboxed("alibaba-admin").await;
+        inject(&sandbox, &[(400, "Throttling.User"), (429, "Throttling")]);
+        assert_eq!(provider.list_users().await.unwrap().len(), 4);
+        assert_eq!(calls(&sandbox, "ListUsers"), 4);
+        inject(&sandbox, &[(500, "InternalError")]);
+        provider.whoami().await.unwrap();
+        assert_eq!(calls(&sandbox, "GetCallerIdentity"), 2);
+        // A server fault on create may have created the key: never sent again.
+        let carol = UserRef::from_arg("carol");
+        inject(&sandbox, &[(503, "ServiceUnavailable")]);
+        let err = provider.create_key(Some(&carol)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Server);
+        assert_eq!(err.code.as_deref(), Some("ServiceUnavailable"));
+        assert_eq!(calls(&sandbox, "CreateAccessKey"), 1);
+        // Throttling means nothing was done: a create is retried then.
+        inject(&sandbox, &[(400, "Throttling.User")]);
+        provider.create_key(Some(&carol)).await.unwrap();
+        assert_eq!(calls(&sandbox, "CreateAccessKey"), 3);
+        // Retries run out: the last throttling error is reported.
+        inject(&sandbox, &[(400, "Throttling.User"); 4]);
+        let err = provider.list_users().await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Throttled);
+        assert_eq!(err.exit_code(), 4);
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_is_an_auth_error() {
+        let sandbox = Sandbox::start(0, Seed::Test).await.unwrap();
+        let seeded = sandbox
+            .profiles()
+            .into_iter()
+            .find(|p| p.name == "alibaba-admin")
+            .unwrap();
+        let provider = AlibabaProvider::new(
+            ResolvedProfile {
+                profile: profile(
+                    "bad",
+                    &seeded.access_key_id,
+                    "wrong-secret-wrong-secret-0000",
+                    None,
+                ),
+                endpoint: Some(Url::parse(&sandbox.endpoint()).unwrap()),
+                region: None,
+            },
+            fast_http(),
+        )
+        .unwrap();
+        let err = provider.whoami().await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Auth);
+        assert_eq!(err.code.as_deref(), Some("SignatureDoesNotMatch"));
+        assert_eq!(err.profile.as_deref(), Some("bad"));
+        assert!(!err.to_string().contains("wrong-secret"));
+        // Refused once, not retried.
+        assert_eq!(calls(&sandbox, "GetCallerIdentity"), 1);
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_account_itself_acts_on_its_own_keys_without_a_user_name() {
+        let (sandbox, provider) = sandboxed_in(Seed::Demo, "alibaba-root").await;
+        let me = provider.whoami().await.unwrap();
+        assert_eq!(me.identity_type, IdentityType::Root);
+        assert_eq!(me.user, None);
+        assert_eq!(me.arn.as_deref(), Some("acs:ram::5123987600554321:root"));
+        let own = provider.list_keys(None).await.unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].user.as_deref(), Some(ROOT_USER));
+        assert_eq!(own[0].access_key_id, me.access_key_id);
+        // The record's key ref names `<root>`, which must not be sent as a UserName.
+        let used = provider.last_used(&own[0].key_ref()).await.unwrap();
+        assert!(used.at.is_some());
+        let key = provider
+            .create_key(Some(&UserRef::from_arg(ROOT_USER)))
+            .await
+            .unwrap();
+        assert_eq!(key.record.user.as_deref(), Some(ROOT_USER));
+        provider
+            .set_status(&key.record.key_ref(), KeyStatus::Inactive)
+            .await
+            .unwrap();
+        provider.delete_key(&key.record.key_ref()).await.unwrap();
+        assert_eq!(provider.list_keys(None).await.unwrap().len(), 1);
+        // A RAM user cannot name the account.
+        let (sandbox_user, user_provider) = sandboxed("alibaba-admin").await;
+        let err = user_provider
+            .list_keys(Some(&UserRef::from_arg(ROOT_USER)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Refused);
+        assert_eq!(
+            err.code.as_deref(),
+            Some("InvalidParameter.UserName.InvalidChars")
+        );
+        sandbox_user.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}
