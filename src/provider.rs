@@ -86,6 +86,7 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     let http = options.http.clone();
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(providers::aws::AwsProvider::new(resolved, http)),
+        ProviderKind::Tencent => Arc::new(providers::tencent::TencentProvider::new(resolved, http)),
         other => {
             return Err(Error::config(format!(
                 "profile {}: {other} is not supported yet",

@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod state;
+pub mod tencent;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -92,7 +93,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let profiles = aws::seed(&mut state, seed, now);
+        let mut profiles = aws::seed(&mut state, seed, now);
+        profiles.extend(tencent::seed(&mut state, seed, now));
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -230,6 +232,7 @@ pub fn dispatch(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) ->
     let scheme = authorization.split_whitespace().next().unwrap_or("");
     match scheme {
         crate::providers::aws::signer::ALGORITHM => aws::handle(state, request, now),
+        crate::providers::tencent::signer::ALGORITHM => tencent::handle(state, request, now),
         // Tencent (TC3-HMAC-SHA256), Alibaba (ACS3-HMAC-SHA256) and Huawei (SDK-HMAC-SHA256)
         // plug in here.
         _ => aws::missing_authentication(request),
@@ -245,7 +248,7 @@ mod tests {
         let sandbox = Sandbox::start(0, Seed::Demo).await.unwrap();
         let profiles = sandbox.profiles();
         let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["aws-admin", "aws-ops"]);
+        assert_eq!(names[..2], ["aws-admin", "aws-ops"]);
         let text = sandbox.config_toml();
         let doc: toml::Value = toml::from_str(&text).unwrap();
         let admin = &doc["profiles"]["aws-admin"];

@@ -23,6 +23,8 @@ pub struct Settings {
 pub struct State {
     pub settings: Settings,
     pub aws_accounts: Vec<AwsAccount>,
+    /// Tencent Cloud accounts, users, keys and temporary credentials.
+    pub tencent: super::tencent::TencentWorld,
 }
 
 /// One AWS account.
