@@ -898,9 +898,11 @@ fn run(
                 Some(match required_str(params, "Status")? {
                     "Active" => KeyStatus::Active,
                     "Inactive" => KeyStatus::Inactive,
-                    other => return Err(param_error(format!(
+                    other => {
+                        return Err(param_error(format!(
                         "The value `{other}` of parameter `Status` is not one of Active, Inactive."
-                    ))),
+                    )))
+                    }
                 })
             } else {
                 None

@@ -110,6 +110,8 @@ pub struct TencentProvider {
     http: Arc<HttpClient>,
     endpoints: Endpoints,
     caller: OnceCell<Caller>,
+    /// `ListUsers`, read once per run (a refusal is not remembered).
+    users: OnceCell<Vec<api::SubAccountInfo>>,
 }
 
 impl TencentProvider {
@@ -120,6 +122,7 @@ impl TencentProvider {
             http,
             endpoints,
             caller: OnceCell::new(),
+            users: OnceCell::new(),
         }
     }
 
@@ -237,15 +240,20 @@ impl TencentProvider {
     }
 
     async fn sub_users(&self) -> Result<Vec<api::SubAccountInfo>> {
-        let answer: api::ListUsersResponse = self
-            .call(
-                Service::Cam,
-                "ListUsers",
-                json!({}),
-                Idempotency::Idempotent,
-            )
-            .await?;
-        Ok(answer.data)
+        self.users
+            .get_or_try_init(|| async {
+                let answer: api::ListUsersResponse = self
+                    .call(
+                        Service::Cam,
+                        "ListUsers",
+                        json!({}),
+                        Idempotency::Idempotent,
+                    )
+                    .await?;
+                Ok(answer.data)
+            })
+            .await
+            .cloned()
     }
 
     /// The (label, uin) of a user named on the command line (name or uin) or from a record.
@@ -892,5 +900,304 @@ mod tests {
         // The signed service never follows the host.
         assert_eq!(Service::Cam.name(), "cam");
         assert_eq!(Service::Sts.name(), "sts");
+    }
+
+    /// A scripted stand-in for the API: answers by `X-TC-Action` and records what it got.
+    mod wire {
+        use super::*;
+        use crate::config::{Profile, Source};
+        use crate::http::HttpSettings;
+        use axum::http::{HeaderMap, HeaderValue};
+        use std::sync::Mutex;
+
+        #[derive(Debug, Clone)]
+        pub struct Seen {
+            pub action: String,
+            pub headers: HeaderMap,
+            pub body: Value,
+        }
+
+        type Script = dyn Fn(&str, &Value, usize) -> (Option<String>, Value) + Send + Sync;
+
+        pub struct Fake {
+            pub seen: Arc<Mutex<Vec<Seen>>>,
+            pub endpoint: String,
+            _task: tokio::task::JoinHandle<()>,
+        }
+
+        impl Fake {
+            pub async fn start(script: Arc<Script>) -> Fake {
+                let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+                let log = seen.clone();
+                let app = axum::Router::new().fallback(
+                    move |headers: HeaderMap, body: axum::body::Bytes| {
+                        let log = log.clone();
+                        let script = script.clone();
+                        async move {
+                            let action = headers
+                                .get("x-tc-action")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_string();
+                            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                            let n = {
+                                let mut log = log.lock().unwrap();
+                                log.push(Seen {
+                                    action: action.clone(),
+                                    headers: headers.clone(),
+                                    body: body.clone(),
+                                });
+                                log.iter().filter(|s| s.action == action).count()
+                            };
+                            let (date, mut inner) = script(&action, &body, n);
+                            inner["RequestId"] = json!(format!("req-{action}-{n}"));
+                            let mut response = axum::response::IntoResponse::into_response(
+                                json!({ "Response": inner }).to_string(),
+                            );
+                            if let Some(date) = date {
+                                response
+                                    .headers_mut()
+                                    .insert("date", HeaderValue::from_str(&date).unwrap());
+                            }
+                            response
+                        }
+                    },
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let endpoint = format!("http://{}", listener.local_addr().unwrap());
+                let task = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                Fake {
+                    seen,
+                    endpoint,
+                    _task: task,
+                }
+            }
+
+            pub fn provider(&self, token: Option<&str>) -> TencentProvider {
+                let profile = Profile {
+                    name: "fake".into(),
+                    provider: ProviderKind::Tencent,
+                    access_key_id: "AKIDfake0000000000000000000000000000".into(),
+                    secret_access_key: Secret::new("fakesecretfakesecretfakesecret12"),
+                    session_token: token.map(Secret::new),
+                    region: None,
+                    endpoint: None,
+                    project_id: None,
+                    source: Source::Environment,
+                    secret_env: None,
+                };
+                let resolved = ResolvedProfile {
+                    profile,
+                    endpoint: Some(Url::parse(&self.endpoint).unwrap()),
+                    region: None,
+                };
+                let http = HttpClient::new(HttpSettings {
+                    retries: 3,
+                    base_backoff: std::time::Duration::from_millis(1),
+                    max_backoff: std::time::Duration::from_millis(5),
+                    ..HttpSettings::default()
+                })
+                .unwrap();
+                TencentProvider::new(resolved, Arc::new(http))
+            }
+
+            pub fn seen(&self) -> Vec<Seen> {
+                self.seen.lock().unwrap().clone()
+            }
+        }
+
+        pub fn identity() -> Value {
+            json!({"Type": "CAMUser", "AccountId": "100000000001", "UserId": "100000000101",
+                   "PrincipalId": "100000000101", "Arn": "qcs::cam:100000000001:uin/100000000101"})
+        }
+
+        pub fn error(code: &str) -> Value {
+            json!({"Error": {"Code": code, "Message": format!("{code} happened")}})
+        }
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_and_the_answer_used() {
+        let fake = wire::Fake::start(Arc::new(|action: &str, _: &Value, n: usize| {
+            match (action, n) {
+                ("ListUsers", 1 | 2) => (None, wire::error("RequestLimitExceeded")),
+                ("ListUsers", _) => (None, json!({"Data": [{"Uin": 7, "Name": "seven"}]})),
+                _ => (None, wire::error("InvalidAction")),
+            }
+        }))
+        .await;
+        let users = fake.provider(None).list_users().await.unwrap();
+        assert_eq!(
+            users,
+            [UserRef {
+                name: "seven".into(),
+                id: Some("7".into())
+            }]
+        );
+        assert_eq!(fake.seen().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refused_timestamp_is_corrected_from_the_servers_date() {
+        let ahead = Utc::now() + chrono::Duration::hours(1);
+        let fake = wire::Fake::start(Arc::new(move |_: &str, _: &Value, n: usize| {
+            if n == 1 {
+                (
+                    Some(ahead.to_rfc2822()),
+                    wire::error("AuthFailure.SignatureExpire"),
+                )
+            } else {
+                (None, wire::identity())
+            }
+        }))
+        .await;
+        let provider = fake.provider(None);
+        let me = provider.whoami().await.unwrap();
+        assert_eq!(me.account_id.as_deref(), Some("100000000001"));
+        let stamps: Vec<i64> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.action == "GetCallerIdentity")
+            .map(|s| {
+                s.headers["x-tc-timestamp"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(stamps.len(), 2);
+        assert!((stamps[1] - stamps[0] - 3600).abs() <= 5, "{stamps:?}");
+    }
+
+    #[tokio::test]
+    async fn creation_is_not_retried_after_a_server_error() {
+        let fake = wire::Fake::start(Arc::new(|action: &str, _: &Value, _: usize| match action {
+            "GetCallerIdentity" => (None, wire::identity()),
+            "ListUsers" => (
+                None,
+                json!({"Data": [{"Uin": 100000000101u64, "Name": "admin"}]}),
+            ),
+            _ => (None, wire::error("InternalError.SystemError")),
+        }))
+        .await;
+        let err = fake.provider(None).create_key(None).await.err().unwrap();
+        assert_eq!(err.kind, ErrorKind::Server);
+        assert_eq!(err.code.as_deref(), Some("InternalError.SystemError"));
+        assert_eq!(err.request_id.as_deref(), Some("req-CreateAccessKey-1"));
+        let creates = fake
+            .seen()
+            .iter()
+            .filter(|s| s.action == "CreateAccessKey")
+            .count();
+        assert_eq!(creates, 1);
+        // The same code on an idempotent call is retried.
+        let err = fake.provider(None).list_keys(None).await.err().unwrap();
+        assert!(err.message.contains("after 4 attempts"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn requests_carry_tencents_headers_and_json_params() {
+        let fake = wire::Fake::start(Arc::new(|action: &str, _: &Value, _: usize| match action {
+            "GetCallerIdentity" => (None, wire::identity()),
+            "ListUsers" => (None, json!({"Data": [{"Uin": 100000000102u64, "Name": "alice"}]})),
+            "GetUser" => (None, json!({"Uin": 100000000102u64, "Name": "alice", "Uid": 5})),
+            "ListAccessKeys" => (None, json!({"AccessKeys": [
+                {"AccessKeyId": "AKID1", "Status": "Active", "CreateTime": "2024-03-01 23:30:00"}]})),
+            _ => (None, json!({})),
+        }))
+        .await;
+        let provider = fake.provider(Some("session-token-value"));
+        let keys = provider
+            .list_keys(Some(&UserRef::from_arg("alice")))
+            .await
+            .unwrap();
+        assert_eq!(keys[0].user.as_deref(), Some("alice"));
+        assert_eq!(keys[0].user_id.as_deref(), Some("100000000102"));
+        assert_eq!(
+            keys[0].created_at.as_ref().map(format_time).as_deref(),
+            Some("2024-03-01T15:30:00Z")
+        );
+        provider
+            .set_status(&keys[0].key_ref(), KeyStatus::Inactive)
+            .await
+            .unwrap();
+        let seen = fake.seen();
+        let by = |action: &str| seen.iter().find(|s| s.action == action).unwrap().clone();
+        let sts = by("GetCallerIdentity");
+        assert_eq!(sts.headers["x-tc-version"], STS_VERSION);
+        assert_eq!(sts.headers["x-tc-region"], DEFAULT_REGION);
+        assert_eq!(sts.headers["x-tc-token"], "session-token-value");
+        assert_eq!(sts.headers["content-type"], "application/json");
+        let auth = sts.headers["authorization"].to_str().unwrap();
+        assert!(auth.contains("/sts/tc3_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=content-type;host"), "{auth}");
+        let get_user = by("GetUser");
+        assert_eq!(get_user.body, json!({"Name": "alice"}));
+        assert!(get_user.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .contains("/cam/tc3_request"));
+        assert_eq!(get_user.headers["x-tc-version"], CAM_VERSION);
+        assert!(get_user.headers.get("x-tc-region").is_none());
+        assert_eq!(
+            by("ListAccessKeys").body,
+            json!({"TargetUin": 100000000102u64})
+        );
+        assert_eq!(
+            by("UpdateAccessKey").body,
+            json!({"TargetUin": 100000000102u64, "AccessKeyId": "AKID1", "Status": "Inactive"})
+        );
+    }
+
+    #[tokio::test]
+    async fn last_use_is_asked_ten_ids_at_a_time() {
+        let fake = wire::Fake::start(Arc::new(|action: &str, body: &Value, _: usize| {
+            assert_eq!(action, "GetSecurityLastUsed");
+            let rows: Vec<Value> = body["SecretIdList"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|id| id.as_str().unwrap() != "AKID7")
+                .map(|id| json!({"SecretId": id, "LastUsedDate": "2024-06-01", "LastSecretUsedDate": 0}))
+                .collect();
+            (None, json!({ "SecretIdLastUsedRows": rows }))
+        }))
+        .await;
+        let mut records: Vec<KeyRecord> = (0..23)
+            .map(|i| {
+                KeyRecord::new(
+                    ProviderKind::Tencent,
+                    "fake",
+                    format!("AKID{i}"),
+                    KeyStatus::Active,
+                )
+            })
+            .collect();
+        fake.provider(None)
+            .fill_last_used(&mut records, 4)
+            .await
+            .unwrap();
+        let mut sizes: Vec<usize> = fake
+            .seen()
+            .iter()
+            .map(|s| s.body["SecretIdList"].as_array().unwrap().len())
+            .collect();
+        sizes.sort();
+        assert_eq!(sizes, [3, 10, 10]);
+        for record in &records {
+            if record.access_key_id == "AKID7" {
+                assert_eq!(record.last_used_at, None);
+                assert_eq!(record.last_used_precision, None);
+            } else {
+                assert_eq!(
+                    record.last_used_at.as_ref().map(format_time).as_deref(),
+                    Some("2024-05-31T16:00:00Z")
+                );
+                assert_eq!(record.last_used_precision, Some("date"));
+            }
+        }
     }
 }
