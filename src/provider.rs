@@ -89,6 +89,7 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
         ProviderKind::Alibaba => {
             Arc::new(providers::alibaba::AlibabaProvider::new(resolved, http)?)
         }
+        ProviderKind::Tencent => Arc::new(providers::tencent::TencentProvider::new(resolved, http)),
         other => {
             return Err(Error::config(format!(
                 "profile {}: {other} is not supported yet",

@@ -442,7 +442,11 @@ pub fn action_of(request: &Incoming) -> String {
 /// Alibaba's answers to an injected fault: `Throttling.User` (400) or `ServiceUnavailable` (503).
 pub fn fault_response(throttled: bool) -> Response {
     let error = if throttled {
-        err(400, "Throttling.User", "Request was denied due to user flow control.")
+        err(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        )
     } else {
         err(
             503,

@@ -9,6 +9,7 @@ pub mod alibaba;
 pub mod aws;
 pub mod faults;
 pub mod state;
+pub mod tencent;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -97,6 +98,7 @@ impl Sandbox {
         let now = Utc::now();
         let mut profiles = aws::seed(&mut state, seed, now);
         profiles.extend(alibaba::seed(&mut state, seed, now));
+        profiles.extend(tencent::seed(&mut state, seed, now));
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -234,6 +236,7 @@ fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
     match authorization.split_whitespace().next().unwrap_or("") {
         crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
         crate::providers::alibaba::signer::ALGORITHM => Some(ProviderKind::Alibaba),
+        crate::providers::tencent::signer::ALGORITHM => Some(ProviderKind::Tencent),
         _ => None,
     }
 }
@@ -287,6 +290,7 @@ fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
     match cloud {
         ProviderKind::Aws => aws::action_of(request),
         ProviderKind::Alibaba => alibaba::action_of(request),
+        ProviderKind::Tencent => tencent::action_of(request),
         _ => String::new(),
     }
 }
@@ -295,6 +299,7 @@ fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
 fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
     match cloud {
         ProviderKind::Alibaba => alibaba::fault_response(throttled),
+        ProviderKind::Tencent => tencent::fault_response(throttled),
         _ => aws::fault_response(throttled),
     }
 }
@@ -309,6 +314,7 @@ pub fn dispatch(
     match cloud {
         ProviderKind::Aws => aws::handle(state, request, now),
         ProviderKind::Alibaba => alibaba::handle(state, request, now),
+        ProviderKind::Tencent => tencent::handle(state, request, now),
         _ => aws::missing_authentication(request),
     }
 }

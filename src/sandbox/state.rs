@@ -28,6 +28,8 @@ pub struct State {
     pub settings: Settings,
     pub aws_accounts: Vec<AwsAccount>,
     pub alibaba: super::alibaba::AlibabaWorld,
+    /// Tencent Cloud accounts, users, keys and temporary credentials.
+    pub tencent: super::tencent::TencentWorld,
 }
 
 /// One AWS account.

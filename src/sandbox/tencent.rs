@@ -1,0 +1,1674 @@
+//! Tencent Cloud CAM + STS key APIs (API 3.0: JSON, TC3-HMAC-SHA256, `{"Response": ...}`
+//! answers, HTTP 200 even for errors) over the sandbox state.
+//!
+//! The real service learns which API it is from the host it was called on; the sandbox serves
+//! every cloud on one port, so it takes the service from the host when that is a
+//! `*.tencentcloudapi.com` name and from the credential scope otherwise, and then recomputes
+//! the signature for that service with our signer's `compute`.
+
+use std::sync::Mutex;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+use super::state::State;
+use super::{lock, Incoming, SandboxProfile, Seed};
+use crate::model::{KeyStatus, ProviderKind};
+use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
+use crate::providers::tencent::signer::{self, SigningKey};
+use crate::signing::{constant_time_eq, RequestParts};
+
+/// The owner (root) uin of the test seed's account (and the first of the demo seed).
+pub const TEST_OWNER_UIN: u64 = 100000000001;
+/// The owner uin of the demo seed's second account.
+pub const DEMO_OWNER_UIN: u64 = 200012345678;
+const REGION: &str = "ap-guangzhou";
+/// `X-TC-Timestamp` may be this far from the server's clock.
+const MAX_SKEW_SECONDS: i64 = 300;
+const MAX_KEYS_PER_USER: usize = 2;
+
+// ---------------------------------------------------------------------------------------------
+// The world
+// ---------------------------------------------------------------------------------------------
+
+/// Every emulated Tencent Cloud account.
+#[derive(Debug, Default)]
+pub struct TencentWorld {
+    pub accounts: Vec<TencentAccount>,
+    /// Temporary credentials (as STS would issue), signed with `X-TC-Token`.
+    pub temp_credentials: Vec<TencentTempCredential>,
+}
+
+/// One account: the owner (root) uin, its own keys and its sub-users.
+#[derive(Debug, Clone)]
+pub struct TencentAccount {
+    pub owner_uin: u64,
+    pub root_keys: Vec<TencentKey>,
+    pub users: Vec<TencentUser>,
+}
+
+/// A CAM sub-user.
+#[derive(Debug, Clone)]
+pub struct TencentUser {
+    pub uin: u64,
+    pub uid: u64,
+    pub name: String,
+    pub remark: String,
+    /// An admin (AdministratorAccess) may do anything in its account; others only manage
+    /// their own keys.
+    pub admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub keys: Vec<TencentKey>,
+}
+
+/// A long-term access key. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct TencentKey {
+    pub access_key_id: String,
+    pub secret: String,
+    pub status: KeyStatus,
+    pub created_at: DateTime<Utc>,
+    /// When the key last signed a request.
+    pub last_used: Option<DateTime<Utc>>,
+    /// Refused as AuthFailure.SecretIdNotFound before this time (eventual consistency).
+    pub usable_after: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for TencentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TencentKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("last_used", &self.last_used)
+            .field("usable_after", &self.usable_after)
+            .finish()
+    }
+}
+
+impl TencentKey {
+    /// Whether the key may sign a request at `now`.
+    pub fn usable(&self, now: DateTime<Utc>) -> bool {
+        self.status == KeyStatus::Active && self.usable_after.is_none_or(|t| now >= t)
+    }
+}
+
+/// Temporary credentials of a federated session of `uin`. `Debug` hides the secret and token.
+#[derive(Clone)]
+pub struct TencentTempCredential {
+    pub secret_id: String,
+    pub secret: String,
+    pub token: String,
+    pub owner_uin: u64,
+    pub uin: u64,
+    pub session_name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for TencentTempCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TencentTempCredential")
+            .field("secret_id", &self.secret_id)
+            .field("secret", &"***")
+            .field("token", &"***")
+            .field("owner_uin", &self.owner_uin)
+            .field("uin", &self.uin)
+            .field("session_name", &self.session_name)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl TencentAccount {
+    pub fn new(owner_uin: u64) -> Self {
+        TencentAccount {
+            owner_uin,
+            root_keys: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<&TencentUser> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_uin(&self, uin: u64) -> Option<&TencentUser> {
+        self.users.iter().find(|u| u.uin == uin)
+    }
+
+    /// Keys of a uin: the owner's own, or a sub-user's.
+    pub fn keys(&self, uin: u64) -> Option<&Vec<TencentKey>> {
+        if uin == self.owner_uin {
+            Some(&self.root_keys)
+        } else {
+            self.user_by_uin(uin).map(|u| &u.keys)
+        }
+    }
+
+    pub fn keys_mut(&mut self, uin: u64) -> Option<&mut Vec<TencentKey>> {
+        if uin == self.owner_uin {
+            Some(&mut self.root_keys)
+        } else {
+            self.users
+                .iter_mut()
+                .find(|u| u.uin == uin)
+                .map(|u| &mut u.keys)
+        }
+    }
+
+    /// The uin owning a key of this account.
+    pub fn key_owner(&self, access_key_id: &str) -> Option<u64> {
+        if self
+            .root_keys
+            .iter()
+            .any(|k| k.access_key_id == access_key_id)
+        {
+            return Some(self.owner_uin);
+        }
+        self.users
+            .iter()
+            .find(|u| u.keys.iter().any(|k| k.access_key_id == access_key_id))
+            .map(|u| u.uin)
+    }
+
+    pub fn find_key(&self, access_key_id: &str) -> Option<&TencentKey> {
+        self.root_keys
+            .iter()
+            .chain(self.users.iter().flat_map(|u| u.keys.iter()))
+            .find(|k| k.access_key_id == access_key_id)
+    }
+
+    /// Adds a sub-user with the given uin and a random uid.
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        uin: u64,
+        admin: bool,
+        created_at: DateTime<Utc>,
+    ) -> &mut TencentUser {
+        self.users.push(TencentUser {
+            uin,
+            uid: rand::thread_rng().gen_range(1_000_000..100_000_000),
+            name: name.to_string(),
+            remark: String::new(),
+            admin,
+            created_at,
+            keys: Vec::new(),
+        });
+        self.users.last_mut().expect("just pushed")
+    }
+}
+
+impl TencentWorld {
+    pub fn account(&self, owner_uin: u64) -> Option<&TencentAccount> {
+        self.accounts.iter().find(|a| a.owner_uin == owner_uin)
+    }
+
+    pub fn account_mut(&mut self, owner_uin: u64) -> Option<&mut TencentAccount> {
+        self.accounts.iter_mut().find(|a| a.owner_uin == owner_uin)
+    }
+
+    /// Finds a long-term key in any account: (owner uin, key owner's uin, key).
+    pub fn find_key(&self, access_key_id: &str) -> Option<(u64, u64, &TencentKey)> {
+        self.accounts.iter().find_map(|account| {
+            let owner = account.key_owner(access_key_id)?;
+            let key = account.find_key(access_key_id)?;
+            Some((account.owner_uin, owner, key))
+        })
+    }
+
+    pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut TencentKey> {
+        self.accounts.iter_mut().find_map(|account| {
+            account
+                .root_keys
+                .iter_mut()
+                .chain(account.users.iter_mut().flat_map(|u| u.keys.iter_mut()))
+                .find(|k| k.access_key_id == access_key_id)
+        })
+    }
+
+    fn id_taken(&self, id: &str) -> bool {
+        self.find_key(id).is_some() || self.temp_credentials.iter().any(|t| t.secret_id == id)
+    }
+}
+
+/// Creates an active key for `uin` (a sub-user, or the owner) of an existing account and
+/// returns its (id, secret). Usable from `created_at + settings.new_key_delay`.
+///
+/// # Panics
+/// When the account or the user does not exist (callers check first).
+pub fn add_key(
+    state: &mut State,
+    owner_uin: u64,
+    uin: u64,
+    created_at: DateTime<Utc>,
+) -> (String, String) {
+    let mut id = new_key_id();
+    while state.tencent.id_taken(&id) {
+        id = new_key_id();
+    }
+    let secret = new_secret();
+    let usable_after = (!state.settings.new_key_delay.is_zero()).then(|| {
+        created_at + Duration::from_std(state.settings.new_key_delay).unwrap_or(Duration::MAX)
+    });
+    let keys = state
+        .tencent
+        .account_mut(owner_uin)
+        .unwrap_or_else(|| panic!("sandbox: no Tencent account {owner_uin}"))
+        .keys_mut(uin)
+        .unwrap_or_else(|| panic!("sandbox: no uin {uin} in Tencent account {owner_uin}"));
+    keys.push(TencentKey {
+        access_key_id: id.clone(),
+        secret: secret.clone(),
+        status: KeyStatus::Active,
+        created_at,
+        last_used: None,
+        usable_after,
+    });
+    (id, secret)
+}
+
+/// Issues temporary credentials for `uin` valid until `expires_at`; returns (id, secret, token).
+pub fn add_temp_credential(
+    state: &mut State,
+    owner_uin: u64,
+    uin: u64,
+    session_name: &str,
+    expires_at: DateTime<Utc>,
+) -> (String, String, String) {
+    let mut id = new_key_id();
+    while state.tencent.id_taken(&id) {
+        id = new_key_id();
+    }
+    let secret = new_secret();
+    let token = random_string(ALNUM, 96);
+    state.tencent.temp_credentials.push(TencentTempCredential {
+        secret_id: id.clone(),
+        secret: secret.clone(),
+        token: token.clone(),
+        owner_uin,
+        uin,
+        session_name: session_name.to_string(),
+        expires_at,
+    });
+    (id, secret, token)
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// `AKID` + 32 letters and digits.
+pub fn new_key_id() -> String {
+    format!("AKID{}", random_string(ALNUM, 32))
+}
+
+/// 32 letters and digits.
+pub fn new_secret() -> String {
+    random_string(ALNUM, 32)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------------
+
+/// An error answer: `Response.Error.{Code, Message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn err(code: &'static str, message: impl Into<String>) -> TcError {
+    TcError {
+        code,
+        message: message.into(),
+    }
+}
+
+fn signature_failure() -> TcError {
+    err(
+        "AuthFailure.SignatureFailure",
+        "The provided credentials could not be validated. Please check your signature is correct.",
+    )
+}
+
+fn secret_id_not_found() -> TcError {
+    err(
+        "AuthFailure.SecretIdNotFound",
+        "The SecretId is not found, please ensure that your SecretId is correct.",
+    )
+}
+
+fn token_failure(why: &str) -> TcError {
+    err(
+        "AuthFailure.TokenFailure",
+        format!("Token verification failed: {why}."),
+    )
+}
+
+fn missing(name: &str) -> TcError {
+    err(
+        "MissingParameter",
+        format!("The request is missing a required parameter `{name}`."),
+    )
+}
+
+fn param_error(message: impl Into<String>) -> TcError {
+    err("InvalidParameter.ParamError", message)
+}
+
+fn user_not_exist(uin: u64) -> TcError {
+    err(
+        "InvalidParameter.UserNotExist",
+        format!("The user with uin {uin} does not exist."),
+    )
+}
+
+fn uin_not_match(id: &str, uin: u64) -> TcError {
+    err(
+        "OperationDenied.UinNotMatch",
+        format!("The access key {id} does not belong to uin {uin}."),
+    )
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn json_response(mut inner: Map<String, Value>) -> Response {
+    inner.insert("RequestId".into(), Value::String(new_request_id()));
+    let body = json!({ "Response": Value::Object(inner) }).to_string();
+    let mut response = (StatusCode::OK, body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The error envelope, HTTP 200 like the real API.
+pub fn error_response(error: &TcError) -> Response {
+    let mut inner = Map::new();
+    inner.insert(
+        "Error".into(),
+        json!({ "Code": error.code, "Message": error.message }),
+    );
+    json_response(inner)
+}
+
+/// `2019-12-25 14:53:03` in Beijing time.
+fn beijing_time(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&beijing())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn beijing_date(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&beijing()).format("%Y-%m-%d").to_string()
+}
+
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+fn wire_status(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Active => "Active",
+        KeyStatus::Inactive => "Inactive",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+/// The service of an action.
+fn service_of(action: &str) -> Option<&'static str> {
+    match action {
+        "GetCallerIdentity" => Some("sts"),
+        "ListUsers"
+        | "GetUser"
+        | "ListAccessKeys"
+        | "CreateAccessKey"
+        | "UpdateAccessKey"
+        | "DeleteAccessKey"
+        | "GetSecurityLastUsed" => Some("cam"),
+        _ => None,
+    }
+}
+
+fn version_of(service: &str) -> &'static str {
+    if service == "sts" {
+        STS_VERSION
+    } else {
+        CAM_VERSION
+    }
+}
+
+/// The caller: whoever owns the signing key.
+#[derive(Debug, Clone)]
+struct Caller {
+    owner_uin: u64,
+    /// The uin the key belongs to (the owner's own uin for the root account).
+    uin: u64,
+    admin: bool,
+    /// A federated session name, for temporary credentials.
+    session: Option<String>,
+}
+
+impl Caller {
+    fn is_root(&self) -> bool {
+        self.uin == self.owner_uin && self.session.is_none()
+    }
+
+    fn unauthorized(&self, action: &str, resource: &str) -> TcError {
+        err(
+            "AuthFailure.UnauthorizedOperation",
+            format!(
+                "you are not authorized to perform operation (cam:{action}) resource ({resource}) has no permission (caller uin {})",
+                self.uin
+            ),
+        )
+    }
+}
+
+fn header(request: &Incoming, name: &str) -> Option<String> {
+    let values: Vec<&str> = request
+        .headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<Vec<_>>>()?;
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// Handles one TC3-signed request.
+/// The action a request asks for (`X-TC-Action`), as fault rules name it.
+pub fn action_of(request: &Incoming) -> String {
+    header(request, "x-tc-action").unwrap_or_default()
+}
+
+/// Tencent's answers to an injected fault, both in its HTTP-200 envelope:
+/// `RequestLimitExceeded` or `InternalError`.
+pub fn fault_response(throttled: bool) -> Response {
+    error_response(&if throttled {
+        err(
+            "RequestLimitExceeded",
+            "Your current request times equals to `20` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.",
+        )
+    } else {
+        err("InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
+    })
+}
+
+pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+    let mut guard = lock(state);
+    match serve(&mut guard, request, now) {
+        Ok(inner) => json_response(inner),
+        Err(error) => error_response(&error),
+    }
+}
+
+fn serve(
+    state: &mut State,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, TcError> {
+    let action = header(request, "x-tc-action").unwrap_or_default();
+    if action.is_empty() {
+        return Err(missing("Action"));
+    }
+    let (caller, service) = authenticate(state, request, now)?;
+    if service_of(&action) != Some(service.as_str()) {
+        return Err(err(
+            "InvalidAction",
+            format!("The action `{action}` does not exist in service `{service}`."),
+        ));
+    }
+    let version = header(request, "x-tc-version").unwrap_or_default();
+    if version.is_empty() {
+        return Err(missing("Version"));
+    }
+    if version != version_of(&service) {
+        return Err(err(
+            "NoSuchVersion",
+            format!("The API version `{version}` of service `{service}` does not exist."),
+        ));
+    }
+    if service == "sts" && header(request, "x-tc-region").is_none_or(|r| r.is_empty()) {
+        return Err(missing("Region"));
+    }
+    let params = params(request)?;
+    run(state, &caller, &action, &params, now)
+}
+
+/// The action's parameters: the JSON body of a POST, the form-encoded query of a GET
+/// (`SecretIdList.0=…` collected into an array, `TargetUin` made a number).
+fn params(request: &Incoming) -> Result<Map<String, Value>, TcError> {
+    if request.method == axum::http::Method::GET {
+        let mut out = Map::new();
+        for (name, value) in crate::signing::parse_query(request.uri.query().unwrap_or("")) {
+            let value = match value.parse::<u64>() {
+                Ok(n) if name == "TargetUin" => Value::from(n),
+                _ => Value::String(value),
+            };
+            match name.split_once('.') {
+                Some((list, index)) if index.bytes().all(|b| b.is_ascii_digit()) => {
+                    if let Value::Array(items) = out
+                        .entry(list.to_string())
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        items.push(value);
+                    }
+                }
+                _ => {
+                    out.insert(name, value);
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if request.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(err(
+            "InvalidParameter",
+            "The request body is not a valid JSON object.",
+        )),
+    }
+}
+
+/// Checks timestamp, key and signature; records the key's use; returns the caller and the
+/// service the request was signed for.
+fn authenticate(
+    state: &mut State,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<(Caller, String), TcError> {
+    let authorization = header(request, "authorization").ok_or_else(|| missing("Authorization"))?;
+    let parsed = signer::parse_authorization(&authorization).ok_or_else(|| {
+        err(
+            "AuthFailure.InvalidAuthorization",
+            "The Authorization header is not in the TC3-HMAC-SHA256 format.",
+        )
+    })?;
+    let raw_timestamp = header(request, "x-tc-timestamp").ok_or_else(|| missing("Timestamp"))?;
+    let timestamp: i64 = raw_timestamp.trim().parse().map_err(|_| {
+        err(
+            "InvalidParameter",
+            format!("The value `{raw_timestamp}` of parameter `Timestamp` is not a Unix time."),
+        )
+    })?;
+    let server = now.timestamp();
+    if (timestamp - server).abs() > MAX_SKEW_SECONDS {
+        return Err(err(
+            "AuthFailure.SignatureExpire",
+            format!(
+                "Signature expired: the request timestamp {timestamp} is more than {MAX_SKEW_SECONDS} seconds away from the server time {server}."
+            ),
+        ));
+    }
+    let host = header(request, "host").unwrap_or_default();
+    // A real host names its service (cam.tencentcloudapi.com); the shared sandbox port does not.
+    let hostname = host.split(':').next().unwrap_or_default();
+    let service = match hostname.strip_suffix(".tencentcloudapi.com") {
+        Some(rest) => rest.split('.').next().unwrap_or_default().to_string(),
+        None => parsed.service.clone(),
+    };
+
+    // The key: long-term, or temporary with its token.
+    let token = header(request, "x-tc-token");
+    let (caller, secret) =
+        if let Some((owner_uin, uin, key)) = state.tencent.find_key(&parsed.secret_id) {
+            if !key.usable(now) {
+                return Err(secret_id_not_found());
+            }
+            let admin = uin == owner_uin
+                || state
+                    .tencent
+                    .account(owner_uin)
+                    .and_then(|a| a.user_by_uin(uin))
+                    .is_some_and(|u| u.admin);
+            let caller = Caller {
+                owner_uin,
+                uin,
+                admin,
+                session: None,
+            };
+            (caller, key.secret.clone())
+        } else if let Some(temp) = state
+            .tencent
+            .temp_credentials
+            .iter()
+            .find(|t| t.secret_id == parsed.secret_id)
+        {
+            match token.as_deref() {
+                None => return Err(token_failure("the request carries no X-TC-Token")),
+                Some(t) if !constant_time_eq(t, &temp.token) => {
+                    return Err(token_failure("the token does not match the SecretId"))
+                }
+                Some(_) if now >= temp.expires_at => {
+                    return Err(token_failure("the token has expired"))
+                }
+                Some(_) => {}
+            }
+            let admin = temp.uin == temp.owner_uin
+                || state
+                    .tencent
+                    .account(temp.owner_uin)
+                    .and_then(|a| a.user_by_uin(temp.uin))
+                    .is_some_and(|u| u.admin);
+            let caller = Caller {
+                owner_uin: temp.owner_uin,
+                uin: temp.uin,
+                admin,
+                session: Some(temp.session_name.clone()),
+            };
+            (caller, temp.secret.clone())
+        } else {
+            return Err(secret_id_not_found());
+        };
+
+    // The signature, recomputed for the service and the day of the timestamp.
+    if parsed.service != service || parsed.date != signer::scope_date(timestamp) {
+        return Err(signature_failure());
+    }
+    if !["content-type", "host"]
+        .iter()
+        .all(|h| parsed.signed_headers.iter().any(|s| s == h))
+    {
+        return Err(signature_failure());
+    }
+    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
+    for name in &parsed.signed_headers {
+        let value = header(request, name).ok_or_else(signature_failure)?;
+        signed.push((name.clone(), value));
+    }
+    let parts = RequestParts {
+        method: request.method.as_str(),
+        host: &host,
+        path: "/",
+        query: request.uri.query().unwrap_or(""),
+        headers: &signed,
+        body: &request.body,
+    };
+    let expected = signer::compute(
+        &SigningKey {
+            secret_id: &parsed.secret_id,
+            secret_key: &secret,
+            token: None,
+            service: &service,
+        },
+        &parts,
+        timestamp,
+    );
+    if !constant_time_eq(&expected.signature, &parsed.signature) {
+        return Err(signature_failure());
+    }
+    if caller.session.is_none() {
+        if let Some(key) = state.tencent.find_key_mut(&parsed.secret_id) {
+            key.last_used = Some(now);
+        }
+    }
+    Ok((caller, service))
+}
+
+fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a TencentAccount, TcError> {
+    state
+        .tencent
+        .account(caller.owner_uin)
+        .ok_or_else(secret_id_not_found)
+}
+
+fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, TcError> {
+    match params.get(name) {
+        None | Some(Value::Null) => Err(missing(name)),
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(missing(name)),
+        Some(_) => Err(err(
+            "InvalidParameter",
+            format!("The value type of parameter `{name}` is not String."),
+        )),
+    }
+}
+
+fn target_uin(params: &Map<String, Value>) -> Result<Option<u64>, TcError> {
+    match params.get("TargetUin") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+            err(
+                "InvalidParameter",
+                "The value of parameter `TargetUin` is not a valid uin.",
+            )
+        }),
+        Some(_) => Err(err(
+            "InvalidParameter",
+            "The value type of parameter `TargetUin` is not Integer.",
+        )),
+    }
+}
+
+/// The uin a key action is about (`TargetUin`, default the caller), after the permission and
+/// existence checks CAM makes.
+fn key_target(
+    state: &State,
+    caller: &Caller,
+    action: &str,
+    params: &Map<String, Value>,
+) -> Result<u64, TcError> {
+    let target = target_uin(params)?.unwrap_or(caller.uin);
+    let account = account(state, caller)?;
+    if target == account.owner_uin {
+        if !caller.is_root() {
+            return Err(err(
+                "OperationDenied.SubUin",
+                "A sub-user may not operate on the keys of the root account.",
+            ));
+        }
+        return Ok(target);
+    }
+    if !caller.admin && target != caller.uin {
+        return Err(caller.unauthorized(
+            action,
+            &format!("qcs::cam::uin/{}:uin/{target}", account.owner_uin),
+        ));
+    }
+    account
+        .user_by_uin(target)
+        .map(|u| u.uin)
+        .ok_or_else(|| user_not_exist(target))
+}
+
+fn user_json(user: &TencentUser) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("Uin".into(), json!(user.uin));
+    out.insert("Name".into(), json!(user.name));
+    out.insert("Uid".into(), json!(user.uid));
+    out.insert("Remark".into(), json!(user.remark));
+    out.insert("ConsoleLogin".into(), json!(1));
+    out.insert("PhoneNum".into(), json!(""));
+    out.insert("CountryCode".into(), json!("86"));
+    out.insert("Email".into(), json!(""));
+    out
+}
+
+fn key_json(key: &TencentKey) -> Value {
+    json!({
+        "AccessKeyId": key.access_key_id,
+        "Status": wire_status(key.status),
+        "CreateTime": beijing_time(&key.created_at),
+    })
+}
+
+/// Runs an authenticated action; returns the fields of `Response` (RequestId is added later).
+fn run(
+    state: &mut State,
+    caller: &Caller,
+    action: &str,
+    params: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, TcError> {
+    let mut out = Map::new();
+    match action {
+        "GetCallerIdentity" => {
+            let owner = caller.owner_uin;
+            let (arn, user_id) = match &caller.session {
+                Some(session) => (
+                    format!("qcs::sts:{owner}:federated-user/{}", caller.uin),
+                    format!("{}:{session}", caller.uin),
+                ),
+                None if caller.is_root() => (
+                    format!("qcs::cam::uin/{owner}:uin/{owner}"),
+                    owner.to_string(),
+                ),
+                None => (
+                    format!("qcs::cam:{owner}:uin/{}", caller.uin),
+                    caller.uin.to_string(),
+                ),
+            };
+            out.insert("Arn".into(), json!(arn));
+            out.insert("AccountId".into(), json!(owner.to_string()));
+            out.insert("UserId".into(), json!(user_id));
+            out.insert("PrincipalId".into(), json!(caller.uin.to_string()));
+            out.insert("Type".into(), json!("CAMUser"));
+        }
+        "ListUsers" => {
+            let account = account(state, caller)?;
+            if !caller.admin {
+                return Err(caller.unauthorized(action, "*"));
+            }
+            let data: Vec<Value> = account
+                .users
+                .iter()
+                .map(|u| {
+                    let mut entry = user_json(u);
+                    entry.insert("CreateTime".into(), json!(beijing_time(&u.created_at)));
+                    entry.insert("NickName".into(), json!(u.name));
+                    Value::Object(entry)
+                })
+                .collect();
+            out.insert("Data".into(), Value::Array(data));
+        }
+        "GetUser" => {
+            let name = required_str(params, "Name")?;
+            let account = account(state, caller)?;
+            let own = account
+                .user_by_uin(caller.uin)
+                .is_some_and(|u| u.name == name);
+            if !caller.admin && !own {
+                return Err(caller.unauthorized(
+                    action,
+                    &format!("qcs::cam::uin/{}:uin/*", account.owner_uin),
+                ));
+            }
+            let user = account.user(name).ok_or_else(|| {
+                err(
+                    "ResourceNotFound.UserNotExist",
+                    format!("The user `{name}` does not exist."),
+                )
+            })?;
+            out = user_json(user);
+            out.insert("RecentlyLoginIP".into(), Value::Null);
+            out.insert("RecentlyLoginTime".into(), Value::Null);
+        }
+        "ListAccessKeys" => {
+            let target = key_target(state, caller, action, params)?;
+            let keys = account(state, caller)?
+                .keys(target)
+                .ok_or_else(|| user_not_exist(target))?;
+            let list: Vec<Value> = keys.iter().map(key_json).collect();
+            out.insert("AccessKeys".into(), Value::Array(list));
+        }
+        "CreateAccessKey" => {
+            let target = key_target(state, caller, action, params)?;
+            let count = account(state, caller)?.keys(target).map_or(0, Vec::len);
+            if count >= MAX_KEYS_PER_USER {
+                return Err(err(
+                    "OperationDenied.AccessKeyOverLimit",
+                    format!("Each account can have up to {MAX_KEYS_PER_USER} access keys."),
+                ));
+            }
+            let (id, secret) = add_key(state, caller.owner_uin, target, now);
+            out.insert(
+                "AccessKey".into(),
+                json!({
+                    "AccessKeyId": id,
+                    "SecretAccessKey": secret,
+                    "Status": "Active",
+                    "CreateTime": beijing_time(&now),
+                }),
+            );
+        }
+        "UpdateAccessKey" | "DeleteAccessKey" => {
+            let id = required_str(params, "AccessKeyId")?.to_string();
+            let status = if action == "UpdateAccessKey" {
+                Some(match required_str(params, "Status")? {
+                    "Active" => KeyStatus::Active,
+                    "Inactive" => KeyStatus::Inactive,
+                    other => {
+                        return Err(param_error(format!(
+                        "The value `{other}` of parameter `Status` is not one of Active, Inactive."
+                    )))
+                    }
+                })
+            } else {
+                None
+            };
+            let target = key_target(state, caller, action, params)?;
+            let keys = state
+                .tencent
+                .account_mut(caller.owner_uin)
+                .and_then(|a| a.keys_mut(target))
+                .ok_or_else(|| user_not_exist(target))?;
+            let index = keys
+                .iter()
+                .position(|k| k.access_key_id == id)
+                .ok_or_else(|| uin_not_match(&id, target))?;
+            match status {
+                Some(status) => keys[index].status = status,
+                None => {
+                    keys.remove(index);
+                }
+            }
+        }
+        "GetSecurityLastUsed" => {
+            let ids: Vec<&str> = match params.get("SecretIdList") {
+                None | Some(Value::Null) => return Err(missing("SecretIdList")),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| {
+                        v.as_str().ok_or_else(|| {
+                            err(
+                                "InvalidParameter",
+                                "The value type of parameter `SecretIdList` is not Array of String.",
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => {
+                    return Err(err(
+                        "InvalidParameter",
+                        "The value type of parameter `SecretIdList` is not Array of String.",
+                    ))
+                }
+            };
+            if ids.is_empty() || ids.len() > LAST_USED_BATCH {
+                return Err(err(
+                    "InvalidParameter",
+                    format!(
+                        "SecretIdList must hold between 1 and {LAST_USED_BATCH} ids; got {}.",
+                        ids.len()
+                    ),
+                ));
+            }
+            let account = account(state, caller)?;
+            let mut rows = Vec::new();
+            for id in ids {
+                let (Some(owner), Some(key)) = (account.key_owner(id), account.find_key(id)) else {
+                    continue;
+                };
+                if !caller.admin && owner != caller.uin {
+                    return Err(caller.unauthorized(
+                        action,
+                        &format!("qcs::cam::uin/{}:uin/{owner}", account.owner_uin),
+                    ));
+                }
+                let row = match &key.last_used {
+                    Some(at) => json!({
+                        "SecretId": id,
+                        "LastUsedDate": beijing_date(at),
+                        "LastSecretUsedDate": at.timestamp_millis(),
+                    }),
+                    None => json!({
+                        "SecretId": id,
+                        "LastUsedDate": null,
+                        "LastSecretUsedDate": 0,
+                    }),
+                };
+                rows.push(row);
+            }
+            out.insert("SecretIdLastUsedRows".into(), Value::Array(rows));
+        }
+        other => {
+            return Err(err(
+                "InvalidAction",
+                format!("The action `{other}` does not exist."),
+            ))
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeds
+// ---------------------------------------------------------------------------------------------
+
+/// Seeds the Tencent side of the world and returns the profiles for the CLI.
+pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+    let days = Duration::days;
+    let mut profiles = Vec::new();
+
+    let mut account = TencentAccount::new(TEST_OWNER_UIN);
+    for (i, (name, admin, age)) in [
+        ("admin", true, 900),
+        ("alice", false, 400),
+        ("bob", false, 600),
+        ("carol", false, 30),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        account.add_user(name, test_uin(i), admin, now - days(age));
+    }
+    state.tencent.accounts.push(account);
+    let (id, secret) = add_key(state, TEST_OWNER_UIN, test_uin(0), now - days(90));
+    profiles.push(profile(
+        "tencent-admin",
+        TEST_OWNER_UIN,
+        "admin",
+        id,
+        secret,
+    ));
+    let (old, _) = add_key(state, TEST_OWNER_UIN, test_uin(1), now - days(200));
+    set_last_used(state, &old, now - days(100));
+    add_key(state, TEST_OWNER_UIN, test_uin(1), now - days(10));
+    let (inactive, _) = add_key(state, TEST_OWNER_UIN, test_uin(2), now - days(400));
+    if let Some(key) = state.tencent.find_key_mut(&inactive) {
+        key.status = KeyStatus::Inactive;
+    }
+
+    if seed == Seed::Demo {
+        let mut account = TencentAccount::new(DEMO_OWNER_UIN);
+        let users = [
+            ("ops", true, 1100, 100023450001),
+            ("ci-deployer", false, 700, 100023450002),
+            ("li.wei", false, 250, 100023450003),
+            ("cos-backup", false, 1500, 100023450004),
+        ];
+        for (name, admin, age, uin) in users {
+            account.add_user(name, uin, admin, now - days(age));
+        }
+        state.tencent.accounts.push(account);
+        let (id, secret) = add_key(state, DEMO_OWNER_UIN, users[0].3, now - days(60));
+        profiles.push(profile("tencent-ops", DEMO_OWNER_UIN, "ops", id, secret));
+        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[1].3, now - days(380));
+        set_last_used(state, &key, now - days(1));
+        add_key(state, DEMO_OWNER_UIN, users[1].3, now - days(20));
+        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[2].3, now - days(75));
+        set_last_used(state, &key, now - days(3));
+        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[3].3, now - days(900));
+        set_last_used(state, &key, now - days(400));
+    }
+    profiles
+}
+
+/// Uins of the test seed's users, in seed order: admin, alice, bob, carol.
+pub fn test_uin(index: usize) -> u64 {
+    100000000101 + index as u64
+}
+
+fn set_last_used(state: &mut State, id: &str, at: DateTime<Utc>) {
+    if let Some(key) = state.tencent.find_key_mut(id) {
+        key.last_used = Some(at);
+    }
+}
+
+fn profile(
+    name: &str,
+    owner_uin: u64,
+    user: &str,
+    access_key_id: String,
+    secret_access_key: String,
+) -> SandboxProfile {
+    SandboxProfile {
+        name: name.to_string(),
+        provider: ProviderKind::Tencent,
+        access_key_id,
+        secret_access_key,
+        region: REGION.to_string(),
+        account_id: owner_uin.to_string(),
+        user: Some(user.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, HeaderName, Method, Uri};
+
+    const HOST: &str = "127.0.0.1:8790";
+
+    fn world() -> (Mutex<State>, SandboxProfile, DateTime<Utc>) {
+        let mut state = State::default();
+        let now = Utc::now();
+        let profiles = seed(&mut state, Seed::Test, now);
+        let admin = profiles.into_iter().next().unwrap();
+        (Mutex::new(state), admin, now)
+    }
+
+    struct Call<'a> {
+        id: &'a str,
+        secret: &'a str,
+        token: Option<&'a str>,
+        service: &'a str,
+        action: &'a str,
+        body: Value,
+        timestamp: i64,
+        host: &'a str,
+    }
+
+    impl<'a> Call<'a> {
+        fn new(
+            id: &'a str,
+            secret: &'a str,
+            action: &'a str,
+            body: Value,
+            now: DateTime<Utc>,
+        ) -> Self {
+            Call {
+                id,
+                secret,
+                token: None,
+                service: service_of(action).unwrap_or("cam"),
+                action,
+                body,
+                timestamp: now.timestamp(),
+                host: HOST,
+            }
+        }
+
+        fn request(&self) -> Incoming {
+            let body = self.body.to_string();
+            let content = vec![("Content-Type".to_string(), "application/json".to_string())];
+            let parts = RequestParts {
+                method: "POST",
+                host: self.host,
+                path: "/",
+                query: "",
+                headers: &content,
+                body: body.as_bytes(),
+            };
+            let key = SigningKey {
+                secret_id: self.id,
+                secret_key: self.secret,
+                token: self.token,
+                service: self.service,
+            };
+            let (added, _) = signer::sign(&key, &parts, self.timestamp);
+            let mut headers = HeaderMap::new();
+            let mut put = |name: &str, value: &str| {
+                headers.insert(
+                    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).unwrap(),
+                    HeaderValue::from_str(value).unwrap(),
+                );
+            };
+            put("host", self.host);
+            put("content-type", "application/json");
+            put("x-tc-action", self.action);
+            put("x-tc-version", version_of(self.service));
+            put("x-tc-region", REGION);
+            for (name, value) in &added {
+                put(name, value);
+            }
+            Incoming {
+                method: Method::POST,
+                uri: Uri::from_static("/"),
+                headers,
+                body: Bytes::from(body),
+            }
+        }
+    }
+
+    /// Sends a request through `handle` and returns `Response` of the answer.
+    fn send(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Value {
+        let response = handle(state, request, now);
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "API 3.0 always answers 200"
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        let inner = doc["Response"].clone();
+        assert!(inner["RequestId"].is_string(), "{doc}");
+        inner
+    }
+
+    fn code(answer: &Value) -> &str {
+        answer["Error"]["Code"].as_str().unwrap_or("")
+    }
+
+    fn secret_of(state: &Mutex<State>, id: &str) -> String {
+        lock(state).tencent.find_key(id).unwrap().2.secret.clone()
+    }
+
+    #[test]
+    fn a_correctly_signed_call_is_answered_and_recorded_as_a_use() {
+        let (state, admin, now) = world();
+        lock(&state)
+            .tencent
+            .find_key_mut(&admin.access_key_id)
+            .unwrap()
+            .last_used = None;
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "ListUsers",
+            json!({}),
+            now,
+        );
+        let answer = send(&state, &call.request(), now);
+        let names: Vec<&str> = answer["Data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["admin", "alice", "bob", "carol"]);
+        assert_eq!(answer["Data"][1]["Uin"], json!(test_uin(1)));
+        let used = lock(&state)
+            .tencent
+            .find_key(&admin.access_key_id)
+            .unwrap()
+            .2
+            .last_used;
+        assert_eq!(used, Some(now));
+        let who = send(
+            &state,
+            &Call::new(
+                &admin.access_key_id,
+                &admin.secret_access_key,
+                "GetCallerIdentity",
+                json!({}),
+                now,
+            )
+            .request(),
+            now,
+        );
+        assert_eq!(who["AccountId"], "100000000001");
+        assert_eq!(who["PrincipalId"], test_uin(0).to_string());
+        assert_eq!(who["Type"], "CAMUser");
+    }
+
+    #[test]
+    fn signatures_keys_and_timestamps_are_checked() {
+        let (state, admin, now) = world();
+        let id = admin.access_key_id.as_str();
+        let good = admin.secret_access_key.as_str();
+        // Wrong secret.
+        let call = Call::new(
+            id,
+            "0123456789abcdef0123456789abcdef",
+            "ListUsers",
+            json!({}),
+            now,
+        );
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.SignatureFailure"
+        );
+        // A body changed after signing.
+        let mut request = Call::new(id, good, "ListAccessKeys", json!({}), now).request();
+        request.body = Bytes::from(json!({"TargetUin": test_uin(1)}).to_string());
+        assert_eq!(
+            code(&send(&state, &request, now)),
+            "AuthFailure.SignatureFailure"
+        );
+        // Unknown SecretId.
+        let call = Call::new("AKIDunknown", good, "ListUsers", json!({}), now);
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.SecretIdNotFound"
+        );
+        // Six minutes off either way is refused, four minutes is fine.
+        for (offset, expected) in [
+            (-360, "AuthFailure.SignatureExpire"),
+            (360, "AuthFailure.SignatureExpire"),
+            (-240, ""),
+            (240, ""),
+        ] {
+            let mut call = Call::new(id, good, "ListUsers", json!({}), now);
+            call.timestamp = now.timestamp() + offset;
+            assert_eq!(
+                code(&send(&state, &call.request(), now)),
+                expected,
+                "offset {offset}"
+            );
+        }
+        // Signed for sts but sent to a CAM action: the sandbox recomputes for sts and CAM has no
+        // such sts action.
+        let mut call = Call::new(id, good, "ListUsers", json!({}), now);
+        call.service = "sts";
+        assert_eq!(code(&send(&state, &call.request(), now)), "InvalidAction");
+        // On a real host the service comes from the host: signing for sts fails there.
+        call.host = "cam.tencentcloudapi.com";
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.SignatureFailure"
+        );
+        call.service = "cam";
+        assert_eq!(code(&send(&state, &call.request(), now)), "");
+        // An inactive key may not sign.
+        lock(&state).tencent.find_key_mut(id).unwrap().status = KeyStatus::Inactive;
+        let call = Call::new(id, good, "ListUsers", json!({}), now);
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.SecretIdNotFound"
+        );
+    }
+
+    #[test]
+    fn new_keys_wait_for_the_configured_delay() {
+        let (state, _, now) = world();
+        lock(&state).settings.new_key_delay = std::time::Duration::from_secs(60);
+        let (id, secret) = add_key(&mut lock(&state), TEST_OWNER_UIN, test_uin(3), now);
+        let call = Call::new(&id, &secret, "ListAccessKeys", json!({}), now);
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.SecretIdNotFound"
+        );
+        let later = now + Duration::seconds(61);
+        let call = Call::new(&id, &secret, "ListAccessKeys", json!({}), later);
+        assert_eq!(
+            send(&state, &call.request(), later)["AccessKeys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_third_key_is_refused_with_the_real_code() {
+        let (state, admin, now) = world();
+        let create = |uin: u64| {
+            let call = Call::new(
+                &admin.access_key_id,
+                &admin.secret_access_key,
+                "CreateAccessKey",
+                json!({"TargetUin": uin}),
+                now,
+            );
+            send(&state, &call.request(), now)
+        };
+        // alice already has two.
+        let answer = create(test_uin(1));
+        assert_eq!(code(&answer), "OperationDenied.AccessKeyOverLimit");
+        // carol has none: two are made, the third refused.
+        let first = create(test_uin(3));
+        let id = first["AccessKey"]["AccessKeyId"].as_str().unwrap();
+        assert!(id.starts_with("AKID") && id.len() == 36, "{id}");
+        assert_eq!(
+            first["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!(first["AccessKey"]["Status"], "Active");
+        assert_eq!(first["AccessKey"]["CreateTime"], beijing_time(&now));
+        assert_eq!(code(&create(test_uin(3))), "");
+        assert_eq!(
+            code(&create(test_uin(3))),
+            "OperationDenied.AccessKeyOverLimit"
+        );
+        assert_eq!(
+            lock(&state)
+                .tencent
+                .account(TEST_OWNER_UIN)
+                .unwrap()
+                .keys(test_uin(3))
+                .unwrap()
+                .len(),
+            2
+        );
+        // A uin that is nobody.
+        assert_eq!(code(&create(100000000999)), "InvalidParameter.UserNotExist");
+    }
+
+    #[test]
+    fn last_used_takes_at_most_ten_ids_and_reports_a_beijing_day() {
+        let (state, admin, now) = world();
+        let alice_old = lock(&state)
+            .tencent
+            .account(TEST_OWNER_UIN)
+            .unwrap()
+            .keys(test_uin(1))
+            .unwrap()[0]
+            .clone();
+        let mut ids: Vec<String> = vec![alice_old.access_key_id.clone(), "AKIDnotakey".into()];
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "GetSecurityLastUsed",
+            json!({"SecretIdList": ids}),
+            now,
+        );
+        let answer = send(&state, &call.request(), now);
+        let rows = answer["SecretIdLastUsedRows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "unknown ids have no row");
+        let at = alice_old.last_used.unwrap();
+        assert_eq!(rows[0]["LastUsedDate"], beijing_date(&at));
+        assert_eq!(rows[0]["LastSecretUsedDate"], at.timestamp_millis());
+        ids.extend((0..8).map(|i| format!("AKIDfiller{i}")));
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "GetSecurityLastUsed",
+            json!({"SecretIdList": ids}),
+            now,
+        );
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "",
+            "ten ids are fine"
+        );
+        ids.push("AKIDeleventh".into());
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "GetSecurityLastUsed",
+            json!({"SecretIdList": ids}),
+            now,
+        );
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "InvalidParameter"
+        );
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "GetSecurityLastUsed",
+            json!({}),
+            now,
+        );
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "MissingParameter"
+        );
+    }
+
+    #[test]
+    fn sub_users_manage_only_their_own_keys() {
+        let (state, _, now) = world();
+        let alice_key = lock(&state)
+            .tencent
+            .account(TEST_OWNER_UIN)
+            .unwrap()
+            .keys(test_uin(1))
+            .unwrap()[1]
+            .access_key_id
+            .clone();
+        let secret = secret_of(&state, &alice_key);
+        let ask = |action: &'static str, body: Value| {
+            send(
+                &state,
+                &Call::new(&alice_key, &secret, action, body, now).request(),
+                now,
+            )
+        };
+        assert_eq!(
+            code(&ask("ListUsers", json!({}))),
+            "AuthFailure.UnauthorizedOperation"
+        );
+        assert_eq!(
+            ask("ListAccessKeys", json!({}))["AccessKeys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            code(&ask("ListAccessKeys", json!({"TargetUin": test_uin(1)}))),
+            ""
+        );
+        assert_eq!(
+            code(&ask("ListAccessKeys", json!({"TargetUin": test_uin(2)}))),
+            "AuthFailure.UnauthorizedOperation"
+        );
+        assert_eq!(
+            code(&ask("ListAccessKeys", json!({"TargetUin": TEST_OWNER_UIN}))),
+            "OperationDenied.SubUin"
+        );
+        assert_eq!(code(&ask("GetUser", json!({"Name": "alice"}))), "");
+        assert_eq!(
+            code(&ask("GetUser", json!({"Name": "bob"}))),
+            "AuthFailure.UnauthorizedOperation"
+        );
+        // A key of someone else cannot be switched off through one's own uin.
+        let bob_key = lock(&state)
+            .tencent
+            .account(TEST_OWNER_UIN)
+            .unwrap()
+            .keys(test_uin(2))
+            .unwrap()[0]
+            .access_key_id
+            .clone();
+        let answer = ask(
+            "UpdateAccessKey",
+            json!({"AccessKeyId": bob_key, "Status": "Active"}),
+        );
+        assert_eq!(code(&answer), "OperationDenied.UinNotMatch");
+        let answer = ask(
+            "UpdateAccessKey",
+            json!({"AccessKeyId": alice_key, "Status": "Paused"}),
+        );
+        assert_eq!(code(&answer), "InvalidParameter.ParamError");
+        let answer = ask("UpdateAccessKey", json!({"AccessKeyId": alice_key}));
+        assert_eq!(code(&answer), "MissingParameter");
+        let answer = ask("ListAccessKeys", json!({"TargetUin": "100000000102"}));
+        assert_eq!(code(&answer), "InvalidParameter");
+    }
+
+    #[test]
+    fn version_region_and_action_are_checked() {
+        let (state, admin, now) = world();
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "GetCallerIdentity",
+            json!({}),
+            now,
+        );
+        let mut request = call.request();
+        request
+            .headers
+            .insert("x-tc-version", HeaderValue::from_static("2019-01-16"));
+        assert_eq!(code(&send(&state, &request, now)), "NoSuchVersion");
+        let mut request = call.request();
+        request.headers.remove("x-tc-region");
+        assert_eq!(code(&send(&state, &request, now)), "MissingParameter");
+        let mut request = call.request();
+        request.headers.remove("x-tc-action");
+        assert_eq!(code(&send(&state, &request, now)), "MissingParameter");
+        let call = Call::new(
+            &admin.access_key_id,
+            &admin.secret_access_key,
+            "DescribeInstances",
+            json!({}),
+            now,
+        );
+        assert_eq!(code(&send(&state, &call.request(), now)), "InvalidAction");
+    }
+
+    #[test]
+    fn temporary_credentials_need_their_token() {
+        let (state, _, now) = world();
+        let (id, secret, token) = add_temp_credential(
+            &mut lock(&state),
+            TEST_OWNER_UIN,
+            test_uin(1),
+            "ci",
+            now + Duration::hours(1),
+        );
+        let mut call = Call::new(&id, &secret, "GetCallerIdentity", json!({}), now);
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.TokenFailure"
+        );
+        call.token = Some("not-the-token");
+        assert_eq!(
+            code(&send(&state, &call.request(), now)),
+            "AuthFailure.TokenFailure"
+        );
+        call.token = Some(&token);
+        let who = send(&state, &call.request(), now);
+        assert_eq!(who["PrincipalId"], test_uin(1).to_string());
+        assert_eq!(
+            who["Arn"],
+            format!("qcs::sts:{TEST_OWNER_UIN}:federated-user/{}", test_uin(1))
+        );
+        let later = now + Duration::hours(2);
+        call.timestamp = later.timestamp();
+        assert_eq!(
+            code(&send(&state, &call.request(), later)),
+            "AuthFailure.TokenFailure"
+        );
+        assert!(!format!("{:?}", lock(&state).tencent).contains(&token));
+    }
+
+    #[test]
+    fn get_requests_sign_the_query() {
+        let (state, admin, now) = world();
+        let query =
+            signer::form_query(&[("SecretIdList.0".to_string(), admin.access_key_id.clone())]);
+        let headers = vec![(
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        )];
+        let parts = RequestParts {
+            method: "GET",
+            host: HOST,
+            path: "/",
+            query: &query,
+            headers: &headers,
+            body: b"",
+        };
+        let key = SigningKey {
+            secret_id: &admin.access_key_id,
+            secret_key: &admin.secret_access_key,
+            token: None,
+            service: "cam",
+        };
+        let (added, _) = signer::sign(&key, &parts, now.timestamp());
+        let mut map = HeaderMap::new();
+        map.insert("host", HeaderValue::from_static(HOST));
+        map.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        map.insert(
+            "x-tc-action",
+            HeaderValue::from_static("GetSecurityLastUsed"),
+        );
+        map.insert("x-tc-version", HeaderValue::from_static(CAM_VERSION));
+        for (name, value) in added {
+            map.insert(
+                HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).unwrap(),
+                HeaderValue::from_str(&value).unwrap(),
+            );
+        }
+        let request = Incoming {
+            method: Method::GET,
+            uri: format!("/?{query}").parse().unwrap(),
+            headers: map,
+            body: Bytes::new(),
+        };
+        let answer = send(&state, &request, now);
+        assert_eq!(
+            answer["SecretIdLastUsedRows"][0]["SecretId"],
+            admin.access_key_id
+        );
+    }
+
+    #[test]
+    fn ids_secrets_and_debug_have_their_shapes() {
+        let id = new_key_id();
+        assert_eq!(id.len(), 36);
+        assert!(id.starts_with("AKID") && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let secret = new_secret();
+        assert_eq!(secret.len(), 32);
+        let (state, admin, _) = world();
+        let shown = format!("{:?}", lock(&state).tencent);
+        assert!(shown.contains(&admin.access_key_id));
+        assert!(!shown.contains(&admin.secret_access_key));
+        assert_eq!(admin.account_id, TEST_OWNER_UIN.to_string());
+    }
+}
