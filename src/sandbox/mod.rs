@@ -6,6 +6,7 @@
 //! cloud module checks the real request signature and answers in the cloud's real shapes.
 
 pub mod aws;
+pub mod huawei;
 pub mod state;
 
 use std::fmt;
@@ -35,6 +36,8 @@ pub struct SandboxProfile {
     pub region: String,
     pub account_id: String,
     pub user: Option<String>,
+    /// Huawei: the project the CCE check looks at.
+    pub project_id: Option<String>,
 }
 
 impl fmt::Debug for SandboxProfile {
@@ -47,6 +50,7 @@ impl fmt::Debug for SandboxProfile {
             .field("region", &self.region)
             .field("account_id", &self.account_id)
             .field("user", &self.user)
+            .field("project_id", &self.project_id)
             .finish()
     }
 }
@@ -92,7 +96,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let profiles = aws::seed(&mut state, seed, now);
+        let mut profiles = aws::seed(&mut state, seed, now);
+        profiles.extend(huawei::seed(&mut state, seed, now));
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -157,6 +162,9 @@ impl Sandbox {
                 toml_string(&p.region),
                 toml_string(&endpoint),
             ));
+            if let Some(project_id) = &p.project_id {
+                out.push_str(&format!("project_id = {}\n", toml_string(project_id)));
+            }
         }
         out
     }
@@ -230,6 +238,7 @@ pub fn dispatch(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) ->
     let scheme = authorization.split_whitespace().next().unwrap_or("");
     match scheme {
         crate::providers::aws::signer::ALGORITHM => aws::handle(state, request, now),
+        crate::providers::huawei::signer::ALGORITHM => huawei::handle(state, request, now),
         // Tencent (TC3-HMAC-SHA256), Alibaba (ACS3-HMAC-SHA256) and Huawei (SDK-HMAC-SHA256)
         // plug in here.
         _ => aws::missing_authentication(request),
@@ -245,7 +254,7 @@ mod tests {
         let sandbox = Sandbox::start(0, Seed::Demo).await.unwrap();
         let profiles = sandbox.profiles();
         let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["aws-admin", "aws-ops"]);
+        assert_eq!(names[..2], ["aws-admin", "aws-ops"]);
         let text = sandbox.config_toml();
         let doc: toml::Value = toml::from_str(&text).unwrap();
         let admin = &doc["profiles"]["aws-admin"];

@@ -23,6 +23,7 @@ pub struct Settings {
 pub struct State {
     pub settings: Settings,
     pub aws_accounts: Vec<AwsAccount>,
+    pub huawei: super::huawei::HuaweiWorld,
 }
 
 /// One AWS account.
