@@ -629,3 +629,21 @@ fn a_plain_user_manages_its_own_keys_and_sees_denials_explained_with_verbose() {
     assert!(decoded.contains("iam:users:listUsersV5"), "{decoded}");
     assert_no_secret(&world, &stderr);
 }
+
+#[test]
+fn a_session_token_travels_as_x_security_token() {
+    let world = world();
+    let admin = world.profile(ADMIN);
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.huawei-temp]\nprovider = \"huawei\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nsession_token = \"TemporaryTokenValue123\"\nendpoint = \"{}\"\n",
+        admin.access_key_id,
+        admin.secret_access_key,
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    // The sandbox issues no temporary credentials: it refuses the token it was sent.
+    let (_, stderr) = run(&mut world.cmd(["-p", "huawei-temp", "whoami"]), 3);
+    assert_one_line_error(&stderr, "security token is invalid");
+    assert!(!stderr.contains("TemporaryTokenValue123"), "{stderr}");
+}

@@ -421,7 +421,7 @@ pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> R
     let mut guard = lock(state);
     if guard.huawei.throttle_next > 0 {
         guard.huawei.throttle_next -= 1;
-        let mut response = error_response(
+        return error_response(
             err(
                 429,
                 "APIGW.0308",
@@ -429,10 +429,6 @@ pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> R
             ),
             &request_id,
         );
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from_static("0"));
-        return response;
     }
     let caller = match authenticate(&mut guard, request, now) {
         Ok(caller) => caller,
@@ -479,6 +475,10 @@ fn authenticate(
         .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
     if !key.usable(now) {
         return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
+    }
+    // The sandbox issues no temporary credentials, so no security token is valid.
+    if header("x-security-token").is_some() {
+        return Err(auth_failed("the security token is invalid"));
     }
     let mismatch = || auth_failed("verify aksk signature fail");
     if !parsed.signed_headers.iter().any(|h| h == "host")

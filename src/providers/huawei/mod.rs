@@ -102,11 +102,11 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn get(action: &'static str, service: Service, path: String) -> Self {
+    fn new(action: &'static str, service: Service, method: Method, path: String) -> Self {
         Call {
             action,
             service,
-            method: Method::GET,
+            method,
             path,
             query: Vec::new(),
             body: None,
@@ -233,7 +233,8 @@ impl HuaweiProvider {
                 let mut users = Vec::new();
                 let mut marker: Option<String> = None;
                 loop {
-                    let mut call = Call::get("ListUsersV5", Service::Iam, "/v5/users".into());
+                    let mut call =
+                        Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
                     call.query.push(("limit", PAGE_LIMIT));
                     if let Some(m) = &marker {
                         call.query.push(("marker", m));
@@ -259,7 +260,7 @@ impl HuaweiProvider {
     async fn find_identity(&self) -> Result<Identity> {
         let profile = &self.profile.profile;
         let access_key_id = profile.access_key_id.as_str();
-        let mut call = Call::get("ListUsersV5", Service::Iam, "/v5/users".into());
+        let mut call = Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
         call.query.push(("access_key_id", access_key_id));
         let owner = match self.call::<api::ListUsersResponse>(call).await {
             Ok(page) if page.users.len() <= 1 => page.users.into_iter().next(),
@@ -274,32 +275,16 @@ impl HuaweiProvider {
             }
             Err(err) if err.kind == ErrorKind::Permission && profile.session_token.is_none() => {
                 let user_id = self.credential_owner(access_key_id).await?;
-                return Ok(Identity {
-                    provider: ProviderKind::Huawei,
-                    profile: self.name().to_string(),
-                    account_id: None,
-                    user: None,
-                    user_id: Some(user_id),
-                    arn: None,
-                    identity_type: IdentityType::User,
-                    access_key_id: access_key_id.to_string(),
-                });
+                return Ok(self.unnamed_identity(Some(user_id), IdentityType::User));
             }
             Err(err) => return Err(err),
         };
         match owner {
             Some(user) => Ok(identity_from_user(user, self.name(), access_key_id)),
             // Temporary credentials belong to an agency session, not to a user.
-            None if profile.session_token.is_some() => Ok(Identity {
-                provider: ProviderKind::Huawei,
-                profile: self.name().to_string(),
-                account_id: None,
-                user: None,
-                user_id: None,
-                arn: None,
-                identity_type: IdentityType::Role,
-                access_key_id: access_key_id.to_string(),
-            }),
+            None if profile.session_token.is_some() => {
+                Ok(self.unnamed_identity(None, IdentityType::Role))
+            }
             None => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("no IAM user owns access key {access_key_id}"),
@@ -309,12 +294,27 @@ impl HuaweiProvider {
         }
     }
 
+    /// An identity known only by its user id (if any): no name, no account.
+    fn unnamed_identity(&self, user_id: Option<String>, identity_type: IdentityType) -> Identity {
+        Identity {
+            provider: ProviderKind::Huawei,
+            profile: self.name().to_string(),
+            account_id: None,
+            user: None,
+            user_id,
+            arn: None,
+            identity_type,
+            access_key_id: self.profile.profile.access_key_id.clone(),
+        }
+    }
+
     /// IAM v3: the user id owning an access key.
     async fn credential_owner(&self, access_key_id: &str) -> Result<String> {
         let answer: api::CredentialResponse = self
-            .call(Call::get(
+            .call(Call::new(
                 "ShowPermanentAccessKey",
                 Service::Iam,
+                Method::GET,
                 format!(
                     "/v3.0/OS-CREDENTIAL/credentials/{}",
                     percent_encode(access_key_id)
@@ -414,9 +414,10 @@ impl HuaweiProvider {
                 "invalid project id: expected letters, digits, '-' or '_' (a Huawei project id is 32 hex characters)",
             ));
         }
-        let mut call = Call::get(
+        let mut call = Call::new(
             "CheckAKSK",
             Service::Cce,
+            Method::GET,
             format!("/api/v2/projects/{project_id}/longaksk"),
         );
         call.project_id = Some(project_id);
@@ -579,9 +580,10 @@ impl AccessKeyProvider for HuaweiProvider {
         let mut records = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let mut call = Call::get(
+            let mut call = Call::new(
                 "ListAccessKeysV5",
                 Service::Iam,
+                Method::GET,
                 Self::keys_path(&target.id),
             );
             call.query.push(("limit", PAGE_LIMIT));
@@ -609,9 +611,10 @@ impl AccessKeyProvider for HuaweiProvider {
     async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
         let target = self.target(key.user.as_ref()).await?;
         let answer: api::LastUsedResponse = self
-            .call(Call::get(
+            .call(Call::new(
                 "ShowAccessKeyLastUsedV5",
                 Service::Iam,
+                Method::GET,
                 format!(
                     "{}/last-used",
                     Self::key_path(&target.id, &key.access_key_id)
@@ -644,12 +647,12 @@ impl AccessKeyProvider for HuaweiProvider {
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
         let target = self.target(user).await?;
         let account_id = self.identity().await?.account_id.clone();
-        let mut call = Call::get(
+        let mut call = Call::new(
             "CreateAccessKeyV5",
             Service::Iam,
+            Method::POST,
             Self::keys_path(&target.id),
         );
-        call.method = Method::POST;
         call.body = Some("{}".into());
         call.idempotency = Idempotency::NotIdempotent;
         let answer: api::CreateAccessKeyResponse = self.call(call).await?;
@@ -673,12 +676,12 @@ impl AccessKeyProvider for HuaweiProvider {
             status: status.as_str(),
         })
         .map_err(|err| Error::bad_response(format!("cannot encode the request: {err}")))?;
-        let mut call = Call::get(
+        let mut call = Call::new(
             "UpdateAccessKeyV5",
             Service::Iam,
+            Method::PUT,
             Self::key_path(&target.id, &key.access_key_id),
         );
-        call.method = Method::PUT;
         call.body = Some(body);
         let _: api::UpdateAccessKeyResponse = self.call(call).await?;
         Ok(())
@@ -686,12 +689,12 @@ impl AccessKeyProvider for HuaweiProvider {
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let target = self.target(key.user.as_ref()).await?;
-        let mut call = Call::get(
+        let call = Call::new(
             "DeleteAccessKeyV5",
             Service::Iam,
+            Method::DELETE,
             Self::key_path(&target.id, &key.access_key_id),
         );
-        call.method = Method::DELETE;
         let _: serde::de::IgnoredAny = self.call(call).await?;
         Ok(())
     }
