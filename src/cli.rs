@@ -142,6 +142,9 @@ pub enum Command {
     Whoami,
     /// List the profiles found and where each came from (secrets hidden)
     Profiles,
+    /// Huawei Cloud checks beyond IAM access keys
+    #[command(subcommand)]
+    Huawei(HuaweiCommand),
     /// Serve local emulators of the clouds' key APIs and print a config pointing at them
     Sandbox(SandboxArgs),
     /// Try cloudkeys with no cloud account: runs `list --all-users` against a built-in sandbox
@@ -181,6 +184,19 @@ pub struct CreateArgs {
     /// Write the new key to FILE (mode 0600, never overwriting) instead of printing the secret
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HuaweiCommand {
+    /// CCE long-term AK/SK status of a project (regional: needs --region or the profile region)
+    CceAkskStatus(CceAkskStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CceAkskStatusArgs {
+    /// Project id (default: the profile's project_id)
+    #[arg(long, value_name = "ID")]
+    pub project_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

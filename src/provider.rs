@@ -65,8 +65,8 @@ pub struct ResolvedProfile {
     pub region: Option<String>,
 }
 
-/// Builds the provider for a profile.
-pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn AccessKeyProvider>> {
+/// A profile with the command-line overrides applied (endpoint checked, region chosen).
+pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedProfile> {
     let endpoint = options
         .endpoint
         .as_deref()
@@ -78,11 +78,16 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
             Ok::<Url, Error>(url)
         })
         .transpose()?;
-    let resolved = ResolvedProfile {
+    Ok(ResolvedProfile {
         profile: profile.clone(),
         endpoint,
         region: options.region.clone().or_else(|| profile.region.clone()),
-    };
+    })
+}
+
+/// Builds the provider for a profile.
+pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn AccessKeyProvider>> {
+    let resolved = resolve(profile, options)?;
     let http = options.http.clone();
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(providers::aws::AwsProvider::new(resolved, http)),
@@ -90,11 +95,6 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
             Arc::new(providers::alibaba::AlibabaProvider::new(resolved, http)?)
         }
         ProviderKind::Tencent => Arc::new(providers::tencent::TencentProvider::new(resolved, http)),
-        other => {
-            return Err(Error::config(format!(
-                "profile {}: {other} is not supported yet",
-                profile.name
-            )))
-        }
+        ProviderKind::Huawei => Arc::new(providers::huawei::HuaweiProvider::new(resolved, http)),
     })
 }

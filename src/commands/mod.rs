@@ -4,6 +4,7 @@ pub mod completions;
 pub mod create;
 pub mod delete;
 pub mod demo;
+pub mod huawei;
 pub mod last_used;
 pub mod list;
 pub mod profiles;
@@ -282,6 +283,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Delete(args) => delete::run(&ctx, &args).await,
         Command::Whoami => whoami::run(&ctx).await,
         Command::Profiles => profiles::run(&ctx),
+        Command::Huawei(command) => huawei::run(&ctx, &command).await,
         Command::Sandbox(_) | Command::Demo | Command::Completions(_) => Ok(0),
     }
 }

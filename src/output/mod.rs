@@ -86,6 +86,15 @@ impl Printer {
         }
     }
 
+    /// Prints records of another shape (e.g. the CCE AK/SK status): in table form one
+    /// FIELD/VALUE table per record, otherwise like key records.
+    pub fn records(&self, values: &[Value], columns: &[&str]) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => emit(&table::fields(values, columns)),
+            _ => self.structured(values, columns),
+        }
+    }
+
     /// Confirms a deletion on stdout.
     pub fn deleted(&self, record: &KeyRecord) -> io::Result<()> {
         let user = record.user.as_deref().unwrap_or("-");

@@ -176,3 +176,26 @@ pub fn profiles(rows: &[ProfileRow]) -> String {
     }
     format!("{table}\n")
 }
+
+/// One FIELD/VALUE table per record, fields in `columns` order, `-` for null.
+pub fn fields(values: &[serde_json::Value], columns: &[&str]) -> String {
+    if values.is_empty() {
+        return "nothing found\n".to_string();
+    }
+    let mut out = String::new();
+    for value in values {
+        let Some(map) = value.as_object() else {
+            continue;
+        };
+        let mut table = new_table(&["FIELD", "VALUE"]);
+        for column in columns {
+            let text = super::cell(map, column);
+            table.add_row(vec![
+                column.to_string(),
+                if text.is_empty() { "-".into() } else { text },
+            ]);
+        }
+        out.push_str(&format!("{table}\n"));
+    }
+    out
+}

@@ -1005,6 +1005,7 @@ fn profile(
         region: REGION.to_string(),
         account_id: account_id.to_string(),
         user: user.map(str::to_string),
+        project_id: None,
     }
 }
 

@@ -728,5 +728,6 @@ fn profile(
         region: REGION.to_string(),
         account_id: account_id.to_string(),
         user: Some(user.to_string()),
+        project_id: None,
     }
 }

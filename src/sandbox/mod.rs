@@ -8,6 +8,7 @@
 pub mod alibaba;
 pub mod aws;
 pub mod faults;
+pub mod huawei;
 pub mod state;
 pub mod tencent;
 
@@ -39,6 +40,8 @@ pub struct SandboxProfile {
     pub region: String,
     pub account_id: String,
     pub user: Option<String>,
+    /// Huawei: the project the CCE check looks at.
+    pub project_id: Option<String>,
 }
 
 impl fmt::Debug for SandboxProfile {
@@ -51,6 +54,7 @@ impl fmt::Debug for SandboxProfile {
             .field("region", &self.region)
             .field("account_id", &self.account_id)
             .field("user", &self.user)
+            .field("project_id", &self.project_id)
             .finish()
     }
 }
@@ -99,6 +103,7 @@ impl Sandbox {
         let mut profiles = aws::seed(&mut state, seed, now);
         profiles.extend(alibaba::seed(&mut state, seed, now));
         profiles.extend(tencent::seed(&mut state, seed, now));
+        profiles.extend(huawei::seed(&mut state, seed, now));
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -163,6 +168,9 @@ impl Sandbox {
                 toml_string(&p.region),
                 toml_string(&endpoint),
             ));
+            if let Some(project_id) = &p.project_id {
+                out.push_str(&format!("project_id = {}\n", toml_string(project_id)));
+            }
         }
         out
     }
@@ -237,6 +245,7 @@ fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
         crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
         crate::providers::alibaba::signer::ALGORITHM => Some(ProviderKind::Alibaba),
         crate::providers::tencent::signer::ALGORITHM => Some(ProviderKind::Tencent),
+        crate::providers::huawei::signer::ALGORITHM => Some(ProviderKind::Huawei),
         _ => None,
     }
 }
@@ -291,7 +300,7 @@ fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
         ProviderKind::Aws => aws::action_of(request),
         ProviderKind::Alibaba => alibaba::action_of(request),
         ProviderKind::Tencent => tencent::action_of(request),
-        _ => String::new(),
+        ProviderKind::Huawei => huawei::action_of(request),
     }
 }
 
@@ -300,7 +309,8 @@ fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
     match cloud {
         ProviderKind::Alibaba => alibaba::fault_response(throttled),
         ProviderKind::Tencent => tencent::fault_response(throttled),
-        _ => aws::fault_response(throttled),
+        ProviderKind::Huawei => huawei::fault_response(throttled),
+        ProviderKind::Aws => aws::fault_response(throttled),
     }
 }
 
@@ -315,7 +325,7 @@ pub fn dispatch(
         ProviderKind::Aws => aws::handle(state, request, now),
         ProviderKind::Alibaba => alibaba::handle(state, request, now),
         ProviderKind::Tencent => tencent::handle(state, request, now),
-        _ => aws::missing_authentication(request),
+        ProviderKind::Huawei => huawei::handle(state, request, now),
     }
 }
 

@@ -30,6 +30,7 @@ pub struct State {
     pub alibaba: super::alibaba::AlibabaWorld,
     /// Tencent Cloud accounts, users, keys and temporary credentials.
     pub tencent: super::tencent::TencentWorld,
+    pub huawei: super::huawei::HuaweiWorld,
 }
 
 /// One AWS account.

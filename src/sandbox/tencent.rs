@@ -1099,6 +1099,7 @@ fn profile(
         region: REGION.to_string(),
         account_id: owner_uin.to_string(),
         user: Some(user.to_string()),
+        project_id: None,
     }
 }
 

@@ -1,1 +1,853 @@
+//! Huawei Cloud IAM v5 (plus the CCE AK/SK status check) behind [`AccessKeyProvider`].
+//!
+//! IAM is global (`iam.myhuaweicloud.com`), CCE regional (`cce.<region>.myhuaweicloud.com`);
+//! a profile or `--endpoint` base URL replaces both. Users are addressed by `user_id`, so
+//! names are resolved through ListUsersV5. Requests are signed with SDK-HMAC-SHA256.
+
+pub mod api;
+pub mod cce;
 pub mod signer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::model::{
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
+    UserRef,
+};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::signing::{percent_encode, RequestParts};
+use crate::time::parse_rfc3339;
+
+pub use cce::CceAkskStatus;
+
+/// The global IAM endpoint.
+pub const IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com/";
+/// Largest page the v5 lists accept.
+const PAGE_LIMIT: &str = "200";
+
+/// Where IAM and CCE calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub iam: Url,
+    /// `None` when no region is known (CCE is regional).
+    pub cce: Option<Url>,
+}
+
+/// IAM is global; CCE needs a region. A base URL (`--endpoint`, profile `endpoint`) serves both.
+pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
+    if let Some(base) = endpoint {
+        return Endpoints {
+            iam: base.clone(),
+            cce: Some(base.clone()),
+        };
+    }
+    let region = region
+        .map(str::trim)
+        .filter(|r| is_region_name(r))
+        .map(str::to_ascii_lowercase);
+    Endpoints {
+        iam: Url::parse(IAM_ENDPOINT).expect("built-in endpoint URL is valid"),
+        cce: region.and_then(|r| Url::parse(&format!("https://cce.{r}.myhuaweicloud.com/")).ok()),
+    }
+}
+
+/// `cn-north-4`, `ap-southeast-1`, …: letters, digits and dashes.
+fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Project and user ids as they may appear in a path: letters, digits, `-` and `_`.
+fn is_path_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A Huawei user id: 32 hexadecimal characters.
+fn looks_like_user_id(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Cce,
+}
+
+/// One API call before signing.
+struct Call<'a> {
+    /// The API's name, for messages.
+    action: &'static str,
+    service: Service,
+    method: Method,
+    /// Path below the service's base URL, already percent-encoded.
+    path: String,
+    query: Vec<(&'a str, &'a str)>,
+    body: Option<String>,
+    /// `X-Project-Id`, for project-scoped services (CCE).
+    project_id: Option<&'a str>,
+    idempotency: Idempotency,
+}
+
+impl<'a> Call<'a> {
+    fn new(action: &'static str, service: Service, method: Method, path: String) -> Self {
+        Call {
+            action,
+            service,
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            project_id: None,
+            idempotency: Idempotency::Idempotent,
+        }
+    }
+}
+
+/// A user the provider acts on: both its name (for records) and its id (for paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    name: String,
+    id: String,
+}
+
+pub struct HuaweiProvider {
+    profile: ResolvedProfile,
+    http: Arc<HttpClient>,
+    endpoints: Endpoints,
+    identity: OnceCell<Identity>,
+    /// Every user of the account, all pages; fetched at most once.
+    users: OnceCell<Vec<api::User>>,
+}
+
+impl HuaweiProvider {
+    pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
+        let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
+        HuaweiProvider {
+            profile,
+            http,
+            endpoints,
+            identity: OnceCell::new(),
+            users: OnceCell::new(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.profile.profile.name
+    }
+
+    /// The profile's `project_id` (for the CCE check).
+    pub fn project_id(&self) -> Option<&str> {
+        self.profile.profile.project_id.as_deref()
+    }
+
+    async fn call<T: for<'de> serde::Deserialize<'de>>(&self, call: Call<'_>) -> Result<T> {
+        let base = match call.service {
+            Service::Iam => &self.endpoints.iam,
+            Service::Cce => self.endpoints.cce.as_ref().ok_or_else(|| {
+                Error::usage(format!(
+                    "profile {}: CCE is a regional service: pass --region (e.g. cn-north-4) or set region in the profile",
+                    self.name()
+                ))
+            })?,
+        };
+        let mut url = base.clone();
+        url.set_path(&format!(
+            "{}{}",
+            base.path().trim_end_matches('/'),
+            call.path
+        ));
+        let query: Vec<(String, String)> = call
+            .query
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let query = signer::canonical_query_for_url(&query);
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        let host = host_header(&url);
+        let body = call.body.unwrap_or_default();
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if !body.is_empty() {
+            headers.push((
+                "Content-Type".into(),
+                "application/json;charset=UTF-8".into(),
+            ));
+        }
+        if let Some(project_id) = call.project_id {
+            headers.push(("X-Project-Id".into(), project_id.to_string()));
+        }
+        let profile = &self.profile.profile;
+        let method = call.method;
+        let build = |time| {
+            let key = signer::SigningKey {
+                access_key: &profile.access_key_id,
+                secret_key: profile.secret_access_key.expose(),
+                security_token: profile.session_token.as_ref().map(Secret::expose),
+            };
+            let parts = RequestParts {
+                method: method.as_str(),
+                host: &host,
+                path: url.path(),
+                query: url.query().unwrap_or(""),
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            let (added, _) = signer::sign(&key, &parts, time);
+            let mut all = headers.clone();
+            all.extend(added);
+            Ok(Request {
+                method: method.clone(),
+                url: url.clone(),
+                headers: all,
+                body: body.clone().into_bytes(),
+            })
+        };
+        let action = call.action;
+        self.http
+            .execute(ProviderKind::Huawei, call.idempotency, build, |response| {
+                classify(action, response)
+            })
+            .await
+            .map_err(|err| {
+                err.with_provider(ProviderKind::Huawei)
+                    .with_profile(self.name())
+            })
+    }
+
+    /// Every user of the account (ListUsersV5, followed to the last page).
+    async fn all_users(&self) -> Result<&Vec<api::User>> {
+        self.users
+            .get_or_try_init(|| async {
+                let mut users = Vec::new();
+                let mut marker: Option<String> = None;
+                loop {
+                    let mut call =
+                        Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
+                    call.query.push(("limit", PAGE_LIMIT));
+                    if let Some(m) = &marker {
+                        call.query.push(("marker", m));
+                    }
+                    let page: api::ListUsersResponse = self.call(call).await?;
+                    users.extend(page.users);
+                    match next_marker(page.page_info, marker.as_deref()) {
+                        Some(next) => marker = Some(next),
+                        None => break,
+                    }
+                }
+                Ok(users)
+            })
+            .await
+    }
+
+    async fn identity(&self) -> Result<&Identity> {
+        self.identity.get_or_try_init(|| self.find_identity()).await
+    }
+
+    /// Who owns the profile's key: ListUsersV5 filtered by `access_key_id`; when the caller may
+    /// not list users, IAM v3's credential lookup (allowed on one's own key) gives the user id.
+    async fn find_identity(&self) -> Result<Identity> {
+        let profile = &self.profile.profile;
+        let access_key_id = profile.access_key_id.as_str();
+        let mut call = Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
+        call.query.push(("access_key_id", access_key_id));
+        let owner = match self.call::<api::ListUsersResponse>(call).await {
+            Ok(page) if page.users.len() <= 1 => page.users.into_iter().next(),
+            // More than one user: the filter was not applied, so ask who owns the key.
+            Ok(_) => {
+                let user_id = self.credential_owner(access_key_id).await?;
+                self.all_users()
+                    .await?
+                    .iter()
+                    .find(|u| u.user_id == user_id)
+                    .cloned()
+            }
+            Err(err) if err.kind == ErrorKind::Permission && profile.session_token.is_none() => {
+                let user_id = self.credential_owner(access_key_id).await?;
+                return Ok(self.unnamed_identity(Some(user_id), IdentityType::User));
+            }
+            Err(err) => return Err(err),
+        };
+        match owner {
+            Some(user) => Ok(identity_from_user(user, self.name(), access_key_id)),
+            // Temporary credentials belong to an agency session, not to a user.
+            None if profile.session_token.is_some() => {
+                Ok(self.unnamed_identity(None, IdentityType::Role))
+            }
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no IAM user owns access key {access_key_id}"),
+            )
+            .with_provider(ProviderKind::Huawei)
+            .with_profile(self.name())),
+        }
+    }
+
+    /// An identity known only by its user id (if any): no name, no account.
+    fn unnamed_identity(&self, user_id: Option<String>, identity_type: IdentityType) -> Identity {
+        Identity {
+            provider: ProviderKind::Huawei,
+            profile: self.name().to_string(),
+            account_id: None,
+            user: None,
+            user_id,
+            arn: None,
+            identity_type,
+            access_key_id: self.profile.profile.access_key_id.clone(),
+        }
+    }
+
+    /// IAM v3: the user id owning an access key.
+    async fn credential_owner(&self, access_key_id: &str) -> Result<String> {
+        let answer: api::CredentialResponse = self
+            .call(Call::new(
+                "ShowPermanentAccessKey",
+                Service::Iam,
+                Method::GET,
+                format!(
+                    "/v3.0/OS-CREDENTIAL/credentials/{}",
+                    percent_encode(access_key_id)
+                ),
+            ))
+            .await?;
+        Ok(answer.credential.user_id)
+    }
+
+    /// The user a key action is about: the named one (by name, else by id) or the caller.
+    async fn target(&self, user: Option<&UserRef>) -> Result<Target> {
+        let Some(user) = user else {
+            let identity = self.identity().await?;
+            let id = identity.user_id.clone().ok_or_else(|| {
+                Error::usage(format!(
+                    "profile {} signs with temporary credentials, which belong to no IAM user: name one with --user",
+                    self.name()
+                ))
+            })?;
+            return Ok(Target {
+                name: identity.user.clone().unwrap_or_else(|| id.clone()),
+                id,
+            });
+        };
+        if let Some(id) = &user.id {
+            return Ok(Target {
+                name: user.name.clone(),
+                id: id.clone(),
+            });
+        }
+        match self.all_users().await {
+            Ok(users) => users
+                .iter()
+                .find(|u| u.user_name == user.name)
+                .or_else(|| users.iter().find(|u| u.user_id == user.name))
+                .map(|u| Target {
+                    name: u.user_name.clone(),
+                    id: u.user_id.clone(),
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("no IAM user is named or has the id '{}'", user.name),
+                    )
+                    .with_provider(ProviderKind::Huawei)
+                    .with_profile(self.name())
+                }),
+            // Without the right to list users, a user id still works as it is.
+            Err(err) if err.kind == ErrorKind::Permission && looks_like_user_id(&user.name) => {
+                Ok(Target {
+                    name: user.name.clone(),
+                    id: user.name.clone(),
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn keys_path(user_id: &str) -> String {
+        format!("/v5/users/{}/access-keys", percent_encode(user_id))
+    }
+
+    fn key_path(user_id: &str, access_key_id: &str) -> String {
+        format!(
+            "{}/{}",
+            Self::keys_path(user_id),
+            percent_encode(access_key_id)
+        )
+    }
+
+    fn record(
+        &self,
+        target: &Target,
+        account_id: Option<&str>,
+        access_key_id: String,
+        status: &str,
+        created_at: Option<&str>,
+    ) -> Result<KeyRecord> {
+        let mut record = KeyRecord::new(
+            ProviderKind::Huawei,
+            self.name(),
+            access_key_id,
+            parse_status(status)?,
+        );
+        record.account_id = account_id.map(str::to_string);
+        record.user = Some(target.name.clone());
+        record.user_id = Some(target.id.clone());
+        record.created_at = created_at.and_then(parse_rfc3339);
+        Ok(record)
+    }
+
+    /// CCE CheckAKSK: the long-term AK/SK status of a project (an API Huawei marks "to be
+    /// discarded").
+    pub async fn cce_aksk_status(&self, project_id: &str) -> Result<CceAkskStatus> {
+        if !is_path_id(project_id) {
+            return Err(Error::usage(
+                "invalid project id: expected letters, digits, '-' or '_' (a Huawei project id is 32 hex characters)",
+            ));
+        }
+        let mut call = Call::new(
+            "CheckAKSK",
+            Service::Cce,
+            Method::GET,
+            format!("/api/v2/projects/{project_id}/longaksk"),
+        );
+        call.project_id = Some(project_id);
+        let answer: api::CheckAkskResponse = self.call(call).await?;
+        CceAkskStatus::from_wire(self.name(), project_id, answer).map_err(|err| {
+            err.with_provider(ProviderKind::Huawei)
+                .with_profile(self.name())
+        })
+    }
+}
+
+/// The next page's marker, or `None` at the end (also when a server repeats a marker).
+fn next_marker(page_info: Option<api::PageInfo>, current: Option<&str>) -> Option<String> {
+    page_info
+        .and_then(|p| p.next_marker)
+        .filter(|m| !m.is_empty() && Some(m.as_str()) != current)
+}
+
+fn parse_status(status: &str) -> Result<KeyStatus> {
+    match status.to_ascii_lowercase().as_str() {
+        "active" => Ok(KeyStatus::Active),
+        "inactive" => Ok(KeyStatus::Inactive),
+        other => Err(Error::bad_response(format!("unknown key status '{other}'"))),
+    }
+}
+
+/// `iam::<account id>:user:<name>` → the account id.
+fn account_from_urn(urn: &str) -> Option<String> {
+    let mut parts = urn.splitn(4, ':');
+    let (service, _region, account) = (parts.next()?, parts.next()?, parts.next()?);
+    (service == "iam" && !account.is_empty()).then(|| account.to_string())
+}
+
+fn identity_from_user(user: api::User, profile: &str, access_key_id: &str) -> Identity {
+    Identity {
+        provider: ProviderKind::Huawei,
+        profile: profile.to_string(),
+        account_id: user.urn.as_deref().and_then(account_from_urn),
+        user: Some(user.user_name),
+        user_id: Some(user.user_id),
+        arn: user.urn,
+        identity_type: if user.is_root_user {
+            IdentityType::Root
+        } else {
+            IdentityType::User
+        },
+        access_key_id: access_key_id.to_string(),
+    }
+}
+
+/// Maps Huawei's error code, message and HTTP status to our kind and retry class.
+fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
+    let message = message.to_ascii_lowercase();
+    match code {
+        // API Gateway rate limiting.
+        "APIGW.0308" => (ErrorKind::Throttled, Retry::Throttled),
+        // API Gateway authentication: wrong signature, unknown or disabled AK, or a bad date.
+        "APIGW.0301" if message.contains("x-sdk-date") || message.contains("request time") => {
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        }
+        "APIGW.0301" | "APIGW.0303" => (ErrorKind::Auth, Retry::Never),
+        // IAM v5 and v3 "access denied".
+        "PAP5.0001" | "IAM.0002" => (ErrorKind::Permission, Retry::Never),
+        _ if status == 429 => (ErrorKind::Throttled, Retry::Throttled),
+        _ if status == 401 => (ErrorKind::Auth, Retry::Never),
+        _ if status == 403 => (ErrorKind::Permission, Retry::Never),
+        _ if status == 404 => (ErrorKind::NotFound, Retry::Never),
+        _ if message.contains("limit exceeded") || (status == 409 && message.contains("limit")) => {
+            (ErrorKind::Limit, Retry::Never)
+        }
+        _ if status >= 500 => (ErrorKind::Server, Retry::Server),
+        _ => (ErrorKind::Refused, Retry::Never),
+    }
+}
+
+fn classify<T: for<'de> serde::Deserialize<'de>>(
+    action: &str,
+    response: Response,
+) -> std::result::Result<T, Failure> {
+    if (200..300).contains(&response.status) {
+        return api::parse(&response.body).map_err(|err| {
+            Failure::new(
+                Error::bad_response(format!("{action}: unreadable answer: {err}")),
+                Retry::Never,
+            )
+        });
+    }
+    let header_request_id = response.header("x-request-id").map(str::to_string);
+    let body = serde_json::from_slice::<api::ErrorBody>(&response.body)
+        .ok()
+        .and_then(api::ErrorBody::normalize);
+    match body {
+        Some(body) => {
+            let message = body
+                .message
+                .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
+            let (kind, retry) = error_class(&body.code, &message, response.status);
+            let request_id = body.request_id.or(header_request_id);
+            let mut error = Error::cloud(kind, body.code, message, request_id);
+            if let Some(encoded) = body.encoded_authorization_message {
+                // Not a secret: it explains the denial once decoded with STS5
+                // DecodeAuthorizationMessage. Shown with -v.
+                tracing::info!(
+                    "{action} denied; encoded authorization message (decode with STS5 DecodeAuthorizationMessage): {encoded}"
+                );
+                error = error.with_detail(encoded);
+            }
+            Err(Failure::new(error, retry))
+        }
+        None => {
+            let (kind, retry) = error_class("", "", response.status);
+            let kind = if kind == ErrorKind::Refused {
+                ErrorKind::BadResponse
+            } else {
+                kind
+            };
+            let mut error = Error::new(
+                kind,
+                format!("{action}: HTTP {} with an unreadable body", response.status),
+            );
+            error.request_id = header_request_id;
+            Err(Failure::new(error, retry))
+        }
+    }
+}
+
+#[async_trait]
+impl AccessKeyProvider for HuaweiProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Huawei
+    }
+
+    fn profile(&self) -> &str {
+        self.name()
+    }
+
+    async fn whoami(&self) -> Result<Identity> {
+        self.identity().await.cloned()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRef>> {
+        let users = self.all_users().await?;
+        // Huawei lists the account's root user among its users. When the caller is that root
+        // user, `list --all-users` adds the caller's own keys itself: leave it out here.
+        let identity = self.identity().await?;
+        let skip_root = identity.identity_type == IdentityType::Root;
+        Ok(users
+            .iter()
+            .filter(|u| !(skip_root && u.is_root_user))
+            .map(|u| UserRef {
+                name: u.user_name.clone(),
+                id: Some(u.user_id.clone()),
+            })
+            .collect())
+    }
+
+    async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        let target = self.target(user).await?;
+        let account_id = self.identity().await?.account_id.clone();
+        let mut records = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut call = Call::new(
+                "ListAccessKeysV5",
+                Service::Iam,
+                Method::GET,
+                Self::keys_path(&target.id),
+            );
+            call.query.push(("limit", PAGE_LIMIT));
+            if let Some(m) = &marker {
+                call.query.push(("marker", m));
+            }
+            let page: api::ListAccessKeysResponse = self.call(call).await?;
+            for key in page.access_keys {
+                records.push(self.record(
+                    &target,
+                    account_id.as_deref(),
+                    key.access_key_id,
+                    &key.status,
+                    key.created_at.as_deref(),
+                )?);
+            }
+            match next_marker(page.page_info, marker.as_deref()) {
+                Some(next) => marker = Some(next),
+                None => break,
+            }
+        }
+        Ok(records)
+    }
+
+    async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
+        let target = self.target(key.user.as_ref()).await?;
+        let answer: api::LastUsedResponse = self
+            .call(Call::new(
+                "ShowAccessKeyLastUsedV5",
+                Service::Iam,
+                Method::GET,
+                format!(
+                    "{}/last-used",
+                    Self::key_path(&target.id, &key.access_key_id)
+                ),
+            ))
+            .await?;
+        // No `last_used_at` (or a null one) is how Huawei says "never used".
+        let at = answer
+            .access_key_last_used
+            .and_then(|used| used.last_used_at)
+            .filter(|t| !t.trim().is_empty());
+        let at = match at {
+            None => None,
+            Some(text) => Some(parse_rfc3339(&text).ok_or_else(|| {
+                Error::bad_response(format!(
+                    "ShowAccessKeyLastUsedV5: last_used_at '{text}' is not a time"
+                ))
+                .with_provider(ProviderKind::Huawei)
+                .with_profile(self.name())
+            })?),
+        };
+        Ok(LastUsed {
+            at,
+            service: None,
+            region: None,
+            date_only: false,
+        })
+    }
+
+    async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
+        let target = self.target(user).await?;
+        let account_id = self.identity().await?.account_id.clone();
+        let mut call = Call::new(
+            "CreateAccessKeyV5",
+            Service::Iam,
+            Method::POST,
+            Self::keys_path(&target.id),
+        );
+        call.body = Some("{}".into());
+        call.idempotency = Idempotency::NotIdempotent;
+        let answer: api::CreateAccessKeyResponse = self.call(call).await?;
+        let created = answer.access_key;
+        let record = self.record(
+            &target,
+            account_id.as_deref(),
+            created.access_key_id,
+            &created.status,
+            created.created_at.as_deref(),
+        )?;
+        Ok(NewKey {
+            record,
+            secret: created.secret_access_key,
+        })
+    }
+
+    async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
+        let target = self.target(key.user.as_ref()).await?;
+        let body = serde_json::to_string(&api::UpdateAccessKeyRequest {
+            status: status.as_str(),
+        })
+        .map_err(|err| Error::bad_response(format!("cannot encode the request: {err}")))?;
+        let mut call = Call::new(
+            "UpdateAccessKeyV5",
+            Service::Iam,
+            Method::PUT,
+            Self::key_path(&target.id, &key.access_key_id),
+        );
+        call.body = Some(body);
+        let _: api::UpdateAccessKeyResponse = self.call(call).await?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
+        let target = self.target(key.user.as_ref()).await?;
+        let call = Call::new(
+            "DeleteAccessKeyV5",
+            Service::Iam,
+            Method::DELETE,
+            Self::key_path(&target.id, &key.access_key_id),
+        );
+        let _: serde::de::IgnoredAny = self.call(call).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_is_global_cce_regional_and_a_base_url_serves_both() {
+        let e = endpoints(Some("cn-north-4"), None);
+        assert_eq!(e.iam.as_str(), "https://iam.myhuaweicloud.com/");
+        assert_eq!(
+            e.cce.as_ref().map(Url::as_str),
+            Some("https://cce.cn-north-4.myhuaweicloud.com/")
+        );
+        let e = endpoints(None, None);
+        assert_eq!(e.cce, None);
+        assert_eq!(endpoints(Some("cn north/4"), None).cce, None);
+        let base = Url::parse("http://127.0.0.1:8790").unwrap();
+        let e = endpoints(Some("cn-north-4"), Some(&base));
+        assert_eq!((e.iam.clone(), e.cce), (base.clone(), Some(base)));
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        let class = |code, message, status| error_class(code, message, status);
+        assert_eq!(
+            class(
+                "APIGW.0301",
+                "Incorrect IAM authentication information: verify aksk signature fail",
+                401
+            ),
+            (ErrorKind::Auth, Retry::Never)
+        );
+        assert_eq!(
+            class(
+                "APIGW.0301",
+                "Incorrect IAM authentication information: X-Sdk-Date is out of range",
+                401
+            ),
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        );
+        assert_eq!(
+            class(
+                "APIGW.0308",
+                "The throttling threshold has been reached",
+                429
+            ),
+            (ErrorKind::Throttled, Retry::Throttled)
+        );
+        assert_eq!(
+            class("PAP5.0001", "access denied", 403).0,
+            ErrorKind::Permission
+        );
+        assert_eq!(
+            class("PAP5.9999", "user not found", 404).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            class("PAP5.9999", "access keys per user limit exceeded", 409).0,
+            ErrorKind::Limit
+        );
+        assert_eq!(class("X", "", 429).1, Retry::Throttled);
+        assert_eq!(class("X", "", 503), (ErrorKind::Server, Retry::Server));
+        assert_eq!(
+            class("X", "conflict", 409),
+            (ErrorKind::Refused, Retry::Never)
+        );
+        assert_eq!(class("CCE.01400001", "bad", 400).0.exit_code(), 3);
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-request-id", "hdr-id".parse().unwrap());
+        Response {
+            status,
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn classify_keeps_code_message_request_id_and_detail() {
+        let failure = classify::<serde::de::IgnoredAny>(
+            "ListUsersV5",
+            response(
+                403,
+                r#"{"error_msg":"access denied: iam:users:listUsersV5","error_code":"PAP5.0001","request_id":"body-id","encoded_authorization_message":"opaque"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(failure.retry, Retry::Never);
+        let err = failure.error;
+        assert_eq!(err.kind, ErrorKind::Permission);
+        assert_eq!(err.code.as_deref(), Some("PAP5.0001"));
+        assert_eq!(err.request_id.as_deref(), Some("body-id"));
+        assert_eq!(err.detail.as_deref(), Some("opaque"));
+        assert!(!err.to_string().contains("opaque"));
+        let failure = classify::<serde::de::IgnoredAny>(
+            "CheckAKSK",
+            response(
+                404,
+                r#"{"errorCode":"CCE.01404001","errorMessage":"no such project"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(failure.error.kind, ErrorKind::NotFound);
+        assert_eq!(failure.error.request_id.as_deref(), Some("hdr-id"));
+        let failure =
+            classify::<serde::de::IgnoredAny>("X", response(502, "<html>bad gateway</html>"))
+                .unwrap_err();
+        assert_eq!(
+            (failure.error.kind, failure.retry),
+            (ErrorKind::Server, Retry::Server)
+        );
+        let failure =
+            classify::<serde::de::IgnoredAny>("X", response(400, "not json")).unwrap_err();
+        assert_eq!(failure.error.kind, ErrorKind::BadResponse);
+        let ok: serde::de::IgnoredAny = classify("DeleteAccessKeyV5", response(204, "")).unwrap();
+        let _ = ok;
+    }
+
+    #[test]
+    fn urns_statuses_and_markers() {
+        assert_eq!(
+            account_from_urn("iam::0a1b2c3d:user:alice").as_deref(),
+            Some("0a1b2c3d")
+        );
+        assert_eq!(account_from_urn("ecs:cn-north-4:123:instance:x"), None);
+        assert_eq!(account_from_urn("iam::"), None);
+        assert_eq!(parse_status("active").unwrap(), KeyStatus::Active);
+        assert_eq!(parse_status("Inactive").unwrap(), KeyStatus::Inactive);
+        assert!(parse_status("gone").is_err());
+        let info = |m: Option<&str>| {
+            Some(api::PageInfo {
+                next_marker: m.map(str::to_string),
+                current_count: None,
+            })
+        };
+        assert_eq!(
+            next_marker(info(Some("abcd")), None).as_deref(),
+            Some("abcd")
+        );
+        assert_eq!(next_marker(info(Some("abcd")), Some("abcd")), None);
+        assert_eq!(next_marker(info(Some("")), None), None);
+        assert_eq!(next_marker(info(None), None), None);
+        assert_eq!(next_marker(None, None), None);
+        assert!(looks_like_user_id("0123456789abcdef0123456789ABCDEF"));
+        assert!(!looks_like_user_id("alice"));
+        assert!(is_path_id("05a3c2e1b8f34f0d9b6e7c5a4d3b2a10"));
+        assert!(!is_path_id("../x"));
+        assert!(!is_path_id(""));
+    }
+}

@@ -1,0 +1,150 @@
+//! The CCE long-term AK/SK status (CheckAKSK, which Huawei marks "to be discarded"), as the
+//! normalized record `cloudkeys huawei cce-aksk-status` prints.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::api::CheckAkskResponse;
+use crate::error::{Error, Result};
+use crate::model::ProviderKind;
+use crate::time::parse_go_time;
+
+/// The columns, in order, of the CSV/Markdown/table forms.
+pub const COLUMNS: [&str; 9] = [
+    "provider",
+    "profile",
+    "project_id",
+    "uploaded",
+    "expired",
+    "expires_in_seconds",
+    "expires_at",
+    "created_at",
+    "updated_at",
+];
+
+/// Whether a project's CCE clusters hold an uploaded long-term AK/SK, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CceAkskStatus {
+    pub provider: ProviderKind,
+    pub profile: String,
+    pub project_id: String,
+    pub uploaded: bool,
+    pub expired: bool,
+    pub expires_in_seconds: Option<i64>,
+    #[serde(serialize_with = "rfc3339")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn rfc3339<S: serde::Serializer>(
+    value: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Some(time) => serializer.serialize_str(&crate::model::format_time(time)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A Go-format date, or `None` when absent or empty; anything else is an unreadable answer.
+fn go_time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => parse_go_time(text).map(Some).ok_or_else(|| {
+            Error::bad_response(format!("CheckAKSK: {field} '{text}' is not a Go time"))
+        }),
+    }
+}
+
+/// `expiredTime` arrives as a string of digits (a number is accepted too).
+fn seconds(value: Option<&serde_json::Value>) -> Result<Option<i64>> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| Error::bad_response(format!("CheckAKSK: expiredTime {n} is not whole"))),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(text)) => {
+            text.trim().parse::<i64>().map(Some).map_err(|_| {
+                Error::bad_response(format!("CheckAKSK: expiredTime '{text}' is not a number"))
+            })
+        }
+        Some(other) => Err(Error::bad_response(format!(
+            "CheckAKSK: expiredTime {other} is not a number"
+        ))),
+    }
+}
+
+impl CceAkskStatus {
+    pub(super) fn from_wire(
+        profile: &str,
+        project_id: &str,
+        wire: CheckAkskResponse,
+    ) -> Result<Self> {
+        Ok(CceAkskStatus {
+            provider: ProviderKind::Huawei,
+            profile: profile.to_string(),
+            project_id: project_id.to_string(),
+            uploaded: wire.aksk_upload.unwrap_or(false),
+            expired: wire.expired.unwrap_or(false),
+            expires_in_seconds: seconds(wire.expired_time.as_ref())?,
+            expires_at: go_time("expired_date", wire.expired_date.as_deref())?,
+            created_at: go_time("create_time", wire.create_time.as_deref())?,
+            updated_at: go_time("update_time", wire.update_time.as_deref())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_answer_becomes_a_utc_record() {
+        let wire: CheckAkskResponse = serde_json::from_str(
+            r#"{"akskUpload": true, "expired": false, "expiredTime": "31469520", "expired_date": "2026-12-07 09:02:00.147 +0000 UTC", "create_time": "2025-04-18 07:56:03.551866 +0000 UTC", "update_time": "2025-12-07 17:02:00.158785 +0800 CST"}"#,
+        )
+        .unwrap();
+        let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+        let value = serde_json::to_value(&status).unwrap();
+        assert_eq!(value["provider"], "huawei");
+        assert_eq!(value["uploaded"], true);
+        assert_eq!(value["expired"], false);
+        assert_eq!(value["expires_in_seconds"], 31_469_520);
+        assert_eq!(value["expires_at"], "2026-12-07T09:02:00Z");
+        assert_eq!(value["created_at"], "2025-04-18T07:56:03Z");
+        assert_eq!(value["updated_at"], "2025-12-07T09:02:00Z");
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, COLUMNS.iter().collect::<Vec<_>>().as_slice());
+    }
+
+    #[test]
+    fn nothing_uploaded_and_bad_values() {
+        let wire: CheckAkskResponse = serde_json::from_str(r#"{"akskUpload": false}"#).unwrap();
+        let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+        assert!(!status.uploaded);
+        assert_eq!(status.expires_at, None);
+        assert_eq!(status.expires_in_seconds, None);
+        let wire: CheckAkskResponse =
+            serde_json::from_str(r#"{"expiredTime": 12, "expired_date": ""}"#).unwrap();
+        assert_eq!(
+            CceAkskStatus::from_wire("hw", "p1", wire)
+                .unwrap()
+                .expires_in_seconds,
+            Some(12)
+        );
+        for bad in [
+            r#"{"expiredTime": "soon"}"#,
+            r#"{"expired_date": "tomorrow"}"#,
+            r#"{"expiredTime": [1]}"#,
+        ] {
+            let wire: CheckAkskResponse = serde_json::from_str(bad).unwrap();
+            let err = CceAkskStatus::from_wire("hw", "p1", wire).unwrap_err();
+            assert_eq!(err.exit_code(), 4, "{bad}");
+        }
+    }
+}

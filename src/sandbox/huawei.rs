@@ -1,0 +1,1485 @@
+//! Huawei Cloud IAM v5 (users and access keys), the IAM v3 credential lookup and CCE's
+//! CheckAKSK, over the sandbox state: SDK-HMAC-SHA256 checked on every request, JSON answers
+//! and error envelopes in Huawei's shapes.
+//!
+//! Error codes: `APIGW.0301` (authentication), `APIGW.0308` (throttling), `APIGW.0101`
+//! (no such API), `PAP5.0001` (access denied, with `encoded_authorization_message`),
+//! `PAP5.0010` (invalid marker) and IAM v3's `IAM.0002`/`IAM.0004` are Huawei's documented
+//! codes. For "not found", "limit exceeded" and "invalid parameter" the documentation gives the
+//! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
+//! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
+
+use std::sync::Mutex;
+
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use rand::Rng;
+use serde_json::{json, Value};
+
+use super::state::State;
+use super::{lock, Incoming, SandboxProfile, Seed};
+use crate::model::{KeyStatus, ProviderKind};
+use crate::providers::huawei::signer::{self, SigningKey};
+use crate::signing::{constant_time_eq, parse_query, RequestParts};
+
+/// The account (domain) of the test seed, also the first of the demo seed.
+pub const TEST_DOMAIN: &str = "0c5a8e1f3b7d4e29a6f1c8b3d5e7a902";
+/// The test account's project in [`REGION`], which has a long-term AK/SK uploaded to CCE.
+pub const TEST_PROJECT: &str = "6f2d9b4c8a1e47d3b5c0e9f8a7d6c5b4";
+/// The second account of the demo seed.
+pub const DEMO_DOMAIN: &str = "9a7b3c1d5e2f48a6b0c4d8e2f6a1b3c5";
+const DEMO_PROJECT: &str = "3e8a1f6c2b9d4057a1c3e5f7b9d2a4c6";
+const REGION: &str = "cn-north-4";
+const DEMO_REGION: &str = "ap-southeast-1";
+/// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
+const MAX_SKEW_MINUTES: i64 = 15;
+const MAX_KEYS_PER_USER: usize = 2;
+/// Largest `limit` the v5 lists accept, and their default.
+const MAX_LIMIT: usize = 200;
+const DEFAULT_LIMIT: usize = 100;
+
+const ACCESS_DENIED: &str = "PAP5.0001";
+const INVALID_MARKER: &str = "PAP5.0010";
+/// Stand-in code (see the module doc) for a missing user or key.
+pub const NO_SUCH_ENTITY: &str = "PAP5.0004";
+/// Stand-in code (see the module doc) for the two-keys-per-user quota.
+pub const QUOTA_EXCEEDED: &str = "PAP5.0005";
+/// Stand-in code (see the module doc) for a malformed parameter.
+pub const INVALID_PARAMETER: &str = "PAP5.0009";
+
+/// Huawei's part of the sandbox world.
+#[derive(Debug, Default)]
+pub struct HuaweiWorld {
+    pub accounts: Vec<HuaweiAccount>,
+    /// Most items a list page holds, whatever `limit` asks (0: no cap). Small in the test seed,
+    /// so that clients must follow `next_marker`.
+    pub page_cap: usize,
+    /// The next this-many requests are refused with 429 `APIGW.0308` (to test retries).
+    pub throttle_next: u32,
+}
+
+/// An account (Huawei "domain").
+#[derive(Debug, Clone)]
+pub struct HuaweiAccount {
+    /// 32 hex characters.
+    pub domain_id: String,
+    pub name: String,
+    /// The root user (named like the account) comes first; IAM v5 lists it among the users.
+    pub users: Vec<HuaweiUser>,
+    pub projects: Vec<HuaweiProject>,
+}
+
+/// An IAM user.
+#[derive(Debug, Clone)]
+pub struct HuaweiUser {
+    /// 32 hex characters.
+    pub user_id: String,
+    pub name: String,
+    /// The account's root user.
+    pub root: bool,
+    /// May do anything in the account (root always may); others only manage their own keys.
+    pub admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub keys: Vec<HuaweiKey>,
+}
+
+/// A permanent access key. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct HuaweiKey {
+    /// 20 upper-case letters and digits.
+    pub access_key_id: String,
+    pub secret: String,
+    pub status: KeyStatus,
+    pub created_at: DateTime<Utc>,
+    /// When the key last signed a request.
+    pub last_used: Option<DateTime<Utc>>,
+    /// Unknown to API Gateway before this time (eventual consistency).
+    pub usable_after: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for HuaweiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuaweiKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("last_used", &self.last_used)
+            .field("usable_after", &self.usable_after)
+            .finish()
+    }
+}
+
+impl HuaweiKey {
+    /// Whether the key may sign a request at `now`.
+    pub fn usable(&self, now: DateTime<Utc>) -> bool {
+        self.status == KeyStatus::Active && self.usable_after.is_none_or(|t| now >= t)
+    }
+}
+
+/// A project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
+#[derive(Debug, Clone)]
+pub struct HuaweiProject {
+    /// 32 hex characters.
+    pub project_id: String,
+    pub region: String,
+    pub long_aksk: Option<LongAksk>,
+}
+
+/// The dates CCE's CheckAKSK reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongAksk {
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl HuaweiAccount {
+    pub fn new(domain_id: &str, name: &str, created_at: DateTime<Utc>) -> Self {
+        HuaweiAccount {
+            domain_id: domain_id.to_string(),
+            name: name.to_string(),
+            users: vec![HuaweiUser {
+                user_id: new_hex_id(),
+                name: name.to_string(),
+                root: true,
+                admin: true,
+                created_at,
+                keys: Vec::new(),
+            }],
+            projects: Vec::new(),
+        }
+    }
+
+    /// Adds an IAM user with a fresh user id.
+    pub fn add_user(&mut self, name: &str, admin: bool, created_at: DateTime<Utc>) -> &mut Self {
+        self.users.push(HuaweiUser {
+            user_id: new_hex_id(),
+            name: name.to_string(),
+            root: false,
+            admin,
+            created_at,
+            keys: Vec::new(),
+        });
+        self
+    }
+
+    pub fn user(&self, name: &str) -> Option<&HuaweiUser> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_id(&self, user_id: &str) -> Option<&HuaweiUser> {
+        self.users.iter().find(|u| u.user_id == user_id)
+    }
+
+    fn user_by_id_mut(&mut self, user_id: &str) -> Option<&mut HuaweiUser> {
+        self.users.iter_mut().find(|u| u.user_id == user_id)
+    }
+
+    fn urn(&self, user: &HuaweiUser) -> String {
+        format!("iam::{}:user:{}", self.domain_id, user.name)
+    }
+}
+
+impl HuaweiWorld {
+    pub fn account(&self, domain_id: &str) -> Option<&HuaweiAccount> {
+        self.accounts.iter().find(|a| a.domain_id == domain_id)
+    }
+
+    fn account_mut(&mut self, domain_id: &str) -> Option<&mut HuaweiAccount> {
+        self.accounts.iter_mut().find(|a| a.domain_id == domain_id)
+    }
+
+    /// A key anywhere: (domain id, user id, key).
+    pub fn find_key(&self, access_key_id: &str) -> Option<(&str, &str, &HuaweiKey)> {
+        self.accounts.iter().find_map(|account| {
+            account.users.iter().find_map(|user| {
+                user.keys
+                    .iter()
+                    .find(|k| k.access_key_id == access_key_id)
+                    .map(|k| (account.domain_id.as_str(), user.user_id.as_str(), k))
+            })
+        })
+    }
+
+    pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut HuaweiKey> {
+        self.accounts
+            .iter_mut()
+            .flat_map(|a| a.users.iter_mut())
+            .flat_map(|u| u.keys.iter_mut())
+            .find(|k| k.access_key_id == access_key_id)
+    }
+
+    /// Creates an active key for a user of an existing account and returns its (AK, SK).
+    /// The key is usable from `created_at + new_key_delay`.
+    ///
+    /// # Panics
+    /// When the account or the user does not exist (callers check first).
+    pub fn add_key(
+        &mut self,
+        domain_id: &str,
+        user_name: &str,
+        created_at: DateTime<Utc>,
+        new_key_delay: std::time::Duration,
+    ) -> (String, String) {
+        let mut id = new_access_key_id();
+        while self.find_key(&id).is_some() {
+            id = new_access_key_id();
+        }
+        let secret = random_string(SECRET_CHARS, 40);
+        let usable_after = (!new_key_delay.is_zero())
+            .then(|| created_at + Duration::from_std(new_key_delay).unwrap_or(Duration::MAX));
+        let user = self
+            .account_mut(domain_id)
+            .unwrap_or_else(|| panic!("sandbox: no Huawei account {domain_id}"))
+            .users
+            .iter_mut()
+            .find(|u| u.name == user_name)
+            .unwrap_or_else(|| {
+                panic!("sandbox: no user {user_name} in Huawei account {domain_id}")
+            });
+        user.keys.push(HuaweiKey {
+            access_key_id: id.clone(),
+            secret: secret.clone(),
+            status: KeyStatus::Active,
+            created_at,
+            last_used: None,
+            usable_after,
+        });
+        (id, secret)
+    }
+
+    fn page_size(&self, limit: usize) -> usize {
+        match self.page_cap {
+            0 => limit,
+            cap => limit.min(cap),
+        }
+    }
+}
+
+const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// 20 upper-case letters and digits, never starting like another cloud's key id.
+pub fn new_access_key_id() -> String {
+    loop {
+        let id = random_string(UPPER_ALNUM, 20);
+        if ProviderKind::from_key_id(&id).is_none() {
+            return id;
+        }
+    }
+}
+
+/// 32 lower-case hex characters: the shape of Huawei user, domain, project and request ids.
+pub fn new_hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// IAM v5 times: RFC 3339 UTC with milliseconds.
+fn iam_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Go's default time format, as CCE prints it: `2026-12-07 09:02:00.147 +0000 UTC`
+/// (fraction without trailing zeros).
+fn go_time(t: &DateTime<Utc>) -> String {
+    let fraction = t.format("%.6f").to_string();
+    let fraction = fraction.trim_end_matches('0').trim_end_matches('.');
+    format!("{}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+/// An error answer and the envelope it travels in.
+#[derive(Debug)]
+struct HwError {
+    status: u16,
+    code: &'static str,
+    message: String,
+    /// IAM v3 and CCE answers carry no `request_id` in the body.
+    body_request_id: bool,
+    encoded_authorization_message: Option<String>,
+}
+
+fn err(status: u16, code: &'static str, message: impl Into<String>) -> HwError {
+    HwError {
+        status,
+        code,
+        message: message.into(),
+        body_request_id: true,
+        encoded_authorization_message: None,
+    }
+}
+
+fn auth_failed(detail: impl std::fmt::Display) -> HwError {
+    err(
+        401,
+        "APIGW.0301",
+        format!("Incorrect IAM authentication information: {detail}"),
+    )
+}
+
+fn no_such_user(user_id: &str) -> HwError {
+    err(404, NO_SUCH_ENTITY, format!("user not found: {user_id}"))
+}
+
+fn no_such_key(access_key_id: &str) -> HwError {
+    err(
+        404,
+        NO_SUCH_ENTITY,
+        format!("access key not found: {access_key_id}"),
+    )
+}
+
+fn invalid_parameter(message: impl Into<String>) -> HwError {
+    err(400, INVALID_PARAMETER, message)
+}
+
+fn respond(status: u16, body: Option<Value>, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match body {
+        Some(body) => (status, body.to_string()).into_response(),
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", value);
+    }
+    response
+}
+
+fn error_response(error: HwError, request_id: &str) -> Response {
+    let mut body = json!({"error_code": error.code, "error_msg": error.message});
+    if error.body_request_id {
+        body["request_id"] = json!(request_id);
+    }
+    if let Some(encoded) = error.encoded_authorization_message {
+        body["encoded_authorization_message"] = json!(encoded);
+    }
+    respond(error.status, Some(body), request_id)
+}
+
+/// The signer of a request.
+struct Caller {
+    domain_id: String,
+    user_id: String,
+    user_name: String,
+    admin: bool,
+}
+
+impl Caller {
+    /// Admins may do anything in their account; other users only the self-service key actions on
+    /// their own user. A refusal carries the (here merely hex-encoded) authorization message.
+    fn authorize(&self, permission: &str, target_user: Option<&str>) -> Result<(), HwError> {
+        let self_service = matches!(
+            permission,
+            "iam:credentials:listCredentialsV5"
+                | "iam:credentials:createCredentialV5"
+                | "iam:credentials:updateCredentialV5"
+                | "iam:credentials:deleteCredentialV5"
+                | "iam:credentials:showAccessKeyLastUsedV5"
+        );
+        if self.admin || (self_service && target_user == Some(self.user_id.as_str())) {
+            return Ok(());
+        }
+        let resource = match target_user {
+            Some(id) => format!("iam::{}:user:{id}", self.domain_id),
+            None => format!("iam::{}:user:*", self.domain_id),
+        };
+        let explanation = json!({
+            "allowed": false,
+            "principal": format!("iam::{}:user:{}", self.domain_id, self.user_name),
+            "action": permission,
+            "resource": resource,
+            "reason": "no identity policy allows the action",
+        });
+        let mut error = err(
+            403,
+            ACCESS_DENIED,
+            format!(
+                "access denied: the user is not authorized to perform {permission} on {resource}"
+            ),
+        );
+        error.encoded_authorization_message = Some(hex::encode(explanation.to_string()));
+        Err(error)
+    }
+}
+
+/// The API name of a request (`CreateAccessKeyV5`, …), as fault rules name it.
+pub fn action_of(request: &Incoming) -> String {
+    match route(&request.method, request.uri.path()) {
+        Route::ListUsers => "ListUsersV5",
+        Route::ShowUser(_) => "ShowUserV5",
+        Route::ListKeys(_) => "ListAccessKeysV5",
+        Route::CreateKey(_) => "CreateAccessKeyV5",
+        Route::UpdateKey(..) => "UpdateAccessKeyV5",
+        Route::DeleteKey(..) => "DeleteAccessKeyV5",
+        Route::KeyLastUsed(..) => "ShowAccessKeyLastUsedV5",
+        Route::Credential(_) => "ShowPermanentAccessKey",
+        Route::CheckAksk(_) => "CheckLongAksk",
+        Route::Unknown => "",
+    }
+    .to_string()
+}
+
+/// Huawei's answers to an injected fault: API Gateway's 429 `APIGW.0308`, or a 500.
+pub fn fault_response(throttled: bool) -> Response {
+    let error = if throttled {
+        err(
+            429,
+            "APIGW.0308",
+            "The throttling threshold has been reached",
+        )
+    } else {
+        err(500, "APIGW.0103", "The backend service is unavailable")
+    };
+    error_response(error, &new_hex_id())
+}
+
+/// Handles one SDK-HMAC-SHA256-signed request.
+pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+    let request_id = new_hex_id();
+    let mut guard = lock(state);
+    if guard.huawei.throttle_next > 0 {
+        guard.huawei.throttle_next -= 1;
+        return error_response(
+            err(
+                429,
+                "APIGW.0308",
+                "The throttling threshold has been reached",
+            ),
+            &request_id,
+        );
+    }
+    let caller = match authenticate(&mut guard, request, now) {
+        Ok(caller) => caller,
+        Err(error) => return error_response(error, &request_id),
+    };
+    match run(&mut guard, &caller, request, now) {
+        Ok((status, body)) => respond(status, body, &request_id),
+        Err(error) => error_response(error, &request_id),
+    }
+}
+
+/// Checks date, key and signature; records the key's use; returns the caller.
+fn authenticate(
+    state: &mut State,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<Caller, HwError> {
+    let header = |name: &str| -> Option<String> {
+        let values: Vec<&str> = request
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect::<Option<Vec<_>>>()?;
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    let authorization = header("authorization").unwrap_or_default();
+    let parsed = signer::parse_authorization(&authorization)
+        .ok_or_else(|| auth_failed("the Authorization header is malformed"))?;
+    let sdk_date = header("x-sdk-date").ok_or_else(|| auth_failed("X-Sdk-Date is missing"))?;
+    let signed_at = NaiveDateTime::parse_from_str(&sdk_date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| auth_failed(format!("X-Sdk-Date '{sdk_date}' is malformed")))?
+        .and_utc();
+    if (signed_at - now).abs() > Duration::minutes(MAX_SKEW_MINUTES) {
+        return Err(auth_failed(format!(
+            "X-Sdk-Date {sdk_date} is out of range: it must be within {MAX_SKEW_MINUTES} minutes of {}",
+            signer::sdk_date(now)
+        )));
+    }
+    let (domain_id, user_id, key) = state
+        .huawei
+        .find_key(&parsed.access_key)
+        .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
+        .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
+    if !key.usable(now) {
+        return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
+    }
+    // The sandbox issues no temporary credentials, so no security token is valid.
+    if header("x-security-token").is_some() {
+        return Err(auth_failed("the security token is invalid"));
+    }
+    let mismatch = || auth_failed("verify aksk signature fail");
+    if !parsed.signed_headers.iter().any(|h| h == "host")
+        || !parsed.signed_headers.iter().any(|h| h == "x-sdk-date")
+    {
+        return Err(mismatch());
+    }
+    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
+    for name in &parsed.signed_headers {
+        signed.push((name.clone(), header(name).ok_or_else(mismatch)?));
+    }
+    let host = header("host").unwrap_or_default();
+    let expected = signer::compute(
+        &SigningKey {
+            access_key: &parsed.access_key,
+            secret_key: &key.secret,
+            security_token: None,
+        },
+        &RequestParts {
+            method: request.method.as_str(),
+            host: &host,
+            path: request.uri.path(),
+            query: request.uri.query().unwrap_or(""),
+            headers: &signed,
+            body: &request.body,
+        },
+    );
+    if !constant_time_eq(&expected.signature, &parsed.signature) {
+        return Err(mismatch());
+    }
+    let (domain_id, user_id) = (domain_id.to_string(), user_id.to_string());
+    let user = state
+        .huawei
+        .account(&domain_id)
+        .and_then(|a| a.user_by_id(&user_id))
+        .ok_or_else(mismatch)?;
+    let caller = Caller {
+        admin: user.admin || user.root,
+        user_name: user.name.clone(),
+        domain_id,
+        user_id,
+    };
+    if let Some(key) = state.huawei.find_key_mut(&parsed.access_key) {
+        key.last_used = Some(now);
+    }
+    Ok(caller)
+}
+
+/// The API a method and path name.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    ListUsers,
+    ShowUser(String),
+    ListKeys(String),
+    CreateKey(String),
+    UpdateKey(String, String),
+    DeleteKey(String, String),
+    KeyLastUsed(String, String),
+    Credential(String),
+    CheckAksk(String),
+    Unknown,
+}
+
+fn route(method: &Method, path: &str) -> Route {
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["v5", "users"]) => Route::ListUsers,
+        ("GET", ["v5", "users", user]) => Route::ShowUser(user.to_string()),
+        ("GET", ["v5", "users", user, "access-keys"]) => Route::ListKeys(user.to_string()),
+        ("POST", ["v5", "users", user, "access-keys"]) => Route::CreateKey(user.to_string()),
+        ("PUT", ["v5", "users", user, "access-keys", key]) => {
+            Route::UpdateKey(user.to_string(), key.to_string())
+        }
+        ("DELETE", ["v5", "users", user, "access-keys", key]) => {
+            Route::DeleteKey(user.to_string(), key.to_string())
+        }
+        ("GET", ["v5", "users", user, "access-keys", key, "last-used"]) => {
+            Route::KeyLastUsed(user.to_string(), key.to_string())
+        }
+        ("GET", ["v3.0", "OS-CREDENTIAL", "credentials", key]) => {
+            Route::Credential(key.to_string())
+        }
+        ("GET", ["api", "v2", "projects", project, "longaksk"]) => {
+            Route::CheckAksk(project.to_string())
+        }
+        _ => Route::Unknown,
+    }
+}
+
+/// `limit` (1–200, default 100) and `marker` (an offset we handed out) of a v5 list.
+fn page_window(world: &HuaweiWorld, query: &[(String, String)]) -> Result<(usize, usize), HwError> {
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let limit = match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                invalid_parameter(format!("invalid limit: {raw}, must be in [1,{MAX_LIMIT}]"))
+            })?,
+    };
+    let start = match get("marker") {
+        None => 0,
+        Some(marker) => {
+            decode_marker(marker).ok_or_else(|| err(400, INVALID_MARKER, "invalid marker"))?
+        }
+    };
+    Ok((start, world.page_size(limit)))
+}
+
+fn encode_marker(offset: usize) -> String {
+    hex::encode(format!("cloudkeys-sandbox:{offset}"))
+}
+
+fn decode_marker(marker: &str) -> Option<usize> {
+    let raw = String::from_utf8(hex::decode(marker).ok()?).ok()?;
+    raw.strip_prefix("cloudkeys-sandbox:")?.parse().ok()
+}
+
+/// One page of `items` and its `page_info` (`next_marker` only while items remain).
+fn page<T>(items: &[T], start: usize, size: usize) -> (&[T], Value) {
+    let start = start.min(items.len());
+    let end = start.saturating_add(size).min(items.len());
+    let slice = &items[start..end];
+    let mut info = json!({"current_count": slice.len()});
+    if end < items.len() {
+        info["next_marker"] = json!(encode_marker(end));
+    }
+    (slice, info)
+}
+
+fn user_json(account: &HuaweiAccount, user: &HuaweiUser) -> Value {
+    json!({
+        "user_id": user.user_id,
+        "user_name": user.name,
+        "description": "",
+        "is_root_user": user.root,
+        "created_at": iam_time(&user.created_at),
+        "urn": account.urn(user),
+        "enabled": true,
+    })
+}
+
+fn key_json(user_id: &str, key: &HuaweiKey) -> Value {
+    json!({
+        "user_id": user_id,
+        "access_key_id": key.access_key_id,
+        "created_at": iam_time(&key.created_at),
+        "status": key.status.as_str(),
+    })
+}
+
+/// Runs an authenticated request: `(HTTP status, JSON body or none)`.
+fn run(
+    state: &mut State,
+    caller: &Caller,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<(u16, Option<Value>), HwError> {
+    let query = parse_query(request.uri.query().unwrap_or(""));
+    let new_key_delay = state.settings.new_key_delay;
+    let world = &mut state.huawei;
+    let account = world
+        .account(&caller.domain_id)
+        .ok_or_else(|| auth_failed("the account is disabled"))?;
+    let user_of = |user_id: &str| {
+        account
+            .user_by_id(user_id)
+            .ok_or_else(|| no_such_user(user_id))
+    };
+    match route(&request.method, request.uri.path()) {
+        Route::ListUsers => {
+            caller.authorize("iam:users:listUsersV5", None)?;
+            let (start, size) = page_window(world, &query)?;
+            let filter = |name: &str| {
+                query
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let by_key = filter("access_key_id");
+            let users: Vec<&HuaweiUser> = account
+                .users
+                .iter()
+                .filter(|u| {
+                    by_key
+                        .as_deref()
+                        .is_none_or(|ak| u.keys.iter().any(|k| k.access_key_id == ak))
+                })
+                // The sandbox has no user groups: a group filter matches nobody.
+                .filter(|_| filter("group_id").is_none())
+                .collect();
+            let (slice, info) = page(&users, start, size);
+            let users: Vec<Value> = slice.iter().map(|u| user_json(account, u)).collect();
+            Ok((200, Some(json!({"users": users, "page_info": info}))))
+        }
+        Route::ShowUser(user_id) => {
+            caller.authorize("iam:users:getUserV5", Some(&user_id))?;
+            let user = user_of(&user_id)?;
+            Ok((200, Some(json!({"user": user_json(account, user)}))))
+        }
+        Route::ListKeys(user_id) => {
+            caller.authorize("iam:credentials:listCredentialsV5", Some(&user_id))?;
+            let user = user_of(&user_id)?;
+            let (start, size) = page_window(world, &query)?;
+            let (slice, info) = page(&user.keys, start, size);
+            let keys: Vec<Value> = slice.iter().map(|k| key_json(&user.user_id, k)).collect();
+            Ok((200, Some(json!({"access_keys": keys, "page_info": info}))))
+        }
+        Route::CreateKey(user_id) => {
+            caller.authorize("iam:credentials:createCredentialV5", Some(&user_id))?;
+            let user = user_of(&user_id)?;
+            if user.keys.len() >= MAX_KEYS_PER_USER {
+                return Err(err(
+                    409,
+                    QUOTA_EXCEEDED,
+                    format!("access keys per user limit exceeded: at most {MAX_KEYS_PER_USER}"),
+                ));
+            }
+            let (domain_id, user_name) = (account.domain_id.clone(), user.name.clone());
+            let (id, secret) = world.add_key(&domain_id, &user_name, now, new_key_delay);
+            Ok((
+                201,
+                Some(json!({"access_key": {
+                    "user_id": user_id,
+                    "access_key_id": id,
+                    "created_at": iam_time(&now),
+                    "secret_access_key": secret,
+                    "status": "active",
+                }})),
+            ))
+        }
+        Route::UpdateKey(user_id, key_id) => {
+            caller.authorize("iam:credentials:updateCredentialV5", Some(&user_id))?;
+            let body: Value = serde_json::from_slice(&request.body)
+                .map_err(|_| invalid_parameter("the request body is not JSON"))?;
+            let status = match body.get("status").and_then(Value::as_str) {
+                Some("active") => KeyStatus::Active,
+                Some("inactive") => KeyStatus::Inactive,
+                _ => {
+                    return Err(invalid_parameter(
+                        "invalid status: must be active or inactive",
+                    ))
+                }
+            };
+            user_of(&user_id)?;
+            let domain_id = account.domain_id.clone();
+            let key = world
+                .account_mut(&domain_id)
+                .and_then(|a| a.user_by_id_mut(&user_id))
+                .and_then(|u| u.keys.iter_mut().find(|k| k.access_key_id == key_id))
+                .ok_or_else(|| no_such_key(&key_id))?;
+            key.status = status;
+            Ok((200, Some(json!({"access_key": key_json(&user_id, key)}))))
+        }
+        Route::DeleteKey(user_id, key_id) => {
+            caller.authorize("iam:credentials:deleteCredentialV5", Some(&user_id))?;
+            user_of(&user_id)?;
+            let domain_id = account.domain_id.clone();
+            let keys = &mut world
+                .account_mut(&domain_id)
+                .and_then(|a| a.user_by_id_mut(&user_id))
+                .ok_or_else(|| no_such_user(&user_id))?
+                .keys;
+            let index = keys
+                .iter()
+                .position(|k| k.access_key_id == key_id)
+                .ok_or_else(|| no_such_key(&key_id))?;
+            keys.remove(index);
+            Ok((204, None))
+        }
+        Route::KeyLastUsed(user_id, key_id) => {
+            caller.authorize("iam:credentials:showAccessKeyLastUsedV5", Some(&user_id))?;
+            let key = user_of(&user_id)?
+                .keys
+                .iter()
+                .find(|k| k.access_key_id == key_id)
+                .ok_or_else(|| no_such_key(&key_id))?;
+            let used = match &key.last_used {
+                Some(at) => json!({"last_used_at": iam_time(at)}),
+                None => json!({}),
+            };
+            Ok((200, Some(json!({"access_key_last_used": used}))))
+        }
+        Route::Credential(key_id) => {
+            // IAM v3: any user may look up their own key; admins any key of the account.
+            let not_found = || HwError {
+                body_request_id: false,
+                ..err(
+                    404,
+                    "IAM.0004",
+                    format!("Could not find credential: {key_id}."),
+                )
+            };
+            let (domain_id, owner, key) = world.find_key(&key_id).ok_or_else(not_found)?;
+            if domain_id != caller.domain_id {
+                return Err(not_found());
+            }
+            if owner != caller.user_id && !caller.admin {
+                return Err(HwError {
+                    body_request_id: false,
+                    ..err(
+                        403,
+                        "IAM.0002",
+                        "You are not authorized to perform the requested action.",
+                    )
+                });
+            }
+            Ok((
+                200,
+                Some(json!({"credential": {
+                    "user_id": owner,
+                    "access": key.access_key_id,
+                    "status": key.status.as_str(),
+                    "create_time": key.created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                    "description": "",
+                }})),
+            ))
+        }
+        Route::CheckAksk(project_id) => {
+            let project = account
+                .projects
+                .iter()
+                .find(|p| p.project_id == project_id)
+                .ok_or_else(|| HwError {
+                    body_request_id: false,
+                    ..err(
+                        404,
+                        "CCE.01404001",
+                        format!("project {project_id} not found"),
+                    )
+                })?;
+            let body = match &project.long_aksk {
+                Some(aksk) => json!({
+                    "akskUpload": true,
+                    "expired": now >= aksk.expires_at,
+                    "expiredTime": (aksk.expires_at - now).num_seconds().max(0).to_string(),
+                    "expired_date": go_time(&aksk.expires_at),
+                    "create_time": go_time(&aksk.created_at),
+                    "update_time": go_time(&aksk.updated_at),
+                }),
+                None => json!({"akskUpload": false, "expired": false}),
+            };
+            Ok((200, Some(body)))
+        }
+        Route::Unknown => Err(err(
+            404,
+            "APIGW.0101",
+            "The API does not exist or has not been published in the environment",
+        )),
+    }
+}
+
+/// Seeds Huawei's side of the world and returns the profiles for the CLI.
+pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+    let days = Duration::days;
+    let delay = state.settings.new_key_delay;
+    let world = &mut state.huawei;
+    let mut profiles = Vec::new();
+    // Whole milliseconds, as the real APIs report them.
+    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+
+    let mut account = HuaweiAccount::new(TEST_DOMAIN, "hw-test-account", now - days(1000));
+    for (name, admin, age) in [
+        ("admin", true, 900),
+        ("alice", false, 400),
+        ("bob", false, 600),
+        ("carol", false, 30),
+    ] {
+        account.add_user(name, admin, now - days(age));
+    }
+    account.projects.push(HuaweiProject {
+        project_id: TEST_PROJECT.to_string(),
+        region: REGION.to_string(),
+        long_aksk: Some(LongAksk {
+            expires_at: now + days(200),
+            created_at: now - days(230),
+            updated_at: now - days(165),
+        }),
+    });
+    world.accounts.push(account);
+    let (id, secret) = world.add_key(TEST_DOMAIN, "admin", now - days(90), delay);
+    profiles.push(profile(
+        "huawei-admin",
+        TEST_DOMAIN,
+        "admin",
+        id,
+        secret,
+        REGION,
+        TEST_PROJECT,
+    ));
+    let (old, _) = world.add_key(TEST_DOMAIN, "alice", now - days(200), delay);
+    set_last_used(world, &old, now - days(100));
+    world.add_key(TEST_DOMAIN, "alice", now - days(10), delay);
+    let (inactive, _) = world.add_key(TEST_DOMAIN, "bob", now - days(400), delay);
+    if let Some(key) = world.find_key_mut(&inactive) {
+        key.status = KeyStatus::Inactive;
+    }
+
+    match seed {
+        // One item a page: every list needs its markers followed.
+        Seed::Test => world.page_cap = 1,
+        Seed::Demo => {
+            world.page_cap = 0;
+            let mut account = HuaweiAccount::new(DEMO_DOMAIN, "retail-prod", now - days(1500));
+            for (name, admin, age) in [
+                ("ci-deployer", false, 700),
+                ("data-sync", false, 520),
+                ("m.zhang", false, 45),
+            ] {
+                account.add_user(name, admin, now - days(age));
+            }
+            account.projects.push(HuaweiProject {
+                project_id: DEMO_PROJECT.to_string(),
+                region: DEMO_REGION.to_string(),
+                long_aksk: Some(LongAksk {
+                    expires_at: now + days(12),
+                    created_at: now - days(353),
+                    updated_at: now - days(353),
+                }),
+            });
+            world.accounts.push(account);
+            // This profile signs as the account's root user.
+            let (id, secret) = world.add_key(DEMO_DOMAIN, "retail-prod", now - days(60), delay);
+            profiles.push(profile(
+                "huawei-root",
+                DEMO_DOMAIN,
+                "retail-prod",
+                id,
+                secret,
+                DEMO_REGION,
+                DEMO_PROJECT,
+            ));
+            let (key, _) = world.add_key(DEMO_DOMAIN, "ci-deployer", now - days(500), delay);
+            set_last_used(world, &key, now - days(1));
+            world.add_key(DEMO_DOMAIN, "ci-deployer", now - days(20), delay);
+            let (key, _) = world.add_key(DEMO_DOMAIN, "data-sync", now - days(120), delay);
+            set_last_used(world, &key, now - days(45));
+            if let Some(key) = world.find_key_mut(&key) {
+                key.status = KeyStatus::Inactive;
+            }
+            world.add_key(DEMO_DOMAIN, "m.zhang", now - days(30), delay);
+        }
+    }
+    profiles
+}
+
+fn set_last_used(world: &mut HuaweiWorld, id: &str, at: DateTime<Utc>) {
+    if let Some(key) = world.find_key_mut(id) {
+        key.last_used = Some(at);
+    }
+}
+
+fn profile(
+    name: &str,
+    domain_id: &str,
+    user: &str,
+    access_key_id: String,
+    secret_access_key: String,
+    region: &str,
+    project_id: &str,
+) -> SandboxProfile {
+    SandboxProfile {
+        name: name.to_string(),
+        provider: ProviderKind::Huawei,
+        access_key_id,
+        secret_access_key,
+        region: region.to_string(),
+        account_id: domain_id.to_string(),
+        user: Some(user.to_string()),
+        project_id: Some(project_id.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::dispatch;
+    use axum::http::{HeaderMap, HeaderName, Uri};
+
+    const HOST: &str = "127.0.0.1:8790";
+
+    struct World {
+        state: Mutex<State>,
+        now: DateTime<Utc>,
+        admin: (String, String),
+    }
+
+    impl World {
+        fn new() -> World {
+            let mut state = State::default();
+            // Whole milliseconds, like the seed's times.
+            let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+            let profiles = seed(&mut state, Seed::Test, now);
+            let admin = profiles
+                .iter()
+                .find(|p| p.name == "huawei-admin")
+                .map(|p| (p.access_key_id.clone(), p.secret_access_key.clone()))
+                .unwrap();
+            World {
+                state: Mutex::new(state),
+                now,
+                admin,
+            }
+        }
+
+        fn user_id(&self, name: &str) -> String {
+            lock(&self.state)
+                .huawei
+                .account(TEST_DOMAIN)
+                .and_then(|a| a.user(name))
+                .map(|u| u.user_id.clone())
+                .unwrap()
+        }
+
+        /// The (AK, SK) of a user's `index`-th key.
+        fn key_of(&self, name: &str, index: usize) -> (String, String) {
+            let state = lock(&self.state);
+            let key = &state
+                .huawei
+                .account(TEST_DOMAIN)
+                .unwrap()
+                .user(name)
+                .unwrap()
+                .keys[index];
+            (key.access_key_id.clone(), key.secret.clone())
+        }
+
+        async fn send(&self, request: Incoming) -> (u16, Value) {
+            let response = dispatch(
+                &self.state,
+                &request,
+                crate::model::ProviderKind::Huawei,
+                self.now,
+            );
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let body = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).unwrap()
+            };
+            (status, body)
+        }
+
+        async fn call(&self, method: &str, target: &str, body: &str) -> (u16, Value) {
+            let (ak, sk) = self.admin.clone();
+            self.send(signed(method, target, body, (&ak, &sk), self.now))
+                .await
+        }
+    }
+
+    /// A request signed by our signer as the adapter sends it.
+    fn signed(
+        method: &str,
+        target: &str,
+        body: &str,
+        (ak, sk): (&str, &str),
+        time: DateTime<Utc>,
+    ) -> Incoming {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut caller = Vec::new();
+        if !body.is_empty() {
+            caller.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        let (added, _) = signer::sign(
+            &SigningKey {
+                access_key: ak,
+                secret_key: sk,
+                security_token: None,
+            },
+            &RequestParts {
+                method,
+                host: HOST,
+                path,
+                query,
+                headers: &caller,
+                body: body.as_bytes(),
+            },
+            time,
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static(HOST));
+        for (name, value) in caller.into_iter().chain(added) {
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(&value).unwrap(),
+            );
+        }
+        Incoming {
+            method: Method::from_bytes(method.as_bytes()).unwrap(),
+            uri: target.parse::<Uri>().unwrap(),
+            headers,
+            body: axum::body::Bytes::from(body.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_wrong_secrets_tampering_stale_dates_and_unusable_keys() {
+        let world = World::new();
+        let (ak, _) = world.admin.clone();
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                "/v5/users",
+                "",
+                (&ak, "not-the-secret"),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 401);
+        assert_eq!(body["error_code"], "APIGW.0301");
+        assert!(body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("verify aksk signature fail"));
+        assert_eq!(body["request_id"].as_str().unwrap().len(), 32);
+        // Signed for one path, sent to another.
+        let (_, sk) = world.admin.clone();
+        let mut request = signed("GET", "/v5/users?limit=1", "", (&ak, &sk), world.now);
+        request.uri = "/v5/users?limit=2".parse().unwrap();
+        assert_eq!(world.send(request).await.0, 401);
+        // A body changed after signing.
+        let bob = world.user_id("bob");
+        let (bob_key, _) = world.key_of("bob", 0);
+        let target = format!("/v5/users/{bob}/access-keys/{bob_key}");
+        let mut request = signed(
+            "PUT",
+            &target,
+            r#"{"status":"inactive"}"#,
+            (&ak, &sk),
+            world.now,
+        );
+        request.body = axum::body::Bytes::from_static(br#"{"status":"active"}"#);
+        assert_eq!(world.send(request).await.0, 401);
+        // Outside the 15-minute window, either way.
+        for minutes in [-16, 16] {
+            let at = world.now + Duration::minutes(minutes);
+            let (status, body) = world
+                .send(signed("GET", "/v5/users", "", (&ak, &sk), at))
+                .await;
+            assert_eq!(status, 401, "{minutes}");
+            assert!(body["error_msg"].as_str().unwrap().contains("X-Sdk-Date"));
+        }
+        let at = world.now - Duration::minutes(14);
+        assert_eq!(
+            world
+                .send(signed("GET", "/v5/users", "", (&ak, &sk), at))
+                .await
+                .0,
+            200
+        );
+        // Unknown and inactive keys.
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                "/v5/users",
+                "",
+                ("NOSUCHKEY0000000000X", &sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 401);
+        assert!(body["error_msg"].as_str().unwrap().contains("not exist"));
+        let (bob_ak, bob_sk) = world.key_of("bob", 0);
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                "/v5/users",
+                "",
+                (&bob_ak, &bob_sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 401);
+        assert!(body["error_msg"].as_str().unwrap().contains("disabled"));
+        // Host left out of the signed headers.
+        let mut request = signed("GET", "/v5/users", "", (&ak, &sk), world.now);
+        let auth = request.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("host;", "");
+        request
+            .headers
+            .insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        assert_eq!(world.send(request).await.0, 401);
+    }
+
+    #[tokio::test]
+    async fn two_keys_per_user_then_quota_exceeded() {
+        let world = World::new();
+        let carol = world.user_id("carol");
+        let target = format!("/v5/users/{carol}/access-keys");
+        for _ in 0..2 {
+            let (status, body) = world.call("POST", &target, "{}").await;
+            assert_eq!(status, 201);
+            let key = &body["access_key"];
+            assert_eq!(key["user_id"], carol.as_str());
+            assert_eq!(key["status"], "active");
+            assert_eq!(key["access_key_id"].as_str().unwrap().len(), 20);
+            assert_eq!(key["secret_access_key"].as_str().unwrap().len(), 40);
+        }
+        let (status, body) = world.call("POST", &target, "{}").await;
+        assert_eq!(status, 409);
+        assert_eq!(body["error_code"], QUOTA_EXCEEDED);
+        assert!(body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("limit exceeded"));
+        let keys = lock(&world.state)
+            .huawei
+            .account(TEST_DOMAIN)
+            .unwrap()
+            .user("carol")
+            .unwrap()
+            .keys
+            .len();
+        assert_eq!(keys, 2);
+    }
+
+    #[tokio::test]
+    async fn lists_page_by_marker_to_the_end() {
+        let world = World::new();
+        let mut names = Vec::new();
+        let mut target = "/v5/users?limit=200".to_string();
+        let mut pages = 0;
+        loop {
+            let (status, body) = world.call("GET", &target, "").await;
+            assert_eq!(status, 200, "{body}");
+            pages += 1;
+            assert_eq!(body["page_info"]["current_count"], 1);
+            names.extend(
+                body["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["user_name"].as_str().unwrap().to_string()),
+            );
+            match body["page_info"]["next_marker"].as_str() {
+                Some(marker) => target = format!("/v5/users?limit=200&marker={marker}"),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 5);
+        assert_eq!(names, ["hw-test-account", "admin", "alice", "bob", "carol"]);
+        let alice = world.user_id("alice");
+        let (_, first) = world
+            .call("GET", &format!("/v5/users/{alice}/access-keys?limit=5"), "")
+            .await;
+        let marker = first["page_info"]["next_marker"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, second) = world
+            .call(
+                "GET",
+                &format!("/v5/users/{alice}/access-keys?limit=5&marker={marker}"),
+                "",
+            )
+            .await;
+        assert!(second["page_info"].get("next_marker").is_none());
+        assert_ne!(
+            first["access_keys"][0]["access_key_id"],
+            second["access_keys"][0]["access_key_id"]
+        );
+        let (status, body) = world.call("GET", "/v5/users?marker=zzzz", "").await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (400, Some(INVALID_MARKER))
+        );
+        let (status, _) = world.call("GET", "/v5/users?limit=201", "").await;
+        assert_eq!(status, 400);
+        // The caller-identity lookup: the owner of one access key.
+        let (alice_ak, _) = world.key_of("alice", 1);
+        let (_, body) = world
+            .call("GET", &format!("/v5/users?access_key_id={alice_ak}"), "")
+            .await;
+        assert_eq!(body["users"].as_array().unwrap().len(), 1);
+        assert_eq!(body["users"][0]["user_id"], alice.as_str());
+        assert_eq!(
+            body["users"][0]["urn"],
+            format!("iam::{TEST_DOMAIN}:user:alice")
+        );
+    }
+
+    #[tokio::test]
+    async fn signing_records_last_use_and_last_used_answers() {
+        let world = World::new();
+        let (alice_ak, alice_sk) = world.key_of("alice", 1);
+        let alice = world.user_id("alice");
+        let target = format!("/v5/users/{alice}/access-keys/{alice_ak}/last-used");
+        let (status, body) = world.call("GET", &target, "").await;
+        assert_eq!(status, 200);
+        assert_eq!(body, json!({"access_key_last_used": {}}));
+        // Alice signs a request of her own (allowed: her own key), which counts as a use.
+        let (status, _) = world
+            .send(signed(
+                "GET",
+                &format!("/v5/users/{alice}/access-keys"),
+                "",
+                (&alice_ak, &alice_sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 200);
+        let (_, body) = world.call("GET", &target, "").await;
+        assert_eq!(
+            body["access_key_last_used"]["last_used_at"],
+            iam_time(&world.now)
+        );
+    }
+
+    #[tokio::test]
+    async fn users_manage_only_their_own_keys() {
+        let world = World::new();
+        let (alice_ak, alice_sk) = world.key_of("alice", 1);
+        let as_alice = |method: &str, target: &str| {
+            signed(method, target, "", (&alice_ak, &alice_sk), world.now)
+        };
+        let (status, body) = world.send(as_alice("GET", "/v5/users")).await;
+        assert_eq!(status, 403);
+        assert_eq!(body["error_code"], ACCESS_DENIED);
+        let encoded = body["encoded_authorization_message"].as_str().unwrap();
+        let decoded = String::from_utf8(hex::decode(encoded).unwrap()).unwrap();
+        assert!(decoded.contains("iam:users:listUsersV5"), "{decoded}");
+        let bob = world.user_id("bob");
+        let (status, _) = world
+            .send(as_alice("GET", &format!("/v5/users/{bob}/access-keys")))
+            .await;
+        assert_eq!(status, 403);
+        // IAM v3 tells a user who owns their own key, but not someone else's.
+        let alice = world.user_id("alice");
+        let (status, body) = world
+            .send(as_alice(
+                "GET",
+                &format!("/v3.0/OS-CREDENTIAL/credentials/{alice_ak}"),
+            ))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["credential"]["user_id"], alice.as_str());
+        let (bob_ak, _) = world.key_of("bob", 0);
+        let (status, body) = world
+            .send(as_alice(
+                "GET",
+                &format!("/v3.0/OS-CREDENTIAL/credentials/{bob_ak}"),
+            ))
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (403, Some("IAM.0002"))
+        );
+        assert!(body.get("request_id").is_none());
+    }
+
+    #[tokio::test]
+    async fn updates_deletes_and_not_found() {
+        let world = World::new();
+        let bob = world.user_id("bob");
+        let (bob_key, _) = world.key_of("bob", 0);
+        let target = format!("/v5/users/{bob}/access-keys/{bob_key}");
+        let (status, body) = world.call("PUT", &target, r#"{"status":"active"}"#).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["access_key"]["status"], "active");
+        assert_eq!(
+            world.call("PUT", &target, r#"{"status":"on"}"#).await.0,
+            400
+        );
+        let (status, body) = world.call("DELETE", &target, "").await;
+        assert_eq!((status, body), (204, Value::Null));
+        let (status, body) = world.call("DELETE", &target, "").await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (404, Some(NO_SUCH_ENTITY))
+        );
+        let (status, _) = world
+            .call(
+                "GET",
+                "/v5/users/ffffffffffffffffffffffffffffffff/access-keys",
+                "",
+            )
+            .await;
+        assert_eq!(status, 404);
+        let (status, body) = world.call("GET", "/v5/agencies", "").await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (404, Some("APIGW.0101"))
+        );
+    }
+
+    #[tokio::test]
+    async fn cce_long_aksk_and_throttling() {
+        let world = World::new();
+        let (status, body) = world
+            .call(
+                "GET",
+                &format!("/api/v2/projects/{TEST_PROJECT}/longaksk"),
+                "",
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["akskUpload"], true);
+        assert_eq!(body["expired"], false);
+        assert_eq!(body["expiredTime"], (200 * 86_400).to_string());
+        let expires = body["expired_date"].as_str().unwrap();
+        assert!(expires.ends_with(" +0000 UTC"), "{expires}");
+        assert_eq!(
+            crate::time::parse_go_time(expires).map(|t| t.timestamp()),
+            Some((world.now + Duration::days(200)).timestamp())
+        );
+        let (status, body) = world
+            .call("GET", "/api/v2/projects/0000/longaksk", "")
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (404, Some("CCE.01404001"))
+        );
+        lock(&world.state).huawei.throttle_next = 1;
+        let (status, body) = world.call("GET", "/v5/users", "").await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (429, Some("APIGW.0308"))
+        );
+        assert_eq!(world.call("GET", "/v5/users", "").await.0, 200);
+    }
+
+    #[test]
+    fn ids_and_times_have_huawei_shapes() {
+        for _ in 0..200 {
+            let id = new_access_key_id();
+            assert_eq!(id.len(), 20);
+            assert!(id.bytes().all(|b| UPPER_ALNUM.contains(&b)));
+            assert_eq!(ProviderKind::from_key_id(&id), None);
+        }
+        assert_eq!(new_hex_id().len(), 32);
+        let t = DateTime::parse_from_rfc3339("2026-12-07T09:02:00.147Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(go_time(&t), "2026-12-07 09:02:00.147 +0000 UTC");
+        assert_eq!(iam_time(&t), "2026-12-07T09:02:00.147Z");
+        let whole = DateTime::parse_from_rfc3339("2026-12-07T09:02:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(go_time(&whole), "2026-12-07 09:02:00 +0000 UTC");
+        let key = HuaweiKey {
+            access_key_id: "AK".into(),
+            secret: "very-secret".into(),
+            status: KeyStatus::Active,
+            created_at: t,
+            last_used: None,
+            usable_after: Some(t + Duration::seconds(5)),
+        };
+        assert!(!format!("{key:?}").contains("very-secret"));
+        assert!(!key.usable(t));
+        assert!(key.usable(t + Duration::seconds(5)));
+    }
+}
