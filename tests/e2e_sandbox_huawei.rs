@@ -5,7 +5,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use cloudkeys::model::{format_time, KeyStatus};
-use cloudkeys::sandbox::huawei::{HuaweiUser, QUOTA_EXCEEDED, TEST_DOMAIN, TEST_PROJECT};
+use cloudkeys::sandbox::huawei::{HuaweiUser, TEST_DOMAIN, TEST_PROJECT};
 use common::{assert_one_line_error, json_array, run, World};
 use serde_json::Value;
 
