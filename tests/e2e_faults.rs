@@ -10,8 +10,12 @@ use cloudkeys::sandbox::{Effect, Fault};
 use common::{json_array, run, World};
 
 /// The admin profile of each emulated cloud in the test seed, and its create call's name.
-const CLOUDS: &[(ProviderKind, &str, &str)] =
-    &[(ProviderKind::Aws, "aws-admin", "CreateAccessKey")];
+const CLOUDS: &[(ProviderKind, &str, &str)] = &[
+    (ProviderKind::Aws, "aws-admin", "CreateAccessKey"),
+    (ProviderKind::Tencent, "tencent-admin", "CreateAccessKey"),
+    (ProviderKind::Alibaba, "alibaba-admin", "CreateAccessKey"),
+    (ProviderKind::Huawei, "huawei-admin", "CreateAccessKeyV5"),
+];
 
 fn inject(world: &World, fault: Fault) {
     world.with_state(|s| s.settings.faults.push(fault));
