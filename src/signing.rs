@@ -96,19 +96,26 @@ pub fn canonical_path(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed
 /// (inner runs of spaces folded), sorted by name. Returns (`name:value\n`…, `a;b;c`).
 pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    let mut lowered: Vec<(String, String)> = headers
-        .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), fold_spaces(value.trim())))
-        .collect();
-    lowered.sort();
+    header_block(
+        headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), fold_spaces(value.trim())))
+            .collect(),
+    )
+}
+
+/// The block and signed list of already-normalized (lower-case name, value) pairs, sorted here:
+/// each scheme normalizes values its own way, then they all join alike.
+pub fn header_block(mut pairs: Vec<(String, String)>) -> (String, String) {
+    pairs.sort();
     let mut block = String::new();
-    for (name, value) in &lowered {
+    for (name, value) in &pairs {
         block.push_str(name);
         block.push(':');
         block.push_str(value);
         block.push('\n');
     }
-    let signed = lowered
+    let signed = pairs
         .iter()
         .map(|(name, _)| name.as_str())
         .collect::<Vec<_>>()
@@ -148,6 +155,44 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// What every scheme here puts after its algorithm name in `Authorization`:
+/// `ALGO Credential=…, SignedHeaders=a;b, Signature=hex` (Huawei calls the first `Access`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthorizationParams<'a> {
+    pub credential: &'a str,
+    pub signed_headers: Vec<String>,
+    pub signature: &'a str,
+}
+
+/// Parses an `Authorization` value of scheme `algorithm`; `None` when it is another scheme or
+/// malformed. Spaces after the commas are tolerated.
+pub fn parse_authorization<'a>(
+    value: &'a str,
+    algorithm: &str,
+    credential_name: &str,
+) -> Option<AuthorizationParams<'a>> {
+    let rest = value.strip_prefix(algorithm)?;
+    // The algorithm must be a whole word: `AWS4-HMAC-SHA256X …` is not ours.
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.trim().split(',') {
+        let (name, val) = part.trim().split_once('=')?;
+        match name {
+            "SignedHeaders" => signed = Some(val),
+            "Signature" => signature = Some(val),
+            _ if name == credential_name => credential = Some(val),
+            _ => {}
+        }
+    }
+    Some(AuthorizationParams {
+        credential: credential.filter(|c| !c.is_empty())?,
+        signed_headers: signed?.split(';').map(str::to_string).collect(),
+        signature: signature?,
+    })
 }
 
 #[cfg(test)]

@@ -112,16 +112,7 @@ pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
             _ => merged.push((name, value.to_string())),
         }
     }
-    let block = merged
-        .iter()
-        .map(|(name, value)| format!("{name}:{value}\n"))
-        .collect::<String>();
-    let signed = merged
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    (block, signed)
+    crate::signing::header_block(merged)
 }
 
 /// The parts of an ACS3 `Authorization` header.
@@ -135,28 +126,11 @@ pub struct ParsedAuthorization {
 /// Parses `ACS3-HMAC-SHA256 Credential=ID,SignedHeaders=a;b,Signature=hex` (spaces after the
 /// commas tolerated).
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
-    let rest = value.strip_prefix(ALGORITHM)?;
-    // The algorithm must be a whole word: `ACS3-HMAC-SHA256X …` is not ours.
-    if !rest.starts_with(' ') {
-        return None;
-    }
-    let mut credential = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.trim().split(',') {
-        let (name, val) = part.trim().split_once('=')?;
-        match name {
-            "Credential" => credential = Some(val),
-            "SignedHeaders" => signed = Some(val),
-            "Signature" => signature = Some(val),
-            _ => {}
-        }
-    }
-    let access_key_id = credential.filter(|id| !id.is_empty())?.to_string();
+    let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
     Some(ParsedAuthorization {
-        access_key_id,
-        signed_headers: signed?.split(';').map(str::to_string).collect(),
-        signature: signature?.to_string(),
+        access_key_id: params.credential.to_string(),
+        signed_headers: params.signed_headers,
+        signature: params.signature.to_string(),
     })
 }
 

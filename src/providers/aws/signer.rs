@@ -103,20 +103,8 @@ pub struct ParsedAuthorization {
 
 /// Parses `AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
-    let rest = value.strip_prefix(ALGORITHM)?.trim_start();
-    let mut credential = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let (name, val) = part.trim().split_once('=')?;
-        match name {
-            "Credential" => credential = Some(val),
-            "SignedHeaders" => signed = Some(val),
-            "Signature" => signature = Some(val),
-            _ => {}
-        }
-    }
-    let mut scope = credential?.split('/');
+    let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
+    let mut scope = params.credential.split('/');
     let access_key_id = scope.next()?.to_string();
     let date = scope.next()?.to_string();
     let region = scope.next()?.to_string();
@@ -129,8 +117,8 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
         date,
         region,
         service,
-        signed_headers: signed?.split(';').map(str::to_string).collect(),
-        signature: signature?.to_string(),
+        signed_headers: params.signed_headers,
+        signature: params.signature.to_string(),
     })
 }
 

@@ -137,21 +137,12 @@ fn canonical_uri(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed at both
 /// ends only (inner spaces kept, as the SDK does), sorted by name.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    let mut lowered: Vec<(String, &str)> = headers
-        .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
-        .collect();
-    lowered.sort();
-    let block = lowered
-        .iter()
-        .map(|(name, value)| format!("{name}:{value}\n"))
-        .collect::<String>();
-    let signed = lowered
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    (block, signed)
+    crate::signing::header_block(
+        headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_string()))
+            .collect(),
+    )
 }
 
 /// The parts of an SDK-HMAC-SHA256 `Authorization` header.
@@ -164,27 +155,11 @@ pub struct ParsedAuthorization {
 
 /// Parses `SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
-    let rest = value.strip_prefix(ALGORITHM)?;
-    // The algorithm must be a whole word: `SDK-HMAC-SHA256X …` is not ours.
-    if !rest.starts_with(' ') {
-        return None;
-    }
-    let mut access = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.trim().split(',') {
-        let (name, val) = part.trim().split_once('=')?;
-        match name {
-            "Access" => access = Some(val),
-            "SignedHeaders" => signed = Some(val),
-            "Signature" => signature = Some(val),
-            _ => {}
-        }
-    }
+    let params = crate::signing::parse_authorization(value, ALGORITHM, "Access")?;
     Some(ParsedAuthorization {
-        access_key: access.filter(|ak| !ak.is_empty())?.to_string(),
-        signed_headers: signed?.split(';').map(str::to_string).collect(),
-        signature: signature?.to_string(),
+        access_key: params.credential.to_string(),
+        signed_headers: params.signed_headers,
+        signature: params.signature.to_string(),
     })
 }
 

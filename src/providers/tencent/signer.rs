@@ -116,21 +116,12 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, timestamp: i64)
 /// names and values and trims values (no folding of inner spaces, unlike SigV4); the SDK only
 /// signs `content-type` and `host`, whose values are lower case anyway.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    let mut lowered: Vec<(String, String)> = headers
-        .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_ascii_lowercase()))
-        .collect();
-    lowered.sort();
-    let block = lowered
-        .iter()
-        .map(|(name, value)| format!("{name}:{value}\n"))
-        .collect::<String>();
-    let signed = lowered
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    (block, signed)
+    crate::signing::header_block(
+        headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_ascii_lowercase()))
+            .collect(),
+    )
 }
 
 /// The parts of a TC3 `Authorization` header.
@@ -146,20 +137,8 @@ pub struct ParsedAuthorization {
 
 /// Parses `TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
-    let rest = value.strip_prefix(ALGORITHM)?.trim_start();
-    let mut credential = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let (name, val) = part.trim().split_once('=')?;
-        match name {
-            "Credential" => credential = Some(val),
-            "SignedHeaders" => signed = Some(val),
-            "Signature" => signature = Some(val),
-            _ => {}
-        }
-    }
-    let mut scope = credential?.split('/');
+    let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
+    let mut scope = params.credential.split('/');
     let secret_id = scope.next()?.to_string();
     let date = scope.next()?.to_string();
     let service = scope.next()?.to_string();
@@ -170,8 +149,8 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
         secret_id,
         date,
         service,
-        signed_headers: signed?.split(';').map(str::to_string).collect(),
-        signature: signature?.to_string(),
+        signed_headers: params.signed_headers,
+        signature: params.signature.to_string(),
     })
 }
 
