@@ -12,3 +12,4 @@ pub mod providers;
 pub mod sandbox;
 pub mod signing;
 pub mod time;
+pub mod writeback;
