@@ -142,6 +142,17 @@ pub enum Command {
     Whoami,
     /// List the profiles found and where each came from (secrets hidden)
     Profiles,
+    /// Replace a key safely: create, save, prove, then deactivate the old one
+    #[command(long_about = "Replace an access key without ever losing a secret.\n\n\
+Steps: find the key to replace (default: the one the profile signs with); check the user has \
+room for a second key; create the new key (never retried blindly); save its secret — back into \
+the profile's own file (cloudkeys config, ~/.aws/credentials, ~/.tccli, ~/.aliyun, ~/.hcloud; \
+atomic replace, everything else untouched) or to --save FILE; prove the new key works with a \
+signed read call; then deactivate (default), delete or keep the old key.\n\n\
+An interrupted rotation can be run again with the same arguments: it finishes the job.")]
+    Rotate(RotateArgs),
+    /// Incident response: find which configured account owns a key and disable it
+    Revoke(RevokeArgs),
     /// Huawei Cloud checks beyond IAM access keys
     #[command(subcommand)]
     Huawei(HuaweiCommand),
@@ -197,6 +208,49 @@ pub struct CceAkskStatusArgs {
     /// Project id (default: the profile's project_id)
     #[arg(long, value_name = "ID")]
     pub project_id: Option<String>,
+}
+
+/// What to do with the old key once the new one works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OldKeyAction {
+    /// Set it inactive (it can be enabled again if something still needed it)
+    Deactivate,
+    /// Delete it for good
+    Delete,
+    /// Leave it active
+    Keep,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Rotate a key of this user (needs --save; default: the profile's own user)
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// The key to replace (default: the one the profile signs with, or the user's only key)
+    #[arg(long, value_name = "KEY_ID")]
+    pub key: Option<String>,
+    /// Save the new key to FILE (mode 0600, never overwriting) instead of the profile's source
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// What to do with the old key once the new one works
+    #[arg(long, value_enum, default_value_t = OldKeyAction::Deactivate)]
+    pub old: OldKeyAction,
+    /// Show the plan and make read calls only
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds to wait for the new key to work (clouds take a while to accept new keys)
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub verify_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The leaked access key id
+    #[arg(value_name = "KEY_ID")]
+    pub key_id: String,
+    /// Delete the key instead of disabling it (asks on a terminal; otherwise needs --yes)
+    #[arg(long)]
+    pub delete: bool,
 }
 
 #[derive(Debug, Args)]

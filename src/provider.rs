@@ -20,6 +20,11 @@ pub trait AccessKeyProvider: Send + Sync {
     fn kind(&self) -> ProviderKind;
     /// The profile these credentials came from.
     fn profile(&self) -> &str;
+    /// The account a key belongs to, when the cloud can tell from the id alone (AWS);
+    /// `None` means "search for it".
+    async fn key_account(&self, _access_key_id: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// The identity behind the credentials: account, user, key in use.
     async fn whoami(&self) -> Result<Identity>;
     /// Every user of the account, all pages.

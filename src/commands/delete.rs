@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: &KeyArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn confirm(question: &str) -> bool {
+pub fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

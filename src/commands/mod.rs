@@ -8,6 +8,8 @@ pub mod huawei;
 pub mod last_used;
 pub mod list;
 pub mod profiles;
+pub mod revoke;
+pub mod rotate;
 pub mod sandbox;
 pub mod update;
 pub mod whoami;
@@ -20,7 +22,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
-use crate::config::{self, Config, Environment, Selection};
+use crate::config::{self, Config, Environment, Profile, Selection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, HttpSettings};
 use crate::model::{KeyRecord, ProviderKind, UserRef};
@@ -33,6 +35,7 @@ pub struct Context {
     pub env: Environment,
     pub printer: Printer,
     pub config: Config,
+    http: std::sync::OnceLock<Arc<HttpClient>>,
 }
 
 impl Context {
@@ -60,6 +63,7 @@ impl Context {
             env,
             printer,
             config,
+            http: std::sync::OnceLock::new(),
         })
     }
 
@@ -79,8 +83,8 @@ impl Context {
         })?))
     }
 
-    /// Providers for the selected profiles; `hint` is the cloud a key id points at.
-    pub fn providers(&self, hint: Option<ProviderKind>) -> Result<Vec<Arc<dyn AccessKeyProvider>>> {
+    /// The selected profiles; `hint` is the cloud a key id points at.
+    pub fn profiles(&self, hint: Option<ProviderKind>) -> Result<Vec<Profile>> {
         let selected_provider = self.global.provider.map(ProviderKind::from);
         if let (Some(hint), Some(chosen)) = (hint, selected_provider) {
             if hint != chosen {
@@ -115,16 +119,30 @@ impl Context {
                 )));
             }
         }
+        Ok(profiles)
+    }
+
+    /// The provider for one profile, sharing the one HTTP client.
+    pub fn build(&self, profile: &Profile) -> Result<Arc<dyn AccessKeyProvider>> {
+        let http = match self.http.get() {
+            Some(http) => http.clone(),
+            None => {
+                let http = self.http()?;
+                self.http.get_or_init(|| http).clone()
+            }
+        };
         let options = ProviderOptions {
-            http: self.http()?,
+            http,
             endpoint: self.global.endpoint.clone(),
             region: self.global.region.clone(),
             allow_insecure_http: self.global.allow_insecure_http,
         };
-        profiles
-            .iter()
-            .map(|p| provider::build(p, &options).map_err(|e| e.with_profile(&p.name)))
-            .collect()
+        provider::build(profile, &options).map_err(|e| e.with_profile(&profile.name))
+    }
+
+    /// Providers for the selected profiles; `hint` is the cloud a key id points at.
+    pub fn providers(&self, hint: Option<ProviderKind>) -> Result<Vec<Arc<dyn AccessKeyProvider>>> {
+        self.profiles(hint)?.iter().map(|p| self.build(p)).collect()
     }
 
     /// Exactly one provider: for commands that change one key.
@@ -282,6 +300,8 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Disable(args) => update::run(&ctx, &args, crate::model::KeyStatus::Inactive).await,
         Command::Delete(args) => delete::run(&ctx, &args).await,
         Command::Whoami => whoami::run(&ctx).await,
+        Command::Rotate(args) => rotate::run(&ctx, &args).await,
+        Command::Revoke(args) => revoke::run(&ctx, &args).await,
         Command::Profiles => profiles::run(&ctx),
         Command::Huawei(command) => huawei::run(&ctx, &command).await,
         Command::Sandbox(_) | Command::Demo | Command::Completions(_) => Ok(0),

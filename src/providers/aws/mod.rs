@@ -204,7 +204,8 @@ impl AwsProvider {
     }
 
     /// AWS STS GetAccessKeyInfo: the account that owns any key id.
-    pub async fn key_account(&self, access_key_id: &str) -> Result<Option<String>> {
+    /// The account of any key, from STS GetAccessKeyInfo.
+    async fn key_account_from_sts(&self, access_key_id: &str) -> Result<Option<String>> {
         let answer: api::GetAccessKeyInfoResponse = self
             .call(
                 Service::Sts,
@@ -341,6 +342,14 @@ fn classify<T: for<'de> serde::Deserialize<'de>>(
 impl AccessKeyProvider for AwsProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Aws
+    }
+
+    /// Decoded from the key id offline where possible (all but the oldest keys), else asked.
+    async fn key_account(&self, access_key_id: &str) -> Result<Option<String>> {
+        match account_from_key_id(access_key_id) {
+            Some(account) => Ok(Some(account)),
+            None => self.key_account_from_sts(access_key_id).await,
+        }
     }
 
     fn profile(&self) -> &str {

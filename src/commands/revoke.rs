@@ -1,0 +1,179 @@
+//! `revoke KEY_ID [--delete]`: incident response. From the id alone, find which configured
+//! account owns the key, disable it (or delete it), and say whose it was.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+
+use super::{check_key_id, find_key, output_error, Context};
+use crate::cli::RevokeArgs;
+use crate::config::Selection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{KeyRecord, KeyStatus, ProviderKind};
+use crate::provider::AccessKeyProvider;
+
+pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
+    let key_id = args.key_id.as_str();
+    let hint =
+        check_key_id(key_id)?.or_else(|| huawei_shaped(key_id).then_some(ProviderKind::Huawei));
+    if args.delete && !ctx.global.yes && !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "refusing to delete without confirmation: no terminal to ask on; pass --yes",
+        ));
+    }
+    let profiles = if ctx.global.profiles.is_empty() && !ctx.global.all_profiles {
+        // No profile named: every configured profile that could own the key.
+        let provider = ctx.global.provider.map(ProviderKind::from).or(hint);
+        ctx.config.select(
+            &Selection {
+                names: Vec::new(),
+                all: true,
+                provider,
+            },
+            &ctx.env,
+        )?
+    } else {
+        ctx.profiles(hint)?
+    };
+    let providers = profiles
+        .iter()
+        .map(|p| ctx.build(p))
+        .collect::<Result<Vec<_>>>()?;
+    ctx.printer.note(&format!(
+        "looking for {key_id} through {} profile(s): {}",
+        providers.len(),
+        providers
+            .iter()
+            .map(|p| p.profile())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    let (found, errors) = ctx
+        .for_each(&providers, |p| async move {
+            search(p.as_ref(), key_id, ctx.concurrency())
+                .await
+                .map(|r| r.map(|r| (p, r)))
+        })
+        .await;
+    let Some((provider, record)) = found.into_iter().flatten().next() else {
+        let mut message = format!(
+            "no configured profile can see {key_id} (searched {})",
+            providers
+                .iter()
+                .map(|p| p.profile())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !errors.is_empty() {
+            let failed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            message.push_str(&format!("; could not search: {}", failed.join("; ")));
+        }
+        return Err(Error::new(ErrorKind::NotFound, message));
+    };
+    for err in &errors {
+        ctx.printer.note(&format!("warning: {err}"));
+    }
+    revoke(ctx, provider, record, args.delete).await
+}
+
+/// Huawei AKs have no prefix: 20 upper-case letters and digits.
+fn huawei_shaped(key_id: &str) -> bool {
+    key_id.len() == 20
+        && key_id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// The key's record if this profile's account owns it: the caller's own keys first, then
+/// every user's, `concurrency` users at a time.
+async fn search(
+    provider: &dyn AccessKeyProvider,
+    key_id: &str,
+    concurrency: usize,
+) -> Result<Option<KeyRecord>> {
+    let me = provider.whoami().await?;
+    if let (Some(owner), Some(mine)) = (provider.key_account(key_id).await?, &me.account_id) {
+        if &owner != mine {
+            return Ok(None);
+        }
+    }
+    if let Some(record) = provider
+        .list_keys(None)
+        .await?
+        .into_iter()
+        .find(|k| k.access_key_id == key_id)
+    {
+        return Ok(Some(record));
+    }
+    let users = provider.list_users().await?;
+    let mut lookups = stream::iter(users)
+        .map(|user| async move { provider.list_keys(Some(&user)).await })
+        .buffer_unordered(concurrency.max(1));
+    while let Some(keys) = lookups.next().await {
+        match keys {
+            Ok(keys) => {
+                if let Some(record) = keys.into_iter().find(|k| k.access_key_id == key_id) {
+                    return Ok(Some(record));
+                }
+            }
+            // A user deleted while we look is no reason to stop looking.
+            Err(err) if err.kind == ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(None)
+}
+
+async fn revoke(
+    ctx: &Context,
+    provider: Arc<dyn AccessKeyProvider>,
+    found: KeyRecord,
+    delete: bool,
+) -> Result<i32> {
+    let user = found.key_ref().user;
+    // Re-check right before acting: the key must still be this user's.
+    let mut record = find_key(provider.as_ref(), &found.access_key_id, user.as_ref()).await?;
+    if let Ok(last_used) = provider.last_used(&record.key_ref()).await {
+        record.apply_last_used(last_used);
+    }
+    let owner = record.user.clone().unwrap_or_else(|| "-".into());
+    let account = record.account_id.clone().unwrap_or_else(|| "?".into());
+    ctx.printer.note(&format!(
+        "found {} in {} account {account} (profile {}), user {owner}",
+        record.access_key_id, record.provider, record.profile
+    ));
+    if delete {
+        if !ctx.global.yes
+            && !super::delete::confirm(&format!(
+                "Delete {} access key {} of user {owner} (account {account})?",
+                record.provider, record.access_key_id
+            ))
+        {
+            ctx.printer.note("cancelled: nothing was changed");
+            return Ok(0);
+        }
+        provider.delete_key(&record.key_ref()).await?;
+        ctx.printer
+            .note(&format!("deleted {}", record.access_key_id));
+    } else if record.status == KeyStatus::Inactive {
+        ctx.printer
+            .note(&format!("{} was already inactive", record.access_key_id));
+    } else {
+        provider
+            .set_status(&record.key_ref(), KeyStatus::Inactive)
+            .await?;
+        record.status = KeyStatus::Inactive;
+        ctx.printer
+            .note(&format!("disabled {}", record.access_key_id));
+    }
+    record.compute_ages(Utc::now());
+    if delete {
+        ctx.printer.deleted(&record).map_err(output_error)?;
+    } else {
+        ctx.printer.keys(&[record]).map_err(output_error)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,685 @@
+//! End-to-end: `rotate` and `revoke` against the sandbox on every cloud, including each
+//! failure path of DESIGN.md's rotation rules — and in each, no secret is lost.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use cloudkeys::model::ProviderKind;
+use cloudkeys::sandbox::{Effect, Fault};
+use common::{json_array, run, World};
+use serde_json::Value;
+
+struct Cloud {
+    kind: ProviderKind,
+    admin: &'static str,
+    create: &'static str,
+    update: &'static str,
+    delete: &'static str,
+}
+
+const CLOUDS: &[Cloud] = &[
+    Cloud {
+        kind: ProviderKind::Aws,
+        admin: "aws-admin",
+        create: "CreateAccessKey",
+        update: "UpdateAccessKey",
+        delete: "DeleteAccessKey",
+    },
+    Cloud {
+        kind: ProviderKind::Tencent,
+        admin: "tencent-admin",
+        create: "CreateAccessKey",
+        update: "UpdateAccessKey",
+        delete: "DeleteAccessKey",
+    },
+    Cloud {
+        kind: ProviderKind::Alibaba,
+        admin: "alibaba-admin",
+        create: "CreateAccessKey",
+        update: "UpdateAccessKey",
+        delete: "DeleteAccessKey",
+    },
+    Cloud {
+        kind: ProviderKind::Huawei,
+        admin: "huawei-admin",
+        create: "CreateAccessKeyV5",
+        update: "UpdateAccessKeyV5",
+        delete: "DeleteAccessKeyV5",
+    },
+];
+
+/// Bob's keys as the admin sees them: (id, status).
+fn bob_keys(world: &World, cloud: &Cloud) -> Vec<(String, String)> {
+    keys_of(world, cloud, "bob")
+}
+
+/// Bob's one key, switched on so that there is something to deactivate.
+fn active_bob(world: &World, cloud: &Cloud) -> String {
+    let (id, _) = bob_keys(world, cloud).remove(0);
+    run(
+        &mut world.cmd(["-p", cloud.admin, "enable", &id, "--user", "bob"]),
+        0,
+    );
+    id
+}
+
+fn rotate_bob(cloud: &Cloud, save: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-p",
+        cloud.admin,
+        "rotate",
+        "--user",
+        "bob",
+        "--save",
+        save.to_str().unwrap(),
+        "--verify-timeout",
+        "3",
+        "--retries",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn saved(path: &Path) -> (String, String) {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    (
+        doc["access_key_id"].as_str().unwrap().to_string(),
+        doc["secret_access_key"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The secret in `path` really signs requests for `cloud`.
+fn assert_works(world: &World, cloud: &Cloud, path: &Path) {
+    let (id, secret) = saved(path);
+    let config = world.home().join(format!("check-{id}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.check]\nprovider = \"{}\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"{}\"\nendpoint = \"{}\"\n",
+            cloud.kind,
+            world.profile(cloud.admin).region,
+            world.endpoint()
+        ),
+    )
+    .unwrap();
+    common::private(&config);
+    let (stdout, _) = run(
+        world
+            .bare_cmd()
+            .args(["--config", config.to_str().unwrap(), "whoami", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout)[0]["access_key_id"], id.as_str());
+}
+
+#[test]
+fn rotating_the_profiles_own_key_on_every_cloud() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = world.profile(cloud.admin).access_key_id;
+        let save = world.home().join("new.json");
+        let (stdout, stderr) = run(
+            &mut world.cmd([
+                "-p",
+                cloud.admin,
+                "rotate",
+                "--save",
+                save.to_str().unwrap(),
+                "-o",
+                "json",
+            ]),
+            0,
+        );
+        let report: Value = serde_json::from_str(&stdout).expect("one JSON report");
+        let (new_id, secret) = saved(&save);
+        assert_eq!(report["old_key_id"], old.as_str(), "{}", cloud.kind);
+        assert_eq!(report["new_key_id"], new_id.as_str());
+        assert_eq!(report["old_key"], "inactive");
+        let steps: Vec<&str> = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            ["find", "check", "create", "save", "verify", "old key"]
+        );
+        assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+        assert_works(&world, cloud, &save);
+        // The old key no longer works: the profile now fails with the cloud's refusal.
+        run(&mut world.cmd(["-p", cloud.admin, "whoami"]), 3);
+    }
+}
+
+#[test]
+fn rotating_another_users_key_needs_a_file_and_a_choice() {
+    let world = World::new();
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "rotate", "--user", "bob"]),
+        2,
+    );
+    assert!(stderr.contains("needs --save FILE"), "{stderr}");
+    let save = world.home().join("a.json");
+    let (_, stderr) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "rotate",
+            "--user",
+            "alice",
+            "--save",
+            save.to_str().unwrap(),
+        ]),
+        2,
+    );
+    assert!(
+        stderr.contains("choose the one to replace with --key"),
+        "{stderr}"
+    );
+    // alice has two keys: replacing one would need a third first.
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-admin", "list", "--user", "alice", "-o", "json"]),
+        0,
+    );
+    let first = json_array(&stdout)[0]["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, stderr) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "rotate",
+            "--user",
+            "alice",
+            "--key",
+            &first,
+            "--save",
+            save.to_str().unwrap(),
+        ]),
+        3,
+    );
+    assert!(stderr.contains("already has 2 keys"), "{stderr}");
+    assert!(!save.exists());
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let before = bob_keys(&world, cloud);
+        let save = world.home().join("plan.json");
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["--dry-run"])), 0);
+        assert!(stderr.contains("· create"), "{stderr}");
+        assert_eq!(bob_keys(&world, cloud), before);
+        assert!(!save.exists());
+    }
+}
+
+#[test]
+fn create_failing_leaves_everything_as_it_was() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        world.with_state(|s| {
+            s.settings.faults.push(
+                Fault::always(Effect::ServerError)
+                    .provider(cloud.kind)
+                    .on(cloud.create),
+            )
+        });
+        let save = world.home().join("new.json");
+        let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
+        assert!(
+            stderr.contains("no key was created"),
+            "{}: {stderr}",
+            cloud.kind
+        );
+        assert!(stdout.is_empty());
+        assert_eq!(bob_keys(&world, cloud), [(old, "active".to_string())]);
+        assert!(!save.exists());
+    }
+}
+
+#[test]
+fn a_lost_create_answer_is_reported_and_a_rerun_finishes_without_a_third_key() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        world.with_state(|s| {
+            s.settings.faults.push(
+                Fault::always(Effect::LoseAnswer)
+                    .provider(cloud.kind)
+                    .on(cloud.create)
+                    .times(1),
+            )
+        });
+        let save = world.home().join("new.json");
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
+        let keys = bob_keys(&world, cloud);
+        assert_eq!(keys.len(), 2, "{}: {stderr}", cloud.kind);
+        let orphan = keys.iter().find(|(id, _)| id != &old).unwrap().0.clone();
+        assert!(
+            stderr.contains(&format!("did create key {orphan}")),
+            "{stderr}"
+        );
+        assert!(!save.exists());
+
+        // The same command again: the orphan (whose secret nobody has) goes, the job is done.
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 0);
+        assert!(stderr.contains(&format!("deleted {orphan}")), "{stderr}");
+        let keys = bob_keys(&world, cloud);
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        let (new_id, _) = saved(&save);
+        assert!(keys.contains(&(new_id, "active".to_string())));
+        assert!(keys.contains(&(old.clone(), "inactive".to_string())));
+        assert!(!keys.iter().any(|(id, _)| id == &orphan));
+        assert_works(&world, cloud, &save);
+    }
+}
+
+/// A path the process can't create a file at, even as root (CI often runs as root, which
+/// ignores a read-only folder's mode).
+fn unwritable(world: &World) -> std::path::PathBuf {
+    let dir = world.home().join("readonly");
+    std::fs::create_dir(&dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+        if std::fs::write(dir.join("probe"), b"").is_ok() {
+            // Root: use a folder no one may create files in.
+            let _ = std::fs::remove_file(dir.join("probe"));
+            return Path::new("/proc/cloudkeys-rotate-test.json").to_path_buf();
+        }
+    }
+    dir.join("new.json")
+}
+
+#[test]
+fn a_failed_save_deletes_the_new_key_again() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        let save = unwritable(&world);
+        let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 2);
+        assert!(
+            stderr.contains("was deleted again, nothing changed"),
+            "{}: {stderr}",
+            cloud.kind
+        );
+        assert!(stdout.is_empty());
+        assert_eq!(bob_keys(&world, cloud), [(old, "active".to_string())]);
+    }
+}
+
+#[test]
+fn when_save_and_undo_both_fail_the_secret_is_printed() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        world.with_state(|s| {
+            s.settings.faults.push(
+                Fault::always(Effect::ServerError)
+                    .provider(cloud.kind)
+                    .on(cloud.delete),
+            )
+        });
+        let save = unwritable(&world);
+        let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["-o", "json"])), 2);
+        assert!(stderr.contains("its secret is printed above"), "{stderr}");
+        let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let new_id = report["new_key_id"].as_str().unwrap();
+        let secret = report["secret_access_key"]
+            .as_str()
+            .expect("secret printed");
+        let keys = bob_keys(&world, cloud);
+        assert!(keys.contains(&(old, "active".to_string())));
+        assert!(keys.iter().any(|(id, _)| id == new_id));
+        // The printed secret is the real one: it signs.
+        let kept = world.home().join("kept.json");
+        std::fs::write(
+            &kept,
+            serde_json::json!({"access_key_id": new_id, "secret_access_key": secret}).to_string(),
+        )
+        .unwrap();
+        assert_works(&world, cloud, &kept);
+    }
+}
+
+#[test]
+fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        world.with_state(|s| s.settings.new_key_delay = Duration::from_secs(4));
+        let save = world.home().join("new.json");
+        let mut args = rotate_bob(cloud, &save, &[]);
+        let at = args.iter().position(|a| a == "--verify-timeout").unwrap();
+        args[at + 1] = "1".into();
+        let (_, stderr) = run(&mut world.cmd(&args), 4);
+        assert!(
+            stderr.contains("was not accepted within 1s"),
+            "{}: {stderr}",
+            cloud.kind
+        );
+        let (new_id, _) = saved(&save);
+        let keys = bob_keys(&world, cloud);
+        assert!(keys.contains(&(old.clone(), "active".to_string())));
+        assert!(keys.iter().any(|(id, _)| id == &new_id));
+
+        // Once the cloud has caught up, the same command finishes the job.
+        std::thread::sleep(Duration::from_secs(5));
+        let (_, stderr) = run(&mut world.cmd(&args), 0);
+        assert!(stderr.contains("finishing it"), "{stderr}");
+        let keys = bob_keys(&world, cloud);
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&(old, "inactive".to_string())));
+        assert!(keys.contains(&(new_id, "active".to_string())));
+    }
+}
+
+#[test]
+fn deactivate_failing_is_reported_and_a_rerun_finishes() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = active_bob(&world, cloud);
+        world.with_state(|s| {
+            s.settings.faults.push(
+                Fault::always(Effect::ServerError)
+                    .provider(cloud.kind)
+                    .on(cloud.update),
+            )
+        });
+        let save = world.home().join("new.json");
+        let args = rotate_bob(cloud, &save, &[]);
+        let (_, stderr) = run(&mut world.cmd(&args), 4);
+        let (new_id, _) = saved(&save);
+        assert!(
+            stderr.contains(&format!("old key {old} is still active")),
+            "{}: {stderr}",
+            cloud.kind
+        );
+        assert!(stderr.contains(&new_id));
+        assert_works(&world, cloud, &save);
+
+        world.with_state(|s| s.settings.faults.clear());
+        run(&mut world.cmd(&args), 0);
+        let keys = bob_keys(&world, cloud);
+        assert!(keys.contains(&(old, "inactive".to_string())));
+        assert!(keys.contains(&(new_id, "active".to_string())));
+    }
+}
+
+#[test]
+fn revoke_finds_the_owner_among_profiles_and_clouds() {
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    for cloud in CLOUDS {
+        // A key of some user in some account: the admin lists it, revoke finds it from its id.
+        let (stdout, _) = run(
+            &mut world.cmd([
+                "-p",
+                cloud.admin,
+                "list",
+                "--user",
+                "alice",
+                "--no-last-used",
+                "-o",
+                "json",
+            ]),
+            0,
+        );
+        let records = json_array(&stdout);
+        let target = records.iter().find(|r| r["status"] == "active").unwrap()["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (stdout, stderr) = run(&mut world.cmd(["revoke", &target, "-o", "json"]), 0);
+        let record = &json_array(&stdout)[0];
+        assert_eq!(record["status"], "inactive", "{}: {stderr}", cloud.kind);
+        assert_eq!(record["user"], "alice");
+        assert_eq!(record["profile"], cloud.admin);
+        assert!(stderr.contains("found"), "{stderr}");
+        let after = keys_of(&world, cloud, "alice");
+        assert!(after.contains(&(target, "inactive".to_string())));
+    }
+    // An id no configured profile can see.
+    let (_, stderr) = run(
+        &mut world.cmd(["revoke", "AKIDZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"]),
+        3,
+    );
+    assert!(stderr.contains("no configured profile can see"), "{stderr}");
+}
+
+fn keys_of(world: &World, cloud: &Cloud, user: &str) -> Vec<(String, String)> {
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "list",
+            "--user",
+            user,
+            "--no-last-used",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    json_array(&stdout)
+        .iter()
+        .map(|r| {
+            (
+                r["access_key_id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Rotates the profile's own key with no `--save`: the new secret goes back where the
+/// profile came from, and nothing else in that file changes.
+fn rotate_in_place(world: &World, args: &[&str], file: &Path, old_id: &str, old_secret: &str) {
+    let before = std::fs::read_to_string(file).unwrap();
+    let (stdout, stderr) = run(
+        world.bare_cmd().args(args).args(["rotate", "-o", "json"]),
+        0,
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let new_id = report["new_key_id"].as_str().unwrap();
+    let after = std::fs::read_to_string(file).unwrap();
+    assert!(
+        !after.contains(old_secret),
+        "old secret still in {}",
+        file.display()
+    );
+    assert!(!stdout.contains(old_secret) && !stderr.contains(old_secret));
+    // Exactly the id and the secret changed: the rest is byte-for-byte the same.
+    let restored = after.replacen(new_id, old_id, 1);
+    let diff: Vec<(&str, &str)> = before
+        .lines()
+        .zip(restored.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(diff.len(), 1, "only the secret's line may differ: {diff:?}");
+    assert!(diff[0].0.contains(old_secret));
+    assert_eq!(before.lines().count(), after.lines().count());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The profile works with its new key.
+    let (stdout, _) = run(
+        world.bare_cmd().args(args).args(["whoami", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout)[0]["access_key_id"], new_id);
+}
+
+#[test]
+fn rotation_writes_back_into_our_config_file() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let profile = world.profile(cloud.admin);
+        let mut text = String::from("# my cloudkeys profiles\n");
+        text.push_str(&std::fs::read_to_string(world.config_path()).unwrap());
+        text.push_str("\n[profiles.other]  # another account\nprovider = \"aws\"\naccess_key_id = \"AKIAOTHEROTHER000000\"\nsecret_access_key = \"keep/me+as=is\"\n");
+        std::fs::write(world.config_path(), &text).unwrap();
+        let config = world.config_path().to_str().unwrap().to_string();
+        rotate_in_place(
+            &world,
+            &["--config", &config, "-p", cloud.admin],
+            world.config_path(),
+            &profile.access_key_id,
+            &profile.secret_access_key,
+        );
+    }
+}
+
+#[test]
+fn rotation_writes_back_into_each_clouds_own_cli_file() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let p = world.profile(cloud.admin);
+        let (relative, text) = match cloud.kind {
+            ProviderKind::Aws => (
+                ".aws/credentials",
+                format!(
+                    "# work account\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n[other]\naws_access_key_id=AKIAOTHEROTHER000000\naws_secret_access_key=keep\n",
+                    p.access_key_id, p.secret_access_key
+                ),
+            ),
+            ProviderKind::Tencent => (
+                ".tccli/default.credential",
+                format!(
+                    "{{\n    \"secretId\": \"{}\",\n    \"secretKey\": \"{}\"\n}}\n",
+                    p.access_key_id, p.secret_access_key
+                ),
+            ),
+            ProviderKind::Alibaba => (
+                ".aliyun/config.json",
+                format!(
+                    "{{\n  \"current\": \"default\",\n  \"profiles\": [\n    {{\n      \"name\": \"default\",\n      \"mode\": \"AK\",\n      \"access_key_id\": \"{}\",\n      \"access_key_secret\": \"{}\",\n      \"region_id\": \"cn-hangzhou\"\n    }},\n    {{\n      \"name\": \"other\",\n      \"mode\": \"AK\",\n      \"access_key_id\": \"LTAIother\",\n      \"access_key_secret\": \"keep\"\n    }}\n  ]\n}}\n",
+                    p.access_key_id, p.secret_access_key
+                ),
+            ),
+            ProviderKind::Huawei => (
+                ".hcloud/config.json",
+                format!(
+                    "{{\n  \"language\": \"en\",\n  \"current\": \"default\",\n  \"profiles\": [\n    {{\n      \"name\": \"default\",\n      \"mode\": \"AKSK\",\n      \"accessKeyId\": \"{}\",\n      \"secretAccessKey\": \"{}\",\n      \"region\": \"{}\"\n    }}\n  ]\n}}\n",
+                    p.access_key_id, p.secret_access_key, p.region
+                ),
+            ),
+        };
+        let file = world.home().join(relative);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        common::private(&file);
+        let provider = cloud.kind.to_string();
+        let endpoint = world.endpoint();
+        rotate_in_place(
+            &world,
+            &[
+                "--provider",
+                &provider,
+                "--endpoint",
+                &endpoint,
+                "-p",
+                &format!("{}:default", cloud.kind),
+            ],
+            &file,
+            &p.access_key_id,
+            &p.secret_access_key,
+        );
+    }
+}
+
+#[test]
+fn a_profile_from_the_environment_needs_save_before_anything_is_created() {
+    let world = World::new();
+    let p = world.profile("aws-admin");
+    let (_, stderr) = run(
+        world
+            .bare_cmd()
+            .args([
+                "--provider",
+                "aws",
+                "--endpoint",
+                &world.endpoint(),
+                "rotate",
+            ])
+            .env("AWS_ACCESS_KEY_ID", &p.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &p.secret_access_key),
+        2,
+    );
+    assert!(stderr.contains("--save"), "{stderr}");
+    let (stdout, _) = run(&mut world.cmd(["-p", "aws-admin", "list", "-o", "json"]), 0);
+    assert_eq!(json_array(&stdout).len(), 1, "nothing was created");
+}
+
+#[test]
+fn an_interrupted_write_back_rotation_finishes_on_the_next_run() {
+    for cloud in CLOUDS {
+        let world = World::new();
+        let old = world.profile(cloud.admin).access_key_id;
+        world.with_state(|s| {
+            s.settings.faults.push(
+                Fault::always(Effect::ServerError)
+                    .provider(cloud.kind)
+                    .on(cloud.update),
+            )
+        });
+        let args = [
+            "-p",
+            cloud.admin,
+            "rotate",
+            "--verify-timeout",
+            "2",
+            "--retries",
+            "0",
+        ];
+        let (_, stderr) = run(&mut world.cmd(args), 4);
+        assert!(
+            stderr.contains(&format!("old key {old} is still active")),
+            "{stderr}"
+        );
+        // The config already holds the new key, which works.
+        let (stdout, _) = run(
+            &mut world.cmd(["-p", cloud.admin, "whoami", "-o", "json"]),
+            0,
+        );
+        let new_id = json_array(&stdout)[0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(new_id, old);
+
+        world.with_state(|s| s.settings.faults.clear());
+        let (_, stderr) = run(&mut world.cmd(args), 0);
+        assert!(stderr.contains("finishing it"), "{stderr}");
+        let (stdout, _) = run(
+            &mut world.cmd(["-p", cloud.admin, "list", "-o", "json", "--no-last-used"]),
+            0,
+        );
+        let keys: Vec<(String, String)> = json_array(&stdout)
+            .iter()
+            .map(|r| {
+                (
+                    r["access_key_id"].as_str().unwrap().into(),
+                    r["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(keys.len(), 2, "no third key: {keys:?}");
+        assert!(keys.contains(&(old, "inactive".into())));
+        assert!(keys.contains(&(new_id, "active".into())));
+    }
+}
