@@ -131,7 +131,7 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
     .await;
     let (outcome, error) = match result {
         Ok(outcome) => (Some(outcome), None),
-        Err((outcome, err)) => (outcome, Some(err)),
+        Err((outcome, err)) => (outcome.map(|o| *o), Some(err)),
     };
     print_report(
         ctx,
@@ -149,7 +149,8 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
     }
 }
 
-type Failed = (Option<Outcome>, Error);
+/// A failed rotation: what it got done (boxed: it is large) and why it stopped.
+type Failed = (Option<Box<Outcome>>, Error);
 
 #[allow(clippy::too_many_arguments)]
 async fn rotate(
@@ -375,17 +376,7 @@ async fn rotate(
         &saved_to,
     )
     .await;
-    let outcome = |old_key| Outcome {
-        old_key_id: old.clone(),
-        new_key: Some(new_key.clone()),
-        saved_to: Some(saved_to.clone()),
-        old_key,
-        secret_printed: false,
-    };
-    match finished {
-        Ok(old_key) => Ok(outcome(old_key)),
-        Err(err) => Err((Some(outcome("active")), err)),
-    }
+    conclude(finished, old, new_key, saved_to)
 }
 
 /// Resumes a rotation whose new key was already saved.
@@ -451,16 +442,30 @@ async fn finish(
         &saved_to,
     )
     .await;
-    let outcome = |old_key| Outcome {
-        old_key_id: entry.old_key_id.clone(),
-        new_key: Some(new_key.clone()),
-        saved_to: Some(saved_to.clone()),
+    conclude(finished, entry.old_key_id, new_key, saved_to)
+}
+
+/// The report of a rotation that got its new key saved, however the last steps went.
+fn conclude(
+    finished: Result<&'static str>,
+    old_key_id: String,
+    new_key: NewKey,
+    saved_to: String,
+) -> std::result::Result<Outcome, Failed> {
+    let (old_key, error) = match finished {
+        Ok(state) => (state, None),
+        Err(err) => ("active", Some(err)),
+    };
+    let outcome = Outcome {
+        old_key_id,
+        new_key: Some(new_key),
+        saved_to: Some(saved_to),
         old_key,
         secret_printed: false,
     };
-    match finished {
-        Ok(old_key) => Ok(outcome(old_key)),
-        Err(err) => Err((Some(outcome("active")), err)),
+    match error {
+        None => Ok(outcome),
+        Some(err) => Err((Some(Box::new(outcome)), err)),
     }
 }
 
@@ -629,7 +634,7 @@ async fn undo_create(
             outcome.new_key = Some(new_key);
         }
     }
-    (Some(outcome), err)
+    (Some(Box::new(outcome)), err)
 }
 
 /// Calls `f` until it succeeds, a non-transient error comes, or `wait` has passed.
