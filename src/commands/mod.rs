@@ -63,20 +63,27 @@ impl Context {
         })
     }
 
+    /// One client for the whole run: `--concurrency` bounds its calls in flight, and each
+    /// credential gets its provider's rate limit (`[rate_limits]` over the built-in defaults).
     fn http(&self) -> Result<Arc<HttpClient>> {
-        let mut rate_limits = std::collections::HashMap::new();
+        let mut settings = HttpSettings {
+            timeout: Duration::from_secs(self.global.timeout),
+            retries: self.global.retries,
+            max_in_flight: self.concurrency(),
+            ..HttpSettings::default()
+        };
         for (name, rate) in &self.config.rate_limits {
             let kind = ProviderKind::parse(name).ok_or_else(|| {
                 Error::config(format!("[rate_limits]: unknown provider '{name}'"))
             })?;
-            rate_limits.insert(kind, *rate);
+            if !rate.is_finite() || *rate < 0.0 {
+                return Err(Error::config(format!(
+                    "[rate_limits]: {name} = {rate}: expected requests per second, 0 for no limit"
+                )));
+            }
+            settings.rate_limits.insert(kind, *rate);
         }
-        Ok(Arc::new(HttpClient::new(HttpSettings {
-            timeout: Duration::from_secs(self.global.timeout),
-            retries: self.global.retries,
-            rate_limits,
-            ..HttpSettings::default()
-        })?))
+        Ok(Arc::new(HttpClient::new(settings)?))
     }
 
     /// Providers for the selected profiles; `hint` is the cloud a key id points at.

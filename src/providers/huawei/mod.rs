@@ -216,9 +216,15 @@ impl HuaweiProvider {
         };
         let action = call.action;
         self.http
-            .execute(ProviderKind::Huawei, call.idempotency, build, |response| {
-                classify(action, response)
-            })
+            .execute(
+                (
+                    ProviderKind::Huawei,
+                    self.profile.profile.access_key_id.as_str(),
+                ),
+                call.idempotency,
+                build,
+                |response| classify(action, response),
+            )
             .await
             .map_err(|err| {
                 err.with_provider(ProviderKind::Huawei)
