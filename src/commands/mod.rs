@@ -1,5 +1,6 @@
 //! One file per subcommand. Commands speak only to [`AccessKeyProvider`] and the model.
 
+pub mod audit;
 pub mod completions;
 pub mod create;
 pub mod delete;
@@ -288,6 +289,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Enable(args) => update::run(&ctx, &args, crate::model::KeyStatus::Active).await,
         Command::Disable(args) => update::run(&ctx, &args, crate::model::KeyStatus::Inactive).await,
         Command::Delete(args) => delete::run(&ctx, &args).await,
+        Command::Audit(args) => audit::run(&ctx, &args).await,
         Command::Whoami => whoami::run(&ctx).await,
         Command::Profiles => profiles::run(&ctx),
         Command::Huawei(command) => huawei::run(&ctx, &command).await,
