@@ -138,6 +138,8 @@ pub enum Command {
     Disable(KeyArgs),
     /// Delete a key for good (asks first on a terminal; otherwise needs --yes)
     Delete(KeyArgs),
+    /// Check keys against a policy (age, idle time, unused, half-done rotations); exit 1 on findings
+    Audit(AuditArgs),
     /// Show the identity behind each selected profile
     Whoami,
     /// List the profiles found and where each came from (secrets hidden)
@@ -158,7 +160,7 @@ An interrupted rotation can be run again with the same arguments: it finishes th
     Huawei(HuaweiCommand),
     /// Serve local emulators of the clouds' key APIs and print a config pointing at them
     Sandbox(SandboxArgs),
-    /// Try cloudkeys with no cloud account: runs `list --all-users` against a built-in sandbox
+    /// Try cloudkeys with no cloud account: runs `list --all-users` and `audit` against a built-in sandbox
     Demo,
     /// Print a shell completion script
     Completions(CompletionsArgs),
@@ -175,6 +177,51 @@ pub struct ListArgs {
     /// Skip the last-used lookups (faster)
     #[arg(long)]
     pub no_last_used: bool,
+}
+
+#[derive(Debug, Default, Args)]
+#[command(
+    after_help = "Rules: max-age, max-idle, never-used, inactive-unused (active/inactive keys past \
+a number of days), two-active (a user with two active keys), cce-expired and cce-expiring (Huawei \
+profiles with a project_id). Thresholds come from these flags, else the config's [audit] table, else \
+the defaults. Findings waived by --allow or [[audit.allow]] are shown as allowed and do not fail \
+the run.\n\nExit codes: 0 no findings, 1 findings, 5 some profiles or users could not be read \
+(the rest were audited)."
+)]
+pub struct AuditArgs {
+    /// Audit the keys of this user (default: the profile's own user)
+    #[arg(short, long, conflicts_with = "all_users")]
+    pub user: Option<String>,
+    /// Audit the keys of every user in each account
+    #[arg(short = 'a', long)]
+    pub all_users: bool,
+    /// Active keys older than DAYS are findings [config: max_age_days; default: 90]
+    #[arg(long, value_name = "DAYS", value_parser = days())]
+    pub max_age: Option<i64>,
+    /// Active keys unused for more than DAYS (never used: since creation) [config: max_idle_days; default: 90]
+    #[arg(long, value_name = "DAYS", value_parser = days())]
+    pub max_idle: Option<i64>,
+    /// Active keys never used more than DAYS after creation [config: never_used_days; default: 7]
+    #[arg(long, value_name = "DAYS", value_parser = days())]
+    pub never_used_days: Option<i64>,
+    /// Inactive keys unused for more than DAYS [config: inactive_days; default: 30]
+    #[arg(long, value_name = "DAYS", value_parser = days())]
+    pub inactive_days: Option<i64>,
+    /// Warn when a CCE long-term AK/SK expires within DAYS [config: cce_warn_days; default: 30]
+    #[arg(long, value_name = "DAYS", value_parser = days())]
+    pub cce_warn_days: Option<i64>,
+    /// Waive findings about this key id (repeat or comma-separate; no end date; the config's
+    /// [[audit.allow]] entries carry a reason and an end date)
+    #[arg(long, value_delimiter = ',', value_name = "KEY_ID")]
+    pub allow: Vec<String>,
+    /// Do not check these rules (repeat or comma-separate)
+    #[arg(long, value_delimiter = ',', value_name = "RULE",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::model::Rule::NAMES))]
+    pub skip: Vec<String>,
+}
+
+fn days() -> clap::builder::RangedI64ValueParser<i64> {
+    clap::value_parser!(i64).range(0..=36500)
 }
 
 #[derive(Debug, Args)]

@@ -100,7 +100,12 @@ pub struct AuditConfig {
     pub max_age_days: Option<i64>,
     pub max_idle_days: Option<i64>,
     pub never_used_days: Option<i64>,
+    /// Inactive keys unused this long are findings (`inactive-unused`).
+    pub inactive_days: Option<i64>,
     pub cce_warn_days: Option<i64>,
+    /// Rules not to check (`audit --skip` adds to these).
+    #[serde(default)]
+    pub skip: Vec<String>,
     #[serde(default)]
     pub allow: Vec<AllowEntry>,
 }

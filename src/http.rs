@@ -1,10 +1,11 @@
 //! One HTTP client for every cloud: timeouts, retries with exponential backoff and full
-//! jitter, clock-skew correction, and a per-provider request-rate limit. Providers only
+//! jitter, clock-skew correction, one bound on the calls in flight across every profile, and
+//! a per-provider request-rate limit applied to each calling credential. Providers only
 //! build requests and classify answers; what is retried is decided here.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -74,6 +75,17 @@ pub enum Idempotency {
     NotIdempotent,
 }
 
+/// Requests per second each credential may send, by cloud, unless `[rate_limits]` says
+/// otherwise. Tencent documents 20/s for its key APIs (ListAccessKeys, GetSecurityLastUsed;
+/// counted per API, access region and sub-account); the others publish no figure for theirs,
+/// so they get a cautious 10/s.
+pub const DEFAULT_RATE_LIMITS: [(ProviderKind, f64); 4] = [
+    (ProviderKind::Aws, 10.0),
+    (ProviderKind::Tencent, 20.0),
+    (ProviderKind::Alibaba, 10.0),
+    (ProviderKind::Huawei, 10.0),
+];
+
 /// Retry and timeout settings, from the global flags.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -81,8 +93,10 @@ pub struct HttpSettings {
     pub retries: u32,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
-    /// Requests per second allowed per provider (0 = unlimited).
+    /// Requests per second allowed to each credential of a provider (0 or absent = unlimited).
     pub rate_limits: HashMap<ProviderKind, f64>,
+    /// Most requests in flight at once over the whole client (`--concurrency`; 0 = no bound).
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
@@ -92,7 +106,36 @@ impl Default for HttpSettings {
             retries: 4,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
-            rate_limits: HashMap::new(),
+            rate_limits: DEFAULT_RATE_LIMITS.into_iter().collect(),
+            max_in_flight: 0,
+        }
+    }
+}
+
+/// Whose request budget a call spends. The clouds count request rates per calling identity
+/// (Tencent: per API, access region and sub-account), so each credential gets its own bucket;
+/// a bare [`ProviderKind`] shares one bucket for the whole provider.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller {
+    pub provider: ProviderKind,
+    /// The access key id signing the call (never the secret).
+    pub access_key_id: String,
+}
+
+impl From<ProviderKind> for Caller {
+    fn from(provider: ProviderKind) -> Self {
+        Caller {
+            provider,
+            access_key_id: String::new(),
+        }
+    }
+}
+
+impl From<(ProviderKind, &str)> for Caller {
+    fn from((provider, access_key_id): (ProviderKind, &str)) -> Self {
+        Caller {
+            provider,
+            access_key_id: access_key_id.to_string(),
         }
     }
 }
@@ -103,7 +146,10 @@ pub struct HttpClient {
     settings: HttpSettings,
     /// Milliseconds to add to our clock, learnt from a cloud that refused our timestamp.
     clock_offset_ms: AtomicI64,
-    limiters: HashMap<ProviderKind, RateLimiter>,
+    /// One token bucket per calling credential, made on first use.
+    limiters: Mutex<HashMap<Caller, Arc<RateLimiter>>>,
+    /// The global bound on calls in flight.
+    in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl HttpClient {
@@ -115,18 +161,60 @@ impl HttpClient {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|err| Error::config(format!("cannot set up the HTTP client: {err}")))?;
-        let limiters = settings
-            .rate_limits
-            .iter()
-            .filter(|(_, rate)| **rate > 0.0)
-            .map(|(kind, rate)| (*kind, RateLimiter::new(*rate)))
-            .collect();
+        let in_flight = (settings.max_in_flight > 0)
+            .then(|| tokio::sync::Semaphore::new(settings.max_in_flight));
         Ok(HttpClient {
             client,
             settings,
             clock_offset_ms: AtomicI64::new(0),
-            limiters,
+            limiters: Mutex::new(HashMap::new()),
+            in_flight,
         })
+    }
+
+    /// The token bucket of a caller, if its provider is rate-limited.
+    fn limiter(&self, caller: &Caller) -> Option<Arc<RateLimiter>> {
+        let rate = self
+            .settings
+            .rate_limits
+            .get(&caller.provider)
+            .copied()
+            .filter(|rate| *rate > 0.0)?;
+        let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        Some(
+            limiters
+                .entry(caller.clone())
+                .or_insert_with(|| Arc::new(RateLimiter::new(rate)))
+                .clone(),
+        )
+    }
+
+    /// Waits until the caller may send: a rate token is free and a slot in flight is held.
+    /// The slot is taken only when a token is at hand, so a caller waiting out its rate
+    /// never holds a slot other profiles could use.
+    async fn admit(&self, caller: &Caller) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let limiter = self.limiter(caller);
+        loop {
+            if let Some(limiter) = &limiter {
+                let wait = limiter.wait_time();
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            let permit = match &self.in_flight {
+                // The semaphore is never closed, so acquiring only fails if it were.
+                Some(semaphore) => semaphore.acquire().await.ok(),
+                None => None,
+            };
+            match limiter.as_ref().map(|l| l.try_take()) {
+                None | Some(Ok(())) => return permit,
+                Some(Err(wait)) => {
+                    drop(permit);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
     }
 
     /// The time to sign with: our clock, corrected by any skew a cloud told us about.
@@ -136,26 +224,30 @@ impl HttpClient {
 
     /// Sends a request built (and signed) afresh for every attempt, and classifies the answer.
     /// `build` gets the signing time; `classify` turns a response into a value or a failure.
+    /// `caller` is the provider, or (provider, signing key id) to rate-limit per credential.
     pub async fn execute<T>(
         &self,
-        provider: ProviderKind,
+        caller: impl Into<Caller>,
         idempotency: Idempotency,
         mut build: impl FnMut(DateTime<Utc>) -> Result<Request>,
         classify: impl Fn(Response) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
+        let caller = caller.into();
+        let provider = caller.provider;
         let attempts = self.settings.retries + 1;
         let mut skew_corrected = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if let Some(limiter) = self.limiters.get(&provider) {
-                limiter.acquire().await;
-            }
+            // Held while the call is in flight, released before any backoff sleep.
+            let permit = self.admit(&caller).await;
+            // Signed only once admitted, so a long wait can't age the signature.
             let request = build(self.now())?;
             let action = describe(&request);
             tracing::debug!(%provider, attempt, "{action}");
             let started = Instant::now();
             let sent = self.send(request).await;
+            drop(permit);
             let last = attempt >= attempts;
             let (error, retry_after) = match sent {
                 Ok(response) => {
@@ -322,21 +414,37 @@ impl RateLimiter {
         }
     }
 
+    /// Takes a token, or tells how long until one is free.
+    fn try_take(&self) -> std::result::Result<(), Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = &mut *state;
+        let now = Instant::now();
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.rate.max(1.0));
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.rate))
+        }
+    }
+
+    /// How long until a token is free (zero: one is), taking none.
+    fn wait_time(&self) -> Duration {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = *state;
+        let tokens = (tokens + last.elapsed().as_secs_f64() * self.rate).min(self.rate.max(1.0));
+        if tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - tokens) / self.rate)
+        }
+    }
+
+    #[cfg(test)]
     async fn acquire(&self) {
-        loop {
-            let wait = {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let (tokens, last) = &mut *state;
-                let now = Instant::now();
-                *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate)
-                    .min(self.rate.max(1.0));
-                *last = now;
-                if *tokens >= 1.0 {
-                    *tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - *tokens) / self.rate)
-            };
+        while let Err(wait) = self.try_take() {
             tokio::time::sleep(wait).await;
         }
     }
@@ -425,6 +533,90 @@ mod tests {
         }
         // 20 burst, then 10 more at 20/s: about half a second at least.
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn each_credential_has_its_own_bucket() {
+        let client = HttpClient::new(HttpSettings {
+            rate_limits: [(ProviderKind::Tencent, 20.0), (ProviderKind::Aws, 0.0)]
+                .into_iter()
+                .collect(),
+            ..HttpSettings::default()
+        })
+        .unwrap();
+        let a = client
+            .limiter(&(ProviderKind::Tencent, "AKIDa").into())
+            .unwrap();
+        let a_again = client
+            .limiter(&(ProviderKind::Tencent, "AKIDa").into())
+            .unwrap();
+        let b = client
+            .limiter(&(ProviderKind::Tencent, "AKIDb").into())
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &a_again));
+        assert!(!Arc::ptr_eq(&a, &b));
+        // A full bucket holds a second's worth; spending it leaves the other credential's.
+        for _ in 0..20 {
+            assert!(a.try_take().is_ok());
+        }
+        assert!(a.try_take().is_err());
+        assert!(!a.wait_time().is_zero());
+        assert!(b.try_take().is_ok());
+        // 0 means no limit; providers not named get none either.
+        assert!(client.limiter(&ProviderKind::Aws.into()).is_none());
+        assert!(client.limiter(&ProviderKind::Huawei.into()).is_none());
+        let defaults = HttpClient::new(HttpSettings::default()).unwrap();
+        for (kind, _) in DEFAULT_RATE_LIMITS {
+            assert!(defaults.limiter(&kind.into()).is_some(), "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_in_flight_never_exceed_the_bound() {
+        use std::sync::atomic::AtomicUsize;
+        let current = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (now, top) = (current.clone(), peak.clone());
+        let app = axum::Router::new().fallback(move || {
+            let (now, top) = (now.clone(), top.clone());
+            async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                top.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                "ok"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = HttpClient::new(HttpSettings {
+            max_in_flight: 3,
+            ..HttpSettings::default()
+        })
+        .unwrap();
+        let calls = (0..12).map(|i| {
+            let caller: Caller = (ProviderKind::Huawei, if i % 2 == 0 { "A" } else { "B" }).into();
+            let client = &client;
+            let url = url.clone();
+            async move {
+                let build = |_time| {
+                    Ok(Request {
+                        method: Method::GET,
+                        url: url.clone(),
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    })
+                };
+                client
+                    .execute(caller, Idempotency::Idempotent, build, classify)
+                    .await
+            }
+        });
+        let results = futures::future::join_all(calls).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&peak), "{peak} in flight");
     }
 
     /// A server answering with `script[n]` (status, Date header offset in seconds) for the

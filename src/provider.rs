@@ -10,7 +10,8 @@ use crate::config::Profile;
 use crate::error::{Error, Result};
 use crate::http::{check_endpoint, HttpClient};
 use crate::model::{
-    Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, UserRef,
+    ExpiringCredential, Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind,
+    UserRef,
 };
 use crate::providers;
 
@@ -45,6 +46,12 @@ pub trait AccessKeyProvider: Send + Sync {
             record.apply_last_used(result?);
         }
         Ok(())
+    }
+    /// Credentials besides users' access keys that expire by themselves and should be audited
+    /// (Huawei: the CCE long-term AK/SK of the profile's `project_id`). Most clouds have none.
+    /// A hook rather than a downcast, so that `audit` stays free of provider-specific code.
+    async fn expiring_credentials(&self) -> Result<Vec<ExpiringCredential>> {
+        Ok(Vec::new())
     }
     /// Creates a key. Never retried once the request may have reached the cloud.
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey>;

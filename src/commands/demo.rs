@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use super::{list, Context};
-use crate::cli::{GlobalArgs, ListArgs};
+use super::{audit, list, Context};
+use crate::cli::{AuditArgs, GlobalArgs, ListArgs};
 use crate::config::Environment;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sandbox::{Sandbox, Seed};
@@ -31,7 +31,7 @@ pub async fn run(mut global: GlobalArgs) -> Result<i32> {
         sandbox.profiles().len(),
         sandbox.endpoint()
     ));
-    let code = list::run(
+    let listed = list::run(
         &ctx,
         &ListArgs {
             user: None,
@@ -40,6 +40,22 @@ pub async fn run(mut global: GlobalArgs) -> Result<i32> {
         },
     )
     .await?;
+    ctx.printer.note(
+        "\ncloudkeys demo: running `cloudkeys audit --all-users --all-profiles` (the sample accounts break a few rules on purpose)\n",
+    );
+    let audited = audit::run(
+        &ctx,
+        &AuditArgs {
+            all_users: true,
+            ..AuditArgs::default()
+        },
+    )
+    .await?;
     sandbox.shutdown().await;
-    Ok(code)
+    // Findings are the point of the demo, not a failure of it.
+    Ok(match (listed, audited) {
+        (0, audit::EXIT_FINDINGS) => 0,
+        (0, code) => code,
+        (code, _) => code,
+    })
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand. Commands speak only to [`AccessKeyProvider`] and the model.
 
+pub mod audit;
 pub mod completions;
 pub mod create;
 pub mod delete;
@@ -67,20 +68,27 @@ impl Context {
         })
     }
 
+    /// One client for the whole run: `--concurrency` bounds its calls in flight, and each
+    /// credential gets its provider's rate limit (`[rate_limits]` over the built-in defaults).
     fn http(&self) -> Result<Arc<HttpClient>> {
-        let mut rate_limits = std::collections::HashMap::new();
+        let mut settings = HttpSettings {
+            timeout: Duration::from_secs(self.global.timeout),
+            retries: self.global.retries,
+            max_in_flight: self.concurrency(),
+            ..HttpSettings::default()
+        };
         for (name, rate) in &self.config.rate_limits {
             let kind = ProviderKind::parse(name).ok_or_else(|| {
                 Error::config(format!("[rate_limits]: unknown provider '{name}'"))
             })?;
-            rate_limits.insert(kind, *rate);
+            if !rate.is_finite() || *rate < 0.0 {
+                return Err(Error::config(format!(
+                    "[rate_limits]: {name} = {rate}: expected requests per second, 0 for no limit"
+                )));
+            }
+            settings.rate_limits.insert(kind, *rate);
         }
-        Ok(Arc::new(HttpClient::new(HttpSettings {
-            timeout: Duration::from_secs(self.global.timeout),
-            retries: self.global.retries,
-            rate_limits,
-            ..HttpSettings::default()
-        })?))
+        Ok(Arc::new(HttpClient::new(settings)?))
     }
 
     /// The selected profiles; `hint` is the cloud a key id points at.
@@ -299,6 +307,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Enable(args) => update::run(&ctx, &args, crate::model::KeyStatus::Active).await,
         Command::Disable(args) => update::run(&ctx, &args, crate::model::KeyStatus::Inactive).await,
         Command::Delete(args) => delete::run(&ctx, &args).await,
+        Command::Audit(args) => audit::run(&ctx, &args).await,
         Command::Whoami => whoami::run(&ctx).await,
         Command::Rotate(args) => rotate::run(&ctx, &args).await,
         Command::Revoke(args) => revoke::run(&ctx, &args).await,

@@ -1,5 +1,6 @@
 //! All printing happens here: tables for people, JSON/NDJSON/CSV/Markdown for scripts.
 
+mod audit;
 mod table;
 
 use std::io::{self, Write};
@@ -7,6 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use self::audit::AuditReport;
 pub use crate::cli::OutputFormat;
 use crate::error::Error;
 use crate::model::{format_time, Identity, KeyRecord, NewKey};
@@ -51,7 +53,17 @@ impl Printer {
     pub fn keys(&self, records: &[KeyRecord]) -> io::Result<()> {
         match self.format {
             OutputFormat::Table => emit(&table::keys(records, self.color)),
+            OutputFormat::Markdown => emit(&markdown_keys(records)),
             _ => self.structured(&to_values(records), &KEY_COLUMNS),
+        }
+    }
+
+    /// Prints an audit's findings (JSON: the findings array, nothing else).
+    pub fn audit(&self, report: &AuditReport<'_>) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Table => emit(&audit::table(report, self.color)),
+            OutputFormat::Markdown => emit(&audit::markdown(report)),
+            _ => self.structured(&to_values(report.findings), &FINDING_COLUMNS),
         }
     }
 
@@ -174,6 +186,29 @@ const KEY_COLUMNS: [&str; 14] = [
     "age_days",
     "idle_days",
 ];
+const FINDING_COLUMNS: [&str; 21] = [
+    "provider",
+    "profile",
+    "account_id",
+    "user",
+    "user_id",
+    "access_key_id",
+    "status",
+    "created_at",
+    "last_used_at",
+    "last_used_service",
+    "last_used_region",
+    "last_used_precision",
+    "age_days",
+    "idle_days",
+    "project_id",
+    "expires_at",
+    "rule",
+    "message",
+    "allowed",
+    "allow_reason",
+    "allow_until",
+];
 const NEW_KEY_COLUMNS: [&str; 9] = [
     "provider",
     "profile",
@@ -241,6 +276,47 @@ fn csv_text(values: &[Value], columns: &[&str]) -> io::Result<String> {
 
 fn markdown_escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Key records as a Markdown table for people (CI summaries, issues): the columns of the
+/// terminal table, key ids as code. `-o csv`/`json` keep every field.
+fn markdown_keys(records: &[KeyRecord]) -> String {
+    if records.is_empty() {
+        return "No access keys found.\n".to_string();
+    }
+    let mut out = String::from(
+        "| Cloud | Profile | Account | User | Access key | Status | Created | Age (days) | Last used | Idle (days) |\n",
+    );
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | ---: | --- | ---: |\n");
+    let opt = |v: &Option<String>| markdown_escape(v.as_deref().unwrap_or("-"));
+    let num = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+    for r in records {
+        let last_used = match &r.last_used_at {
+            None => "never".to_string(),
+            Some(at) if r.last_used_precision.is_some() => at
+                .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+                .format("%Y-%m-%d")
+                .to_string(),
+            Some(at) => short_time(at),
+        };
+        let cells = [
+            r.provider.to_string(),
+            markdown_escape(&r.profile),
+            opt(&r.account_id),
+            opt(&r.user),
+            format!("`{}`", markdown_escape(&r.access_key_id)),
+            r.status.to_string(),
+            r.created_at
+                .as_ref()
+                .map(short_time)
+                .unwrap_or_else(|| "-".into()),
+            num(r.age_days),
+            last_used,
+            num(r.idle_days),
+        ];
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
 }
 
 /// A GitHub-flavoured Markdown table (for CI step summaries).

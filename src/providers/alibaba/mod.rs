@@ -129,9 +129,15 @@ impl AlibabaProvider {
             Ok(signed_request(profile, &url, action, version, time, &nonce))
         };
         self.http
-            .execute(ProviderKind::Alibaba, idempotency, build, |response| {
-                classify(action, response)
-            })
+            .execute(
+                (
+                    ProviderKind::Alibaba,
+                    self.profile.profile.access_key_id.as_str(),
+                ),
+                idempotency,
+                build,
+                |response| classify(action, response),
+            )
             .await
             .map_err(|err| {
                 err.with_provider(ProviderKind::Alibaba)

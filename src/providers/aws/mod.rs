@@ -160,9 +160,15 @@ impl AwsProvider {
             })
         };
         self.http
-            .execute(ProviderKind::Aws, idempotency, build, |response| {
-                classify(action, response)
-            })
+            .execute(
+                (
+                    ProviderKind::Aws,
+                    self.profile.profile.access_key_id.as_str(),
+                ),
+                idempotency,
+                build,
+                |response| classify(action, response),
+            )
             .await
             .map_err(|err| {
                 err.with_provider(ProviderKind::Aws)

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::api::CheckAkskResponse;
 use crate::error::{Error, Result};
-use crate::model::ProviderKind;
+use crate::model::{CredentialKind, ExpiringCredential, ProviderKind};
 use crate::time::parse_go_time;
 
 /// The columns, in order, of the CSV/Markdown/table forms.
@@ -80,6 +80,24 @@ fn seconds(value: Option<&serde_json::Value>) -> Result<Option<i64>> {
 }
 
 impl CceAkskStatus {
+    /// The uploaded AK/SK as a credential to audit (`None` when nothing is uploaded). When the
+    /// answer gives only the seconds left, the expiry is counted from `now`.
+    pub fn expiring_credential(&self, now: DateTime<Utc>) -> Option<ExpiringCredential> {
+        self.uploaded.then(|| ExpiringCredential {
+            kind: CredentialKind::CceAksk,
+            provider: self.provider,
+            profile: self.profile.clone(),
+            account_id: None,
+            project_id: Some(self.project_id.clone()),
+            expired: self.expired,
+            expires_at: self.expires_at.or_else(|| {
+                self.expires_in_seconds
+                    .map(|s| now + chrono::Duration::seconds(s))
+            }),
+            created_at: self.created_at,
+        })
+    }
+
     pub(super) fn from_wire(
         profile: &str,
         project_id: &str,
@@ -120,6 +138,27 @@ mod tests {
         assert_eq!(value["updated_at"], "2025-12-07T09:02:00Z");
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
         assert_eq!(keys, COLUMNS.iter().collect::<Vec<_>>().as_slice());
+    }
+
+    #[test]
+    fn an_uploaded_aksk_is_a_credential_to_audit() {
+        let now = Utc::now();
+        let wire: CheckAkskResponse = serde_json::from_str(
+            r#"{"akskUpload": true, "expired": false, "expiredTime": "3600"}"#,
+        )
+        .unwrap();
+        let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+        let credential = status.expiring_credential(now).unwrap();
+        assert_eq!(credential.kind, CredentialKind::CceAksk);
+        assert_eq!(credential.project_id.as_deref(), Some("p1"));
+        assert_eq!(
+            credential.expires_at,
+            Some(now + chrono::Duration::hours(1))
+        );
+        assert!(!credential.expired);
+        let wire: CheckAkskResponse = serde_json::from_str(r#"{"akskUpload": false}"#).unwrap();
+        let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+        assert!(status.expiring_credential(now).is_none());
     }
 
     #[test]

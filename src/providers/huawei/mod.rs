@@ -18,8 +18,8 @@ use url::Url;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
 use crate::model::{
-    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef,
+    ExpiringCredential, Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey,
+    ProviderKind, Secret, UserRef,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::signing::{percent_encode, RequestParts};
@@ -216,9 +216,15 @@ impl HuaweiProvider {
         };
         let action = call.action;
         self.http
-            .execute(ProviderKind::Huawei, call.idempotency, build, |response| {
-                classify(action, response)
-            })
+            .execute(
+                (
+                    ProviderKind::Huawei,
+                    self.profile.profile.access_key_id.as_str(),
+                ),
+                call.idempotency,
+                build,
+                |response| classify(action, response),
+            )
             .await
             .map_err(|err| {
                 err.with_provider(ProviderKind::Huawei)
@@ -548,6 +554,18 @@ fn classify<T: for<'de> serde::Deserialize<'de>>(
 impl AccessKeyProvider for HuaweiProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Huawei
+    }
+
+    /// The CCE long-term AK/SK of the profile's project, when it names one and one is uploaded.
+    async fn expiring_credentials(&self) -> Result<Vec<ExpiringCredential>> {
+        let Some(project_id) = self.project_id() else {
+            return Ok(Vec::new());
+        };
+        let status = self.cce_aksk_status(project_id).await?;
+        Ok(status
+            .expiring_credential(self.http.now())
+            .into_iter()
+            .collect())
     }
 
     fn profile(&self) -> &str {

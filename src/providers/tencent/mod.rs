@@ -179,9 +179,15 @@ impl TencentProvider {
             })
         };
         self.http
-            .execute(ProviderKind::Tencent, idempotency, build, |response| {
-                classify(action, response)
-            })
+            .execute(
+                (
+                    ProviderKind::Tencent,
+                    self.profile.profile.access_key_id.as_str(),
+                ),
+                idempotency,
+                build,
+                |response| classify(action, response),
+            )
             .await
             .map_err(|err| {
                 err.with_provider(ProviderKind::Tencent)
