@@ -359,11 +359,12 @@ fn wrong_secret_is_the_clouds_refusal() {
 #[test]
 fn unknown_user_is_not_found() {
     let world = World::new();
-    let (_, stderr) = run(
+    let (stdout, stderr) = run(
         &mut world.cmd(["-p", "aws-admin", "list", "--user", "nobody"]),
         3,
     );
     assert_one_line_error(&stderr, "NoSuchEntity");
+    assert!(stdout.is_empty(), "nothing to show when every profile failed: {stdout}");
 }
 
 #[test]

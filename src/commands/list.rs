@@ -16,8 +16,11 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
     let (lists, errors) = ctx.for_each(&providers, |p| list_one(ctx, p, args)).await;
     let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
     sort_records(&mut records);
-    let any = !records.is_empty() || errors.len() < providers.len();
-    ctx.printer.keys(&records).map_err(output_error)?;
+    let any = errors.len() < providers.len();
+    // When every profile failed there is nothing to show, not "no access keys found".
+    if any {
+        ctx.printer.keys(&records).map_err(output_error)?;
+    }
     Ok(ctx.finish(&errors, any))
 }
 
