@@ -115,7 +115,16 @@ pub struct AuditConfig {
 pub struct AllowEntry {
     pub access_key_id: String,
     pub reason: String,
-    pub until: Option<toml::value::Datetime>,
+    pub until: Option<AllowUntil>,
+}
+
+/// An allow-list end date: a TOML date (`until = 2027-01-31`) or a string
+/// (`until = "2027-01-31"`); `audit` checks it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AllowUntil {
+    Date(toml::value::Datetime),
+    Text(String),
 }
 
 /// Everything loaded: profiles in a stable order (our file first, then environment, then native files).

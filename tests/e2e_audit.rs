@@ -381,7 +381,7 @@ fn allow_list_entries_waive_findings_until_their_end_date() {
     let today = Utc::now().date_naive();
     let entry = |until: chrono::NaiveDate| {
         format!(
-            "\n[[audit.allow]]\naccess_key_id = \"{id}\"\nreason = \"vendor integration\"\nuntil = {until}\n"
+            "\n[[audit.allow]]\naccess_key_id = \"{id}\"\nreason = \"vendor integration\"\nuntil = \"{until}\"\n"
         )
     };
     let original = std::fs::read_to_string(world.config_path()).unwrap();

@@ -16,7 +16,7 @@ use futures::future::join_all;
 
 use super::{check_key_id, output_error, sort_records, Context};
 use crate::cli::AuditArgs;
-use crate::config::AuditConfig;
+use crate::config::{AllowUntil, AuditConfig};
 use crate::error::{Error, Result};
 use crate::model::{
     CredentialKind, ExpiringCredential, Finding, IdentityType, KeyRecord, KeyStatus, Rule, UserRef,
@@ -77,6 +77,16 @@ fn config_days(name: &str, value: Option<i64>) -> Result<Option<i64>> {
     }
 }
 
+/// The day an allow-list entry's `until` names.
+fn allow_date(until: &AllowUntil) -> Option<NaiveDate> {
+    match until {
+        AllowUntil::Date(datetime) => datetime.date.and_then(|d| {
+            NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+        }),
+        AllowUntil::Text(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok(),
+    }
+}
+
 impl Policy {
     /// Flags win over the config's `[audit]` table, which wins over the defaults.
     pub fn new(args: &AuditArgs, config: &AuditConfig) -> Result<Policy> {
@@ -106,26 +116,18 @@ impl Policy {
                     entry.access_key_id
                 )));
             }
-            let until = match &entry.until {
-                None => None,
-                Some(datetime) => Some(
-                    datetime
-                        .date
-                        .and_then(|d| {
-                            NaiveDate::from_ymd_opt(
-                                i32::from(d.year),
-                                u32::from(d.month),
-                                u32::from(d.day),
-                            )
-                        })
-                        .ok_or_else(|| {
-                            Error::config(format!(
-                                "[[audit.allow]] {}: until = {datetime}: expected a date such as 2027-01-31",
-                                entry.access_key_id
-                            ))
-                        })?,
-                ),
-            };
+            let until = entry
+                .until
+                .as_ref()
+                .map(|until| {
+                    allow_date(until).ok_or_else(|| {
+                        Error::config(format!(
+                            "[[audit.allow]] {}: until: expected a date such as 2027-01-31",
+                            entry.access_key_id
+                        ))
+                    })
+                })
+                .transpose()?;
             allow.push(Allow {
                 access_key_id: entry.access_key_id.clone(),
                 reason: entry.reason.trim().to_string(),
@@ -559,12 +561,11 @@ async fn scan_profile(
     }
     match keys {
         Ok(users) => {
+            // Read when its users were listed and any of them (or none exists) could be read.
+            scan.read_any = users.is_empty() || users.iter().any(Result::is_ok);
             for result in users {
                 match result {
-                    Ok(records) => {
-                        scan.read_any = true;
-                        scan.records.extend(records);
-                    }
+                    Ok(records) => scan.records.extend(records),
                     Err(err) => scan.errors.push(tag(err)),
                 }
             }
@@ -754,7 +755,7 @@ mod tests {
         AllowEntry {
             access_key_id: id.into(),
             reason: "vendor".into(),
-            until: until.map(|u| u.parse().unwrap()),
+            until: until.map(|u| AllowUntil::Text(u.into())),
         }
     }
 
@@ -835,10 +836,34 @@ mod tests {
                 allow: vec![allow_entry("not a key!", None)],
                 ..AuditConfig::default()
             },
+            AuditConfig {
+                allow: vec![allow_entry("AKIAX", Some("next week"))],
+                ..AuditConfig::default()
+            },
         ] {
             let err = Policy::new(&AuditArgs::default(), &bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{err}");
         }
+    }
+
+    #[test]
+    fn allow_dates_may_be_toml_dates_or_strings() {
+        let config: AuditConfig = toml::from_str(
+            r#"
+[[allow]]
+access_key_id = "AKIAA"
+reason = "vendor"
+until = 2027-01-31
+[[allow]]
+access_key_id = "AKIAB"
+reason = "vendor"
+until = "2027-02-01"
+"#,
+        )
+        .unwrap();
+        let policy = Policy::new(&AuditArgs::default(), &config).unwrap();
+        assert_eq!(policy.allow[0].until, NaiveDate::from_ymd_opt(2027, 1, 31));
+        assert_eq!(policy.allow[1].until, NaiveDate::from_ymd_opt(2027, 2, 1));
     }
 
     #[test]
