@@ -75,6 +75,7 @@ impl Context {
             timeout: Duration::from_secs(self.global.timeout),
             retries: self.global.retries,
             rate_limits,
+            proxies: crate::http::Proxies::from_env(&self.env),
             ..HttpSettings::default()
         })?))
     }
