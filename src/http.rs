@@ -104,7 +104,7 @@ impl Default for HttpSettings {
     }
 }
 
-/// Proxies as curl and most HTTP clients read them from the environment: `HTTPS_PROXY` for
+/// Proxies as most HTTP clients read them from the environment: `HTTPS_PROXY` for
 /// https endpoints (every real cloud), `HTTP_PROXY` for http ones (a local sandbox or moto),
 /// `ALL_PROXY` for both when the other is unset, lower-case names too, and `NO_PROXY` (a comma
 /// list of hosts, domain suffixes, IPs, CIDR ranges, or `*`) for the hosts reached directly.
