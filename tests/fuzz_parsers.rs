@@ -1121,3 +1121,44 @@ proptest! {
         assert_profiles_read(&config, &profiles, ProviderKind::Huawei, "huawei:")?;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions: the inputs the properties above found, kept as they were found.
+// ---------------------------------------------------------------------------------------------
+
+/// `aws_answers_of_random_xml`: a control character in an error code reached the one-line
+/// report (fixed in `Error`'s `Display`).
+#[test]
+fn regression_control_character_in_an_aws_error_code() {
+    let doc = "<ListAccessKeysResponse><ListAccessKeysResult><ListAccessKeysResponse><ListAccessKeysResponse><Code>&#1;</Code></ListAccessKeysResponse><ErrorResponse></ErrorResponse></ListAccessKeysResponse></ListAccessKeysResult></ListAccessKeysResponse>";
+    // Status index 2 is HTTP 400.
+    fuzzing::target_aws_answer(&with_status(2, doc.as_bytes()));
+    let parsed = fuzzing::answer(ProviderKind::Aws, 400, doc.as_bytes());
+    let err = parsed.keys.expect_err("an error answer");
+    assert_eq!(err.to_string(), "ListAccessKeys failed with HTTP 400");
+}
+
+/// `toml_profiles_round_trip`: a region that is no host-name label made building the AWS
+/// provider panic (fixed in `provider::resolve`, which now refuses it).
+#[test]
+fn regression_region_that_is_no_host_name() {
+    let toml = "[profiles.\"\"]\nprovider = \"aws\"\naccess_key_id = \"AaA0\"\nsecret_access_key = \"0\"\nregion = \"\u{10d69}a\"\n";
+    config_target(ConfigFile::CloudkeysToml, toml.as_bytes());
+    let config = HOME
+        .with(|home| home.load(&[(ConfigFile::CloudkeysToml, toml.as_bytes())], &[]))
+        .expect("the file itself is fine");
+    let options = cloudkeys::provider::ProviderOptions {
+        http: std::sync::Arc::new(
+            cloudkeys::http::HttpClient::new(cloudkeys::http::HttpSettings::default())
+                .expect("client"),
+        ),
+        endpoint: None,
+        region: None,
+        allow_insecure_http: false,
+    };
+    let err = cloudkeys::provider::build(&config.profiles[0], &options)
+        .err()
+        .expect("refused");
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("is not a region name"), "{err}");
+}
