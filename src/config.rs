@@ -189,7 +189,6 @@ pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Config> {
             Ok(text) => {
                 parse_file(&path, &text, env, &mut config)?;
                 config.path = Some(path.clone());
-                warn_if_readable_by_others(&path, &mut config.warnings);
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {}
             Err(err) => {
@@ -225,6 +224,14 @@ fn parse_file(path: &Path, text: &str, env: &Environment, config: &mut Config) -
     config.default_profile = file.default_profile;
     config.audit = file.audit;
     config.rate_limits = file.rate_limits;
+    // Secrets named by environment variable are not in the file.
+    let holds_secrets = file.profiles.values().any(|p| {
+        let p = p.get_ref();
+        p.secret_access_key.is_some() || p.session_token.is_some()
+    });
+    if holds_secrets {
+        warn_if_readable_by_others(path, &mut config.warnings);
+    }
     for (name, spanned) in file.profiles {
         let line = line_of(text, spanned.span().start);
         let at = |what: String| {
@@ -475,6 +482,13 @@ fn load_aws_files(env: &Environment, config: &mut Config) -> Result<()> {
         }
     }
     if let Some(path) = &config_path {
+        // Keys may live in ~/.aws/config too (the AWS CLI reads them there).
+        let holds_secrets = settings.values().any(|(_, values)| {
+            values.contains_key("aws_secret_access_key") || values.contains_key("aws_session_token")
+        });
+        if holds_secrets {
+            warn_if_readable_by_others(path, &mut config.warnings);
+        }
         for (name, (section, values)) in &settings {
             if seen.contains(name) {
                 continue;
@@ -1086,5 +1100,92 @@ until = 2027-01-31
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let config = load(Some(&path), &env_with(dir.path(), &[])).unwrap();
         assert!(config.warnings.is_empty());
+        // A file that only names environment variables holds no secret: no warning.
+        write(
+            &path,
+            "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\nsecret_access_key_env = \"S\"\n",
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let config = load(Some(&path), &env_with(dir.path(), &[("S", "s")])).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn warns_about_every_native_file_holding_secrets_that_others_can_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let files = [
+            (
+                ".aws/credentials",
+                "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n",
+            ),
+            (
+                ".aws/config",
+                "[profile cfg]\naws_access_key_id = AKIA2\naws_secret_access_key = s\n",
+            ),
+            (
+                ".tccli/default.credential",
+                r#"{"secretId":"AKIDx","secretKey":"k"}"#,
+            ),
+            (
+                ".aliyun/config.json",
+                r#"{"profiles":[{"name":"a","mode":"AK","access_key_id":"LTAIa","access_key_secret":"s"}]}"#,
+            ),
+            (
+                ".hcloud/config.json",
+                r#"{"profiles":[{"name":"h","mode":"AKSK","accessKeyId":"HWAK","secretAccessKey":"s"}]}"#,
+            ),
+        ];
+        for (relative, text) in files {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(relative);
+            write(&path, text);
+            for (mode, warned) in [
+                (0o644, true),
+                (0o640, true),
+                (0o604, true),
+                (0o600, false),
+                (0o400, false),
+            ] {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+                let config = load(None, &env_with(dir.path(), &[])).unwrap();
+                assert_eq!(config.profiles.len(), 1, "{relative}");
+                if warned {
+                    assert_eq!(config.warnings.len(), 1, "{relative} {mode:o}");
+                    let warning = &config.warnings[0];
+                    assert!(warning.contains(&path.display().to_string()), "{warning}");
+                    assert!(warning.contains(&format!("mode {mode:o}")), "{warning}");
+                    assert!(warning.contains("chmod 600"), "{warning}");
+                } else {
+                    assert!(
+                        config.warnings.is_empty(),
+                        "{relative} {mode:o}: {:?}",
+                        config.warnings
+                    );
+                }
+            }
+        }
+        // A ~/.aws/config with regions only holds no secret.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".aws/config");
+        write(&path, "[default]\nregion = eu-west-1\n");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let config = load(None, &env_with(dir.path(), &[])).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn profiles_never_show_their_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        write(
+            &path,
+            "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AKIA1\"\nsecret_access_key = \"wJalrXUtnFEMIsecret\"\nsession_token = \"FwoGZXIvYXdzEtoken\"\n",
+        );
+        let config = load(Some(&path), &env_with(dir.path(), &[])).unwrap();
+        for shown in [format!("{config:?}"), format!("{:?}", config.profiles[0])] {
+            assert!(shown.contains("AKIA1"), "{shown}");
+            assert!(!shown.contains("wJalr"), "{shown}");
+            assert!(!shown.contains("FwoGZ"), "{shown}");
+        }
     }
 }

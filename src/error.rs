@@ -197,27 +197,34 @@ impl Error {
     }
 }
 
+/// Text from a cloud's answer or a file, fit for a one-line report: every run of whitespace
+/// and control characters (newlines, escape sequences a hostile answer might send to the
+/// terminal) becomes one space.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl fmt::Display for Error {
     /// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.provider, &self.profile) {
-            (Some(provider), Some(profile)) => write!(f, "{provider} ({profile}): ")?,
+            (Some(provider), Some(profile)) => write!(f, "{provider} ({}): ", one_line(profile))?,
             (Some(provider), None) => write!(f, "{provider}: ")?,
-            (None, Some(profile)) => write!(f, "profile {profile}: ")?,
+            (None, Some(profile)) => write!(f, "profile {}: ", one_line(profile))?,
             (None, None) => {}
         }
-        if let Some(code) = &self.code {
-            write!(f, "{code}: ")?;
+        if let Some(code) = self.code.as_deref().map(one_line) {
+            if !code.is_empty() {
+                write!(f, "{code}: ")?;
+            }
         }
         // A cloud's message may span lines; the report must stay one line.
-        let message = self
-            .message
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        write!(f, "{message}")?;
+        write!(f, "{}", one_line(&self.message))?;
         if let Some(request_id) = &self.request_id {
-            write!(f, " (request id {request_id})")?;
+            write!(f, " (request id {})", one_line(request_id))?;
         }
         Ok(())
     }
@@ -244,6 +251,27 @@ mod tests {
             "aws (prod): NoSuchEntity: The user with name nobody cannot be found. (request id req-1)"
         );
         assert_eq!(err.exit_code(), 3);
+    }
+
+    #[test]
+    fn answers_cannot_break_the_line_or_reach_the_terminal() {
+        // Found by the aws_answers_of_random_xml property: `<Code>&#1;</Code>` put a control
+        // character into the report, and a code, request id or profile name could hold a
+        // newline or an escape sequence too.
+        let err = Error::cloud(
+            ErrorKind::Refused,
+            "\u{1}Bad\nCode",
+            "a\u{1b}[2Jb\r\nc",
+            Some("id\n1".into()),
+        )
+        .with_provider(ProviderKind::Aws)
+        .with_profile("p\u{7}x");
+        assert_eq!(
+            err.to_string(),
+            "aws (p x): Bad Code: a [2Jb c (request id id 1)"
+        );
+        let err = Error::cloud(ErrorKind::Refused, "\u{1}", "m", None);
+        assert_eq!(err.to_string(), "m");
     }
 
     #[test]

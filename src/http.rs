@@ -27,6 +27,10 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// The most of an answer's body read: the key APIs answer in kilobytes, and a server that
+/// sends more (a hostile endpoint, a misrouted download) must not exhaust memory.
+pub const MAX_BODY: usize = 8 << 20;
+
 /// A whole response; bodies of key APIs are small.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -97,6 +101,8 @@ pub struct HttpSettings {
     pub rate_limits: HashMap<ProviderKind, f64>,
     /// Most requests in flight at once over the whole client (`--concurrency`; 0 = no bound).
     pub max_in_flight: usize,
+    /// Proxies to use; none unless read from the environment with [`Proxies::from_env`].
+    pub proxies: Proxies,
 }
 
 impl Default for HttpSettings {
@@ -108,6 +114,7 @@ impl Default for HttpSettings {
             max_backoff: Duration::from_secs(10),
             rate_limits: DEFAULT_RATE_LIMITS.into_iter().collect(),
             max_in_flight: 0,
+            proxies: Proxies::default(),
         }
     }
 }
@@ -140,6 +147,124 @@ impl From<(ProviderKind, &str)> for Caller {
     }
 }
 
+/// Proxies as most HTTP clients read them from the environment: `HTTPS_PROXY` for
+/// https endpoints (every real cloud), `HTTP_PROXY` for http ones (a local sandbox or moto),
+/// `ALL_PROXY` for both when the other is unset, lower-case names too, and `NO_PROXY` (a comma
+/// list of hosts, domain suffixes, IPs, CIDR ranges, or `*`) for the hosts reached directly.
+/// Loopback addresses are proxied like any other unless `NO_PROXY` names them. Under CGI
+/// (`REQUEST_METHOD` set) `HTTP_PROXY` is ignored, since a client's `Proxy:` header arrives
+/// under that name.
+///
+/// They come from the [`Environment`](crate::config::Environment) cloudkeys was given, not the
+/// process's own variables: `demo` and tests that build an empty one use no proxy.
+#[derive(Clone, Default)]
+pub struct Proxies {
+    http: Option<String>,
+    https: Option<String>,
+    no: String,
+}
+
+impl Proxies {
+    pub fn from_env(env: &crate::config::Environment) -> Self {
+        let first = |names: &[&str]| names.iter().find_map(|n| env.var(n)).map(str::to_string);
+        let all = first(&["ALL_PROXY", "all_proxy"]);
+        let cgi = env.var("REQUEST_METHOD").is_some();
+        let http = if cgi {
+            first(&["http_proxy"])
+        } else {
+            first(&["HTTP_PROXY", "http_proxy"])
+        };
+        let no = first(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+        // `*` means no proxy for any host; the matcher alone would still proxy IP addresses.
+        if no.split(',').any(|entry| entry.trim() == "*") {
+            return Proxies::default();
+        }
+        Proxies {
+            http: http.or_else(|| all.clone()),
+            https: first(&["HTTPS_PROXY", "https_proxy"]).or(all),
+            no,
+        }
+    }
+
+    fn matcher(&self) -> hyper_util::client::proxy::matcher::Matcher {
+        let mut builder = hyper_util::client::proxy::matcher::Matcher::builder();
+        if let Some(http) = &self.http {
+            builder = builder.http(http.as_str());
+        }
+        if let Some(https) = &self.https {
+            builder = builder.https(https.as_str());
+        }
+        builder.no(self.no.as_str()).build()
+    }
+
+    /// Adds the proxies to a client builder, with the same matching rules as [`Self::matcher`].
+    fn apply(&self, mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+        // Never reqwest's own reading of the process environment.
+        builder = builder.no_proxy();
+        let no = reqwest::NoProxy::from_string(&self.no);
+        for (name, url) in [("HTTP_PROXY", &self.http), ("HTTPS_PROXY", &self.https)] {
+            let Some(url) = url else { continue };
+            let scheme = url
+                .split_once("://")
+                .map(|(scheme, _)| scheme.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), None | Some("http" | "https")) {
+                return Err(Error::config(format!(
+                    "{name} (or ALL_PROXY): only http:// and https:// proxies are supported"
+                )));
+            }
+            let proxy = if name == "HTTP_PROXY" {
+                reqwest::Proxy::http(url.as_str())
+            } else {
+                reqwest::Proxy::https(url.as_str())
+            };
+            // The value may hold a password: the message names the variable only.
+            let proxy = proxy.map_err(|_| {
+                Error::config(format!(
+                    "{name} (or ALL_PROXY) is not a usable proxy URL: expected http://HOST:PORT"
+                ))
+            })?;
+            builder = builder.proxy(proxy.no_proxy(no.clone()));
+        }
+        Ok(builder)
+    }
+
+    /// The proxy a request to `url` goes through, as `scheme://host:port` (no credentials).
+    pub fn proxy_for(&self, url: &Url) -> Option<String> {
+        if self.http.is_none() && self.https.is_none() {
+            return None;
+        }
+        let uri = url.as_str().parse::<http::Uri>().ok()?;
+        let intercept = self.matcher().intercept(&uri)?;
+        let proxy = intercept.uri();
+        Some(format!(
+            "{}://{}",
+            proxy.scheme_str().unwrap_or("http"),
+            proxy.authority().map(|a| a.as_str()).unwrap_or_default()
+        ))
+    }
+}
+
+impl std::fmt::Debug for Proxies {
+    /// Proxy URLs may hold a password: only their hosts are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = |url: &Option<String>| {
+            url.as_ref().map(|u| {
+                let without_scheme = u.split_once("://").map_or(u.as_str(), |(_, rest)| rest);
+                without_scheme
+                    .rsplit_once('@')
+                    .map_or(without_scheme, |(_, host)| host)
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+        };
+        f.debug_struct("Proxies")
+            .field("http", &host(&self.http))
+            .field("https", &host(&self.https))
+            .field("no", &self.no)
+            .finish()
+    }
+}
+
 /// The shared client. Cheap to share behind an `Arc`; connections are pooled.
 pub struct HttpClient {
     client: reqwest::Client,
@@ -154,11 +279,14 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: HttpSettings) -> Result<Self> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("cloudkeys/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(64);
+        let client = settings
+            .proxies
+            .apply(builder)?
             .build()
             .map_err(|err| Error::config(format!("cannot set up the HTTP client: {err}")))?;
         let in_flight = (settings.max_in_flight > 0)
@@ -243,7 +371,11 @@ impl HttpClient {
             let permit = self.admit(&caller).await;
             // Signed only once admitted, so a long wait can't age the signature.
             let request = build(self.now())?;
-            let action = describe(&request);
+            let proxy = self.settings.proxies.proxy_for(&request.url);
+            let mut action = describe(&request);
+            if let Some(proxy) = &proxy {
+                action = format!("{action} via proxy {proxy}");
+            }
             tracing::debug!(%provider, attempt, "{action}");
             let started = Instant::now();
             let sent = self.send(request).await;
@@ -283,7 +415,10 @@ impl HttpClient {
                         },
                     }
                 }
-                Err(SendError { error, connect }) => {
+                Err(SendError { mut error, connect }) => {
+                    if let Some(proxy) = &proxy {
+                        error.message = format!("{} (through the proxy at {proxy})", error.message);
+                    }
                     // A connection that never opened sent nothing: safe to retry anything.
                     if !connect && idempotency == Idempotency::NotIdempotent {
                         return Err(error);
@@ -314,14 +449,30 @@ impl HttpClient {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let response = builder.send().await.map_err(SendError::from)?;
+        let mut response = builder.send().await.map_err(SendError::from)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(SendError::from)?;
+        let too_large = || SendError {
+            error: Error::bad_response(format!(
+                "the answer is larger than {} MiB; refused unread",
+                MAX_BODY >> 20
+            )),
+            connect: false,
+        };
+        if response.content_length().unwrap_or(0) > MAX_BODY as u64 {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(SendError::from)? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Response {
             status,
             headers,
-            body,
+            body: Bytes::from(body),
         })
     }
 
@@ -497,6 +648,81 @@ mod tests {
         assert!(!ok("http://10.0.0.1:5000"));
         assert!(!ok("ftp://127.0.0.1"));
         assert!(check_endpoint(&Url::parse("http://10.0.0.1").unwrap(), true).is_ok());
+    }
+
+    fn proxies(vars: &[(&str, &str)]) -> Proxies {
+        Proxies::from_env(&crate::config::Environment {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            home: None,
+        })
+    }
+
+    #[test]
+    fn proxies_follow_the_environment_as_curl_does() {
+        let https = Url::parse("https://iam.amazonaws.com/").unwrap();
+        let local = Url::parse("http://127.0.0.1:8790/").unwrap();
+        assert_eq!(proxies(&[]).proxy_for(&https), None);
+
+        let p = proxies(&[
+            ("HTTPS_PROXY", "http://user:pw@proxy.corp:3128"),
+            ("http_proxy", "proxy.local:8080"),
+        ]);
+        // Credentials never come back out, and a missing scheme means http.
+        assert_eq!(
+            p.proxy_for(&https).as_deref(),
+            Some("http://proxy.corp:3128")
+        );
+        assert_eq!(
+            p.proxy_for(&local).as_deref(),
+            Some("http://proxy.local:8080")
+        );
+        assert!(!format!("{p:?}").contains("pw"), "{p:?}");
+
+        // NO_PROXY: hosts, domain suffixes, addresses, ranges, or everything.
+        for no in ["amazonaws.com", ".amazonaws.com", "iam.amazonaws.com", "*"] {
+            let p = proxies(&[("HTTPS_PROXY", "http://proxy:1"), ("NO_PROXY", no)]);
+            assert_eq!(p.proxy_for(&https), None, "{no}");
+        }
+        for (no, bypassed) in [
+            ("127.0.0.1", true),
+            ("*", true),
+            ("example.com, *", true),
+            ("127.0.0.0/8", true),
+            ("localhost", false),
+            ("10.0.0.0/8", false),
+        ] {
+            let p = proxies(&[("HTTP_PROXY", "http://proxy:1"), ("no_proxy", no)]);
+            assert_eq!(p.proxy_for(&local).is_none(), bypassed, "{no}");
+        }
+
+        // ALL_PROXY fills in for either; an empty variable counts as unset.
+        let p = proxies(&[("ALL_PROXY", "http://all:1"), ("HTTPS_PROXY", "")]);
+        assert_eq!(p.proxy_for(&https).as_deref(), Some("http://all:1"));
+        assert_eq!(p.proxy_for(&local).as_deref(), Some("http://all:1"));
+
+        // Under CGI, HTTP_PROXY may come from a request header: ignored.
+        let p = proxies(&[("HTTP_PROXY", "http://evil:1"), ("REQUEST_METHOD", "GET")]);
+        assert_eq!(p.proxy_for(&local), None);
+    }
+
+    #[test]
+    fn bad_proxy_urls_are_config_errors_that_hide_the_value() {
+        for (name, value) in [
+            ("HTTPS_PROXY", "socks5://u:secretpw@h:1"),
+            ("HTTP_PROXY", "http://[::secretpw"),
+            ("ALL_PROXY", "ftp://secretpw@h"),
+        ] {
+            let settings = HttpSettings {
+                proxies: proxies(&[(name, value)]),
+                ..HttpSettings::default()
+            };
+            let err = HttpClient::new(settings).err().expect(value);
+            assert_eq!(err.exit_code(), 2);
+            assert!(!err.to_string().contains("secretpw"), "{err}");
+        }
     }
 
     #[test]
@@ -720,6 +946,37 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Throttled);
         assert!(err.to_string().ends_with("(after 3 attempts)"), "{err}");
         assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn oversized_answers_are_refused_unread() {
+        // With a length, and streamed without one.
+        for chunked in [false, true] {
+            let app = axum::Router::new().fallback(move || async move {
+                let big = vec![b'x'; MAX_BODY + 1];
+                if chunked {
+                    let chunks = big
+                        .chunks(1 << 16)
+                        .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+                        .collect::<Vec<_>>();
+                    axum::body::Body::from_stream(futures::stream::iter(chunks))
+                } else {
+                    axum::body::Body::from(big)
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let err = call(
+                &quick(0, Duration::from_secs(30)),
+                &url,
+                Idempotency::Idempotent,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::BadResponse, "{err}");
+            assert!(err.to_string().contains("larger than 8 MiB"), "{err}");
+        }
     }
 
     #[tokio::test]

@@ -90,11 +90,33 @@ pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedP
             Ok::<Url, Error>(url)
         })
         .transpose()?;
+    let region = options
+        .region
+        .as_deref()
+        .or(profile.region.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if let Some(region) = region {
+        // Some clouds put the region into a host name: `sts.<region>.amazonaws.com`.
+        if !is_region_name(region) {
+            return Err(Error::usage(format!(
+                "region '{region}' is not a region name: expected letters, digits and dashes (e.g. us-east-1, cn-north-4)"
+            )));
+        }
+    }
     Ok(ResolvedProfile {
         profile: profile.clone(),
         endpoint,
-        region: options.region.clone().or_else(|| profile.region.clone()),
+        region: region.map(str::to_string),
     })
+}
+
+/// Every cloud's region ids are short runs of letters, digits and dashes.
+fn is_region_name(region: &str) -> bool {
+    region.len() <= 64
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Builds the provider for a profile.
@@ -109,4 +131,73 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
         ProviderKind::Tencent => Arc::new(providers::tencent::TencentProvider::new(resolved, http)),
         ProviderKind::Huawei => Arc::new(providers::huawei::HuaweiProvider::new(resolved, http)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+    use crate::http::HttpSettings;
+    use crate::model::{ProviderKind, Secret};
+
+    fn profile(provider: ProviderKind, region: Option<&str>) -> Profile {
+        Profile {
+            name: "p".into(),
+            provider,
+            access_key_id: "AKIA1".into(),
+            secret_access_key: Secret::new("s"),
+            session_token: None,
+            region: region.map(str::to_string),
+            endpoint: None,
+            project_id: None,
+            source: Source::Environment,
+            secret_env: None,
+        }
+    }
+
+    #[test]
+    fn regions_must_be_region_names_before_they_reach_a_host_name() {
+        // Found by the toml_profiles_round_trip property: a region of "\u{10d69}a" made
+        // `sts.<region>.amazonaws.com` unparsable and the AWS provider panicked; one like
+        // "evil.example/x#" would have sent signed requests to another host.
+        let options = ProviderOptions {
+            http: Arc::new(HttpClient::new(HttpSettings::default()).unwrap()),
+            endpoint: None,
+            region: None,
+            allow_insecure_http: false,
+        };
+        for kind in ProviderKind::ALL {
+            for bad in [
+                "\u{10d69}a",
+                "bad region",
+                "evil.example/x#",
+                "a\nb",
+                "us-east-1.",
+            ] {
+                let err = build(&profile(kind, Some(bad)), &options).err().expect(bad);
+                assert_eq!(err.exit_code(), 2, "{kind} {bad:?}");
+                assert!(!err.to_string().contains('\n'));
+            }
+            for good in [
+                "us-east-1",
+                " cn-north-4 ",
+                "ap-southeast-1",
+                "us-gov-west-1",
+            ] {
+                assert!(
+                    build(&profile(kind, Some(good)), &options).is_ok(),
+                    "{kind} {good}"
+                );
+            }
+            let resolved = resolve(&profile(kind, Some(" ")), &options).unwrap();
+            assert_eq!(resolved.region, None);
+        }
+        // --region is checked the same way, and wins over the profile's.
+        let options = ProviderOptions {
+            region: Some("x y".into()),
+            ..options
+        };
+        let err = build(&profile(ProviderKind::Aws, Some("us-east-1")), &options).err();
+        assert_eq!(err.map(|e| e.exit_code()), Some(2));
+    }
 }

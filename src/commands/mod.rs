@@ -75,6 +75,7 @@ impl Context {
             timeout: Duration::from_secs(self.global.timeout),
             retries: self.global.retries,
             max_in_flight: self.concurrency(),
+            proxies: crate::http::Proxies::from_env(&self.env),
             ..HttpSettings::default()
         };
         for (name, rate) in &self.config.rate_limits {

@@ -39,6 +39,43 @@ fn to_values<T: Serialize>(items: &[T]) -> Vec<Value> {
         .collect()
 }
 
+/// Text for a terminal: names and ids come from the clouds' answers, and a hostile endpoint
+/// could put escape sequences in them (to retitle the window, write the clipboard, hide or
+/// rewrite lines). Every control character becomes U+FFFD, except line ends and the colour
+/// sequences (`ESC [ digits ; m`) the table itself uses.
+fn for_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let colour = rest.strip_prefix("\u{1b}[").and_then(|after| {
+            let end = after.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+            after[end..].starts_with('m').then_some(2 + end + 1)
+        });
+        let taken = match colour {
+            Some(len) => {
+                out.push_str(&rest[..len]);
+                len
+            }
+            None => {
+                let line_end = c == '\n' || (c == '\r' && rest[1..].starts_with('\n'));
+                out.push(if c.is_control() && !line_end {
+                    '\u{fffd}'
+                } else {
+                    c
+                });
+                c.len_utf8()
+            }
+        };
+        rest = &rest[taken..];
+    }
+    out
+}
+
+/// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
+fn emit_text(text: &str) -> io::Result<()> {
+    emit(&for_terminal(text))
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -52,8 +89,8 @@ impl Printer {
     /// Prints key records.
     pub fn keys(&self, records: &[KeyRecord]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit(&table::keys(records, self.color)),
-            OutputFormat::Markdown => emit(&markdown_keys(records)),
+            OutputFormat::Table => emit_text(&table::keys(records, self.color)),
+            OutputFormat::Markdown => emit_text(&markdown_keys(records)),
             _ => self.structured(&to_values(records), &KEY_COLUMNS),
         }
     }
@@ -61,8 +98,8 @@ impl Printer {
     /// Prints an audit's findings (JSON: the findings array, nothing else).
     pub fn audit(&self, report: &AuditReport<'_>) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit(&audit::table(report, self.color)),
-            OutputFormat::Markdown => emit(&audit::markdown(report)),
+            OutputFormat::Table => emit_text(&audit::table(report, self.color)),
+            OutputFormat::Markdown => emit_text(&audit::markdown(report)),
             _ => self.structured(&to_values(report.findings), &FINDING_COLUMNS),
         }
     }
@@ -79,21 +116,21 @@ impl Printer {
             }
         }
         match self.format {
-            OutputFormat::Table => emit(&table::new_key(key, show_secret, self.color)),
+            OutputFormat::Table => emit_text(&table::new_key(key, show_secret, self.color)),
             _ => self.structured(&[value], &NEW_KEY_COLUMNS),
         }
     }
 
     pub fn identities(&self, identities: &[Identity]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit(&table::identities(identities)),
+            OutputFormat::Table => emit_text(&table::identities(identities)),
             _ => self.structured(&to_values(identities), &IDENTITY_COLUMNS),
         }
     }
 
     pub fn profiles(&self, rows: &[ProfileRow]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit(&table::profiles(rows)),
+            OutputFormat::Table => emit_text(&table::profiles(rows)),
             _ => self.structured(&to_values(rows), &PROFILE_COLUMNS),
         }
     }
@@ -102,7 +139,7 @@ impl Printer {
     /// FIELD/VALUE table per record, otherwise like key records.
     pub fn records(&self, values: &[Value], columns: &[&str]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit(&table::fields(values, columns)),
+            OutputFormat::Table => emit_text(&table::fields(values, columns)),
             _ => self.structured(values, columns),
         }
     }
@@ -121,7 +158,7 @@ impl Printer {
                 });
                 emit(&format!("{value}\n"))
             }
-            _ => emit(&format!(
+            _ => emit_text(&format!(
                 "deleted {} of user {user}\n",
                 record.access_key_id
             )),
@@ -157,8 +194,8 @@ impl Printer {
                 text
             }
             OutputFormat::Ndjson => values.iter().map(|v| format!("{v}\n")).collect::<String>(),
-            OutputFormat::Csv => csv_text(values, columns)?,
-            OutputFormat::Markdown => markdown(values, columns),
+            OutputFormat::Csv => return emit_text(&csv_text(values, columns)?),
+            OutputFormat::Markdown => return emit_text(&markdown(values, columns)),
             OutputFormat::Table => unreachable_table(),
         };
         emit(&text)
@@ -376,6 +413,26 @@ mod tests {
             .next()
             .unwrap()
             .starts_with("aws,prod,,a|b,,AKIA1,active"));
+    }
+
+    #[test]
+    fn terminal_text_keeps_colours_and_line_ends_only() {
+        // A user name from a hostile answer: set the window title, write the clipboard
+        // (OSC 52), clear the screen, ring the bell.
+        let hostile = "eve\u{1b}]0;owned\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m\r";
+        let cleaned = for_terminal(&format!("\u{1b}[31mred\u{1b}[0m {hostile}\r\nnext\n"));
+        assert_eq!(
+            cleaned,
+            "\u{1b}[31mred\u{1b}[0m eve\u{fffd}]0;owned\u{fffd}\u{fffd}]52;c;ZXZpbA==\u{fffd}\u{fffd}[2J\u{fffd}31m\u{fffd}\r\nnext\n"
+        );
+        assert!(!cleaned.contains("\u{1b}]"));
+        let mut record = record();
+        record.user = Some(hostile.to_string());
+        let table = for_terminal(&table::keys(&[record], false));
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
     }
 
     #[test]

@@ -190,17 +190,8 @@ impl AlibabaProvider {
         user: Option<&UserRef>,
     ) -> Result<KeyRecord> {
         let identity = self.identity().await?;
-        let status = match status {
-            Some(s) => parse_status(s)?,
-            None => {
-                return Err(Error::bad_response(format!(
-                    "key {access_key_id} comes without a Status"
-                )))
-            }
-        };
-        let mut record = KeyRecord::new(ProviderKind::Alibaba, self.name(), access_key_id, status);
+        let mut record = key_record(self.name(), access_key_id, status, create_date)?;
         record.account_id = identity.account_id.clone();
-        record.created_at = parse_time("CreateDate", create_date)?;
         match user {
             Some(u) => {
                 record.user = Some(u.name.clone());
@@ -217,6 +208,39 @@ impl AlibabaProvider {
         }
         Ok(record)
     }
+}
+
+/// The part of a key record the answer itself tells: id, status and creation time.
+fn key_record(
+    profile: &str,
+    access_key_id: String,
+    status: Option<&str>,
+    create_date: Option<&str>,
+) -> Result<KeyRecord> {
+    let status = match status {
+        Some(s) => parse_status(s)?,
+        None => {
+            return Err(Error::bad_response(format!(
+                "key {access_key_id} comes without a Status"
+            )))
+        }
+    };
+    let mut record = KeyRecord::new(ProviderKind::Alibaba, profile, access_key_id, status);
+    record.created_at = parse_time("CreateDate", create_date)?;
+    Ok(record)
+}
+
+/// A GetAccessKeyLastUsed answer: RAM 2015-05-01 tells only the time.
+fn last_used_from(answer: api::GetAccessKeyLastUsedResponse) -> Result<LastUsed> {
+    let date = answer
+        .access_key_last_used
+        .and_then(|used| used.last_used_date);
+    Ok(LastUsed {
+        at: parse_time("LastUsedDate", date.as_deref())?,
+        service: None,
+        region: None,
+        date_only: false,
+    })
 }
 
 /// `POST <url>` with an empty body, signed: `x-acs-action` and `x-acs-version` besides the
@@ -518,16 +542,7 @@ impl AccessKeyProvider for AlibabaProvider {
                 Idempotency::Idempotent,
             )
             .await?;
-        let date = answer
-            .access_key_last_used
-            .and_then(|used| used.last_used_date);
-        Ok(LastUsed {
-            at: parse_time("LastUsedDate", date.as_deref())?,
-            // RAM 2015-05-01 tells only the time.
-            service: None,
-            region: None,
-            date_only: false,
-        })
+        last_used_from(answer)
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
@@ -596,6 +611,70 @@ impl AccessKeyProvider for AlibabaProvider {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Every answer parser here on one answer (see [`crate::fuzzing`]).
+#[doc(hidden)]
+pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
+    let answer = || crate::fuzzing::response(status, body);
+    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
+        .map(|a| identity_from(a, "fuzz", "LTAIFUZZ"))
+        .map_err(|f| f.error);
+    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            a.keys()
+                .map_err(|err| Error::bad_response(format!("ListAccessKeys: {err}")))?
+                .into_iter()
+                .map(|key| {
+                    key_record(
+                        "fuzz",
+                        key.access_key_id,
+                        key.status.as_deref(),
+                        key.create_date.as_deref(),
+                    )
+                })
+                .collect()
+        });
+    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
+        .map_err(|f| f.error)
+        .and_then(|page| {
+            Ok(page
+                .users()
+                .map_err(|err| Error::bad_response(format!("ListUsers: {err}")))?
+                .into_iter()
+                .map(|u| UserRef {
+                    name: u.user_name,
+                    id: u.user_id,
+                })
+                .collect())
+        });
+    let last_used = classify::<api::GetAccessKeyLastUsedResponse>("GetAccessKeyLastUsed", answer())
+        .map_err(|f| f.error)
+        .and_then(last_used_from)
+        .map(|used| vec![used]);
+    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            let created = a.access_key;
+            let secret = Secret::new(created.access_key_secret);
+            let record = key_record(
+                "fuzz",
+                created.access_key_id,
+                Some(created.status.as_deref().unwrap_or("Active")),
+                created.create_date.as_deref(),
+            )?;
+            Ok(NewKey { record, secret })
+        });
+    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
+    crate::fuzzing::Parsed {
+        keys,
+        users,
+        identity,
+        last_used,
+        created,
+        cce: None,
     }
 }
 

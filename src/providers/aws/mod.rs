@@ -197,16 +197,7 @@ impl AwsProvider {
     }
 
     fn record(&self, key: api::AccessKeyMetadata, account_id: Option<&str>) -> Result<KeyRecord> {
-        let mut record = KeyRecord::new(
-            ProviderKind::Aws,
-            self.name(),
-            key.access_key_id,
-            parse_status(&key.status)?,
-        );
-        record.account_id = account_id.map(str::to_string);
-        record.user = key.user_name;
-        record.created_at = key.create_date.as_deref().and_then(parse_rfc3339);
-        Ok(record)
+        record_from(key, self.name(), account_id)
     }
 
     /// AWS STS GetAccessKeyInfo: the account that owns any key id.
@@ -221,6 +212,37 @@ impl AwsProvider {
             )
             .await?;
         Ok(answer.result.account)
+    }
+}
+
+fn record_from(
+    key: api::AccessKeyMetadata,
+    profile: &str,
+    account_id: Option<&str>,
+) -> Result<KeyRecord> {
+    let mut record = KeyRecord::new(
+        ProviderKind::Aws,
+        profile,
+        key.access_key_id,
+        parse_status(&key.status)?,
+    );
+    record.account_id = account_id.map(str::to_string);
+    record.user = key.user_name;
+    record.created_at = key.create_date.as_deref().and_then(parse_rfc3339);
+    Ok(record)
+}
+
+/// A GetAccessKeyLastUsed answer; "N/A" is how AWS says "never".
+fn last_used_from(used: Option<api::AccessKeyLastUsed>) -> LastUsed {
+    let Some(used) = used else {
+        return LastUsed::default();
+    };
+    let known = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "N/A");
+    LastUsed {
+        at: used.last_used_date.as_deref().and_then(parse_rfc3339),
+        service: known(used.service_name),
+        region: known(used.region),
+        date_only: false,
     }
 }
 
@@ -445,17 +467,7 @@ impl AccessKeyProvider for AwsProvider {
                 Idempotency::Idempotent,
             )
             .await?;
-        let Some(used) = answer.result.access_key_last_used else {
-            return Ok(LastUsed::default());
-        };
-        // "N/A" is how AWS says "never".
-        let known = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "N/A");
-        Ok(LastUsed {
-            at: used.last_used_date.as_deref().and_then(parse_rfc3339),
-            service: known(used.service_name),
-            region: known(used.region),
-            date_only: false,
-        })
+        Ok(last_used_from(answer.result.access_key_last_used))
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
@@ -523,6 +535,68 @@ impl AccessKeyProvider for AwsProvider {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Every answer parser here on one answer (see [`crate::fuzzing`]).
+#[doc(hidden)]
+pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
+    let answer = || crate::fuzzing::response(status, body);
+    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
+        .map(|a| identity_from(a.result, "fuzz", "AKIAFUZZ"))
+        .map_err(|f| f.error);
+    let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
+        .map_err(|f| f.error)
+        .and_then(|page| {
+            page.result
+                .access_key_metadata
+                .member
+                .into_iter()
+                .map(|key| record_from(key, "fuzz", account_id.as_deref()))
+                .collect()
+        });
+    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
+        .map(|page| {
+            page.result
+                .users
+                .member
+                .into_iter()
+                .map(|u| UserRef {
+                    name: u.user_name,
+                    id: u.user_id,
+                })
+                .collect()
+        })
+        .map_err(|f| f.error);
+    let last_used = classify::<api::GetAccessKeyLastUsedResponse>("GetAccessKeyLastUsed", answer())
+        .map(|a| vec![last_used_from(a.result.access_key_last_used)])
+        .map_err(|f| f.error);
+    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            let created = a.result.access_key;
+            let secret = Secret::new(created.secret_access_key);
+            let key = api::AccessKeyMetadata {
+                user_name: created.user_name,
+                access_key_id: created.access_key_id,
+                status: created.status,
+                create_date: created.create_date,
+            };
+            Ok(NewKey {
+                record: record_from(key, "fuzz", account_id.as_deref())?,
+                secret,
+            })
+        });
+    let _ = classify::<api::GetAccessKeyInfoResponse>("GetAccessKeyInfo", answer());
+    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
+    crate::fuzzing::Parsed {
+        keys,
+        users,
+        identity,
+        last_used,
+        created,
+        cce: None,
     }
 }
 

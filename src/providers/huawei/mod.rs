@@ -399,17 +399,14 @@ impl HuaweiProvider {
         status: &str,
         created_at: Option<&str>,
     ) -> Result<KeyRecord> {
-        let mut record = KeyRecord::new(
-            ProviderKind::Huawei,
+        record_from(
             self.name(),
+            target,
+            account_id,
             access_key_id,
-            parse_status(status)?,
-        );
-        record.account_id = account_id.map(str::to_string);
-        record.user = Some(target.name.clone());
-        record.user_id = Some(target.id.clone());
-        record.created_at = created_at.and_then(parse_rfc3339);
-        Ok(record)
+            status,
+            created_at,
+        )
     }
 
     /// CCE CheckAKSK: the long-term AK/SK status of a project (an API Huawei marks "to be
@@ -433,6 +430,50 @@ impl HuaweiProvider {
                 .with_profile(self.name())
         })
     }
+}
+
+fn record_from(
+    profile: &str,
+    target: &Target,
+    account_id: Option<&str>,
+    access_key_id: String,
+    status: &str,
+    created_at: Option<&str>,
+) -> Result<KeyRecord> {
+    let mut record = KeyRecord::new(
+        ProviderKind::Huawei,
+        profile,
+        access_key_id,
+        parse_status(status)?,
+    );
+    record.account_id = account_id.map(str::to_string);
+    record.user = Some(target.name.clone());
+    record.user_id = Some(target.id.clone());
+    record.created_at = created_at.and_then(parse_rfc3339);
+    Ok(record)
+}
+
+/// ShowAccessKeyLastUsedV5: no `last_used_at` (or a null or empty one) is how Huawei says
+/// "never used"; anything else must be a time.
+fn last_used_from(answer: api::LastUsedResponse) -> Result<LastUsed> {
+    let at = answer
+        .access_key_last_used
+        .and_then(|used| used.last_used_at)
+        .filter(|t| !t.trim().is_empty());
+    let at = match at {
+        None => None,
+        Some(text) => Some(parse_rfc3339(&text).ok_or_else(|| {
+            Error::bad_response(format!(
+                "ShowAccessKeyLastUsedV5: last_used_at '{text}' is not a time"
+            ))
+        })?),
+    };
+    Ok(LastUsed {
+        at,
+        service: None,
+        region: None,
+        date_only: false,
+    })
 }
 
 /// The next page's marker, or `None` at the end (also when a server repeats a marker).
@@ -639,26 +680,9 @@ impl AccessKeyProvider for HuaweiProvider {
                 ),
             ))
             .await?;
-        // No `last_used_at` (or a null one) is how Huawei says "never used".
-        let at = answer
-            .access_key_last_used
-            .and_then(|used| used.last_used_at)
-            .filter(|t| !t.trim().is_empty());
-        let at = match at {
-            None => None,
-            Some(text) => Some(parse_rfc3339(&text).ok_or_else(|| {
-                Error::bad_response(format!(
-                    "ShowAccessKeyLastUsedV5: last_used_at '{text}' is not a time"
-                ))
-                .with_provider(ProviderKind::Huawei)
+        last_used_from(answer).map_err(|err| {
+            err.with_provider(ProviderKind::Huawei)
                 .with_profile(self.name())
-            })?),
-        };
-        Ok(LastUsed {
-            at,
-            service: None,
-            region: None,
-            date_only: false,
         })
     }
 
@@ -715,6 +739,91 @@ impl AccessKeyProvider for HuaweiProvider {
         );
         let _: serde::de::IgnoredAny = self.call(call).await?;
         Ok(())
+    }
+}
+
+/// Every answer parser here on one answer (see [`crate::fuzzing`]).
+#[doc(hidden)]
+pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
+    let answer = || crate::fuzzing::response(status, body);
+    let listed = classify::<api::ListUsersResponse>("ListUsersV5", answer()).map_err(|f| f.error);
+    let (users, identity) = match listed {
+        Ok(page) => {
+            let _ = next_marker(page.page_info, Some("m"));
+            let users: Vec<UserRef> = page
+                .users
+                .iter()
+                .map(|u| UserRef {
+                    name: u.user_name.clone(),
+                    id: Some(u.user_id.clone()),
+                })
+                .collect();
+            let identity = page
+                .users
+                .into_iter()
+                .next()
+                .map(|u| identity_from_user(u, "fuzz", "HWFUZZ"))
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no user"));
+            (Ok(users), identity)
+        }
+        Err(err) => (Err(err.clone()), Err(err)),
+    };
+    let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let target = Target {
+        name: "user".into(),
+        id: "0123456789abcdef0123456789abcdef".into(),
+    };
+    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeysV5", answer())
+        .map_err(|f| f.error)
+        .and_then(|page| {
+            let _ = next_marker(page.page_info, None);
+            page.access_keys
+                .into_iter()
+                .map(|key| {
+                    record_from(
+                        "fuzz",
+                        &target,
+                        account_id.as_deref(),
+                        key.access_key_id,
+                        &key.status,
+                        key.created_at.as_deref(),
+                    )
+                })
+                .collect()
+        });
+    let last_used = classify::<api::LastUsedResponse>("ShowAccessKeyLastUsedV5", answer())
+        .map_err(|f| f.error)
+        .and_then(last_used_from)
+        .map(|used| vec![used]);
+    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKeyV5", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            let created = a.access_key;
+            let record = record_from(
+                "fuzz",
+                &target,
+                account_id.as_deref(),
+                created.access_key_id,
+                &created.status,
+                created.created_at.as_deref(),
+            )?;
+            Ok(NewKey {
+                record,
+                secret: created.secret_access_key,
+            })
+        });
+    let cce = classify::<api::CheckAkskResponse>("CheckAKSK", answer())
+        .map_err(|f| f.error)
+        .and_then(|wire| CceAkskStatus::from_wire("fuzz", "project", wire));
+    let _ = classify::<api::CredentialResponse>("ShowPermanentAccessKey", answer());
+    let _ = classify::<api::UpdateAccessKeyResponse>("UpdateAccessKeyV5", answer());
+    crate::fuzzing::Parsed {
+        keys,
+        users,
+        identity,
+        last_used,
+        created,
+        cce: Some(cce),
     }
 }
 

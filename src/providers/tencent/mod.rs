@@ -662,6 +662,75 @@ impl AccessKeyProvider for TencentProvider {
     }
 }
 
+/// Every answer parser here on one answer (see [`crate::fuzzing`]).
+#[doc(hidden)]
+pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
+    let answer = || crate::fuzzing::response(status, body);
+    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
+        .map(|a| identity_from(a, "fuzz", "AKIDFUZZ"))
+        .map_err(|f| f.error);
+    let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let uin = identity
+        .as_ref()
+        .ok()
+        .and_then(|i| i.user_id.as_deref())
+        .and_then(|id| id.parse::<u64>().ok());
+    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            a.access_keys
+                .into_iter()
+                .map(|key| record_from(key, "fuzz", account_id.as_deref(), "user", uin))
+                .collect()
+        });
+    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
+        .map(|a| {
+            a.data
+                .into_iter()
+                .map(|u| UserRef {
+                    name: u.name,
+                    id: Some(u.uin.to_string()),
+                })
+                .collect()
+        })
+        .map_err(|f| f.error);
+    let last_used = classify::<api::GetSecurityLastUsedResponse>("GetSecurityLastUsed", answer())
+        .map(|a| {
+            a.secret_id_last_used_rows
+                .iter()
+                .map(last_used_from)
+                .collect()
+        })
+        .map_err(|f| f.error);
+    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
+        .map_err(|f| f.error)
+        .and_then(|a| {
+            let created = a
+                .access_key
+                .ok_or_else(|| Error::bad_response("CreateAccessKey: no AccessKey"))?;
+            let secret = Secret::new(created.secret_access_key);
+            let key = api::AccessKey {
+                access_key_id: created.access_key_id,
+                status: created.status,
+                create_time: created.create_time,
+            };
+            Ok(NewKey {
+                record: record_from(key, "fuzz", account_id.as_deref(), "user", uin)?,
+                secret,
+            })
+        });
+    let _ = classify::<api::GetUserResponse>("GetUser", answer());
+    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
+    crate::fuzzing::Parsed {
+        keys,
+        users,
+        identity,
+        last_used,
+        created,
+        cce: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
