@@ -34,6 +34,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
     }
+    if let Command::Profiles = &cli.command {
+        let ctx = commands::Context::new(cli.global, Environment::from_process())?;
+        return commands::profiles::run(&ctx);
+    }
     let runtime = match cli.command {
         Command::Sandbox(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -364,7 +364,10 @@ fn unknown_user_is_not_found() {
         3,
     );
     assert_one_line_error(&stderr, "NoSuchEntity");
-    assert!(stdout.is_empty(), "nothing to show when every profile failed: {stdout}");
+    assert!(
+        stdout.is_empty(),
+        "nothing to show when every profile failed: {stdout}"
+    );
 }
 
 #[test]

@@ -6,13 +6,16 @@ use chrono::Utc;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::{output_error, sort_records, Context};
-use crate::cli::ListArgs;
+use crate::cli::{ListArgs, OutputFormat};
 use crate::error::Result;
 use crate::model::{IdentityType, KeyRecord, UserRef};
 use crate::provider::AccessKeyProvider;
 
 pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
     let providers = ctx.providers(None)?;
+    if ctx.printer.format == OutputFormat::Ndjson {
+        return run_streamed(ctx, args, providers).await;
+    }
     let (lists, errors) = ctx.for_each(&providers, |p| list_one(ctx, p, args)).await;
     let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
     sort_records(&mut records);
@@ -21,6 +24,31 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
     if any {
         ctx.printer.keys(&records).map_err(output_error)?;
     }
+    Ok(ctx.finish(&errors, any))
+}
+
+/// `-o ndjson`: each profile's records are printed as soon as that profile, and every profile
+/// before it, is done. Profiles go in the order `sort_records` gives them (provider, then
+/// profile name) and each profile's records are sorted, so the lines are exactly the elements
+/// of `-o json`, in the same order; only one profile's records are held at a time.
+async fn run_streamed(
+    ctx: &Context,
+    args: &ListArgs,
+    mut providers: Vec<Arc<dyn AccessKeyProvider>>,
+) -> Result<i32> {
+    providers.sort_by(|a, b| (a.kind(), a.profile()).cmp(&(b.kind(), b.profile())));
+    let mut results = std::pin::pin!(ctx.each(&providers, |p| list_one(ctx, p, args)));
+    let mut errors = Vec::new();
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(mut records) => {
+                sort_records(&mut records);
+                ctx.printer.keys(&records).map_err(output_error)?;
+            }
+            Err(err) => errors.push(err),
+        }
+    }
+    let any = errors.len() < providers.len();
     Ok(ctx.finish(&errors, any))
 }
 

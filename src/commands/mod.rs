@@ -20,7 +20,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, Stream, StreamExt};
 
 use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
 use crate::config::{self, Config, Environment, Profile, Selection};
@@ -173,6 +173,31 @@ impl Context {
         self.global.concurrency as usize
     }
 
+    /// Runs `task` for every provider, at most `--concurrency` at once, and yields the results
+    /// in profile order, each as soon as it and those before it are done.
+    pub fn each<'a, T, F, Fut>(
+        &'a self,
+        providers: &'a [Arc<dyn AccessKeyProvider>],
+        task: F,
+    ) -> impl Stream<Item = Result<T>> + 'a
+    where
+        F: Fn(Arc<dyn AccessKeyProvider>) -> Fut + 'a,
+        Fut: Future<Output = Result<T>> + 'a,
+        T: 'a,
+    {
+        stream::iter(providers.iter().cloned())
+            .map(move |p| {
+                let kind = p.kind();
+                let name = p.profile().to_string();
+                let fut = task(p);
+                async move {
+                    fut.await
+                        .map_err(|e| e.with_provider(kind).with_profile(&name))
+                }
+            })
+            .buffered(self.concurrency())
+    }
+
     /// Runs `task` for every provider, at most `--concurrency` at once, results in profile order.
     pub async fn for_each<T, F, Fut>(
         &self,
@@ -183,19 +208,7 @@ impl Context {
         F: Fn(Arc<dyn AccessKeyProvider>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let results: Vec<Result<T>> = stream::iter(providers.iter().cloned())
-            .map(|p| {
-                let kind = p.kind();
-                let name = p.profile().to_string();
-                let fut = task(p);
-                async move {
-                    fut.await
-                        .map_err(|e| e.with_provider(kind).with_profile(&name))
-                }
-            })
-            .buffered(self.concurrency())
-            .collect()
-            .await;
+        let results: Vec<Result<T>> = self.each(providers, task).collect().await;
         let mut values = Vec::new();
         let mut errors = Vec::new();
         for result in results {

@@ -85,12 +85,38 @@ fn emit(text: &str) -> io::Result<()> {
     }
 }
 
+/// Serializes `items` to stdout as a pretty JSON array, or one compact object a line; the
+/// same text as going through `serde_json::Value`. A closed pipe is not an error.
+fn write_json<T: Serialize>(items: &[T], lines: bool) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut write = || -> io::Result<()> {
+        if lines {
+            for item in items {
+                serde_json::to_writer(&mut out, item)?;
+                out.write_all(b"\n")?;
+            }
+        } else {
+            serde_json::to_writer_pretty(&mut out, items)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
+    match write() {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 impl Printer {
     /// Prints key records.
     pub fn keys(&self, records: &[KeyRecord]) -> io::Result<()> {
         match self.format {
             OutputFormat::Table => emit_text(&table::keys(records, self.color)),
             OutputFormat::Markdown => emit_text(&markdown_keys(records)),
+            // Straight from the records to stdout: no JSON tree or text of the whole answer
+            // in memory (with 10,000 keys that was most of the peak).
+            OutputFormat::Json => write_json(records, false),
+            OutputFormat::Ndjson => write_json(records, true),
             _ => self.structured(&to_values(records), &KEY_COLUMNS),
         }
     }
@@ -441,5 +467,22 @@ mod tests {
         assert!(text.starts_with("| provider | profile |"));
         assert!(text.contains("a\\|b"));
         assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn records_serialize_as_their_json_values() {
+        // `keys` writes records directly; the text must be what the `Value` path gives.
+        let mut used = record();
+        used.last_used_precision = Some("date");
+        let records = [record(), used];
+        let values = to_values(&records);
+        assert_eq!(
+            serde_json::to_string_pretty(&records[..]).unwrap(),
+            serde_json::to_string_pretty(&values).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&records[1]).unwrap(),
+            values[1].to_string()
+        );
     }
 }
