@@ -81,8 +81,8 @@ pub enum Idempotency {
 
 /// Requests per second each credential may send, by cloud, unless `[rate_limits]` says
 /// otherwise. Tencent documents 20/s for its key APIs (ListAccessKeys, GetSecurityLastUsed;
-/// counted per API, access region and sub-account); the others publish no figure for theirs,
-/// so they get a cautious 10/s.
+/// counted per API, access region and sub-account); for the others no published figure is
+/// known to us, so they get a cautious 10/s.
 pub const DEFAULT_RATE_LIMITS: [(ProviderKind, f64); 4] = [
     (ProviderKind::Aws, 10.0),
     (ProviderKind::Tencent, 20.0),
