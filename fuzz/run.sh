@@ -21,10 +21,18 @@ dict_for() {
         *) echo "" ;;
     esac
 }
+failed=()
 for target in "${targets[@]}"; do
     dict="$(dict_for "$target")"
     mkdir -p "corpus/$target"
     echo "== $target (${seconds}s)"
-    cargo +nightly fuzz run "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -max_len=8192 ${dict:+-dict="$dict"}
+    if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -max_len=8192 ${dict:+-dict="$dict"}; then
+        failed+=("$target")
+    fi
 done
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "crashed: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+    exit 1
+fi
+echo "no crash"

@@ -720,7 +720,7 @@ proptest! {
 
     #[test]
     fn aws_account_ids_decode_offline(
-        account in 0u64..1_000_000_000_000,
+        account in prop_oneof![0u64..1_000_000_000_000, 1_000_000_000_000u64..1 << 40],
         low_bits in any::<u64>(),
         prefix in select(&["AKIA", "ASIA"][..]),
         tail in "[A-Z2-7]{6}",
@@ -729,6 +729,9 @@ proptest! {
         let decoded = fuzzing::account_from_key_id(&id);
         if id.starts_with("AKIAI") || id.starts_with("AKIAJ") {
             // The oldest ids encode no account.
+            prop_assert_eq!(decoded, None);
+        } else if account >= 1_000_000_000_000 {
+            // Forty bits reach past the twelve digits of an account id: not an AWS id.
             prop_assert_eq!(decoded, None);
         } else {
             prop_assert_eq!(decoded, Some(format!("{account:012}")));
@@ -1136,6 +1139,18 @@ fn regression_control_character_in_an_aws_error_code() {
     let parsed = fuzzing::answer(ProviderKind::Aws, 400, doc.as_bytes());
     let err = parsed.keys.expect_err("an error answer");
     assert_eq!(err.to_string(), "ListAccessKeys failed with HTTP 400");
+}
+
+/// The `key_id` libFuzzer target: any text with base32 after its fourth byte was decoded as
+/// an AWS id, into as many as 13 digits (fixed in `account_from_key_id`).
+#[test]
+fn regression_account_decoded_from_a_non_aws_id() {
+    let data = b"\x88I777777777ID\xb8{{{";
+    fuzzing::target_key_id(data);
+    assert_eq!(
+        fuzzing::account_from_key_id(&String::from_utf8_lossy(data)),
+        None
+    );
 }
 
 /// `toml_profiles_round_trip`: a region that is no host-name label made building the AWS

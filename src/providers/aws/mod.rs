@@ -604,7 +604,9 @@ pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
 /// the older `AKIAI`/`AKIAJ` ones do not encode it).
 pub fn account_from_key_id(access_key_id: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let body = access_key_id.get(4..)?;
+    let body = access_key_id
+        .strip_prefix("AKIA")
+        .or_else(|| access_key_id.strip_prefix("ASIA"))?;
     if access_key_id.starts_with("AKIAI") || access_key_id.starts_with("AKIAJ") {
         return None;
     }
@@ -616,7 +618,8 @@ pub fn account_from_key_id(access_key_id: &str) -> Option<String> {
     }
     // 10 base32 chars = 50 bits; the account id is bits 1..=40 of the first 6 decoded bytes.
     let account = (value >> 2 >> 7) & 0xFF_FFFF_FFFF;
-    Some(format!("{account:012}"))
+    // 40 bits reach past twelve digits: such an id is not one AWS made.
+    (account < 1_000_000_000_000).then(|| format!("{account:012}"))
 }
 
 #[cfg(test)]
@@ -694,5 +697,10 @@ mod tests {
         assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
         assert_eq!(account_from_key_id("AKIA"), None);
         assert_eq!(account_from_key_id("AKIA!!!!!!!!!!!!"), None);
+        // Found by the key_id fuzz target: any text with base32 after its fourth byte was
+        // decoded, into as many as 13 digits.
+        assert_eq!(account_from_key_id("\u{fffd}I777777777ID\u{fffd}{{{"), None);
+        assert_eq!(account_from_key_id("AKIA7777777777ABCDEF"), None);
+        assert_eq!(account_from_key_id("LTAIY34FZKBOKMUTVV7A"), None);
     }
 }
