@@ -17,7 +17,10 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
         return run_streamed(ctx, args, providers).await;
     }
     let (lists, errors) = ctx.for_each(&providers, |p| list_one(ctx, p, args)).await;
-    let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
+    let mut records: Vec<KeyRecord> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for list in lists {
+        records.extend(list);
+    }
     sort_records(&mut records);
     let any = errors.len() < providers.len();
     // When every profile failed there is nothing to show, not "no access keys found".
@@ -69,15 +72,14 @@ pub async fn list_one(
     } else {
         vec![Context::user_arg(&args.user)]
     };
-    let lists: Vec<Vec<KeyRecord>> = stream::iter(targets)
+    let mut records: Vec<KeyRecord> = stream::iter(targets)
         .map(|user| {
             let provider = provider.clone();
             async move { provider.list_keys(user.as_ref()).await }
         })
         .buffered(ctx.concurrency())
-        .try_collect()
+        .try_concat()
         .await?;
-    let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
     if !args.no_last_used {
         provider
             .fill_last_used(&mut records, ctx.concurrency())

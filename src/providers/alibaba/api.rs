@@ -19,16 +19,17 @@ fn unwrap_list<T: DeserializeOwned>(outer: &Option<Value>, inner: &str) -> Resul
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(map)) => match map.get(inner) {
             None | Some(Value::Null) => return Ok(Vec::new()),
-            Some(value) => value.clone(),
+            Some(value) => value,
         },
-        Some(other) => other.clone(),
+        Some(other) => other,
     };
+    // Read from the borrowed values: no copy of the list.
     match items {
         Value::Array(list) => list
-            .into_iter()
-            .map(|item| serde_json::from_value(item).map_err(|err| format!("{inner}: {err}")))
+            .iter()
+            .map(|item| T::deserialize(item).map_err(|err| format!("{inner}: {err}")))
             .collect(),
-        Value::Object(_) => serde_json::from_value(items)
+        Value::Object(_) => T::deserialize(items)
             .map(|one| vec![one])
             .map_err(|err| format!("{inner}: {err}")),
         Value::String(s) if s.is_empty() => Ok(Vec::new()),
