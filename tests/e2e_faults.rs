@@ -140,3 +140,79 @@ fn a_create_is_never_repeated_and_a_lost_answer_is_explained() {
         assert!(stderr.contains(&format!("did create key {id}")), "{stderr}");
     }
 }
+
+/// Every key command × every fault × every cloud: each run succeeds (after retries) or ends
+/// with exit 4 and one line — never a panic, a leaked secret or a half-written file.
+#[test]
+fn fault_matrix_every_command() {
+    let faults = [
+        Fault::always(Effect::Throttle).every(2),
+        Fault::always(Effect::ServerError),
+        Fault::always(Effect::Drop),
+        Fault::always(Effect::Truncate),
+        Fault::always(Effect::Latency(Duration::from_secs(30))),
+    ];
+    for &(kind, profile, _) in CLOUDS {
+        for fault in &faults {
+            let world = World::new();
+            let (stdout, _) = run(
+                &mut world.cmd(["-p", profile, "list", "--user", "alice", "-o", "json"]),
+                0,
+            );
+            let alice_key = json_array(&stdout)[0]["access_key_id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let save = world.home().join("saved.json");
+            let save = save.to_str().unwrap().to_string();
+            let commands: Vec<Vec<&str>> = vec![
+                vec!["list", "--all-users"],
+                vec!["last-used", &alice_key, "--user", "alice"],
+                vec!["disable", &alice_key, "--user", "alice"],
+                vec!["enable", &alice_key, "--user", "alice"],
+                vec!["whoami"],
+                vec!["create", "--user", "carol", "--save", &save],
+                vec!["delete", &alice_key, "--user", "alice", "--yes"],
+            ];
+            world.with_state(|s| s.settings.faults.push(fault.clone().provider(kind)));
+            let secrets: Vec<String> = world
+                .profiles()
+                .into_iter()
+                .map(|p| p.secret_access_key)
+                .collect();
+            for command in &commands {
+                let output = world
+                    .cmd(["-p", profile, "--timeout", "1", "--retries", "1"])
+                    .args(command)
+                    .output()
+                    .unwrap();
+                let code = output.status.code();
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let what = format!("{kind} {:?} {command:?}", fault.effect);
+                assert!(
+                    matches!(code, Some(0) | Some(4)),
+                    "{what}: exit {code:?}\n{stderr}"
+                );
+                assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+                if code == Some(4) {
+                    let lines = stderr.lines().filter(|l| l.starts_with("error:")).count();
+                    assert_eq!(lines, 1, "{what}: {stderr}");
+                }
+                for secret in &secrets {
+                    assert!(
+                        !stdout.contains(secret) && !stderr.contains(secret),
+                        "{what}"
+                    );
+                }
+                if command[0] == "create" && std::path::Path::new(&save).exists() {
+                    // Whole or absent: a saved file always parses and names a key.
+                    let doc: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(&save).unwrap())
+                            .unwrap_or_else(|e| panic!("{what}: half-written save file: {e}"));
+                    assert!(doc["secret_access_key"].is_string(), "{what}");
+                }
+            }
+        }
+    }
+}
