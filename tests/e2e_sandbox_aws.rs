@@ -337,7 +337,7 @@ fn several_profiles_at_once() {
 fn wrong_secret_is_the_clouds_refusal() {
     let world = World::new();
     let admin = world.profile("aws-admin");
-    let (_, stderr) = run(
+    let (stdout, stderr) = run(
         world
             .bare_cmd()
             .args([
@@ -354,6 +354,7 @@ fn wrong_secret_is_the_clouds_refusal() {
     );
     assert_one_line_error(&stderr, "SignatureDoesNotMatch");
     assert!(!stderr.contains("not-the-secret-at-all"));
+    assert!(stdout.is_empty(), "{stdout}");
 }
 
 #[test]

@@ -8,6 +8,9 @@ pub async fn run(ctx: &Context) -> Result<i32> {
     let (identities, errors) = ctx
         .for_each(&providers, |p| async move { p.whoami().await })
         .await;
-    ctx.printer.identities(&identities).map_err(output_error)?;
+    // When every profile failed there is nothing to show, not an empty table.
+    if !identities.is_empty() {
+        ctx.printer.identities(&identities).map_err(output_error)?;
+    }
     Ok(ctx.finish(&errors, !identities.is_empty()))
 }
