@@ -78,10 +78,10 @@ struct Profile {
 /// The keys of user `i`: (created days ago, last used days ago, active). Some break rules.
 fn keys_of(i: usize) -> Vec<(i64, Option<i64>, bool)> {
     let created = 5 + (i as i64 * 37) % 400;
-    let used = (i % 4 != 0).then(|| (i as i64 * 11) % created.max(1));
+    let used = (!i.is_multiple_of(4)).then(|| (i as i64 * 11) % created.max(1));
     let mut keys = vec![(created, used, true)];
-    if i % 3 == 0 {
-        keys.push((2 + (i as i64 % 20), None, i % 2 == 0));
+    if i.is_multiple_of(3) {
+        keys.push((2 + (i as i64 % 20), None, i.is_multiple_of(2)));
     }
     keys
 }
