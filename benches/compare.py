@@ -18,7 +18,8 @@ Each comparison reports the median of N runs and the ratio of the medians.
 
 It installs what it needs itself: `cargo build --release` (binary and the bigsandbox example),
 and three Python venvs under target/bench-venv/ (moto at the pin of tests/requirements.txt,
-awscli and tccli from PyPI), so it runs on a fresh machine with Rust and Python >= 3.11.
+awscli and tccli from PyPI), so it runs on a fresh machine with Rust and Python >= 3.11 (with
+its venv module: on Debian's own Python, `apt-get install python3-venv`).
 hyperfine is used for the timings when it is on PATH (Debian: `apt-get install hyperfine`);
 otherwise each run is timed here with time.perf_counter around fork/exec/wait.
 
