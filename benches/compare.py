@@ -11,13 +11,15 @@ In one run, against local endpoints only (127.0.0.1):
     `tccli cam ListAccessKeys` against `cloudkeys list`;
     and, as a second AWS data point, `aws iam list-access-keys` against the sandbox's AWS emulator;
   * scale: `cloudkeys list --all-users` over 5,000 users x 2 keys (examples/bigsandbox.rs):
-    wall time and peak memory (max RSS of the process, from wait4), for -o json and -o ndjson;
-  * the size of the stripped release binary.
+    wall time and peak memory (max RSS, via GNU time when installed), for -o json and -o ndjson;
+  * the size of the stripped release binary;
+  * the micro-benchmarks of the signers and parsers (`cargo bench`, divan), unless --no-micro.
 Each comparison reports the median of N runs and the ratio of the medians.
 
 It installs what it needs itself: `cargo build --release` (binary and the bigsandbox example),
 and three Python venvs under target/bench-venv/ (moto at the pin of tests/requirements.txt,
-awscli and tccli from PyPI), so it runs on a fresh machine with Rust and Python >= 3.11.
+awscli and tccli from PyPI), so it runs on a fresh machine with Rust and Python >= 3.11 (with
+its venv module: on Debian's own Python, `apt-get install python3-venv`).
 hyperfine is used for the timings when it is on PATH (Debian: `apt-get install hyperfine`);
 otherwise each run is timed here with time.perf_counter around fork/exec/wait.
 
@@ -197,19 +199,44 @@ def shell_quote(arg: str) -> str:
     return arg if re.fullmatch(r"[A-Za-z0-9_./:=@+-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
 
 
-def measure(argv: list[str], env: dict) -> tuple[float, int, str]:
-    """One run: (wall seconds, max RSS in KiB, stdout). RSS from wait4 of that child alone."""
-    with tempfile.TemporaryFile() as out:
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+# Linux keeps the high-water RSS of a process across exec, so a command forked straight from
+# this (large) Python process would report this process's RSS as its peak. The command is
+# therefore forked from a small process: GNU time when installed, else this trampoline
+# (a fresh interpreter: its own few MB are then the floor of what can be measured).
+TRAMPOLINE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\nmaxrss-kib %d cpu-s %.3f\\n" % (usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure(argv: list[str], env: dict) -> tuple[float, int, float, str]:
+    """One run: (wall seconds, max RSS in KiB, CPU seconds (user + system), stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss_file:
+        if GNU_TIME:
+            launcher = [GNU_TIME, "-o", rss_file.name, "-f", "%M %U %S"]
+        else:
+            launcher = [sys.executable, "-S", "-c", TRAMPOLINE]
         start = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
+        result = subprocess.run([*launcher, *argv], env=env, stdout=out, stderr=subprocess.PIPE)
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-        if process.returncode != 0:
-            fail(f"{' '.join(argv)} exited {process.returncode}: {stderr[-2000:]}")
+        stderr = result.stderr.decode(errors="replace")
+        if result.returncode != 0:
+            fail(f"{' '.join(argv)} exited {result.returncode}: {stderr[-2000:]}")
+        if GNU_TIME:
+            fields = rss_file.read().split()[-3:]
+            max_rss, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
+        else:
+            found = re.findall(r"maxrss-kib (\d+) cpu-s ([0-9.]+)", stderr)[-1]
+            max_rss, cpu = int(found[0]), float(found[1])
         out.seek(0)
-        return wall, usage.ru_maxrss, out.read().decode()
+        return wall, max_rss, cpu, out.read().decode()
 
 
 def check(argv: list[str], env: dict, expect: str) -> str:
@@ -270,12 +297,21 @@ def main() -> None:
     parser.add_argument("--scale-runs", type=int, default=3, help="runs of each scale command")
     parser.add_argument("--users", type=int, default=5000, help="users of the scale account (x2 keys)")
     parser.add_argument("--skip-build", action="store_true", help="use the release build as it is")
+    parser.add_argument("--no-micro", action="store_true",
+                        help="skip the micro-benchmarks (cargo bench --bench signers --bench parsers)")
     parser.add_argument("--out", type=Path, help="also write the report (Markdown) here")
     args = parser.parse_args()
 
     if sys.version_info < (3, 11):
         fail("needs Python >= 3.11 (tomllib; moto's start script)")
-    if not args.skip_build:
+    micro = ""
+    if not args.no_micro:
+        log("cargo bench --bench signers --bench parsers")
+        micro = run_checked(["cargo", "bench", "--bench", "signers", "--bench", "parsers"],
+                            cwd=ROOT).stdout
+    # `cargo bench` leaves a target/release/cloudkeys built with the dev-dependencies' features
+    # (larger); `cargo build --release` puts the plain one back.
+    if not args.skip_build or micro:
         build()
     for binary in (CLOUDKEYS, BIGSANDBOX):
         if not binary.exists():
@@ -435,22 +471,38 @@ def main() -> None:
         for fmt, extra in (("json", []), ("ndjson", []), ("json", ["--no-last-used"])):
             argv = [ck, "--config", str(big_file), "-p", "aws-admin", "list", "--all-users",
                     *extra, "-o", fmt]
-            walls, rss = [], []
+            walls, rss, cpus = [], [], []
             for _ in range(args.scale_runs):
-                wall, max_rss, out = measure(argv, base_env)
+                wall, max_rss, cpu, out = measure(argv, base_env)
                 walls.append(wall)
                 rss.append(max_rss)
+                cpus.append(cpu)
                 count = len(json.loads(out)) if fmt == "json" else len(out.splitlines())
                 if count != args.users * 2:
                     fail(f"{' '.join(argv)} printed {count} records, expected {args.users * 2}")
             rows.append([display(argv), ms(statistics.median(walls)),
-                         f"{max(rss) / 1024:.1f} MiB", str(count)])
+                         f"{statistics.median(cpus):.2f} s", f"{max(rss) / 1024:.1f} MiB",
+                         str(count)])
         report.add(f"### Scale: `list --all-users`, {args.users} users x 2 keys in one account")
         report.add()
+        how = ("GNU time's %M" if GNU_TIME
+               else "wait4 in a fresh Python that forks the command (its own RSS is the floor)")
         report.add(f"examples/bigsandbox.rs serves the account; {args.scale_runs} runs each; "
-                   "wall time is the median, peak memory the largest max RSS (wait4) of the runs.")
+                   f"wall time is the median, peak memory the largest max RSS ({how}) of the runs; "
+                   "CPU is cloudkeys' own user + system time (the sandbox serving it runs on the "
+                   "same 2 CPUs).")
         report.add()
-        report.table(["command", "wall (median)", "peak RSS", "records"], rows)
+        report.table(["command", "wall (median)", "cloudkeys CPU (median)", "peak RSS", "records"], rows)
+
+        if micro:
+            report.add("### Micro-benchmarks (divan)")
+            report.add()
+            report.add("```")
+            for line in micro.splitlines():
+                if line.strip():
+                    report.add(line)
+            report.add("```")
+            report.add()
 
         size = CLOUDKEYS.stat().st_size
         report.add("### Binary")
