@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::config::Profile;
 use crate::error::{Error, Result};
-use crate::http::{check_endpoint, HttpClient};
+use crate::http::{check_endpoint, Failure, HttpClient, Idempotency, Request, Response};
 use crate::model::{
     ExpiringCredential, Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind,
     UserRef,
@@ -75,6 +75,31 @@ pub struct ResolvedProfile {
     pub profile: Profile,
     pub endpoint: Option<Url>,
     pub region: Option<String>,
+}
+
+impl ResolvedProfile {
+    /// Sends one call of this profile through the shared client: the profile's credential
+    /// spends its own rate budget, and errors name the provider and the profile.
+    pub async fn execute<T>(
+        &self,
+        http: &HttpClient,
+        idempotency: Idempotency,
+        build: impl FnMut(chrono::DateTime<chrono::Utc>) -> Result<Request>,
+        classify: impl Fn(Response) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
+        let profile = &self.profile;
+        http.execute(
+            (profile.provider, profile.access_key_id.as_str()),
+            idempotency,
+            build,
+            classify,
+        )
+        .await
+        .map_err(|err| {
+            err.with_provider(profile.provider)
+                .with_profile(&profile.name)
+        })
+    }
 }
 
 /// A profile with the command-line overrides applied (endpoint checked, region chosen).

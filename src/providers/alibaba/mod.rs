@@ -128,21 +128,11 @@ impl AlibabaProvider {
             let nonce = uuid::Uuid::new_v4().simple().to_string();
             Ok(signed_request(profile, &url, action, version, time, &nonce))
         };
-        self.http
-            .execute(
-                (
-                    ProviderKind::Alibaba,
-                    self.profile.profile.access_key_id.as_str(),
-                ),
-                idempotency,
-                build,
-                |response| classify(action, response),
-            )
-            .await
-            .map_err(|err| {
-                err.with_provider(ProviderKind::Alibaba)
-                    .with_profile(self.name())
+        self.profile
+            .execute(&self.http, idempotency, build, |response| {
+                classify(action, response)
             })
+            .await
     }
 
     async fn identity(&self) -> Result<&Identity> {

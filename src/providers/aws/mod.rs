@@ -159,21 +159,11 @@ impl AwsProvider {
                 body: body.clone().into_bytes(),
             })
         };
-        self.http
-            .execute(
-                (
-                    ProviderKind::Aws,
-                    self.profile.profile.access_key_id.as_str(),
-                ),
-                idempotency,
-                build,
-                |response| classify(action, response),
-            )
-            .await
-            .map_err(|err| {
-                err.with_provider(ProviderKind::Aws)
-                    .with_profile(self.name())
+        self.profile
+            .execute(&self.http, idempotency, build, |response| {
+                classify(action, response)
             })
+            .await
     }
 
     async fn identity(&self) -> Result<&Identity> {

@@ -215,21 +215,11 @@ impl HuaweiProvider {
             })
         };
         let action = call.action;
-        self.http
-            .execute(
-                (
-                    ProviderKind::Huawei,
-                    self.profile.profile.access_key_id.as_str(),
-                ),
-                call.idempotency,
-                build,
-                |response| classify(action, response),
-            )
-            .await
-            .map_err(|err| {
-                err.with_provider(ProviderKind::Huawei)
-                    .with_profile(self.name())
+        self.profile
+            .execute(&self.http, call.idempotency, build, |response| {
+                classify(action, response)
             })
+            .await
     }
 
     /// Every user of the account (ListUsersV5, followed to the last page).

@@ -178,21 +178,11 @@ impl TencentProvider {
                 body: body.clone(),
             })
         };
-        self.http
-            .execute(
-                (
-                    ProviderKind::Tencent,
-                    self.profile.profile.access_key_id.as_str(),
-                ),
-                idempotency,
-                build,
-                |response| classify(action, response),
-            )
-            .await
-            .map_err(|err| {
-                err.with_provider(ProviderKind::Tencent)
-                    .with_profile(self.name())
+        self.profile
+            .execute(&self.http, idempotency, build, |response| {
+                classify(action, response)
             })
+            .await
     }
 
     async fn caller(&self) -> Result<&Caller> {
