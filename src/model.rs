@@ -123,6 +123,11 @@ impl fmt::Display for KeyStatus {
     }
 }
 
+/// How a record names an account's root identity (AWS root user, Tencent/Alibaba main account,
+/// Huawei account). A display label only: it must never reach the wire as a user name; providers
+/// test [`UserRef::is_root`] and send the form their cloud documents for the account's own keys.
+pub const ROOT_USER: &str = "<root>";
+
 /// A user as named on the command line or returned by the cloud: `name` is the user name
 /// (or whatever the operator typed), `id` the cloud's own id once known (AWS UserId,
 /// Tencent uin, Alibaba UserId, Huawei user_id).
@@ -139,6 +144,16 @@ impl UserRef {
             name: value.to_string(),
             id: None,
         }
+    }
+
+    /// The account's root identity (see [`ROOT_USER`]).
+    pub fn root() -> Self {
+        UserRef::from_arg(ROOT_USER)
+    }
+
+    /// Whether this names the account's root identity rather than a user.
+    pub fn is_root(&self) -> bool {
+        self.name == ROOT_USER
     }
 }
 

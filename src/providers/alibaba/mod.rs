@@ -29,7 +29,7 @@ use api::{RAM_VERSION, STS_VERSION};
 
 /// How the account (root) owner of keys is shown in records: it is no RAM user, and `<`/`>`
 /// cannot appear in a RAM user name, so this never names a real user.
-pub const ROOT_USER: &str = "<root>";
+pub use crate::model::ROOT_USER;
 
 /// `ListUsers` page size: the documented maximum of the older docs (newer ones allow 1000).
 const PAGE_SIZE: &str = "100";

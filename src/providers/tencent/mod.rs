@@ -36,7 +36,7 @@ use api::{Answer, CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 
 /// How the root account's own keys are labelled (it is no sub-user and has no user name).
-const ROOT_LABEL: &str = "<root>";
+use crate::model::ROOT_USER as ROOT_LABEL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
