@@ -494,3 +494,23 @@ fn one_failing_profile_of_several_is_a_partial_failure() {
     assert_eq!(error["code"], "SignatureDoesNotMatch");
     assert_eq!(error["exit_code"], 3);
 }
+
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = World::new();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        // IAM answers a stale or future X-Amz-Date with 403 SignatureDoesNotMatch
+        // ("Signature expired: …" / "Signature not yet current: …"): that is clock skew,
+        // corrected from the Date header, not a wrong secret.
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-p", "aws-admin", "-v", "list", "--all-users", "-o", "json"]),
+            0,
+        );
+        assert_eq!(json_array(&stdout).len(), 4, "skew {hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "skew {hours}h: {stderr}"
+        );
+    }
+}

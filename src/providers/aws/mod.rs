@@ -281,9 +281,18 @@ fn identity_from(
     }
 }
 
-/// Maps an IAM/STS error code to our kind and retry class.
-fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
+/// Maps an IAM/STS error code (and, where the code is ambiguous, its message) to our kind
+/// and retry class.
+fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
     match code {
+        // IAM and STS refuse a stale or future X-Amz-Date as SignatureDoesNotMatch; only the
+        // message tells it from a wrong secret.
+        "SignatureDoesNotMatch"
+            if message.starts_with("Signature expired:")
+                || message.starts_with("Signature not yet current:") =>
+        {
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        }
         "NoSuchEntity" => (ErrorKind::NotFound, Retry::Never),
         "LimitExceeded" => (ErrorKind::Limit, Retry::Never),
         "InvalidClientTokenId"
@@ -329,17 +338,17 @@ fn classify<T: for<'de> serde::Deserialize<'de>>(
     match api::parse_error(&response.body) {
         Some(body) => {
             let code = body.code.unwrap_or_default();
-            let (kind, retry) = error_class(&code, response.status);
             let message = body
                 .message
                 .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
+            let (kind, retry) = error_class(&code, &message, response.status);
             Err(Failure::new(
                 Error::cloud(kind, code, message, body.request_id.or(header_request_id)),
                 retry,
             ))
         }
         None => {
-            let (kind, retry) = error_class("", response.status);
+            let (kind, retry) = error_class("", "", response.status);
             let kind = if kind == ErrorKind::Refused {
                 ErrorKind::BadResponse
             } else {
@@ -431,7 +440,10 @@ impl AccessKeyProvider for AwsProvider {
                     }
                     None => {
                         if record.user.is_none() {
-                            record.user = identity.user.clone().or(Some(crate::model::ROOT_USER.into()));
+                            record.user = identity
+                                .user
+                                .clone()
+                                .or(Some(crate::model::ROOT_USER.into()));
                         }
                         if identity.identity_type == IdentityType::User {
                             record.user_id = identity.user_id.clone();
@@ -666,14 +678,31 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_kinds() {
-        assert_eq!(error_class("NoSuchEntity", 404).0.exit_code(), 3);
-        assert_eq!(error_class("LimitExceeded", 409).0, ErrorKind::Limit);
-        assert_eq!(error_class("Throttling", 400).1, Retry::Throttled);
-        assert_eq!(error_class("RequestExpired", 400).1, Retry::ClockSkew);
-        assert_eq!(error_class("Weird", 503).1, Retry::Server);
+        assert_eq!(error_class("NoSuchEntity", "", 404).0.exit_code(), 3);
+        assert_eq!(error_class("LimitExceeded", "", 409).0, ErrorKind::Limit);
+        assert_eq!(error_class("Throttling", "", 400).1, Retry::Throttled);
+        assert_eq!(error_class("RequestExpired", "", 400).1, Retry::ClockSkew);
+        assert_eq!(error_class("Weird", "", 503).1, Retry::Server);
         assert_eq!(
-            error_class("Weird", 400),
+            error_class("Weird", "", 400),
             (ErrorKind::Refused, Retry::Never)
+        );
+        // Clock skew as IAM says it, both ways; any other mismatch is a wrong secret.
+        let expired = "Signature expired: 20220127T001427Z is now earlier than 20220127T014428Z (20220127T015928Z - 15 min.)";
+        let early = "Signature not yet current: 20220127T031427Z is still later than 20220127T021428Z (20220127T015928Z + 15 min.)";
+        for message in [expired, early] {
+            assert_eq!(
+                error_class("SignatureDoesNotMatch", message, 403),
+                (ErrorKind::ClockSkew, Retry::ClockSkew)
+            );
+        }
+        assert_eq!(
+            error_class(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                403
+            ),
+            (ErrorKind::Auth, Retry::Never)
         );
     }
 
