@@ -514,3 +514,82 @@ fn an_hour_of_clock_skew_either_way_is_corrected() {
         );
     }
 }
+
+/// Gives the test account's root user two keys and a profile `aws-root` signing with the first;
+/// returns the second key's id.
+fn add_root_profile(world: &World) -> String {
+    let ((id, secret), (other, _)) = world.with_state(|s| {
+        let now = Utc::now();
+        (
+            s.add_aws_key(ACCOUNT, None, now - chrono::Duration::days(30)),
+            s.add_aws_key(ACCOUNT, None, now - chrono::Duration::days(5)),
+        )
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.aws-root]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    other
+}
+
+fn root_keys(world: &World) -> Vec<(String, KeyStatus)> {
+    world.with_state(|s| {
+        s.aws_account(ACCOUNT)
+            .unwrap()
+            .root_keys
+            .iter()
+            .map(|k| (k.access_key_id.clone(), k.status))
+            .collect()
+    })
+}
+
+#[test]
+fn the_root_users_keys_can_be_disabled_enabled_and_deleted() {
+    let world = World::new();
+    let other = add_root_profile(&world);
+    let status = |world: &World| {
+        root_keys(world)
+            .into_iter()
+            .find(|(id, _)| *id == other)
+            .map(|(_, status)| status)
+    };
+    // The records label the root user `<root>`; that label must not reach IAM as a UserName
+    // (IAM refuses it: 400 ValidationError), the root user's key calls carry none.
+    let (stdout, _) = run(&mut world.cmd(["-p", "aws-root", "list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert!(records.iter().all(|r| r["user"] == "<root>"), "{stdout}");
+
+    run(&mut world.cmd(["-p", "aws-root", "disable", &other]), 0);
+    assert_eq!(status(&world), Some(KeyStatus::Inactive));
+    // The label typed back as --user names the root user too.
+    run(
+        &mut world.cmd(["-p", "aws-root", "enable", &other, "--user", "<root>"]),
+        0,
+    );
+    assert_eq!(status(&world), Some(KeyStatus::Active));
+    run(
+        &mut world.cmd(["-p", "aws-root", "delete", &other, "--yes"]),
+        0,
+    );
+    assert_eq!(status(&world), None);
+    assert_eq!(root_keys(&world).len(), 1);
+}
+
+#[test]
+fn only_the_root_user_can_name_the_root_user() {
+    let world = World::new();
+    let other = add_root_profile(&world);
+    // An IAM user cannot reach the root user's keys: a one-line usage error, nothing sent
+    // that would act on the caller's own keys instead.
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "disable", &other, "--user", "<root>"]),
+        2,
+    );
+    assert_one_line_error(&stderr, "root");
+    assert!(root_keys(&world)
+        .iter()
+        .all(|(_, status)| *status == KeyStatus::Active));
+}

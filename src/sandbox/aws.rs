@@ -457,6 +457,18 @@ fn target_user(
 ) -> Result<Option<String>, AwsError> {
     match params.get("UserName").filter(|n| !n.is_empty()) {
         Some(name) => {
+            // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name
+            // like `<root>` is invalid, not unknown.
+            let valid = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !valid {
+                return Err(err(
+                    400,
+                    "ValidationError",
+                    "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+                ));
+            }
             caller.authorize(action, Some(Some(name)))?;
             account(state, caller)?
                 .user(name)

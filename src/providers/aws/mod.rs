@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef,
+    UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::signing::{percent_encode, RequestParts};
@@ -188,6 +188,35 @@ impl AwsProvider {
 
     fn record(&self, key: api::AccessKeyMetadata, account_id: Option<&str>) -> Result<KeyRecord> {
         record_from(key, self.name(), account_id)
+    }
+
+    /// The user to name in `UserName`: `None` for the caller's own keys. The root user
+    /// ([`UserRef::is_root`]) has no user name: IAM reaches its keys only through the root
+    /// user's own credentials, with no `UserName`, so the display label never goes out.
+    async fn named_user<'a>(&self, user: Option<&'a UserRef>) -> Result<Option<&'a UserRef>> {
+        match user {
+            Some(u) if u.is_root() => {
+                if self.identity().await?.identity_type == IdentityType::Root {
+                    Ok(None)
+                } else {
+                    Err(Error::usage(format!(
+                        "the root user's keys ({ROOT_USER}) can be managed only with the root user's own credentials"
+                    ))
+                    .with_provider(ProviderKind::Aws)
+                    .with_profile(self.name()))
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// How the caller's own keys are labelled when IAM names no user: the caller's user name,
+    /// else the root label.
+    fn own_label(identity: &Identity) -> String {
+        identity
+            .user
+            .clone()
+            .unwrap_or_else(|| ROOT_USER.to_string())
     }
 
     /// AWS STS GetAccessKeyInfo: the account that owns any key id.
@@ -411,6 +440,7 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        let user = self.named_user(user).await?;
         let identity = self.identity().await?;
         let account_id = identity.account_id.clone();
         let mut records = Vec::new();
@@ -440,10 +470,7 @@ impl AccessKeyProvider for AwsProvider {
                     }
                     None => {
                         if record.user.is_none() {
-                            record.user = identity
-                                .user
-                                .clone()
-                                .or(Some(crate::model::ROOT_USER.into()));
+                            record.user = Some(Self::own_label(identity));
                         }
                         if identity.identity_type == IdentityType::User {
                             record.user_id = identity.user_id.clone();
@@ -473,7 +500,9 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
-        let account_id = self.identity().await?.account_id.clone();
+        let user = self.named_user(user).await?;
+        let identity = self.identity().await?;
+        let account_id = identity.account_id.clone();
         let params: Vec<(&str, &str)> = user
             .map(|u| ("UserName", u.name.as_str()))
             .into_iter()
@@ -497,9 +526,14 @@ impl AccessKeyProvider for AwsProvider {
             },
             account_id.as_deref(),
         )?;
-        if let Some(u) = user {
-            record.user.get_or_insert_with(|| u.name.clone());
-            record.user_id = u.id.clone();
+        match user {
+            Some(u) => {
+                record.user.get_or_insert_with(|| u.name.clone());
+                record.user_id = u.id.clone();
+            }
+            None => {
+                record.user.get_or_insert_with(|| Self::own_label(identity));
+            }
         }
         Ok(NewKey { record, secret })
     }
@@ -509,7 +543,7 @@ impl AccessKeyProvider for AwsProvider {
             ("AccessKeyId", key.access_key_id.as_str()),
             ("Status", wire_status(status)),
         ];
-        if let Some(user) = &key.user {
+        if let Some(user) = self.named_user(key.user.as_ref()).await? {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
@@ -525,7 +559,7 @@ impl AccessKeyProvider for AwsProvider {
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let mut params = vec![("AccessKeyId", key.access_key_id.as_str())];
-        if let Some(user) = &key.user {
+        if let Some(user) = self.named_user(key.user.as_ref()).await? {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
