@@ -572,3 +572,58 @@ fn last_use_is_the_exact_stamp_else_the_day() {
     assert_eq!(record["last_used_at"], "2026-03-03T16:00:00Z");
     assert_eq!(record["last_used_precision"], "date");
 }
+
+/// Gives the test account's owner (root) two keys and a profile `tencent-root` signing with
+/// the first; returns the second key's id.
+fn add_root_profile(world: &World) -> String {
+    let ((id, secret), (other, _)) = world.with_state(|s| {
+        let now = Utc::now();
+        (
+            tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN, now - Duration::days(30)),
+            tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN, now - Duration::days(5)),
+        )
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.tencent-root]\nprovider = \"tencent\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"ap-guangzhou\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    other
+}
+
+#[test]
+fn the_root_accounts_keys_can_be_disabled_enabled_and_deleted() {
+    let world = world();
+    let other = add_root_profile(&world);
+    let root = |args: &[&str]| {
+        let mut all = vec!["-p", "tencent-root"];
+        all.extend_from_slice(args);
+        world.cmd(all)
+    };
+    let status = || {
+        world
+            .with_state(|s| keys_of(s, TEST_OWNER_UIN))
+            .into_iter()
+            .find(|(id, _)| *id == other)
+            .map(|(_, status)| status)
+    };
+    let (stdout, _) = run(&mut root(&["list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert!(records.iter().all(|r| r["user"] == "<root>"), "{stdout}");
+
+    run(&mut root(&["disable", &other]), 0);
+    assert_eq!(status(), Some(KeyStatus::Inactive));
+    // The label typed back as --user names the main account; it never reaches CAM as a name.
+    run(&mut root(&["enable", &other, "--user", "<root>"]), 0);
+    assert_eq!(status(), Some(KeyStatus::Active));
+    run(&mut root(&["disable", &other, "--user", "<root>"]), 0);
+    assert_eq!(status(), Some(KeyStatus::Inactive));
+    run(
+        &mut root(&["delete", &other, "--user", "<root>", "--yes"]),
+        0,
+    );
+    assert_eq!(status(), None);
+    assert_eq!(world.with_state(|s| keys_of(s, TEST_OWNER_UIN)).len(), 1);
+}

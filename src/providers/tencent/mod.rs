@@ -255,6 +255,24 @@ impl TencentProvider {
 
     /// The (label, uin) of a user named on the command line (name or uin) or from a record.
     async fn resolve(&self, user: &UserRef) -> Result<(String, u64)> {
+        // The main account is no sub-user: `<root>` is a label, never a name to look up.
+        // Its uin is the account's (owner) uin.
+        if user.is_root() {
+            let caller = self.caller().await?;
+            let owner = caller
+                .identity
+                .account_id
+                .as_deref()
+                .and_then(|id| id.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Error::bad_response(
+                        "GetCallerIdentity: no account uin to name the main account by",
+                    )
+                    .with_provider(ProviderKind::Tencent)
+                    .with_profile(self.name())
+                })?;
+            return Ok((ROOT_LABEL.to_string(), owner));
+        }
         if let Some(id) = &user.id {
             let uin = id.parse::<u64>().map_err(|_| {
                 Error::usage(format!("user id '{id}' is not a Tencent uin"))
@@ -300,6 +318,11 @@ impl TencentProvider {
         match user {
             Some(user) => {
                 let (label, uin) = self.resolve(user).await?;
+                // The caller's own keys (the main account's, for a root caller) go without
+                // TargetUin: CAM's documented default is the current user.
+                if self.caller().await?.uin == Some(uin) {
+                    return Ok((json!({}), label, Some(uin)));
+                }
                 Ok((json!({ "TargetUin": uin }), label, Some(uin)))
             }
             None => {
