@@ -593,3 +593,58 @@ fn only_the_root_user_can_name_the_root_user() {
         .iter()
         .all(|(_, status)| *status == KeyStatus::Active));
 }
+
+#[test]
+fn a_role_session_without_user_is_told_it_has_no_keys_of_its_own() {
+    let world = World::new();
+    let (id, secret, token) =
+        world.with_state(|s| s.add_aws_role_session(ACCOUNT, "ops-admin", "ci-run"));
+    assert!(id.starts_with("ASIA"));
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.aws-role]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nsession_token = \"{token}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-role", "whoami", "-o", "json"]),
+        0,
+    );
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["type"], "role");
+    assert_eq!(
+        me["arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/ci-run").as_str()
+    );
+    // IAM answers a key call without UserName from a role session with 400 ValidationError
+    // "Must specify userName when calling with non-User credentials": a usage error (exit 2),
+    // said in one line, for every command that would act on the caller's own keys. (rotate
+    // refuses any profile with a session token before asking the cloud.)
+    for (args, needle) in [
+        (vec!["list"], "role session has no access keys of its own"),
+        (vec!["create"], "role session has no access keys of its own"),
+        (
+            vec!["rotate", "--save", "new-key.txt"],
+            "temporary credentials (a session token): there is no long-term key",
+        ),
+    ] {
+        let mut all = vec!["-p", "aws-role"];
+        all.extend(args.iter().copied());
+        let (stdout, stderr) = run(world.cmd(all).current_dir(world.home()), 2);
+        assert_one_line_error(&stderr, needle);
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(!stderr.contains(&secret) && !stderr.contains(&token));
+        if args[0] != "rotate" {
+            assert!(stderr.contains("--user"), "{args:?}: {stderr}");
+        }
+    }
+    assert!(!world.home().join("new-key.txt").exists());
+    assert_eq!(keys_of(&world, "admin").len(), 1, "nothing was created");
+    // With --user the session manages that user's keys.
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-role", "list", "--user", "alice", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout).len(), 2);
+}

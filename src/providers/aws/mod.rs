@@ -335,6 +335,11 @@ fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             (ErrorKind::Permission, Retry::Never)
         }
+        // A key call without UserName from temporary (role) credentials: the caller must name
+        // a user, a usage error rather than a refusal.
+        "ValidationError" if message.contains("non-User credentials") => {
+            (ErrorKind::Usage, Retry::Never)
+        }
         "RequestExpired" | "RequestTimeTooSkewed" | "SignatureExpired" => {
             (ErrorKind::ClockSkew, Retry::ClockSkew)
         }
@@ -371,6 +376,12 @@ fn classify<T: for<'de> serde::Deserialize<'de>>(
                 .message
                 .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
             let (kind, retry) = error_class(&code, &message, response.status);
+            // IAM's answer to a role session asking for "its own" keys: say what it means.
+            let message = if kind == ErrorKind::Usage {
+                format!("a role session has no access keys of its own: name the IAM user with --user ({message})")
+            } else {
+                message
+            };
             Err(Failure::new(
                 Error::cloud(kind, code, message, body.request_id.or(header_request_id)),
                 retry,
@@ -737,6 +748,18 @@ mod tests {
                 403
             ),
             (ErrorKind::Auth, Retry::Never)
+        );
+        assert_eq!(
+            error_class(
+                "ValidationError",
+                "Must specify userName when calling with non-User credentials",
+                400
+            ),
+            (ErrorKind::Usage, Retry::Never)
+        );
+        assert_eq!(
+            error_class("ValidationError", "Invalid Marker.", 400),
+            (ErrorKind::Refused, Retry::Never)
         );
     }
 
