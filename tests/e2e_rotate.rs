@@ -272,8 +272,16 @@ fn a_lost_create_answer_is_reported_and_a_rerun_finishes_without_a_third_key() {
         );
         assert!(!save.exists());
 
-        // The same command again: the orphan (whose secret nobody has) goes, the job is done.
-        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 0);
+        // The same command again, with no terminal to ask on: it names the orphan and
+        // deletes nothing without --yes.
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 2);
+        assert!(
+            stderr.contains(&orphan) && stderr.contains("--yes"),
+            "{stderr}"
+        );
+        assert_eq!(bob_keys(&world, cloud).len(), 2);
+        // With --yes the orphan (whose secret nobody has) goes, and the job is done.
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["--yes"])), 0);
         assert!(stderr.contains(&format!("deleted {orphan}")), "{stderr}");
         let keys = bob_keys(&world, cloud);
         assert_eq!(keys.len(), 2, "{keys:?}");
@@ -682,4 +690,223 @@ fn an_interrupted_write_back_rotation_finishes_on_the_next_run() {
         assert!(keys.contains(&(old, "inactive".into())));
         assert!(keys.contains(&(new_id, "active".into())));
     }
+}
+
+/// The rotation journals in the test's HOME (no XDG_STATE_HOME: `~/.local/state/cloudkeys`).
+fn journals(world: &World) -> Vec<String> {
+    let dir = world.home().join(".local/state/cloudkeys");
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("rotate-") && n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_refused_create_leaves_no_journal_and_a_key_made_by_hand_is_never_deleted() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    // A definite answer: the policy lacks iam:CreateAccessKey.
+    world.with_state(|s| s.settings.denied_actions.push(cloud.create.to_string()));
+    let save = world.home().join("new.json");
+    let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 3);
+    assert!(stderr.contains("AccessDenied"), "{stderr}");
+    assert!(journals(&world).is_empty(), "{:?}", journals(&world));
+
+    // Someone is given the permission and makes a key for bob by hand.
+    world.with_state(|s| s.settings.denied_actions.clear());
+    let by_hand = world.home().join("by-hand.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            by_hand.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (hand_id, _) = saved(&by_hand);
+
+    // A later rotation must not take that key for an orphan of the refused one.
+    let (_, stderr) = world
+        .cmd(rotate_bob(cloud, &save, &["--key", &old]))
+        .output()
+        .map(|o| (o.status, String::from_utf8_lossy(&o.stderr).into_owned()))
+        .unwrap();
+    assert!(!stderr.contains("interrupted rotation"), "{stderr}");
+    let keys = bob_keys(&world, cloud);
+    assert!(
+        keys.iter().any(|(id, _)| id == &hand_id),
+        "{keys:?}\n{stderr}"
+    );
+}
+
+#[test]
+fn two_rotations_writing_into_one_file_both_keep_their_key() {
+    let cloud = &CLOUDS[2];
+    let world = World::new();
+    // bob gets a key whose secret we know; the admin keeps its own.
+    for (id, _) in bob_keys(&world, cloud) {
+        run(
+            &mut world.cmd(["-p", cloud.admin, "delete", &id, "--user", "bob", "--yes"]),
+            0,
+        );
+    }
+    let bob_file = world.home().join("bob.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            bob_file.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (bob_id, bob_secret) = saved(&bob_file);
+    let admin = world.profile(cloud.admin);
+    let file = world.home().join(".aliyun/config.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let entry = |name: &str, id: &str, secret: &str| {
+        format!("    {{\n      \"name\": \"{name}\",\n      \"mode\": \"AK\",\n      \"access_key_id\": \"{id}\",\n      \"access_key_secret\": \"{secret}\",\n      \"region_id\": \"cn-hangzhou\"\n    }}")
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "{{\n  \"current\": \"default\",\n  \"profiles\": [\n{},\n{}\n  ]\n}}\n",
+            entry("default", &admin.access_key_id, &admin.secret_access_key),
+            entry("bob", &bob_id, &bob_secret)
+        ),
+    )
+    .unwrap();
+    common::private(&file);
+    let endpoint = world.endpoint();
+    let rotation = |profile: &str| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"));
+        cmd.env_clear()
+            .env("HOME", world.home())
+            .env("NO_COLOR", "1")
+            // Debug builds only: a slow write-back, so the two runs overlap in it.
+            .env("CLOUDKEYS_TEST_WRITE_DELAY_MS", "1500")
+            .args(["--provider", "alibaba", "--endpoint", &endpoint, "-p"])
+            .arg(format!("alibaba:{profile}"))
+            .args(["rotate", "--verify-timeout", "10"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let first = rotation("default");
+    let second = rotation("bob");
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Each profile in the file now holds a new key that works.
+    for (profile, old) in [("default", &admin.access_key_id), ("bob", &bob_id)] {
+        let (stdout, stderr) = run(
+            world.bare_cmd().args([
+                "--provider",
+                "alibaba",
+                "--endpoint",
+                &endpoint,
+                "-p",
+                &format!("alibaba:{profile}"),
+                "whoami",
+                "-o",
+                "json",
+            ]),
+            0,
+        );
+        let now = json_array(&stdout)[0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(&now, old, "{profile} still holds its old key: {stderr}");
+    }
+}
+
+#[test]
+fn a_new_key_never_accepted_is_deleted_and_the_file_restored_byte_for_byte() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = world.profile(cloud.admin).access_key_id;
+    let before = std::fs::read(world.config_path()).unwrap();
+    // The cloud never accepts the new key within the wait.
+    world.with_state(|s| s.settings.new_key_delay = Duration::from_secs(600));
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", cloud.admin, "rotate", "--verify-timeout", "1"]),
+        4,
+    );
+    // (Compared as bytes but not printed: the file holds secrets.)
+    let after = std::fs::read(world.config_path()).unwrap();
+    assert!(after == before, "the file is not as it was: {stderr}");
+    assert!(stderr.contains("was deleted"), "{stderr}");
+    assert!(stderr.contains("restored"), "{stderr}");
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", cloud.admin, "list", "-o", "json", "--no-last-used"]),
+        0,
+    );
+    let ids: Vec<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [old], "the new key is gone, the old one is left");
+    // No backup left behind once the rotation is over.
+    let leftovers: Vec<_> = std::fs::read_dir(world.home())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("backup"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_during_create_waits_until_the_secret_is_saved() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    active_bob(&world, cloud);
+    world.with_state(|s| {
+        s.settings.faults.push(
+            Fault::always(Effect::Latency(Duration::from_secs(3)))
+                .provider(cloud.kind)
+                .on(cloud.create),
+        )
+    });
+    let save = world.home().join("new.json");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
+        .env_clear()
+        .env("HOME", world.home())
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(world.config_path())
+        .args(rotate_bob(cloud, &save, &[]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well inside the slow create.
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on the child's pid; no memory is touched.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let (new_id, _) = saved(&save);
+    assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &new_id));
+    assert_works(&world, cloud, &save);
 }

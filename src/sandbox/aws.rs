@@ -145,6 +145,8 @@ struct Caller {
     /// `None` for root.
     user: Option<String>,
     admin: bool,
+    /// Actions refused to this caller whatever its rights (`Settings::denied_actions`).
+    denied: Vec<String>,
 }
 
 impl Caller {
@@ -157,7 +159,8 @@ impl Caller {
 
     /// Admins and root may do anything in their account; others only act on their own keys.
     fn authorize(&self, action: &str, target: Option<Option<&str>>) -> Result<(), AwsError> {
-        if self.admin {
+        let denied = self.denied.iter().any(|a| a == action);
+        if self.admin && !denied {
             return Ok(());
         }
         let own = matches!(target, Some(Some(name)) if Some(name) == self.user.as_deref());
@@ -169,7 +172,7 @@ impl Caller {
                 | "DeleteAccessKey"
                 | "GetAccessKeyLastUsed"
         );
-        if own && self_service {
+        if own && self_service && !denied {
             return Ok(());
         }
         let resource = match target {
@@ -385,6 +388,7 @@ fn authenticate(
             account_id: owner.account_id,
             user: owner.user,
             admin,
+            denied: state.settings.denied_actions.clone(),
         },
         parsed.service,
     ))

@@ -20,6 +20,9 @@ pub struct Settings {
     pub clock_skew: chrono::Duration,
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
+    /// AWS actions no policy allows, even to admins: refused with the real 403 AccessDenied
+    /// (to test a definite refusal, as opposed to a lost answer).
+    pub denied_actions: Vec<String>,
 }
 
 /// Everything the sandbox knows.
