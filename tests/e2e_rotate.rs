@@ -383,6 +383,13 @@ fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
         assert!(keys.contains(&(old.clone(), "active".to_string())));
         assert!(keys.iter().any(|(id, _)| id == &new_id));
 
+        // The journal it leaves names keys and a stage, never a secret.
+        let (_, secret) = saved(&save);
+        let dir = world.home().join(".local/state/cloudkeys");
+        for name in journals(&world) {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert!(text.contains(&new_id) && !text.contains(&secret));
+        }
         // Once the cloud has caught up, the same command finishes the job.
         std::thread::sleep(Duration::from_secs(5));
         let (_, stderr) = run(&mut world.cmd(&args), 0);
@@ -908,5 +915,91 @@ fn sigint_during_create_waits_until_the_secret_is_saved() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let (new_id, _) = saved(&save);
     assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &new_id));
+    assert_works(&world, cloud, &save);
+}
+
+#[test]
+fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orphan() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    world.with_state(|s| {
+        s.settings.faults.push(
+            Fault::always(Effect::LoseAnswer)
+                .provider(cloud.kind)
+                .on(cloud.create)
+                .times(1),
+        )
+    });
+    let save = world.home().join("new.json");
+    run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
+    assert_eq!(journals(&world).len(), 1);
+    // The orphan is cleaned up by hand, and someone makes a key of their own.
+    let orphan = bob_keys(&world, cloud)
+        .into_iter()
+        .find(|(id, _)| id != &old)
+        .unwrap()
+        .0;
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "delete",
+            &orphan,
+            "--user",
+            "bob",
+            "--yes",
+        ]),
+        0,
+    );
+    let by_hand = world.home().join("by-hand.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            by_hand.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (hand_id, _) = saved(&by_hand);
+    // Even with --yes, a key that did not appear during the lost create is left alone.
+    let (_, stderr) = run(
+        &mut world.cmd(rotate_bob(cloud, &save, &["--key", &old, "--yes"])),
+        3,
+    );
+    assert!(stderr.contains("already has 2 keys"), "{stderr}");
+    assert!(!stderr.contains("deleted"), "{stderr}");
+    assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &hand_id));
+    assert!(journals(&world).is_empty(), "the journal is used up");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stderr_does_not_stop_a_rotation_half_way() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    active_bob(&world, cloud);
+    let save = world.home().join("new.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
+        .env_clear()
+        .env("HOME", world.home())
+        .arg("--config")
+        .arg(world.config_path())
+        .args(rotate_bob(cloud, &save, &[]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads stderr: every progress line meets a broken pipe.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let (new_id, _) = saved(&save);
+    let keys = bob_keys(&world, cloud);
+    assert!(keys.contains(&(new_id, "active".to_string())), "{keys:?}");
     assert_works(&world, cloud, &save);
 }
