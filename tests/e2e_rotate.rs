@@ -884,6 +884,17 @@ fn a_new_key_never_accepted_is_deleted_and_the_file_restored_byte_for_byte() {
 #[cfg(unix)]
 #[test]
 fn sigint_during_create_waits_until_the_secret_is_saved() {
+    interrupted_during_create(libc::SIGINT);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_create_waits_until_the_secret_is_saved() {
+    interrupted_during_create(libc::SIGTERM);
+}
+
+#[cfg(unix)]
+fn interrupted_during_create(signal: i32) {
     let cloud = &CLOUDS[0];
     let world = World::new();
     active_bob(&world, cloud);
@@ -895,6 +906,7 @@ fn sigint_during_create_waits_until_the_secret_is_saved() {
         )
     });
     let save = world.home().join("new.json");
+    let started = std::time::Instant::now();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
         .env_clear()
         .env("HOME", world.home())
@@ -906,13 +918,21 @@ fn sigint_during_create_waits_until_the_secret_is_saved() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Well inside the slow create.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Well inside the slow create: its journal is written just before the call goes out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while journals(&world).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     // SAFETY: kill(2) on the child's pid; no memory is touched.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it waited for the create"
+    );
     let (new_id, _) = saved(&save);
     assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &new_id));
     assert_works(&world, cloud, &save);
