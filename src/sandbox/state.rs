@@ -20,8 +20,9 @@ pub struct Settings {
     pub clock_skew: chrono::Duration,
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
-    /// AWS actions no policy allows, even to admins: refused with the real 403 AccessDenied
-    /// (to test a definite refusal, as opposed to a lost answer).
+    /// Actions no policy allows, even to admins: refused with the cloud's real permission error
+    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission; not yet Tencent and Huawei), to test a
+    /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
 }
 
