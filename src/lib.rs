@@ -1,8 +1,10 @@
 //! cloudkeys: list, create, enable/disable, delete, rotate and audit cloud access keys.
 
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod critical;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -52,7 +52,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
     runtime.block_on(async {
         tokio::select! {
             result = commands::run(cli, env) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
+            // Waits out a critical section (rotate saving a new secret) before giving up.
+            _ = cloudkeys::critical::interrupted() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
         }
     })
 }

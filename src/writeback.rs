@@ -32,12 +32,12 @@
 //! No secret ever appears in an error or a log line; errors name the file and the profile.
 
 use std::fs;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::atomic;
 use crate::config::{Profile, Source};
 use crate::error::{Error, Result};
 use crate::model::Secret;
@@ -75,39 +75,144 @@ pub fn write(
     let target = Target::of(profile)?;
     target.validate("access key id", new_key_id)?;
     target.validate("secret", new_secret.expose())?;
-    let text = target.read()?;
-    let entry = target.locate(&text)?;
-    if entry.id == new_key_id && entry.secret.expose() == new_secret.expose() {
-        tracing::debug!(
-            "{} already holds access key {new_key_id}; nothing to write",
-            target.place
-        );
-        return Ok(target.real);
+    let backup = backup_path(&target.real, &profile.name);
+    let made_backup = std::cell::Cell::new(false);
+    // Under the file's lock, on what it holds now: another rotation of another profile of the
+    // same file may have written it since `check` read it, and its change must stay.
+    let written = atomic::write_locked(&target.real, 0o600, |current| {
+        let text = target.text(current)?;
+        let entry = target.locate(&text)?;
+        if entry.id == new_key_id && entry.secret.expose() == new_secret.expose() {
+            tracing::debug!(
+                "{} already holds access key {new_key_id}; nothing to write",
+                target.place
+            );
+            return Ok(text.as_bytes().to_vec());
+        }
+        if entry.id != old_key_id && entry.id != new_key_id {
+            return Err(target.refuse(format!(
+                "it holds access key id {}, neither {old_key_id} (the key being replaced) nor \
+                 {new_key_id} (the new one); it was changed by something else, so nothing was written",
+                entry.id
+            )));
+        }
+        // The id already being the new one means an earlier run was interrupted, or someone
+        // pasted the id by hand: the secret the cloud gave for that id is the only right one.
+        let mut edits = vec![(
+            entry.secret_span.clone(),
+            target.encode(&text[entry.secret_span.clone()], new_secret.expose())?,
+        )];
+        if entry.id != new_key_id {
+            edits.push((
+                entry.id_span.clone(),
+                target.encode(&text[entry.id_span.clone()], new_key_id)?,
+            ));
+        }
+        let new_text = splice(&text, edits);
+        target.verify(&text, &new_text, &entry, new_key_id, new_secret)?;
+        // The old secret is about to be overwritten before the new key is proven: keep the
+        // file as it is until the rotation is over, so that [`restore`] can put it back.
+        if entry.id == old_key_id {
+            atomic::write_held(&backup, 0o600, |_| Ok(text.as_bytes().to_vec()))
+                .map_err(|err| err.with_profile(target.profile))?;
+            made_backup.set(true);
+        }
+        Ok(new_text.as_bytes().to_vec())
+    });
+    let written = match written {
+        Ok(written) => written,
+        Err(err) => {
+            // Nothing was written: the backup made for this write is not needed.
+            if made_backup.get() {
+                discard_backup(profile);
+            }
+            return Err(err.with_profile(target.profile));
+        }
+    };
+    if written == atomic::Written::Replaced {
+        tracing::info!("wrote access key {new_key_id} to {}", target.place);
     }
-    if entry.id != old_key_id && entry.id != new_key_id {
+    Ok(target.real)
+}
+
+/// Puts the old key of `profile` (as loaded, before the rotation) back into its entry, when
+/// the new key `new_key_id` is abandoned: the entry's id and secret get the exact bytes they
+/// had in the backup [`write`] kept, and nothing else in the file changes (so a change another
+/// profile made since stays; with no such change the file is byte-for-byte as before). Then
+/// the backup is removed. Returns the path written.
+pub fn restore(profile: &Profile, new_key_id: &str) -> Result<PathBuf> {
+    let target = Target::of(profile)?;
+    let backup = backup_path(&target.real, &profile.name);
+    let saved = fs::read(&backup).map(Zeroizing::new).map_err(|err| {
+        target.io(
+            format_args!("cannot read the backup {}", backup.display()),
+            &err,
+        )
+    })?;
+    let saved = target.text(Some(&saved))?;
+    let old = target.locate(&saved)?;
+    if old.id != profile.access_key_id {
         return Err(target.refuse(format!(
-            "it holds access key id {}, neither {old_key_id} (the key being replaced) nor \
-             {new_key_id} (the new one); it was changed by something else, so nothing was written",
-            entry.id
+            "the backup {} holds access key id {}, not {}; nothing was restored",
+            backup.display(),
+            old.id,
+            profile.access_key_id
         )));
     }
-    // The id already being the new one means an earlier run was interrupted, or someone pasted
-    // the id by hand: the secret the cloud gave for that id is the only right one, so write it.
-    let mut edits = vec![(
-        entry.secret_span.clone(),
-        target.encode(&text[entry.secret_span.clone()], new_secret.expose())?,
-    )];
-    if entry.id != new_key_id {
-        edits.push((
-            entry.id_span.clone(),
-            target.encode(&text[entry.id_span.clone()], new_key_id)?,
-        ));
-    }
-    let new_text = splice(&text, edits);
-    target.verify(&text, &new_text, &entry, new_key_id, new_secret)?;
-    target.replace(&text, new_text.as_bytes())?;
-    tracing::info!("wrote access key {new_key_id} to {}", target.place);
+    atomic::write_locked(&target.real, 0o600, |current| {
+        let text = target.text(current)?;
+        let entry = target.locate(&text)?;
+        if entry.id == old.id && entry.secret.expose() == old.secret.expose() {
+            return Ok(text.as_bytes().to_vec());
+        }
+        if entry.id != new_key_id {
+            return Err(target.refuse(format!(
+                "it holds access key id {}, not the new {new_key_id}; it was changed by \
+                 something else, so the old key was not put back (it is in {})",
+                entry.id,
+                backup.display()
+            )));
+        }
+        let new_text = splice(
+            &text,
+            vec![
+                (
+                    entry.id_span.clone(),
+                    saved[old.id_span.clone()].to_string(),
+                ),
+                (
+                    entry.secret_span.clone(),
+                    saved[old.secret_span.clone()].to_string(),
+                ),
+            ],
+        );
+        target.verify(&text, &new_text, &entry, &old.id, &old.secret)?;
+        Ok(new_text.as_bytes().to_vec())
+    })
+    .map_err(|err| err.with_profile(target.profile))?;
+    tracing::info!("put access key {} back into {}", old.id, target.place);
+    discard_backup(profile);
     Ok(target.real)
+}
+
+/// Removes the backup [`write`] kept, once the rotation is over (the new key works, or the old
+/// one is back). A failure only leaves a 0600 file behind, so it is logged, not returned.
+pub fn discard_backup(profile: &Profile) {
+    let Ok(target) = Target::of(profile) else {
+        return;
+    };
+    let backup = backup_path(&target.real, &profile.name);
+    // Under the lock of the file it backs up, like its writes.
+    if let Err(err) = atomic::lock(&target.real).and_then(|_lock| atomic::remove_held(&backup)) {
+        tracing::warn!("{err}");
+    }
+}
+
+/// `.FILE.cloudkeys-backup-PROFILE` beside the file, one per profile (two profiles of one file
+/// may be rotated at once); the profile name percent-encoded so that it is a file name.
+fn backup_path(real: &Path, profile: &str) -> PathBuf {
+    let name = percent_encoding::utf8_percent_encode(profile, percent_encoding::NON_ALPHANUMERIC);
+    atomic::beside(real, &format!("cloudkeys-backup-{name}"))
 }
 
 /// The kind of file and where the profile's entry is in it.
@@ -282,11 +387,18 @@ impl<'a> Target<'a> {
             .map_err(|err| self.io(format_args!("cannot read {}", self.real.display()), &err))
     }
 
+    /// The file's content as text, as [`atomic::write_locked`] hands it over.
+    fn text(&self, current: Option<&[u8]>) -> Result<Zeroizing<String>> {
+        let Some(bytes) = current else {
+            return Err(self.refuse("the file is gone"));
+        };
+        std::str::from_utf8(bytes)
+            .map(|t| Zeroizing::new(t.to_string()))
+            .map_err(|_| self.refuse("the file is not UTF-8 text"))
+    }
+
     fn folder(&self) -> &Path {
-        match self.real.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
+        atomic::folder(&self.real)
     }
 
     fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
@@ -317,85 +429,9 @@ impl<'a> Target<'a> {
             .map_err(|err| self.io(format_args!("cannot remove a temporary file"), &err))
     }
 
-    /// Gives `file` the owner of the file being replaced, so that replacing it as root does not
-    /// hand someone's credentials to root. The group is kept when possible (mode 0600 gives it
-    /// no access anyway).
+    /// Gives `file` the owner of the file being replaced (see [`atomic::keep_owner`]).
     fn keep_owner(&self, file: &fs::File) -> Result<()> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let stat = |err| self.io(format_args!("cannot read {}", self.real.display()), &err);
-            let old = fs::metadata(&self.real).map_err(stat)?;
-            let new = file.metadata().map_err(stat)?;
-            if new.uid() != old.uid() {
-                std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).map_err(
-                    |err| {
-                        self.io(
-                            format_args!(
-                                "{} belongs to another user (uid {}) and a replacement could \
-                                 not be given that owner",
-                                self.real.display(),
-                                old.uid()
-                            ),
-                            &err,
-                        )
-                    },
-                )?;
-            } else if new.gid() != old.gid() {
-                // Not a member of that group: the file stays 0600 and ours, which is fine.
-                let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = file;
-        Ok(())
-    }
-
-    /// Atomic replace of a file that held `old`: temp file in the same folder, write, fsync,
-    /// rename, fsync the folder.
-    fn replace(&self, old: &str, contents: &[u8]) -> Result<()> {
-        let mut temp = self.temp_file()?;
-        let failed = |err: std::io::Error| {
-            self.io(
-                format_args!("cannot write the new {}", self.real.display()),
-                &err,
-            )
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            temp.as_file()
-                .set_permissions(fs::Permissions::from_mode(0o600))
-                .map_err(failed)?;
-        }
-        self.keep_owner(temp.as_file())?;
-        temp.write_all(contents).map_err(failed)?;
-        temp.as_file().sync_all().map_err(failed)?;
-        #[cfg(test)]
-        tests::BEFORE_RENAME.with(|hook| hook.take().map(|hook| hook()));
-        // Another program (the cloud's own CLI, an editor) may have saved the file since it was
-        // read: do not undo its change. This narrows the window to the rename itself.
-        let now = fs::read(&self.real)
-            .map(Zeroizing::new)
-            .map_err(|err| self.io(format_args!("cannot read {}", self.real.display()), &err))?;
-        if now.as_slice() != old.as_bytes() {
-            return Err(self.refuse(
-                "the file changed while the new key was being written; nothing was written, run \
-                 the command again",
-            ));
-        }
-        // On failure the PersistError drops the temporary file, which removes it.
-        temp.persist(&self.real).map_err(|err| failed(err.error))?;
-        // The new file is in place from here on. An error now must not be reported as a failed
-        // write: `rotate` would then delete the new key that the file already holds.
-        #[cfg(unix)]
-        if let Err(err) = fs::File::open(self.folder()).and_then(|dir| dir.sync_all()) {
-            tracing::warn!(
-                "replaced {} but could not flush its folder to disk: {err}",
-                self.real.display()
-            );
-        }
-        Ok(())
+        atomic::keep_owner(&self.real, file).map_err(|err| err.with_profile(self.profile))
     }
 
     /// Refuses a new value that this file format, or the loader reading it back, would not keep
@@ -947,11 +983,7 @@ mod tests {
     use crate::model::ProviderKind;
     use std::collections::BTreeMap;
 
-    thread_local! {
-        /// Runs once in [`Target::replace`] just before its last look at the old file.
-        pub(super) static BEFORE_RENAME: std::cell::Cell<Option<Box<dyn FnOnce()>>> =
-            std::cell::Cell::new(None);
-    }
+    use crate::atomic::tests::BEFORE_RENAME;
 
     const NEW_ID: &str = "AKIANEWKEY00000000002";
     const NEW_SECRET: &str = "new/Secret+Value=2";
@@ -1006,6 +1038,12 @@ mod tests {
             fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
                 for entry in fs::read_dir(dir).unwrap() {
                     let path = entry.unwrap().path();
+                    // Lock files stay by design and the backup of the old content is the
+                    // subject of its own tests: the snapshots compare everything else.
+                    let name = path.file_name().unwrap().to_string_lossy();
+                    if name.ends_with(".cloudkeys-lock") || name.contains(".cloudkeys-backup-") {
+                        continue;
+                    }
                     let meta = fs::symlink_metadata(&path).unwrap();
                     if meta.is_dir() {
                         walk(&path, out);
@@ -1444,6 +1482,63 @@ reason = "the same id elsewhere must stay"
     }
 
     #[test]
+    fn restore_puts_the_old_bytes_back_and_keeps_other_changes() {
+        let (home, path) = aws_home(CREDENTIALS);
+        let profile = home.profile("aws:prod");
+        let backup = backup_path(&path, "aws:prod");
+        write(
+            &profile,
+            &profile.access_key_id,
+            NEW_ID,
+            &secret(NEW_SECRET),
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(&backup).unwrap(), CREDENTIALS);
+        assert_eq!(mode(&backup), 0o600);
+        // Nothing else changed: the file is byte-for-byte what it was, the backup gone.
+        restore(&profile, NEW_ID).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), CREDENTIALS);
+        assert!(!backup.exists());
+
+        // Another profile of the file changed meanwhile: its change stays.
+        write(
+            &profile,
+            &profile.access_key_id,
+            NEW_ID,
+            &secret(NEW_SECRET),
+        )
+        .unwrap();
+        let theirs = fs::read_to_string(&path)
+            .unwrap()
+            .replace("region = cn-north-1", "region = cn-north-2");
+        fs::write(&path, &theirs).unwrap();
+        restore(&profile, NEW_ID).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            CREDENTIALS.replace("region = cn-north-1", "region = cn-north-2")
+        );
+        // The entry holding some third key: refused, nothing written.
+        write(
+            &profile,
+            &profile.access_key_id,
+            NEW_ID,
+            &secret(NEW_SECRET),
+        )
+        .unwrap();
+        let now = fs::read_to_string(&path)
+            .unwrap()
+            .replace(NEW_ID, "AKIATHIRD");
+        fs::write(&path, &now).unwrap();
+        let err = restore(&profile, NEW_ID).unwrap_err();
+        assert!(err.message.contains("AKIATHIRD"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), now);
+        assert!(
+            backup.exists(),
+            "the old secret is kept when it cannot be put back"
+        );
+    }
+
+    #[test]
     fn a_change_by_another_program_meanwhile_is_not_undone() {
         let (home, path) = aws_home(CREDENTIALS);
         let profile = home.profile("aws:prod");
@@ -1515,9 +1610,11 @@ reason = "the same id elsewhere must stay"
         assert_eq!(mode(&real), 0o600);
         let reloaded = home.profile("aws:prod");
         assert_eq!(reloaded.access_key_id, NEW_ID);
+        // Beside it: its lock file and the old content kept until the rotation is over.
         let names: Vec<_> = fs::read_dir(home.path("dotfiles/aws"))
             .unwrap()
-            .map(|e| e.unwrap().file_name())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".cloudkeys-lock") && !n.contains(".cloudkeys-backup-"))
             .collect();
         assert_eq!(names, vec!["credentials"]);
     }

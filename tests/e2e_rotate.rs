@@ -272,8 +272,16 @@ fn a_lost_create_answer_is_reported_and_a_rerun_finishes_without_a_third_key() {
         );
         assert!(!save.exists());
 
-        // The same command again: the orphan (whose secret nobody has) goes, the job is done.
-        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 0);
+        // The same command again, with no terminal to ask on: it names the orphan and
+        // deletes nothing without --yes.
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 2);
+        assert!(
+            stderr.contains(&orphan) && stderr.contains("--yes"),
+            "{stderr}"
+        );
+        assert_eq!(bob_keys(&world, cloud).len(), 2);
+        // With --yes the orphan (whose secret nobody has) goes, and the job is done.
+        let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["--yes"])), 0);
         assert!(stderr.contains(&format!("deleted {orphan}")), "{stderr}");
         let keys = bob_keys(&world, cloud);
         assert_eq!(keys.len(), 2, "{keys:?}");
@@ -375,6 +383,13 @@ fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
         assert!(keys.contains(&(old.clone(), "active".to_string())));
         assert!(keys.iter().any(|(id, _)| id == &new_id));
 
+        // The journal it leaves names keys and a stage, never a secret.
+        let (_, secret) = saved(&save);
+        let dir = world.home().join(".local/state/cloudkeys");
+        for name in journals(&world) {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert!(text.contains(&new_id) && !text.contains(&secret));
+        }
         // Once the cloud has caught up, the same command finishes the job.
         std::thread::sleep(Duration::from_secs(5));
         let (_, stderr) = run(&mut world.cmd(&args), 0);
@@ -682,4 +697,338 @@ fn an_interrupted_write_back_rotation_finishes_on_the_next_run() {
         assert!(keys.contains(&(old, "inactive".into())));
         assert!(keys.contains(&(new_id, "active".into())));
     }
+}
+
+/// The rotation journals in the test's HOME (no XDG_STATE_HOME: `~/.local/state/cloudkeys`).
+fn journals(world: &World) -> Vec<String> {
+    let dir = world.home().join(".local/state/cloudkeys");
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("rotate-") && n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_refused_create_leaves_no_journal_and_a_key_made_by_hand_is_never_deleted() {
+    // The clouds whose sandbox can refuse an action to an admin.
+    for cloud in [&CLOUDS[0], &CLOUDS[2]] {
+        refused_create_then_key_by_hand(cloud);
+    }
+}
+
+fn refused_create_then_key_by_hand(cloud: &Cloud) {
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    // A definite answer: the policy lacks iam:CreateAccessKey.
+    world.with_state(|s| s.settings.denied_actions.push(cloud.create.to_string()));
+    let save = world.home().join("new.json");
+    let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 3);
+    assert!(
+        stderr.contains("AccessDenied") || stderr.contains("NoPermission"),
+        "{stderr}"
+    );
+    assert!(journals(&world).is_empty(), "{:?}", journals(&world));
+
+    // Someone is given the permission and makes a key for bob by hand.
+    world.with_state(|s| s.settings.denied_actions.clear());
+    let by_hand = world.home().join("by-hand.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            by_hand.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (hand_id, _) = saved(&by_hand);
+
+    // A later rotation must not take that key for an orphan of the refused one.
+    let (_, stderr) = world
+        .cmd(rotate_bob(cloud, &save, &["--key", &old]))
+        .output()
+        .map(|o| (o.status, String::from_utf8_lossy(&o.stderr).into_owned()))
+        .unwrap();
+    assert!(!stderr.contains("interrupted rotation"), "{stderr}");
+    let keys = bob_keys(&world, cloud);
+    assert!(
+        keys.iter().any(|(id, _)| id == &hand_id),
+        "{keys:?}\n{stderr}"
+    );
+}
+
+#[test]
+fn two_rotations_writing_into_one_file_both_keep_their_key() {
+    let cloud = &CLOUDS[2];
+    let world = World::new();
+    // bob gets a key whose secret we know; the admin keeps its own.
+    for (id, _) in bob_keys(&world, cloud) {
+        run(
+            &mut world.cmd(["-p", cloud.admin, "delete", &id, "--user", "bob", "--yes"]),
+            0,
+        );
+    }
+    let bob_file = world.home().join("bob.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            bob_file.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (bob_id, bob_secret) = saved(&bob_file);
+    let admin = world.profile(cloud.admin);
+    let file = world.home().join(".aliyun/config.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let entry = |name: &str, id: &str, secret: &str| {
+        format!("    {{\n      \"name\": \"{name}\",\n      \"mode\": \"AK\",\n      \"access_key_id\": \"{id}\",\n      \"access_key_secret\": \"{secret}\",\n      \"region_id\": \"cn-hangzhou\"\n    }}")
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "{{\n  \"current\": \"default\",\n  \"profiles\": [\n{},\n{}\n  ]\n}}\n",
+            entry("default", &admin.access_key_id, &admin.secret_access_key),
+            entry("bob", &bob_id, &bob_secret)
+        ),
+    )
+    .unwrap();
+    common::private(&file);
+    let endpoint = world.endpoint();
+    let rotation = |profile: &str| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"));
+        cmd.env_clear()
+            .env("HOME", world.home())
+            .env("NO_COLOR", "1")
+            // Debug builds only: a slow write-back, so the two runs overlap in it.
+            .env("CLOUDKEYS_TEST_WRITE_DELAY_MS", "1500")
+            .args(["--provider", "alibaba", "--endpoint", &endpoint, "-p"])
+            .arg(format!("alibaba:{profile}"))
+            .args(["rotate", "--verify-timeout", "10"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let first = rotation("default");
+    let second = rotation("bob");
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Each profile in the file now holds a new key that works.
+    for (profile, old) in [("default", &admin.access_key_id), ("bob", &bob_id)] {
+        let (stdout, stderr) = run(
+            world.bare_cmd().args([
+                "--provider",
+                "alibaba",
+                "--endpoint",
+                &endpoint,
+                "-p",
+                &format!("alibaba:{profile}"),
+                "whoami",
+                "-o",
+                "json",
+            ]),
+            0,
+        );
+        let now = json_array(&stdout)[0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(&now, old, "{profile} still holds its old key: {stderr}");
+    }
+}
+
+#[test]
+fn a_new_key_never_accepted_is_deleted_and_the_file_restored_byte_for_byte() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = world.profile(cloud.admin).access_key_id;
+    let before = std::fs::read(world.config_path()).unwrap();
+    // The cloud never accepts the new key within the wait.
+    world.with_state(|s| s.settings.new_key_delay = Duration::from_secs(600));
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", cloud.admin, "rotate", "--verify-timeout", "1"]),
+        4,
+    );
+    // (Compared as bytes but not printed: the file holds secrets.)
+    let after = std::fs::read(world.config_path()).unwrap();
+    assert!(after == before, "the file is not as it was: {stderr}");
+    assert!(stderr.contains("was deleted"), "{stderr}");
+    assert!(stderr.contains("restored"), "{stderr}");
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", cloud.admin, "list", "-o", "json", "--no-last-used"]),
+        0,
+    );
+    let ids: Vec<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [old], "the new key is gone, the old one is left");
+    // No backup left behind once the rotation is over.
+    let leftovers: Vec<_> = std::fs::read_dir(world.home())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("backup"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_during_create_waits_until_the_secret_is_saved() {
+    interrupted_during_create(libc::SIGINT);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_create_waits_until_the_secret_is_saved() {
+    interrupted_during_create(libc::SIGTERM);
+}
+
+#[cfg(unix)]
+fn interrupted_during_create(signal: i32) {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    active_bob(&world, cloud);
+    world.with_state(|s| {
+        s.settings.faults.push(
+            Fault::always(Effect::Latency(Duration::from_secs(3)))
+                .provider(cloud.kind)
+                .on(cloud.create),
+        )
+    });
+    let save = world.home().join("new.json");
+    let started = std::time::Instant::now();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
+        .env_clear()
+        .env("HOME", world.home())
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(world.config_path())
+        .args(rotate_bob(cloud, &save, &[]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well inside the slow create: its journal is written just before the call goes out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while journals(&world).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on the child's pid; no memory is touched.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it waited for the create"
+    );
+    let (new_id, _) = saved(&save);
+    assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &new_id));
+    assert_works(&world, cloud, &save);
+}
+
+#[test]
+fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orphan() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    world.with_state(|s| {
+        s.settings.faults.push(
+            Fault::always(Effect::LoseAnswer)
+                .provider(cloud.kind)
+                .on(cloud.create)
+                .times(1),
+        )
+    });
+    let save = world.home().join("new.json");
+    run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
+    assert_eq!(journals(&world).len(), 1);
+    // The orphan is cleaned up by hand, and someone makes a key of their own.
+    let orphan = bob_keys(&world, cloud)
+        .into_iter()
+        .find(|(id, _)| id != &old)
+        .unwrap()
+        .0;
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "delete",
+            &orphan,
+            "--user",
+            "bob",
+            "--yes",
+        ]),
+        0,
+    );
+    let by_hand = world.home().join("by-hand.json");
+    run(
+        &mut world.cmd([
+            "-p",
+            cloud.admin,
+            "create",
+            "--user",
+            "bob",
+            "--save",
+            by_hand.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let (hand_id, _) = saved(&by_hand);
+    // Even with --yes, a key that did not appear during the lost create is left alone.
+    let (_, stderr) = run(
+        &mut world.cmd(rotate_bob(cloud, &save, &["--key", &old, "--yes"])),
+        3,
+    );
+    assert!(stderr.contains("already has 2 keys"), "{stderr}");
+    assert!(!stderr.contains("deleted"), "{stderr}");
+    assert!(bob_keys(&world, cloud).iter().any(|(id, _)| id == &hand_id));
+    assert!(journals(&world).is_empty(), "the journal is used up");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stderr_does_not_stop_a_rotation_half_way() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    active_bob(&world, cloud);
+    let save = world.home().join("new.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
+        .env_clear()
+        .env("HOME", world.home())
+        .arg("--config")
+        .arg(world.config_path())
+        .args(rotate_bob(cloud, &save, &[]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads stderr: every progress line meets a broken pipe.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let (new_id, _) = saved(&save);
+    let keys = bob_keys(&world, cloud);
+    assert!(keys.contains(&(new_id, "active".to_string())), "{keys:?}");
+    assert_works(&world, cloud, &save);
 }

@@ -1,7 +1,15 @@
 //! `rotate`: replace a key without ever losing a secret (DESIGN.md, "Rotation must never lose a
 //! secret"). A small journal (no secret in it) records how far a rotation got, so running the
 //! same command again after an interruption finishes the job instead of starting over.
+//!
+//! The journal of a create survives only when the create's answer was lost (or cloudkeys was
+//! stopped before it came): a definite answer, success or refusal, replaces or removes it. It
+//! names the keys the user had before the create and a time window around it; a later run
+//! deletes only a key that was not among them, was created inside the window (and, when the
+//! keys could be listed after the lost answer, appeared then), and only after asking on a
+//! terminal or with `--yes`.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +18,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::create::{check_room, check_save_target, create_once, save_key};
+use super::create::{check_room, check_save_target, create_once};
 use super::{check_key_id, find_key, output_error, Context};
 use crate::cli::{OldKeyAction, OutputFormat, RotateArgs};
 use crate::config::{Environment, Profile};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{KeyRecord, KeyRef, KeyStatus, NewKey, Secret, UserRef};
+use crate::model::{format_time, KeyRecord, KeyRef, KeyStatus, NewKey, Secret, UserRef};
 use crate::provider::AccessKeyProvider;
-use crate::writeback;
+use crate::{atomic, critical, writeback};
 
 /// Where the new secret goes.
 enum Target {
@@ -39,6 +47,7 @@ enum Stage {
     Verified,
 }
 
+/// No secret in it. The fields after `started_at` are missing from journals of older versions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Journal {
     stage: Stage,
@@ -46,7 +55,34 @@ struct Journal {
     new_key_id: Option<String>,
     saved_to: Option<PathBuf>,
     started_at: DateTime<Utc>,
+    #[serde(default)]
+    profile: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    /// The user's key ids just before the create: none of them is ever an orphan.
+    #[serde(default)]
+    keys_before: Option<Vec<String>>,
+    /// A key the lost create made was created (cloud's clock) no earlier than this…
+    #[serde(default)]
+    window_start: Option<DateTime<Utc>>,
+    /// …and no later than this (unknown when cloudkeys was stopped during the create).
+    #[serde(default)]
+    window_end: Option<DateTime<Utc>>,
+    /// The keys that appeared between the listings before and after the lost answer, when the
+    /// second listing worked.
+    #[serde(default)]
+    appeared: Option<Vec<String>>,
 }
+
+/// How far the cloud's clock may be from ours. The create's time window is widened by it: the
+/// cloud's `Date` header is not kept by the HTTP client, so the window is read on our clock.
+const CLOCK_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// The longest a create call can take (the HTTP client's timeouts are far shorter).
+const CREATE_LONGEST: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// The steps, reported as they happen (stderr) and as a whole (`-o json`).
 struct Report<'a> {
@@ -63,7 +99,10 @@ impl Report<'_> {
             "planned" => "·",
             _ => "-",
         };
-        self.ctx.printer.note(&format!("{mark} {step}: {detail}"));
+        // Not eprintln!: a closed stderr must never abort a rotation half-way.
+        if !self.ctx.printer.quiet {
+            let _ = writeln!(std::io::stderr(), "{mark} {step}: {detail}");
+        }
         self.steps
             .push(json!({ "step": step, "status": status, "detail": detail }));
     }
@@ -201,31 +240,20 @@ async fn rotate(
                 .await;
             }
             (Stage::Creating, _) => {
-                // The create's answer was lost last time: a key made after it started has a
-                // secret nobody has. Delete it, so the user has room again.
-                let orphans: Vec<KeyRecord> = keys
-                    .iter()
-                    .filter(|k| {
-                        k.access_key_id != entry.old_key_id
-                            && k.access_key_id != me.access_key_id
-                            && k.created_at.is_some_and(|t| {
-                                t >= entry.started_at - chrono::Duration::minutes(1)
-                            })
-                    })
-                    .cloned()
-                    .collect();
-                for orphan in &orphans {
-                    provider.delete_key(&orphan.key_ref()).await.map_err(fail)?;
-                    report.step(
-                        "clean up",
-                        "done",
-                        format!(
-                            "deleted {}, made by the interrupted rotation but never saved (its secret was lost)",
-                            orphan.access_key_id
-                        ),
-                    );
-                }
-                if !orphans.is_empty() {
+                // The create's answer was lost last time: a key it made has a secret nobody
+                // has. Delete it (asking first), so the user has room again.
+                let deleted = clean_up_lost_create(
+                    ctx,
+                    provider.as_ref(),
+                    entry,
+                    &keys,
+                    &me,
+                    journal_path,
+                    report,
+                )
+                .await
+                .map_err(fail)?;
+                if deleted {
                     keys = provider.list_keys(user).await.map_err(fail)?;
                 }
             }
@@ -279,7 +307,7 @@ async fn rotate(
             old_record
                 .created_at
                 .as_ref()
-                .map_or("?".to_string(), crate::model::format_time)
+                .map_or("?".to_string(), format_time)
         ),
     );
 
@@ -310,33 +338,52 @@ async fn rotate(
         });
     }
 
-    // 3. Create, once.
+    // 3. Create, once. The journal is written first, so that even a run stopped before the
+    // answer came leaves what a later run needs to recognise the key it may have made.
+    let now = Utc::now();
     let mut entry = Journal {
         stage: Stage::Creating,
         old_key_id: old.clone(),
         new_key_id: None,
         saved_to: None,
-        started_at: Utc::now(),
+        started_at: now,
+        profile: profile.name.clone(),
+        provider: profile.provider.to_string(),
+        account: me.account_id.clone(),
+        user: user.map(|u| u.name.clone()).or_else(|| me.user.clone()),
+        keys_before: Some(keys.iter().map(|k| k.access_key_id.clone()).collect()),
+        window_start: Some(now),
+        window_end: None,
+        appeared: None,
     };
     write_journal(journal_path, &entry).map_err(fail)?;
+    // From the create until the secret is stored (or the key deleted again), a SIGINT or
+    // SIGTERM waits: stopping in between would lose the secret.
+    let critical = critical::enter();
     let new_key = match create_once(provider.as_ref(), user, &keys).await {
         Ok(key) => key,
         Err(err) => {
+            if answer_lost(&err) {
+                keep_lost_create(provider.as_ref(), user, &mut entry, journal_path).await;
+            } else {
+                // A definite answer: nothing was made, nothing is left to clean up.
+                remove_journal(journal_path);
+            }
             report.step("create", "failed", err.message.clone());
             return Err(fail(err));
         }
     };
     let new_id = new_key.record.access_key_id.clone();
-    report.step("create", "done", new_id.clone());
 
-    // 4. Save the secret before anything else.
+    // 4. Save the secret before anything else (and only then say the key exists).
     let saved = match target {
         Target::Profile => writeback::write(profile, &old, &new_id, &new_key.secret),
-        Target::File(path) => save_key(path, &new_key).map(|()| path.clone()),
+        Target::File(path) => save_new_key(path, &new_key).map(|()| path.clone()),
     };
     let saved_to = match saved {
         Ok(path) => path,
         Err(err) => {
+            report.step("create", "done", new_id.clone());
             report.step("save", "failed", err.message.clone());
             return Err(undo_create(
                 ctx,
@@ -350,6 +397,7 @@ async fn rotate(
             .await);
         }
     };
+    report.step("create", "done", new_id.clone());
     report.step(
         "save",
         "done",
@@ -362,12 +410,13 @@ async fn rotate(
     if let Err(err) = write_journal(journal_path, &entry) {
         tracing::warn!("{err}");
     }
+    drop(critical);
     let saved_to = saved_to.display().to_string();
     let finished = finish_steps(
         ctx,
         args,
         profile,
-        provider,
+        provider.clone(),
         user,
         journal_path,
         &mut entry,
@@ -376,7 +425,28 @@ async fn rotate(
         &saved_to,
     )
     .await;
-    conclude(finished, old, new_key, saved_to)
+    match finished {
+        // The old secret was overwritten in the profile's file: a new key that never works
+        // is abandoned and the file put back as it was, so the profile keeps working.
+        Err(Stop::Unproven(cause)) if matches!(target, Target::Profile) => {
+            abandon(
+                args,
+                profile,
+                provider.as_ref(),
+                new_key,
+                cause,
+                journal_path,
+                report,
+            )
+            .await
+        }
+        other => conclude(
+            other.map_err(|stop| stop.into_error(args, &entry, &saved_to)),
+            old,
+            new_key,
+            saved_to,
+        ),
+    }
 }
 
 /// Resumes a rotation whose new key was already saved.
@@ -441,7 +511,8 @@ async fn finish(
         &new_key,
         &saved_to,
     )
-    .await;
+    .await
+    .map_err(|stop| stop.into_error(args, &entry, &saved_to));
     conclude(finished, entry.old_key_id, new_key, saved_to)
 }
 
@@ -482,7 +553,7 @@ async fn finish_steps(
     report: &mut Report<'_>,
     new_key: &NewKey,
     saved_to: &str,
-) -> Result<&'static str> {
+) -> std::result::Result<&'static str, Stop> {
     let new_id = new_key.record.access_key_id.clone();
     let old = entry.old_key_id.clone();
     let wait = Duration::from_secs(args.verify_timeout);
@@ -506,13 +577,7 @@ async fn finish_steps(
         .await;
         if let Err(err) = proven {
             report.step("verify", "failed", err.message.clone());
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "new key {new_id} is saved in {saved_to} but was not accepted within {}s ({}); old key {old} is still active. Run the same rotate again to finish",
-                    args.verify_timeout, err.message
-                ),
-            ));
+            return Err(Stop::Unproven(err));
         }
         report.step("verify", "done", format!("{new_id} signs requests"));
         entry.stage = Stage::Verified;
@@ -523,7 +588,7 @@ async fn finish_steps(
 
     // 6. Only now the old key. For one's own key the new key does it: it is the one that works.
     let operator = if user.is_none() {
-        ctx.build(&with_new)?
+        ctx.build(&with_new).map_err(Stop::Other)?
     } else {
         provider
     };
@@ -570,7 +635,7 @@ async fn finish_steps(
                 "new key {new_id} is saved in {saved_to} and works, but old key {old} is still active ({}): {verb} it with cloudkeys {verb} {old}{user_flag}, or run the same rotate again",
                 err.message
             );
-            return Err(err);
+            return Err(Stop::Other(err));
         }
         let state = if action == OldKeyAction::Delete {
             "deleted"
@@ -580,8 +645,222 @@ async fn finish_steps(
         report.step("old key", "done", format!("{old} {state}"));
         state
     };
+    if entry.saved_to.is_none() {
+        // Written back into the profile's file, and the new key works: the old content kept
+        // beside it is no longer needed.
+        writeback::discard_backup(profile);
+    }
     remove_journal(journal_path);
     Ok(state)
+}
+
+/// Why [`finish_steps`] stopped.
+enum Stop {
+    /// The new key was not accepted (within `--verify-timeout`, or refused outright).
+    Unproven(Error),
+    Other(Error),
+}
+
+impl Stop {
+    fn into_error(self, args: &RotateArgs, entry: &Journal, saved_to: &str) -> Error {
+        match self {
+            Stop::Other(err) => err,
+            Stop::Unproven(err) => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "new key {} is saved in {saved_to} but was not accepted within {}s ({}); old key {} is still active. Run the same rotate again to finish",
+                    entry.new_key_id.as_deref().unwrap_or("?"),
+                    args.verify_timeout,
+                    err.message,
+                    entry.old_key_id
+                ),
+            ),
+        }
+    }
+}
+
+/// The new key written back into the profile's file never worked: put the old key back into
+/// the file, then delete the new key. If the file can't be put back, the new key stays (the
+/// file holds it) and the old content stays in its backup.
+#[allow(clippy::too_many_arguments)]
+async fn abandon(
+    args: &RotateArgs,
+    profile: &Profile,
+    provider: &dyn AccessKeyProvider,
+    new_key: NewKey,
+    cause: Error,
+    journal_path: &Path,
+    report: &mut Report<'_>,
+) -> std::result::Result<Outcome, Failed> {
+    let new_id = new_key.record.access_key_id.clone();
+    let old = profile.access_key_id.clone();
+    let why = format!(
+        "new key {new_id} was not accepted within {}s ({})",
+        args.verify_timeout, cause.message
+    );
+    let place = profile.source.to_string();
+    if let Err(err) = writeback::restore(profile, &new_id) {
+        report.step("restore", "failed", err.message.clone());
+        let message = format!(
+            "{why}; putting old key {old} back into {place} failed ({}), so {place} still holds {new_id} and old key {old} is still active. Run the same rotate again to finish",
+            err.message
+        );
+        return conclude(
+            Err(Error::new(ErrorKind::Timeout, message)),
+            old,
+            new_key,
+            place,
+        );
+    }
+    report.step(
+        "restore",
+        "done",
+        format!("{place} holds old key {old} again, as it was"),
+    );
+    let deleted = retry_until(Duration::from_secs(10), || async {
+        provider.delete_key(&new_key.record.key_ref()).await
+    })
+    .await;
+    remove_journal(journal_path);
+    let outcome = Outcome {
+        old_key_id: old.clone(),
+        new_key: None,
+        saved_to: None,
+        old_key: "active",
+        secret_printed: false,
+    };
+    let message = match deleted {
+        Ok(()) => {
+            report.step("undo", "done", format!("deleted {new_id}"));
+            format!("{why}: it was deleted and {place} restored as it was; old key {old} is still active and in use, nothing changed")
+        }
+        Err(err) => {
+            report.step("undo", "failed", err.message.clone());
+            format!("{why}: {place} was restored as it was (old key {old} is still active and in use), but deleting {new_id} failed ({}): delete it with cloudkeys delete {new_id}", err.message)
+        }
+    };
+    Err((
+        Some(Box::new(outcome)),
+        Error::new(ErrorKind::Timeout, message),
+    ))
+}
+
+/// The create's answer did not come: whether the cloud made a key is unknown.
+fn answer_lost(err: &Error) -> bool {
+    matches!(
+        err.kind,
+        ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::BadResponse
+    )
+}
+
+/// After a lost create answer: lists the keys again and keeps the journal only if a key
+/// appeared (or the listing failed), with the window's end and the keys that appeared.
+async fn keep_lost_create(
+    provider: &dyn AccessKeyProvider,
+    user: Option<&UserRef>,
+    entry: &mut Journal,
+    journal_path: &Path,
+) {
+    entry.window_end = Some(Utc::now());
+    if let Ok(after) = provider.list_keys(user).await {
+        let before = entry.keys_before.clone().unwrap_or_default();
+        let appeared: Vec<String> = after
+            .iter()
+            .map(|k| k.access_key_id.clone())
+            .filter(|id| !before.contains(id))
+            .collect();
+        if appeared.is_empty() {
+            remove_journal(journal_path);
+            return;
+        }
+        entry.appeared = Some(appeared);
+    }
+    if let Err(err) = write_journal(journal_path, entry) {
+        tracing::warn!("{err}");
+    }
+}
+
+/// A journal left by a create whose answer was lost: deletes the key that create made, if one
+/// can be told apart — a key not listed before the create, created inside its time window and,
+/// when known, one of the keys that appeared — after asking on a terminal, or with `--yes`.
+/// Returns whether a key was deleted.
+async fn clean_up_lost_create(
+    ctx: &Context,
+    provider: &dyn AccessKeyProvider,
+    entry: &Journal,
+    keys: &[KeyRecord],
+    me: &crate::model::Identity,
+    journal_path: &Path,
+    report: &mut Report<'_>,
+) -> Result<bool> {
+    let (Some(before), Some(start)) = (&entry.keys_before, entry.window_start) else {
+        report.step(
+            "clean up",
+            "skipped",
+            "the journal of an earlier rotation names no keys (an older version wrote it); check the keys with cloudkeys list",
+        );
+        return Ok(false);
+    };
+    if entry.account.is_some() && entry.account != me.account_id {
+        report.step(
+            "clean up",
+            "skipped",
+            "the journal of an earlier rotation is of another account; nothing deleted",
+        );
+        return Ok(false);
+    }
+    let end = entry
+        .window_end
+        .unwrap_or(entry.started_at + CREATE_LONGEST);
+    let (from, to) = (start - CLOCK_TOLERANCE, end + CLOCK_TOLERANCE);
+    let orphans: Vec<&KeyRecord> = keys
+        .iter()
+        .filter(|k| {
+            !before.contains(&k.access_key_id)
+                && k.access_key_id != entry.old_key_id
+                && k.access_key_id != me.access_key_id
+                && entry
+                    .appeared
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&k.access_key_id))
+                && k.created_at.is_some_and(|t| t >= from && t <= to)
+        })
+        .collect();
+    let mut deleted = false;
+    for orphan in orphans {
+        let id = &orphan.access_key_id;
+        let when = orphan
+            .created_at
+            .as_ref()
+            .map_or("?".to_string(), crate::model::format_time);
+        let question = format!(
+            "key {id} (created {when}) appeared while an earlier rotation's create answer was lost, so its secret was never seen. Delete it?"
+        );
+        let yes = if ctx.global.yes {
+            true
+        } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            super::delete::confirm(&question)
+        } else {
+            return Err(Error::usage(format!(
+                "key {id} (created {when}) appeared while an earlier rotation's create answer was lost, so its secret was never seen: run the same rotate with --yes to delete it (or cloudkeys delete {id} --yes), or, if the key is someone's, remove the journal {}",
+                journal_path.display()
+            )));
+        };
+        if !yes {
+            report.step("clean up", "skipped", format!("{id} kept, as asked"));
+            continue;
+        }
+        provider.delete_key(&orphan.key_ref()).await?;
+        deleted = true;
+        report.step(
+            "clean up",
+            "done",
+            format!(
+                "deleted {id}, made by the interrupted rotation but never saved (its secret was lost)"
+            ),
+        );
+    }
+    Ok(deleted)
 }
 
 /// Saving failed: delete the new key again so no unknown secret is left behind; if even that
@@ -715,7 +994,9 @@ fn print_report(
     }
 }
 
-/// `$XDG_STATE_HOME/cloudkeys/rotate-<cloud>-<profile>[-<user>].json` (no secret in it).
+/// `$XDG_STATE_HOME/cloudkeys/rotate-<cloud>-<profile>[-<user>].json` (no secret in it). The
+/// names are percent-encoded (`-` and `_` too), so that two profiles or users never share a
+/// journal (`aws:prod` and `aws_prod`, or profile `a-b` and profile `a` with user `b`).
 fn journal_path(env: &Environment, profile: &Profile, user: Option<&UserRef>) -> Result<PathBuf> {
     let base = match env.var("XDG_STATE_HOME") {
         Some(dir) => PathBuf::from(dir),
@@ -727,23 +1008,23 @@ fn journal_path(env: &Environment, profile: &Profile, user: Option<&UserRef>) ->
                 Error::config("HOME is not set: nowhere to keep the rotation journal")
             })?,
     };
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
+    Ok(base.join("cloudkeys").join(journal_name(
+        &profile.provider.to_string(),
+        &profile.name,
+        user.map(|u| u.name.as_str()),
+    )))
+}
+
+fn journal_name(provider: &str, profile: &str, user: Option<&str>) -> String {
+    let encode = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
-    let mut name = format!("rotate-{}-{}", profile.provider, clean(&profile.name));
-    if let Some(u) = user {
-        name.push('-');
-        name.push_str(&clean(&u.name));
+    let mut name = format!("rotate-{}-{}", encode(provider), encode(profile));
+    if let Some(user) = user {
+        name.push_str(&format!("-{}", encode(user)));
     }
-    Ok(base.join("cloudkeys").join(format!("{name}.json")))
+    name.push_str(".json");
+    name
 }
 
 fn read_journal(path: &Path) -> Result<Option<Journal>> {
@@ -759,25 +1040,51 @@ fn read_journal(path: &Path) -> Result<Option<Journal>> {
     }
 }
 
+/// Through the one locked, atomic write (the folder is created and flushed first).
 fn write_journal(path: &Path, entry: &Journal) -> Result<()> {
-    let fail =
-        |err: std::io::Error| Error::io(format!("rotation journal {}", path.display()), &err);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
     let text = serde_json::to_string_pretty(entry).unwrap_or_default();
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(fail)?;
-    file.as_file().sync_all().map_err(fail)?;
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    atomic::create_folder(atomic::folder(path))
+        .and_then(|()| atomic::write_locked(path, 0o600, |_| Ok(text.into_bytes())))
+        .map(|_| ())
+        .map_err(|mut err| {
+            err.message = format!("rotation journal: {}", err.message);
+            err
+        })
 }
 
 fn remove_journal(path: &Path) {
-    if let Err(err) = std::fs::remove_file(path) {
-        if err.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!("cannot remove rotation journal {}: {err}", path.display());
-        }
+    if let Err(err) = atomic::remove_locked(path) {
+        tracing::warn!("cannot remove rotation journal: {err}");
     }
+}
+
+/// `--save FILE`: the new key as JSON (the shape `create --save` writes) in a file that must
+/// not exist yet, through the one locked, atomic write.
+fn save_new_key(path: &Path, key: &NewKey) -> Result<()> {
+    let record = &key.record;
+    let document = json!({
+        "provider": record.provider,
+        "profile": record.profile,
+        "account_id": record.account_id,
+        "user": record.user,
+        "access_key_id": record.access_key_id,
+        "secret_access_key": key.secret.expose(),
+        "created_at": record.created_at.as_ref().map(format_time),
+    });
+    let text =
+        zeroize::Zeroizing::new(serde_json::to_string_pretty(&document).unwrap_or_default() + "\n");
+    atomic::write_locked(path, 0o600, |current| match current {
+        Some(_) => Err(Error::usage(format!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        ))),
+        None => Ok(text.as_bytes().to_vec()),
+    })
+    .map(|_| ())
+    .map_err(|mut err| {
+        err.message = format!("cannot save the new key: {}", err.message);
+        err
+    })
 }
 
 /// The secret of `key_id` from a file `create --save` / `rotate --save` wrote.
@@ -794,5 +1101,29 @@ fn read_saved_secret(path: &Path, key_id: &str) -> Result<Secret> {
             "{} does not hold the key {key_id} the interrupted rotation saved there",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::journal_name;
+
+    #[test]
+    fn journal_names_never_collide() {
+        let names = [
+            journal_name("aws", "aws:prod", None),
+            journal_name("aws", "aws_prod", None),
+            journal_name("aws", "a-b", None),
+            journal_name("aws", "a", Some("b")),
+            journal_name("aws", "a", Some("-b")),
+            journal_name("aws", "a-", Some("b")),
+            journal_name("aws", "a/b", None),
+            journal_name("aws", "a%2Fb", None),
+        ];
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for name in &names {
+            assert!(!name.contains('/') && !name.contains(':'), "{name}");
+        }
     }
 }

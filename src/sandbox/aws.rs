@@ -155,6 +155,8 @@ struct Caller {
     /// Set for temporary credentials of an assumed role.
     role: Option<RoleCaller>,
     admin: bool,
+    /// Actions refused to this caller whatever its rights (`Settings::denied_actions`).
+    denied: Vec<String>,
 }
 
 impl Caller {
@@ -171,7 +173,8 @@ impl Caller {
 
     /// Admins and root may do anything in their account; others only act on their own keys.
     fn authorize(&self, action: &str, target: Option<Option<&str>>) -> Result<(), AwsError> {
-        if self.admin {
+        let denied = self.denied.iter().any(|a| a == action);
+        if self.admin && !denied {
             return Ok(());
         }
         let own = matches!(target, Some(Some(name)) if Some(name) == self.user.as_deref());
@@ -183,7 +186,7 @@ impl Caller {
                 | "DeleteAccessKey"
                 | "GetAccessKeyLastUsed"
         );
-        if own && self_service {
+        if own && self_service && !denied {
             return Ok(());
         }
         let resource = match target {
@@ -425,6 +428,7 @@ fn authenticate(
             user: owner.user,
             role,
             admin,
+            denied: state.settings.denied_actions.clone(),
         },
         parsed.service,
     ))
