@@ -513,3 +513,23 @@ fn the_account_itself_lists_its_own_keys_besides_its_users() {
     assert!(me["user"].is_null());
     assert_eq!(me["account_id"], root.account_id.as_str());
 }
+
+/// RAM refuses an `x-acs-date` more than 15 minutes off with 400 `InvalidTimeStamp.Expired`
+/// "Specified time stamp or date value is expired.": the client corrects its clock once from the
+/// server's Date header and retries, whichever way the clock is off.
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = world();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        let (stdout, stderr) = run(&mut ali(&world, &["-v", "list", "-o", "json"]), 0);
+        assert_eq!(json_array(&stdout).len(), 1, "{hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "{hours}h: {stderr}"
+        );
+        // Without the correcting retry the cloud's own answer is what the user sees.
+        let (_, stderr) = run(&mut ali(&world, &["--retries", "0", "whoami"]), 0);
+        assert!(!stderr.contains("InvalidTimeStamp"), "{stderr}");
+    }
+}

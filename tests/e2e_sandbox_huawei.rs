@@ -647,3 +647,29 @@ fn a_session_token_travels_as_x_security_token() {
     assert_one_line_error(&stderr, "security token is invalid");
     assert!(!stderr.contains("TemporaryTokenValue123"), "{stderr}");
 }
+
+/// API Gateway refuses a date more than 15 minutes off with 401 `APIGW.0301` "calc aksk signature
+/// fail:signature expired": the client reads the server's Date header, corrects its clock once
+/// and retries, for IAM and for CCE alike, whichever way the clock is off.
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = world();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        let (stdout, stderr) = run(&mut world.cmd(["-p", ADMIN, "-v", "list", "-o", "json"]), 0);
+        assert_eq!(json_array(&stdout).len(), 1, "{hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "{hours}h: {stderr}"
+        );
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-p", ADMIN, "huawei", "cce-aksk-status", "-o", "json"]),
+            0,
+        );
+        assert_eq!(
+            json_array(&stdout)[0]["uploaded"],
+            true,
+            "{hours}h: {stderr}"
+        );
+    }
+}

@@ -361,7 +361,10 @@ fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
         (ErrorKind::Auth, Retry::Never)
     } else if family("NoPermission") || family("Forbidden") || family("AccessDenied") {
         (ErrorKind::Permission, Retry::Never)
-    } else if family("InvalidTimeStamp") {
+    } else if family("InvalidTimeStamp") || family("IllegalTimestamp") {
+        // `InvalidTimeStamp.Expired` is the documented answer to a date more than 15 minutes
+        // off; `IllegalTimestamp` ("The input parameter "Timestamp" … is not supplied.") is what
+        // users with a wrong clock also report from the same gateway. Both: correct and retry.
         (ErrorKind::ClockSkew, Retry::ClockSkew)
     } else if family("Throttling") || family("ServiceUnavailable.Throttling") {
         (ErrorKind::Throttled, Retry::Throttled)
@@ -735,17 +738,20 @@ mod tests {
             (ErrorKind::Server, Retry::Server)
         );
         assert_eq!(kind("Weird", 502).1, Retry::Server);
-        assert_eq!(
-            kind("InvalidTimeStamp.Expired", 400),
-            (ErrorKind::ClockSkew, Retry::ClockSkew)
-        );
+        for code in ["InvalidTimeStamp.Expired", "IllegalTimestamp"] {
+            assert_eq!(
+                kind(code, 400),
+                (ErrorKind::ClockSkew, Retry::ClockSkew),
+                "{code}"
+            );
+        }
         assert_eq!(
             kind("InvalidParameter.UserName.InvalidChars", 400),
             (ErrorKind::Refused, Retry::Never)
         );
         // A code merely starting with a known family name is not in it.
         assert_eq!(kind("ThrottlingX", 400).0, ErrorKind::Refused);
-        assert_eq!(kind("IllegalTimestamp", 400).0, ErrorKind::Refused);
+        assert_eq!(kind("IllegalTimestampX", 400).0, ErrorKind::Refused);
     }
 
     fn answer(kind: &str, arn: &str) -> api::GetCallerIdentityResponse {

@@ -511,8 +511,10 @@ fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
     match code {
         // API Gateway rate limiting.
         "APIGW.0308" => (ErrorKind::Throttled, Retry::Throttled),
-        // API Gateway authentication: wrong signature, unknown or disabled AK, or a bad date.
-        "APIGW.0301" if message.contains("x-sdk-date") || message.contains("request time") => {
+        // API Gateway authentication: wrong signature, unknown or disabled AK, or a date more
+        // than 15 minutes off, which the gateway words "calc aksk signature fail:signature
+        // expired, signature time:…,server time:…" (either direction).
+        "APIGW.0301" if message.contains("signature expired") => {
             (ErrorKind::ClockSkew, Retry::ClockSkew)
         }
         "APIGW.0301" | "APIGW.0303" => (ErrorKind::Auth, Retry::Never),
@@ -851,10 +853,19 @@ mod tests {
         assert_eq!(
             class(
                 "APIGW.0301",
-                "Incorrect IAM authentication information: X-Sdk-Date is out of range",
+                "Incorrect IAM authentication information: calc aksk signature fail:signature expired, signature time:20211217T064303Z,server time:20211217T065804Z",
                 401
             ),
             (ErrorKind::ClockSkew, Retry::ClockSkew)
+        );
+        // Other authentication failures are not a clock problem.
+        assert_eq!(
+            class(
+                "APIGW.0301",
+                "Incorrect IAM authentication information: Get secretKey failed,ak:AK,err:ak not exist",
+                401
+            ),
+            (ErrorKind::Auth, Retry::Never)
         );
         assert_eq!(
             class(
