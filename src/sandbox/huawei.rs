@@ -80,6 +80,9 @@ pub struct HuaweiUser {
     pub root: bool,
     /// May do anything in the account (root always may); others only manage their own keys.
     pub admin: bool,
+    /// An identity policy denies this user IAM's user reads (ListUsersV5, ShowUserV5), admin or
+    /// not: IAM answers 403 `PAP5.0001` to them, as it does to most temporary credentials.
+    pub no_list_permission: bool,
     pub created_at: DateTime<Utc>,
     pub keys: Vec<HuaweiKey>,
 }
@@ -145,6 +148,7 @@ impl HuaweiAccount {
                 name: name.to_string(),
                 root: true,
                 admin: true,
+                no_list_permission: false,
                 created_at,
                 keys: Vec::new(),
             }],
@@ -159,6 +163,7 @@ impl HuaweiAccount {
             name: name.to_string(),
             root: false,
             admin,
+            no_list_permission: false,
             created_at,
             keys: Vec::new(),
         });
@@ -375,6 +380,7 @@ struct Caller {
     user_id: String,
     user_name: String,
     admin: bool,
+    no_list_permission: bool,
 }
 
 impl Caller {
@@ -389,7 +395,11 @@ impl Caller {
                 | "iam:credentials:deleteCredentialV5"
                 | "iam:credentials:showAccessKeyLastUsedV5"
         );
-        if self.admin || (self_service && target_user == Some(self.user_id.as_str())) {
+        let denied_read = self.no_list_permission
+            && matches!(permission, "iam:users:listUsersV5" | "iam:users:getUserV5");
+        if !denied_read
+            && (self.admin || (self_service && target_user == Some(self.user_id.as_str())))
+        {
             return Ok(());
         }
         let resource = match target_user {
@@ -418,6 +428,7 @@ impl Caller {
 /// The API name of a request (`CreateAccessKeyV5`, …), as fault rules name it.
 pub fn action_of(request: &Incoming) -> String {
     match route(&request.method, request.uri.path()) {
+        Route::CallerIdentity => "GetCallerIdentity",
         Route::ListUsers => "ListUsersV5",
         Route::ShowUser(_) => "ShowUserV5",
         Route::ListKeys(_) => "ListAccessKeysV5",
@@ -514,10 +525,20 @@ fn authenticate(
         return Err(auth_failed("the security token is invalid"));
     }
     let mismatch = || auth_failed("verify aksk signature fail");
-    if !parsed.signed_headers.iter().any(|h| h == "host")
-        || !parsed.signed_headers.iter().any(|h| h == "x-sdk-date")
-    {
-        return Err(mismatch());
+    // host and X-Sdk-Date are always signed; Content-Type, the security token and the
+    // domain/project ids must be signed whenever they are sent (the SDK signs every header).
+    let must_sign = [
+        "content-type",
+        "x-security-token",
+        "x-domain-id",
+        "x-project-id",
+    ]
+    .into_iter()
+    .filter(|name| request.headers.contains_key(*name));
+    for name in ["host", "x-sdk-date"].into_iter().chain(must_sign) {
+        if !parsed.signed_headers.iter().any(|h| h == name) {
+            return Err(mismatch());
+        }
     }
     let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
     for name in &parsed.signed_headers {
@@ -550,6 +571,7 @@ fn authenticate(
         .ok_or_else(mismatch)?;
     let caller = Caller {
         admin: user.admin || user.root,
+        no_list_permission: user.no_list_permission,
         user_name: user.name.clone(),
         domain_id,
         user_id,
@@ -563,6 +585,7 @@ fn authenticate(
 /// The API a method and path name.
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
+    CallerIdentity,
     ListUsers,
     ShowUser(String),
     ListKeys(String),
@@ -587,6 +610,7 @@ fn route(method: &Method, path: &str) -> Route {
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (method.as_str(), segments.as_slice()) {
+        ("GET", ["v5", "caller-identity"]) => Route::CallerIdentity,
         ("GET", ["v5", "users"]) => Route::ListUsers,
         ("GET", ["v5", "users", user]) => Route::ShowUser(user.to_string()),
         ("GET", ["v5", "users", user, "access-keys"]) => Route::ListKeys(user.to_string()),
@@ -698,6 +722,18 @@ fn run(
             .ok_or_else(|| no_such_user(user_id))
     };
     match route(&request.method, request.uri.path()) {
+        // STS5: any caller may ask who it is; no identity-policy permission is needed.
+        Route::CallerIdentity => {
+            let user = user_of(&caller.user_id)?;
+            Ok((
+                200,
+                Some(json!({
+                    "account_id": account.domain_id,
+                    "principal_urn": account.urn(user),
+                    "principal_id": user.user_id,
+                })),
+            ))
+        }
         Route::ListUsers => {
             caller.authorize("iam:users:listUsersV5", None)?;
             let (start, size) = page_window(world, &query)?;
@@ -1391,6 +1427,89 @@ mod tests {
         assert!(body.get("request_id").is_none());
     }
 
+    /// STS5 GetCallerIdentity answers every caller, even one IAM denies all user reads.
+    #[tokio::test]
+    async fn caller_identity_needs_no_permission() {
+        let world = World::new();
+        let alice = world.user_id("alice");
+        {
+            let mut state = lock(&world.state);
+            let account = state.huawei.account_mut(TEST_DOMAIN).unwrap();
+            account.user_by_id_mut(&alice).unwrap().no_list_permission = true;
+        }
+        let (ak, sk) = world.key_of("alice", 1);
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                "/v5/caller-identity",
+                "",
+                (&ak, &sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({
+                "account_id": TEST_DOMAIN,
+                "principal_urn": format!("iam::{TEST_DOMAIN}:user:alice"),
+                "principal_id": alice,
+            })
+        );
+        // Marked users are refused user reads with IAM's 403, even their own user.
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                &format!("/v5/users/{alice}"),
+                "",
+                (&ak, &sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (403, Some(ACCESS_DENIED))
+        );
+        // Even an admin so marked.
+        let admin = world.user_id("admin");
+        lock(&world.state)
+            .huawei
+            .account_mut(TEST_DOMAIN)
+            .unwrap()
+            .user_by_id_mut(&admin)
+            .unwrap()
+            .no_list_permission = true;
+        assert_eq!(world.call("GET", "/v5/users", "").await.0, 403);
+        assert_eq!(
+            world
+                .call("GET", &format!("/v5/users/{admin}/access-keys"), "")
+                .await
+                .0,
+            200
+        );
+    }
+
+    /// A `Content-Type` (or project id) that is sent must be signed.
+    #[tokio::test]
+    async fn sent_content_type_must_be_signed() {
+        let world = World::new();
+        let (ak, sk) = world.admin.clone();
+        let request = signed("GET", "/v5/caller-identity", "", (&ak, &sk), world.now);
+        assert_eq!(world.send(request).await.0, 200);
+        let mut request = signed("GET", "/v5/caller-identity", "", (&ak, &sk), world.now);
+        request
+            .headers
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        let (status, body) = world.send(request).await;
+        assert_eq!(
+            (status, body["error_msg"].as_str()),
+            (
+                401,
+                Some("Incorrect IAM authentication information: verify aksk signature fail")
+            )
+        );
+    }
+
     #[tokio::test]
     async fn updates_deletes_and_not_found() {
         let world = World::new();
@@ -1419,6 +1538,14 @@ mod tests {
             )
             .await;
         assert_eq!(status, 404);
+        // The root label is no user id.
+        let (status, body) = world
+            .call("GET", "/v5/users/%3Croot%3E/access-keys", "")
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (404, Some(NO_SUCH_ENTITY))
+        );
         let (status, body) = world.call("GET", "/v5/agencies", "").await;
         assert_eq!(
             (status, body["error_code"].as_str()),
