@@ -1342,10 +1342,13 @@ mod tests {
             .send(&w.admin_call("ListAccessKeys", "UserName=nobody"))
             .await;
         assert_error(&answer, 404, "EntityNotExist.User");
-        let answer = w
-            .send(&w.admin_call("ListAccessKeys", "UserName=bad%20name"))
-            .await;
-        assert_error(&answer, 400, "InvalidParameter.UserName.InvalidChars");
+        // The `<root>` display label is no user name either: RAM refuses its characters.
+        for name in ["bad%20name", "%3Croot%3E"] {
+            let answer = w
+                .send(&w.admin_call("ListAccessKeys", &format!("UserName={name}")))
+                .await;
+            assert_error(&answer, 400, "InvalidParameter.UserName.InvalidChars");
+        }
         let answer = w
             .send(&w.admin_call("UpdateAccessKey", "UserName=bob&Status=Active"))
             .await;

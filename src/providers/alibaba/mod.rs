@@ -156,15 +156,23 @@ impl AlibabaProvider {
     }
 
     /// The `UserName` to send for a user: none for the caller's own keys, and none for
-    /// [`ROOT_USER`] when the caller is the account itself (the account cannot be named).
+    /// [`ROOT_USER`] when the caller is the account itself: RAM acts on the caller's own keys
+    /// when `UserName` is left out, and the account cannot be named. `<root>` is a label that
+    /// never goes on the wire: from a RAM user or role it is refused here, since no call of
+    /// theirs reaches the account's own keys.
     async fn user_name(&self, user: Option<&UserRef>) -> Result<Option<String>> {
         match user {
             None => Ok(None),
-            Some(u) if u.name == ROOT_USER => {
+            Some(u) if u.is_root() => {
                 if self.identity().await?.identity_type == IdentityType::Root {
                     Ok(None)
                 } else {
-                    Ok(Some(u.name.clone()))
+                    Err(Error::usage(format!(
+                        "{ROOT_USER} means the account's own AccessKeys, which only the account itself can manage; profile {} signs as a RAM identity",
+                        self.name()
+                    ))
+                    .with_provider(ProviderKind::Alibaba)
+                    .with_profile(self.name()))
                 }
             }
             Some(u) => Ok(Some(u.name.clone())),
@@ -1109,17 +1117,15 @@ mod tests {
             .unwrap();
         provider.delete_key(&key.record.key_ref()).await.unwrap();
         assert_eq!(provider.list_keys(None).await.unwrap().len(), 1);
-        // A RAM user cannot name the account.
+        // A RAM user cannot reach the account's keys: refused before `<root>` is ever sent.
         let (sandbox_user, user_provider) = sandboxed("alibaba-admin").await;
         let err = user_provider
-            .list_keys(Some(&UserRef::from_arg(ROOT_USER)))
+            .list_keys(Some(&UserRef::root()))
             .await
             .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Refused);
-        assert_eq!(
-            err.code.as_deref(),
-            Some("InvalidParameter.UserName.InvalidChars")
-        );
+        assert_eq!(err.kind, ErrorKind::Usage);
+        assert_eq!(err.code, None);
+        assert_eq!(calls(&sandbox_user, "ListAccessKeys"), 0);
         sandbox_user.shutdown().await;
         sandbox.shutdown().await;
     }
