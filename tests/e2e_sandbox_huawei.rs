@@ -776,3 +776,42 @@ fn the_root_user_disables_enables_and_deletes_a_root_key() {
     assert_eq!(records.len(), 1, "{stdout}");
     assert_eq!(records[0]["user_id"], root().user_id.as_str());
 }
+
+/// Temporary credentials of a user without IAM list permission: whoami and list of its own keys
+/// work from STS5's caller identity; the token travels (signed) as X-Security-Token.
+#[test]
+fn temporary_credentials_without_list_permission_see_their_own_keys() {
+    let world = world();
+    let alice = user(&world, "alice");
+    let (ak, sk, token) = world.with_state(|s| {
+        s.huawei
+            .issue_temporary(TEST_DOMAIN, "alice", Utc::now(), chrono::Duration::hours(1))
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.huawei-alice-temp]\nprovider = \"huawei\"\naccess_key_id = \"{ak}\"\nsecret_access_key = \"{sk}\"\nsession_token = \"{token}\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "huawei-alice-temp", "whoami", "-o", "json"]),
+        0,
+    );
+    let identity = &json_array(&stdout)[0];
+    assert_eq!(identity["user"], "alice", "{stderr}");
+    assert_eq!(identity["user_id"], alice.user_id.as_str());
+    assert_eq!(identity["account_id"], TEST_DOMAIN);
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "huawei-alice-temp", "list", "-o", "json"]),
+        0,
+    );
+    let ids: Vec<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, key_ids(&alice), "{stderr}");
+    assert!(
+        !stderr.contains(&token) && !stderr.contains(&sk),
+        "{stderr}"
+    );
+}

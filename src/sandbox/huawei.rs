@@ -52,6 +52,8 @@ pub const INVALID_PARAMETER: &str = "PAP5.0009";
 #[derive(Debug, Default)]
 pub struct HuaweiWorld {
     pub accounts: Vec<HuaweiAccount>,
+    /// Temporary AK/SK + security token issued to users (see [`HuaweiWorld::issue_temporary`]).
+    pub temporary: Vec<HuaweiTemporaryKey>,
     /// Most items a list page holds, whatever `limit` asks (0: no cap). Small in the test seed,
     /// so that clients must follow `next_marker`.
     pub page_cap: usize,
@@ -118,6 +120,30 @@ impl HuaweiKey {
     /// Whether the key may sign a request at `now`.
     pub fn usable(&self, now: DateTime<Utc>) -> bool {
         self.status == KeyStatus::Active && self.usable_after.is_none_or(|t| now >= t)
+    }
+}
+
+/// A temporary AK/SK of a user, valid only with its security token and until it expires.
+/// `Debug` never shows the secret or the token.
+#[derive(Clone)]
+pub struct HuaweiTemporaryKey {
+    pub access_key_id: String,
+    pub secret: String,
+    pub security_token: String,
+    pub domain_id: String,
+    pub user_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for HuaweiTemporaryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuaweiTemporaryKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("security_token", &"***")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }
 
@@ -253,6 +279,42 @@ impl HuaweiWorld {
             usable_after,
         });
         (id, secret)
+    }
+
+    /// Issues a temporary (AK, SK, security token) to a user of an existing account, valid for
+    /// `ttl` from `now`; it signs as that user, with that user's permissions.
+    ///
+    /// # Panics
+    /// When the account or the user does not exist (callers check first).
+    pub fn issue_temporary(
+        &mut self,
+        domain_id: &str,
+        user_name: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> (String, String, String) {
+        let user_id = self
+            .account(domain_id)
+            .and_then(|a| a.user(user_name))
+            .map(|u| u.user_id.clone())
+            .unwrap_or_else(|| {
+                panic!("sandbox: no user {user_name} in Huawei account {domain_id}")
+            });
+        let mut id = new_access_key_id();
+        while self.find_key(&id).is_some() || self.temporary.iter().any(|t| t.access_key_id == id) {
+            id = new_access_key_id();
+        }
+        let secret = random_string(SECRET_CHARS, 40);
+        let token = random_string(SECRET_CHARS, 96);
+        self.temporary.push(HuaweiTemporaryKey {
+            access_key_id: id.clone(),
+            secret: secret.clone(),
+            security_token: token.clone(),
+            domain_id: domain_id.to_string(),
+            user_id,
+            expires_at: now + ttl,
+        });
+        (id, secret, token)
     }
 
     fn page_size(&self, limit: usize) -> usize {
@@ -512,18 +574,47 @@ fn authenticate(
             signer::sdk_date(now)
         )));
     }
-    let (domain_id, user_id, key) = state
+    let token = header("x-security-token");
+    let (domain_id, user_id, secret) = match state
         .huawei
-        .find_key(&parsed.access_key)
-        .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
-        .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
-    if !key.usable(now) {
-        return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
-    }
-    // The sandbox issues no temporary credentials, so no security token is valid.
-    if header("x-security-token").is_some() {
-        return Err(auth_failed("the security token is invalid"));
-    }
+        .temporary
+        .iter()
+        .find(|t| t.access_key_id == parsed.access_key)
+    {
+        // Temporary credentials sign only with their own token, until they expire.
+        Some(temporary) => {
+            let token_ok = token
+                .as_deref()
+                .is_some_and(|t| constant_time_eq(t, &temporary.security_token));
+            if !token_ok || now >= temporary.expires_at {
+                return Err(auth_failed("the security token is invalid"));
+            }
+            (
+                temporary.domain_id.clone(),
+                temporary.user_id.clone(),
+                temporary.secret.clone(),
+            )
+        }
+        None => {
+            let (domain_id, user_id, key) = state
+                .huawei
+                .find_key(&parsed.access_key)
+                .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
+                .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
+            if !key.usable(now) {
+                return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
+            }
+            // A permanent key carries no security token.
+            if token.is_some() {
+                return Err(auth_failed("the security token is invalid"));
+            }
+            (
+                domain_id.to_string(),
+                user_id.to_string(),
+                key.secret.clone(),
+            )
+        }
+    };
     let mismatch = || auth_failed("verify aksk signature fail");
     // host and X-Sdk-Date are always signed; Content-Type, the security token and the
     // domain/project ids must be signed whenever they are sent (the SDK signs every header).
@@ -548,7 +639,7 @@ fn authenticate(
     let expected = signer::compute(
         &SigningKey {
             access_key: &parsed.access_key,
-            secret_key: &key.secret,
+            secret_key: &secret,
             security_token: None,
         },
         &RequestParts {
@@ -563,7 +654,6 @@ fn authenticate(
     if !constant_time_eq(&expected.signature, &parsed.signature) {
         return Err(mismatch());
     }
-    let (domain_id, user_id) = (domain_id.to_string(), user_id.to_string());
     let user = state
         .huawei
         .account(&domain_id)
@@ -1487,6 +1577,69 @@ mod tests {
                 .0,
             200
         );
+    }
+
+    /// Temporary credentials sign only with their own, signed token, and only until expiry.
+    #[tokio::test]
+    async fn temporary_credentials_need_their_token() {
+        let world = World::new();
+        let (ak, sk, token) = lock(&world.state).huawei.issue_temporary(
+            TEST_DOMAIN,
+            "alice",
+            world.now,
+            Duration::minutes(30),
+        );
+        let with_token = |token: Option<&str>, at: DateTime<Utc>| {
+            let path = "/v5/caller-identity";
+            let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+            let (added, _) = signer::sign(
+                &SigningKey {
+                    access_key: &ak,
+                    secret_key: &sk,
+                    security_token: token,
+                },
+                &RequestParts {
+                    method: "GET",
+                    host: HOST,
+                    path,
+                    query: "",
+                    headers: &headers,
+                    body: b"",
+                },
+                at,
+            );
+            let mut map = HeaderMap::new();
+            map.insert("host", HeaderValue::from_static(HOST));
+            for (name, value) in headers.into_iter().chain(added) {
+                map.insert(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_str(&value).unwrap(),
+                );
+            }
+            Incoming {
+                method: Method::GET,
+                uri: path.parse::<Uri>().unwrap(),
+                headers: map,
+                body: axum::body::Bytes::new(),
+            }
+        };
+        let (status, body) = world.send(with_token(Some(&token), world.now)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["principal_id"], world.user_id("alice").as_str());
+        for token in [None, Some("wrong-token")] {
+            let (status, body) = world.send(with_token(token, world.now)).await;
+            assert_eq!(
+                (status, body["error_msg"].as_str()),
+                (
+                    401,
+                    Some("Incorrect IAM authentication information: the security token is invalid")
+                ),
+                "{token:?}"
+            );
+        }
+        // Expired.
+        lock(&world.state).huawei.temporary[0].expires_at = world.now;
+        assert_eq!(world.send(with_token(Some(&token), world.now)).await.0, 401);
     }
 
     /// A `Content-Type` (or project id) that is sent must be signed.
