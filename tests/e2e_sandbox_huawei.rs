@@ -815,3 +815,23 @@ fn temporary_credentials_without_list_permission_see_their_own_keys() {
         "{stderr}"
     );
 }
+
+/// One CCE time that is no time becomes null with a warning; the rest of the answer stays.
+#[test]
+fn an_unparsable_cce_time_is_null_with_a_warning() {
+    let world = world();
+    world.with_state(|s| s.huawei.cce_update_time_text = Some("not a time".into()));
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", ADMIN, "huawei", "cce-aksk-status", "-o", "json"]),
+        0,
+    );
+    let record = &json_array(&stdout)[0];
+    assert_eq!(record["updated_at"], Value::Null);
+    assert_eq!(record["uploaded"], true);
+    assert!(record["expires_at"].is_string(), "{record}");
+    assert!(record["created_at"].is_string(), "{record}");
+    assert!(
+        stderr.contains("update_time 'not a time' is not a time"),
+        "{stderr}"
+    );
+}

@@ -54,6 +54,9 @@ pub struct HuaweiWorld {
     pub accounts: Vec<HuaweiAccount>,
     /// Temporary AK/SK + security token issued to users (see [`HuaweiWorld::issue_temporary`]).
     pub temporary: Vec<HuaweiTemporaryKey>,
+    /// When set, CheckAKSK prints this text as `update_time` instead of the date (CCE's docs
+    /// allow values that are no time, e.g. empty strings).
+    pub cce_update_time_text: Option<String>,
     /// Most items a list page holds, whatever `limit` asks (0: no cap). Small in the test seed,
     /// so that clients must follow `next_marker`.
     pub page_cap: usize,
@@ -803,6 +806,7 @@ fn run(
     let query = parse_query(request.uri.query().unwrap_or(""));
     let new_key_delay = state.settings.new_key_delay;
     let world = &mut state.huawei;
+    let update_time_text = world.cce_update_time_text.clone();
     let account = world
         .account(&caller.domain_id)
         .ok_or_else(|| auth_failed("the account is disabled"))?;
@@ -992,7 +996,9 @@ fn run(
                     "expiredTime": (aksk.expires_at - now).num_seconds().max(0).to_string(),
                     "expired_date": go_time(&aksk.expires_at),
                     "create_time": go_time(&aksk.created_at),
-                    "update_time": go_time(&aksk.updated_at),
+                    "update_time": update_time_text
+                        .clone()
+                        .unwrap_or_else(|| go_time(&aksk.updated_at)),
                 }),
                 None => json!({"akskUpload": false, "expired": false}),
             };
