@@ -513,3 +513,103 @@ fn the_account_itself_lists_its_own_keys_besides_its_users() {
     assert!(me["user"].is_null());
     assert_eq!(me["account_id"], root.account_id.as_str());
 }
+
+/// RAM refuses an `x-acs-date` more than 15 minutes off with 400 `InvalidTimeStamp.Expired`
+/// "Specified time stamp or date value is expired.": the client corrects its clock once from the
+/// server's Date header and retries, whichever way the clock is off.
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = world();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        let (stdout, stderr) = run(&mut ali(&world, &["-v", "list", "-o", "json"]), 0);
+        assert_eq!(json_array(&stdout).len(), 1, "{hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "{hours}h: {stderr}"
+        );
+        // Without the correcting retry the cloud's own answer is what the user sees.
+        let (_, stderr) = run(&mut ali(&world, &["--retries", "0", "whoami"]), 0);
+        assert!(!stderr.contains("InvalidTimeStamp"), "{stderr}");
+    }
+}
+
+/// The account's own AccessKeys are changed by RAM calls without `UserName`: with a root
+/// profile, `disable`, `enable` and `delete` of a root key work named `<root>` or not, and the
+/// label never reaches the wire. A RAM identity cannot reach those keys: refused before sending.
+#[test]
+fn the_account_disables_enables_and_deletes_its_own_keys() {
+    use cloudkeys::sandbox::alibaba::DEMO_ACCOUNT;
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    private(world.config_path());
+    let root_keys = || {
+        world.with_state(|s| {
+            s.alibaba
+                .account(DEMO_ACCOUNT)
+                .map(|a| a.root_keys.clone())
+                .unwrap_or_default()
+        })
+    };
+    let cmd = |profile: &str, args: &[&str]| {
+        let mut all = vec!["-p", profile];
+        all.extend_from_slice(args);
+        world.cmd(all)
+    };
+    // A second key of the account, so the profile's own key keeps signing.
+    let (stdout, _) = run(&mut cmd("alibaba-root", &["create", "-o", "json"]), 0);
+    let created = &json_array(&stdout)[0];
+    assert_eq!(created["user"], "<root>");
+    let key = created["access_key_id"].as_str().unwrap().to_string();
+    assert_eq!(root_keys().len(), 2);
+    let status = |id: &str| {
+        root_keys()
+            .iter()
+            .find(|k| k.access_key_id == id)
+            .map(|k| k.status)
+    };
+    for named in [false, true] {
+        let user: &[&str] = if named { &["--user", "<root>"] } else { &[] };
+        let (_, stderr) = run(
+            &mut cmd("alibaba-root", &[&["disable", &key], user].concat()),
+            0,
+        );
+        assert_eq!(
+            status(&key),
+            Some(KeyStatus::Inactive),
+            "named {named}: {stderr}"
+        );
+        let (_, stderr) = run(
+            &mut cmd("alibaba-root", &[&["enable", &key], user].concat()),
+            0,
+        );
+        assert_eq!(
+            status(&key),
+            Some(KeyStatus::Active),
+            "named {named}: {stderr}"
+        );
+    }
+    // A RAM administrator naming `<root>` is refused locally (exit 2), nothing sent or changed.
+    let calls_before = world.with_state(|s| s.alibaba.calls.len());
+    let (_, stderr) = run(
+        &mut cmd("alibaba-admin", &["disable", &key, "--user", "<root>"]),
+        2,
+    );
+    assert_one_line_error(&stderr, "only the account itself");
+    assert_eq!(status(&key), Some(KeyStatus::Active));
+    let sent: Vec<String> = world.with_state(|s| s.alibaba.calls[calls_before..].to_vec());
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c == "ListAccessKeys" || c == "UpdateAccessKey"),
+        "{sent:?}"
+    );
+    let (_, stderr) = run(
+        &mut cmd(
+            "alibaba-root",
+            &["delete", &key, "--user", "<root>", "--yes"],
+        ),
+        0,
+    );
+    assert_eq!(status(&key), None, "{stderr}");
+    assert_eq!(root_keys().len(), 1);
+}

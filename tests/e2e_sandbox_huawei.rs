@@ -5,7 +5,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use cloudkeys::model::{format_time, KeyStatus};
-use cloudkeys::sandbox::huawei::{HuaweiUser, TEST_DOMAIN, TEST_PROJECT};
+use cloudkeys::sandbox::huawei::{HuaweiUser, DEMO_DOMAIN, TEST_DOMAIN, TEST_PROJECT};
 use common::{assert_one_line_error, json_array, run, World};
 use serde_json::Value;
 
@@ -584,7 +584,7 @@ fn a_plain_user_manages_its_own_keys_and_sees_denials_explained_with_verbose() {
     add_profile(&world, "huawei-alice", "alice", 1);
     let alice = user(&world, "alice");
     assert!(alice.keys[1].last_used.is_none());
-    // Alice may not list users: whoami falls back to IAM v3's lookup of her own key.
+    // Alice may not list users: STS5's caller identity needs no permission.
     let (stdout, _) = run(
         &mut world.cmd(["-p", "huawei-alice", "whoami", "-o", "json"]),
         0,
@@ -646,4 +646,192 @@ fn a_session_token_travels_as_x_security_token() {
     let (_, stderr) = run(&mut world.cmd(["-p", "huawei-temp", "whoami"]), 3);
     assert_one_line_error(&stderr, "security token is invalid");
     assert!(!stderr.contains("TemporaryTokenValue123"), "{stderr}");
+}
+
+/// API Gateway refuses a date more than 15 minutes off with 401 `APIGW.0301` "calc aksk signature
+/// fail:signature expired": the client reads the server's Date header, corrects its clock once
+/// and retries, for IAM and for CCE alike, whichever way the clock is off.
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = world();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        let (stdout, stderr) = run(&mut world.cmd(["-p", ADMIN, "-v", "list", "-o", "json"]), 0);
+        assert_eq!(json_array(&stdout).len(), 1, "{hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "{hours}h: {stderr}"
+        );
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-p", ADMIN, "huawei", "cce-aksk-status", "-o", "json"]),
+            0,
+        );
+        assert_eq!(
+            json_array(&stdout)[0]["uploaded"],
+            true,
+            "{hours}h: {stderr}"
+        );
+    }
+}
+
+/// A user whom IAM refuses every user read (403 `PAP5.0001` on ListUsersV5 and ShowUserV5) still
+/// learns who it is from STS5 GetCallerIdentity, and lists its own keys.
+#[test]
+fn whoami_and_list_need_no_iam_list_permission() {
+    let world = world();
+    world.with_state(|s| {
+        let account = s
+            .huawei
+            .accounts
+            .iter_mut()
+            .find(|a| a.domain_id == TEST_DOMAIN);
+        let admin = account
+            .and_then(|a| a.users.iter_mut().find(|u| u.name == "admin"))
+            .expect("seeded");
+        admin.no_list_permission = true;
+    });
+    let admin = user(&world, "admin");
+    let (stdout, stderr) = run(&mut world.cmd(["-p", ADMIN, "whoami", "-o", "json"]), 0);
+    let identity = &json_array(&stdout)[0];
+    assert_eq!(identity["account_id"], TEST_DOMAIN, "{stderr}");
+    assert_eq!(identity["user"], "admin");
+    assert_eq!(identity["user_id"], admin.user_id.as_str());
+    assert_eq!(identity["type"], "user");
+    assert_eq!(identity["arn"], format!("iam::{TEST_DOMAIN}:user:admin"));
+    let (stdout, _) = run(&mut world.cmd(["-p", ADMIN, "list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 1, "{stdout}");
+    assert_eq!(records[0]["user"], "admin");
+    assert_eq!(records[0]["account_id"], TEST_DOMAIN);
+    assert_eq!(
+        records[0]["access_key_id"],
+        admin.keys[0].access_key_id.as_str()
+    );
+    // Listing the users is still refused, as IAM would.
+    let (_, stderr) = run(&mut world.cmd(["-p", ADMIN, "list", "--all-users"]), 3);
+    assert_one_line_error(&stderr, "PAP5.0001");
+}
+
+/// The account's root user (an IAM v5 user with `is_root_user`) manages the account's own
+/// keys, named or not: `<root>` is resolved to its user id and never sent.
+#[test]
+fn the_root_user_disables_enables_and_deletes_a_root_key() {
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(world.config_path(), std::fs::Permissions::from_mode(0o600))
+            .expect("config mode set");
+    }
+    let root = || {
+        world.with_state(|s| {
+            s.huawei
+                .account(DEMO_DOMAIN)
+                .and_then(|a| a.users.iter().find(|u| u.root).cloned())
+                .expect("seeded root user")
+        })
+    };
+    let cmd = |args: &[&str]| {
+        let mut all = vec!["-p", "huawei-root"];
+        all.extend_from_slice(args);
+        world.cmd(all)
+    };
+    let (stdout, _) = run(&mut cmd(&["whoami", "-o", "json"]), 0);
+    assert_eq!(json_array(&stdout)[0]["type"], "root");
+    // A second key of the account itself, so the profile's own key keeps signing.
+    let (stdout, _) = run(&mut cmd(&["create", "-o", "json"]), 0);
+    let key = json_array(&stdout)[0]["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(root().keys.len(), 2);
+    let status = |id: &str| {
+        root()
+            .keys
+            .iter()
+            .find(|k| k.access_key_id == id)
+            .map(|k| k.status)
+    };
+    for named in [false, true] {
+        let user: &[&str] = if named { &["--user", "<root>"] } else { &[] };
+        let (_, stderr) = run(&mut cmd(&[&["disable", &key], user].concat()), 0);
+        assert_eq!(
+            status(&key),
+            Some(KeyStatus::Inactive),
+            "named {named}: {stderr}"
+        );
+        let (_, stderr) = run(&mut cmd(&[&["enable", &key], user].concat()), 0);
+        assert_eq!(
+            status(&key),
+            Some(KeyStatus::Active),
+            "named {named}: {stderr}"
+        );
+    }
+    let (_, stderr) = run(&mut cmd(&["delete", &key, "--user", "<root>", "--yes"]), 0);
+    assert_eq!(status(&key), None, "{stderr}");
+    assert_eq!(root().keys.len(), 1);
+    // `--user <root>` lists the account's own keys.
+    let (stdout, _) = run(&mut cmd(&["list", "--user", "<root>", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 1, "{stdout}");
+    assert_eq!(records[0]["user_id"], root().user_id.as_str());
+}
+
+/// Temporary credentials of a user without IAM list permission: whoami and list of its own keys
+/// work from STS5's caller identity; the token travels (signed) as X-Security-Token.
+#[test]
+fn temporary_credentials_without_list_permission_see_their_own_keys() {
+    let world = world();
+    let alice = user(&world, "alice");
+    let (ak, sk, token) = world.with_state(|s| {
+        s.huawei
+            .issue_temporary(TEST_DOMAIN, "alice", Utc::now(), chrono::Duration::hours(1))
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.huawei-alice-temp]\nprovider = \"huawei\"\naccess_key_id = \"{ak}\"\nsecret_access_key = \"{sk}\"\nsession_token = \"{token}\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "huawei-alice-temp", "whoami", "-o", "json"]),
+        0,
+    );
+    let identity = &json_array(&stdout)[0];
+    assert_eq!(identity["user"], "alice", "{stderr}");
+    assert_eq!(identity["user_id"], alice.user_id.as_str());
+    assert_eq!(identity["account_id"], TEST_DOMAIN);
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "huawei-alice-temp", "list", "-o", "json"]),
+        0,
+    );
+    let ids: Vec<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, key_ids(&alice), "{stderr}");
+    assert!(
+        !stderr.contains(&token) && !stderr.contains(&sk),
+        "{stderr}"
+    );
+}
+
+/// One CCE time that is no time becomes null with a warning; the rest of the answer stays.
+#[test]
+fn an_unparsable_cce_time_is_null_with_a_warning() {
+    let world = world();
+    world.with_state(|s| s.huawei.cce_update_time_text = Some("not a time".into()));
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", ADMIN, "huawei", "cce-aksk-status", "-o", "json"]),
+        0,
+    );
+    let record = &json_array(&stdout)[0];
+    assert_eq!(record["updated_at"], Value::Null);
+    assert_eq!(record["uploaded"], true);
+    assert!(record["expires_at"].is_string(), "{record}");
+    assert!(record["created_at"].is_string(), "{record}");
+    assert!(
+        stderr.contains("update_time 'not a time' is not a time"),
+        "{stderr}"
+    );
 }

@@ -52,6 +52,11 @@ pub const INVALID_PARAMETER: &str = "PAP5.0009";
 #[derive(Debug, Default)]
 pub struct HuaweiWorld {
     pub accounts: Vec<HuaweiAccount>,
+    /// Temporary AK/SK + security token issued to users (see [`HuaweiWorld::issue_temporary`]).
+    pub temporary: Vec<HuaweiTemporaryKey>,
+    /// When set, CheckAKSK prints this text as `update_time` instead of the date (CCE's docs
+    /// allow values that are no time, e.g. empty strings).
+    pub cce_update_time_text: Option<String>,
     /// Most items a list page holds, whatever `limit` asks (0: no cap). Small in the test seed,
     /// so that clients must follow `next_marker`.
     pub page_cap: usize,
@@ -80,6 +85,9 @@ pub struct HuaweiUser {
     pub root: bool,
     /// May do anything in the account (root always may); others only manage their own keys.
     pub admin: bool,
+    /// An identity policy denies this user IAM's user reads (ListUsersV5, ShowUserV5), admin or
+    /// not: IAM answers 403 `PAP5.0001` to them, as it does to most temporary credentials.
+    pub no_list_permission: bool,
     pub created_at: DateTime<Utc>,
     pub keys: Vec<HuaweiKey>,
 }
@@ -118,6 +126,30 @@ impl HuaweiKey {
     }
 }
 
+/// A temporary AK/SK of a user, valid only with its security token and until it expires.
+/// `Debug` never shows the secret or the token.
+#[derive(Clone)]
+pub struct HuaweiTemporaryKey {
+    pub access_key_id: String,
+    pub secret: String,
+    pub security_token: String,
+    pub domain_id: String,
+    pub user_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for HuaweiTemporaryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuaweiTemporaryKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("security_token", &"***")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// A project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
 #[derive(Debug, Clone)]
 pub struct HuaweiProject {
@@ -145,6 +177,7 @@ impl HuaweiAccount {
                 name: name.to_string(),
                 root: true,
                 admin: true,
+                no_list_permission: false,
                 created_at,
                 keys: Vec::new(),
             }],
@@ -159,6 +192,7 @@ impl HuaweiAccount {
             name: name.to_string(),
             root: false,
             admin,
+            no_list_permission: false,
             created_at,
             keys: Vec::new(),
         });
@@ -248,6 +282,42 @@ impl HuaweiWorld {
             usable_after,
         });
         (id, secret)
+    }
+
+    /// Issues a temporary (AK, SK, security token) to a user of an existing account, valid for
+    /// `ttl` from `now`; it signs as that user, with that user's permissions.
+    ///
+    /// # Panics
+    /// When the account or the user does not exist (callers check first).
+    pub fn issue_temporary(
+        &mut self,
+        domain_id: &str,
+        user_name: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> (String, String, String) {
+        let user_id = self
+            .account(domain_id)
+            .and_then(|a| a.user(user_name))
+            .map(|u| u.user_id.clone())
+            .unwrap_or_else(|| {
+                panic!("sandbox: no user {user_name} in Huawei account {domain_id}")
+            });
+        let mut id = new_access_key_id();
+        while self.find_key(&id).is_some() || self.temporary.iter().any(|t| t.access_key_id == id) {
+            id = new_access_key_id();
+        }
+        let secret = random_string(SECRET_CHARS, 40);
+        let token = random_string(SECRET_CHARS, 96);
+        self.temporary.push(HuaweiTemporaryKey {
+            access_key_id: id.clone(),
+            secret: secret.clone(),
+            security_token: token.clone(),
+            domain_id: domain_id.to_string(),
+            user_id,
+            expires_at: now + ttl,
+        });
+        (id, secret, token)
     }
 
     fn page_size(&self, limit: usize) -> usize {
@@ -375,6 +445,7 @@ struct Caller {
     user_id: String,
     user_name: String,
     admin: bool,
+    no_list_permission: bool,
 }
 
 impl Caller {
@@ -389,7 +460,11 @@ impl Caller {
                 | "iam:credentials:deleteCredentialV5"
                 | "iam:credentials:showAccessKeyLastUsedV5"
         );
-        if self.admin || (self_service && target_user == Some(self.user_id.as_str())) {
+        let denied_read = self.no_list_permission
+            && matches!(permission, "iam:users:listUsersV5" | "iam:users:getUserV5");
+        if !denied_read
+            && (self.admin || (self_service && target_user == Some(self.user_id.as_str())))
+        {
             return Ok(());
         }
         let resource = match target_user {
@@ -418,6 +493,7 @@ impl Caller {
 /// The API name of a request (`CreateAccessKeyV5`, …), as fault rules name it.
 pub fn action_of(request: &Incoming) -> String {
     match route(&request.method, request.uri.path()) {
+        Route::CallerIdentity => "GetCallerIdentity",
         Route::ListUsers => "ListUsersV5",
         Route::ShowUser(_) => "ShowUserV5",
         Route::ListKeys(_) => "ListAccessKeysV5",
@@ -493,29 +569,70 @@ fn authenticate(
     let signed_at = NaiveDateTime::parse_from_str(&sdk_date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| auth_failed(format!("X-Sdk-Date '{sdk_date}' is malformed")))?
         .and_utc();
+    // The gateway's own words, for a date too old and too new alike (observed in
+    // huaweicloud-sdk-java-v3#44): nothing in them names X-Sdk-Date.
     if (signed_at - now).abs() > Duration::minutes(MAX_SKEW_MINUTES) {
         return Err(auth_failed(format!(
-            "X-Sdk-Date {sdk_date} is out of range: it must be within {MAX_SKEW_MINUTES} minutes of {}",
+            "calc aksk signature fail:signature expired, signature time:{sdk_date},server time:{}",
             signer::sdk_date(now)
         )));
     }
-    let (domain_id, user_id, key) = state
+    let token = header("x-security-token");
+    let (domain_id, user_id, secret) = match state
         .huawei
-        .find_key(&parsed.access_key)
-        .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
-        .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
-    if !key.usable(now) {
-        return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
-    }
-    // The sandbox issues no temporary credentials, so no security token is valid.
-    if header("x-security-token").is_some() {
-        return Err(auth_failed("the security token is invalid"));
-    }
-    let mismatch = || auth_failed("verify aksk signature fail");
-    if !parsed.signed_headers.iter().any(|h| h == "host")
-        || !parsed.signed_headers.iter().any(|h| h == "x-sdk-date")
+        .temporary
+        .iter()
+        .find(|t| t.access_key_id == parsed.access_key)
     {
-        return Err(mismatch());
+        // Temporary credentials sign only with their own token, until they expire.
+        Some(temporary) => {
+            let token_ok = token
+                .as_deref()
+                .is_some_and(|t| constant_time_eq(t, &temporary.security_token));
+            if !token_ok || now >= temporary.expires_at {
+                return Err(auth_failed("the security token is invalid"));
+            }
+            (
+                temporary.domain_id.clone(),
+                temporary.user_id.clone(),
+                temporary.secret.clone(),
+            )
+        }
+        None => {
+            let (domain_id, user_id, key) = state
+                .huawei
+                .find_key(&parsed.access_key)
+                .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
+                .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
+            if !key.usable(now) {
+                return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
+            }
+            // A permanent key carries no security token.
+            if token.is_some() {
+                return Err(auth_failed("the security token is invalid"));
+            }
+            (
+                domain_id.to_string(),
+                user_id.to_string(),
+                key.secret.clone(),
+            )
+        }
+    };
+    let mismatch = || auth_failed("verify aksk signature fail");
+    // host and X-Sdk-Date are always signed; Content-Type, the security token and the
+    // domain/project ids must be signed whenever they are sent (the SDK signs every header).
+    let must_sign = [
+        "content-type",
+        "x-security-token",
+        "x-domain-id",
+        "x-project-id",
+    ]
+    .into_iter()
+    .filter(|name| request.headers.contains_key(*name));
+    for name in ["host", "x-sdk-date"].into_iter().chain(must_sign) {
+        if !parsed.signed_headers.iter().any(|h| h == name) {
+            return Err(mismatch());
+        }
     }
     let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
     for name in &parsed.signed_headers {
@@ -525,7 +642,7 @@ fn authenticate(
     let expected = signer::compute(
         &SigningKey {
             access_key: &parsed.access_key,
-            secret_key: &key.secret,
+            secret_key: &secret,
             security_token: None,
         },
         &RequestParts {
@@ -540,7 +657,6 @@ fn authenticate(
     if !constant_time_eq(&expected.signature, &parsed.signature) {
         return Err(mismatch());
     }
-    let (domain_id, user_id) = (domain_id.to_string(), user_id.to_string());
     let user = state
         .huawei
         .account(&domain_id)
@@ -548,6 +664,7 @@ fn authenticate(
         .ok_or_else(mismatch)?;
     let caller = Caller {
         admin: user.admin || user.root,
+        no_list_permission: user.no_list_permission,
         user_name: user.name.clone(),
         domain_id,
         user_id,
@@ -561,6 +678,7 @@ fn authenticate(
 /// The API a method and path name.
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
+    CallerIdentity,
     ListUsers,
     ShowUser(String),
     ListKeys(String),
@@ -585,6 +703,7 @@ fn route(method: &Method, path: &str) -> Route {
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (method.as_str(), segments.as_slice()) {
+        ("GET", ["v5", "caller-identity"]) => Route::CallerIdentity,
         ("GET", ["v5", "users"]) => Route::ListUsers,
         ("GET", ["v5", "users", user]) => Route::ShowUser(user.to_string()),
         ("GET", ["v5", "users", user, "access-keys"]) => Route::ListKeys(user.to_string()),
@@ -687,6 +806,7 @@ fn run(
     let query = parse_query(request.uri.query().unwrap_or(""));
     let new_key_delay = state.settings.new_key_delay;
     let world = &mut state.huawei;
+    let update_time_text = world.cce_update_time_text.clone();
     let account = world
         .account(&caller.domain_id)
         .ok_or_else(|| auth_failed("the account is disabled"))?;
@@ -696,6 +816,18 @@ fn run(
             .ok_or_else(|| no_such_user(user_id))
     };
     match route(&request.method, request.uri.path()) {
+        // STS5: any caller may ask who it is; no identity-policy permission is needed.
+        Route::CallerIdentity => {
+            let user = user_of(&caller.user_id)?;
+            Ok((
+                200,
+                Some(json!({
+                    "account_id": account.domain_id,
+                    "principal_urn": account.urn(user),
+                    "principal_id": user.user_id,
+                })),
+            ))
+        }
         Route::ListUsers => {
             caller.authorize("iam:users:listUsersV5", None)?;
             let (start, size) = page_window(world, &query)?;
@@ -864,7 +996,9 @@ fn run(
                     "expiredTime": (aksk.expires_at - now).num_seconds().max(0).to_string(),
                     "expired_date": go_time(&aksk.expires_at),
                     "create_time": go_time(&aksk.created_at),
-                    "update_time": go_time(&aksk.updated_at),
+                    "update_time": update_time_text
+                        .clone()
+                        .unwrap_or_else(|| go_time(&aksk.updated_at)),
                 }),
                 None => json!({"akskUpload": false, "expired": false}),
             };
@@ -1169,7 +1303,15 @@ mod tests {
                 .send(signed("GET", "/v5/users", "", (&ak, &sk), at))
                 .await;
             assert_eq!(status, 401, "{minutes}");
-            assert!(body["error_msg"].as_str().unwrap().contains("X-Sdk-Date"));
+            assert_eq!(body["error_code"], "APIGW.0301");
+            assert_eq!(
+                body["error_msg"],
+                format!(
+                    "Incorrect IAM authentication information: calc aksk signature fail:signature expired, signature time:{},server time:{}",
+                    signer::sdk_date(at),
+                    signer::sdk_date(world.now)
+                )
+            );
         }
         let at = world.now - Duration::minutes(14);
         assert_eq!(
@@ -1381,6 +1523,152 @@ mod tests {
         assert!(body.get("request_id").is_none());
     }
 
+    /// STS5 GetCallerIdentity answers every caller, even one IAM denies all user reads.
+    #[tokio::test]
+    async fn caller_identity_needs_no_permission() {
+        let world = World::new();
+        let alice = world.user_id("alice");
+        {
+            let mut state = lock(&world.state);
+            let account = state.huawei.account_mut(TEST_DOMAIN).unwrap();
+            account.user_by_id_mut(&alice).unwrap().no_list_permission = true;
+        }
+        let (ak, sk) = world.key_of("alice", 1);
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                "/v5/caller-identity",
+                "",
+                (&ak, &sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({
+                "account_id": TEST_DOMAIN,
+                "principal_urn": format!("iam::{TEST_DOMAIN}:user:alice"),
+                "principal_id": alice,
+            })
+        );
+        // Marked users are refused user reads with IAM's 403, even their own user.
+        let (status, body) = world
+            .send(signed(
+                "GET",
+                &format!("/v5/users/{alice}"),
+                "",
+                (&ak, &sk),
+                world.now,
+            ))
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (403, Some(ACCESS_DENIED))
+        );
+        // Even an admin so marked.
+        let admin = world.user_id("admin");
+        lock(&world.state)
+            .huawei
+            .account_mut(TEST_DOMAIN)
+            .unwrap()
+            .user_by_id_mut(&admin)
+            .unwrap()
+            .no_list_permission = true;
+        assert_eq!(world.call("GET", "/v5/users", "").await.0, 403);
+        assert_eq!(
+            world
+                .call("GET", &format!("/v5/users/{admin}/access-keys"), "")
+                .await
+                .0,
+            200
+        );
+    }
+
+    /// Temporary credentials sign only with their own, signed token, and only until expiry.
+    #[tokio::test]
+    async fn temporary_credentials_need_their_token() {
+        let world = World::new();
+        let (ak, sk, token) = lock(&world.state).huawei.issue_temporary(
+            TEST_DOMAIN,
+            "alice",
+            world.now,
+            Duration::minutes(30),
+        );
+        let with_token = |token: Option<&str>, at: DateTime<Utc>| {
+            let path = "/v5/caller-identity";
+            let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+            let (added, _) = signer::sign(
+                &SigningKey {
+                    access_key: &ak,
+                    secret_key: &sk,
+                    security_token: token,
+                },
+                &RequestParts {
+                    method: "GET",
+                    host: HOST,
+                    path,
+                    query: "",
+                    headers: &headers,
+                    body: b"",
+                },
+                at,
+            );
+            let mut map = HeaderMap::new();
+            map.insert("host", HeaderValue::from_static(HOST));
+            for (name, value) in headers.into_iter().chain(added) {
+                map.insert(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_str(&value).unwrap(),
+                );
+            }
+            Incoming {
+                method: Method::GET,
+                uri: path.parse::<Uri>().unwrap(),
+                headers: map,
+                body: axum::body::Bytes::new(),
+            }
+        };
+        let (status, body) = world.send(with_token(Some(&token), world.now)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["principal_id"], world.user_id("alice").as_str());
+        for token in [None, Some("wrong-token")] {
+            let (status, body) = world.send(with_token(token, world.now)).await;
+            assert_eq!(
+                (status, body["error_msg"].as_str()),
+                (
+                    401,
+                    Some("Incorrect IAM authentication information: the security token is invalid")
+                ),
+                "{token:?}"
+            );
+        }
+        // Expired.
+        lock(&world.state).huawei.temporary[0].expires_at = world.now;
+        assert_eq!(world.send(with_token(Some(&token), world.now)).await.0, 401);
+    }
+
+    /// A `Content-Type` (or project id) that is sent must be signed.
+    #[tokio::test]
+    async fn sent_content_type_must_be_signed() {
+        let world = World::new();
+        let (ak, sk) = world.admin.clone();
+        let request = signed("GET", "/v5/caller-identity", "", (&ak, &sk), world.now);
+        assert_eq!(world.send(request).await.0, 200);
+        let mut request = signed("GET", "/v5/caller-identity", "", (&ak, &sk), world.now);
+        request
+            .headers
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        let (status, body) = world.send(request).await;
+        assert_eq!(
+            (status, body["error_msg"].as_str()),
+            (
+                401,
+                Some("Incorrect IAM authentication information: verify aksk signature fail")
+            )
+        );
+    }
+
     #[tokio::test]
     async fn updates_deletes_and_not_found() {
         let world = World::new();
@@ -1409,6 +1697,14 @@ mod tests {
             )
             .await;
         assert_eq!(status, 404);
+        // The root label is no user id.
+        let (status, body) = world
+            .call("GET", "/v5/users/%3Croot%3E/access-keys", "")
+            .await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (404, Some(NO_SUCH_ENTITY))
+        );
         let (status, body) = world.call("GET", "/v5/agencies", "").await;
         assert_eq!(
             (status, body["error_code"].as_str()),

@@ -1,4 +1,4 @@
-//! Huawei Cloud wire types: IAM v5 (users, access keys), IAM v3 (one credential) and CCE
+//! Huawei Cloud wire types: IAM v5 (users, access keys), STS5 (caller identity) and CCE
 //! (CheckAKSK), as JSON. They never leave `providers/huawei/`.
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -89,18 +89,20 @@ pub struct AccessKeyLastUsed {
     pub last_used_at: Option<String>,
 }
 
-/// IAM v3 `GET /v3.0/OS-CREDENTIAL/credentials/{access_key}`: who owns a key.
+/// ShowUserV5 (`GET /v5/users/{user_id}`).
 #[derive(Debug, Deserialize)]
-pub struct CredentialResponse {
-    pub credential: Credential,
+pub struct ShowUserResponse {
+    pub user: User,
 }
 
+/// STS5 GetCallerIdentity (`GET /v5/caller-identity`), which needs no permission.
 #[derive(Debug, Deserialize)]
-pub struct Credential {
-    pub user_id: String,
-    pub access: Option<String>,
-    pub status: Option<String>,
-    pub create_time: Option<String>,
+pub struct CallerIdentityResponse {
+    pub account_id: Option<String>,
+    /// `iam::<account id>:user:<user name>` for a user; another form for an agency session.
+    pub principal_urn: Option<String>,
+    /// The user id for a user.
+    pub principal_id: Option<String>,
 }
 
 /// CCE CheckAKSK (`GET /api/v2/projects/{project_id}/longaksk`). Dates are in Go's default

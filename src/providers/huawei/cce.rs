@@ -49,14 +49,18 @@ fn rfc3339<S: serde::Serializer>(
     }
 }
 
-/// A Go-format date, or `None` when absent or empty; anything else is an unreadable answer.
-fn go_time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(text) => parse_go_time(text).map(Some).ok_or_else(|| {
-            Error::bad_response(format!("CheckAKSK: {field} '{text}' is not a Go time"))
-        }),
+/// A Go-format date, or `None` when absent or empty. An unparsable one is `None` too, with a
+/// warning on stderr: the docs allow odd values there, and one bad date must not lose the
+/// rest of the answer.
+fn go_time(profile: &str, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
+    let text = value.map(str::trim).filter(|v| !v.is_empty())?;
+    let parsed = parse_go_time(text);
+    if parsed.is_none() {
+        tracing::warn!(
+            "profile {profile}: CheckAKSK {field} '{text}' is not a time; shown as null"
+        );
     }
+    parsed
 }
 
 /// `expiredTime` arrives as a string of digits (a number is accepted too).
@@ -110,9 +114,9 @@ impl CceAkskStatus {
             uploaded: wire.aksk_upload.unwrap_or(false),
             expired: wire.expired.unwrap_or(false),
             expires_in_seconds: seconds(wire.expired_time.as_ref())?,
-            expires_at: go_time("expired_date", wire.expired_date.as_deref())?,
-            created_at: go_time("create_time", wire.create_time.as_deref())?,
-            updated_at: go_time("update_time", wire.update_time.as_deref())?,
+            expires_at: go_time(profile, "expired_date", wire.expired_date.as_deref()),
+            created_at: go_time(profile, "create_time", wire.create_time.as_deref()),
+            updated_at: go_time(profile, "update_time", wire.update_time.as_deref()),
         })
     }
 }
@@ -176,11 +180,20 @@ mod tests {
                 .expires_in_seconds,
             Some(12)
         );
-        for bad in [
-            r#"{"expiredTime": "soon"}"#,
-            r#"{"expired_date": "tomorrow"}"#,
-            r#"{"expiredTime": [1]}"#,
-        ] {
+        // An unparsable time is null; the rest of the answer stays.
+        let wire: CheckAkskResponse = serde_json::from_str(
+            r#"{"akskUpload": true, "expiredTime": "60", "expired_date": "tomorrow", "create_time": "2025-04-18 07:56:03 +0000 UTC"}"#,
+        )
+        .unwrap();
+        let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+        assert!(status.uploaded);
+        assert_eq!(status.expires_at, None);
+        assert_eq!(status.expires_in_seconds, Some(60));
+        assert_eq!(
+            status.created_at.map(|t| t.timestamp()),
+            Some(1_744_962_963)
+        );
+        for bad in [r#"{"expiredTime": "soon"}"#, r#"{"expiredTime": [1]}"#] {
             let wire: CheckAkskResponse = serde_json::from_str(bad).unwrap();
             let err = CceAkskStatus::from_wire("hw", "p1", wire).unwrap_err();
             assert_eq!(err.exit_code(), 4, "{bad}");

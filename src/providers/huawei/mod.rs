@@ -1,8 +1,11 @@
 //! Huawei Cloud IAM v5 (plus the CCE AK/SK status check) behind [`AccessKeyProvider`].
 //!
-//! IAM is global (`iam.myhuaweicloud.com`), CCE regional (`cce.<region>.myhuaweicloud.com`);
-//! a profile or `--endpoint` base URL replaces both. Users are addressed by `user_id`, so
-//! names are resolved through ListUsersV5. Requests are signed with SDK-HMAC-SHA256.
+//! IAM is global (`iam.myhuaweicloud.com`), STS5 and CCE regional
+//! (`sts.<region>.myhuaweicloud.com`, `cce.<region>.myhuaweicloud.com`; `eu-west-101` is under
+//! `myhuaweicloud.eu`); a profile or `--endpoint` base URL replaces all three. The caller is
+//! known from STS5 GetCallerIdentity (no permission needed); other users are addressed by
+//! `user_id`, so names are resolved through ListUsersV5. Requests are signed with
+//! SDK-HMAC-SHA256.
 
 pub mod api;
 pub mod cce;
@@ -29,22 +32,30 @@ pub use cce::CceAkskStatus;
 
 /// The global IAM endpoint.
 pub const IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com/";
+/// The SDK's default STS5 region when none is configured.
+const DEFAULT_STS_REGION: &str = "cn-north-4";
+/// Every request carries this `Content-Type`, GET and DELETE included, and signs it: the SDK's
+/// generated clients set it on every call (`select_header_content_type(['application/json'])`).
+const CONTENT_TYPE: &str = "application/json";
 /// Largest page the v5 lists accept.
 const PAGE_LIMIT: &str = "200";
 
-/// Where IAM and CCE calls go.
+/// Where IAM, STS5 and CCE calls go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub iam: Url,
+    pub sts: Url,
     /// `None` when no region is known (CCE is regional).
     pub cce: Option<Url>,
 }
 
-/// IAM is global; CCE needs a region. A base URL (`--endpoint`, profile `endpoint`) serves both.
+/// IAM is global; STS5 is regional (the SDK's default region when none is known); CCE needs a
+/// region. A base URL (`--endpoint`, profile `endpoint`) serves all three.
 pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     if let Some(base) = endpoint {
         return Endpoints {
             iam: base.clone(),
+            sts: base.clone(),
             cce: Some(base.clone()),
         };
     }
@@ -52,9 +63,27 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
         .map(str::trim)
         .filter(|r| is_region_name(r))
         .map(str::to_ascii_lowercase);
+    let regional = |service: &str, region: &str| {
+        Url::parse(&format!(
+            "https://{service}.{region}.{}/",
+            domain_of(region)
+        ))
+        .ok()
+    };
     Endpoints {
         iam: Url::parse(IAM_ENDPOINT).expect("built-in endpoint URL is valid"),
-        cce: region.and_then(|r| Url::parse(&format!("https://cce.{r}.myhuaweicloud.com/")).ok()),
+        sts: regional("sts", region.as_deref().unwrap_or(DEFAULT_STS_REGION))
+            .expect("a checked region makes a valid URL"),
+        cce: region.and_then(|r| regional("cce", &r)),
+    }
+}
+
+/// The domain a region's endpoints live under: Huawei Cloud Europe (`eu-west-101`) has its own.
+fn domain_of(region: &str) -> &'static str {
+    if region == "eu-west-101" {
+        "myhuaweicloud.eu"
+    } else {
+        "myhuaweicloud.com"
     }
 }
 
@@ -83,6 +112,7 @@ fn looks_like_user_id(value: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
     Iam,
+    Sts,
     Cce,
 }
 
@@ -156,6 +186,7 @@ impl HuaweiProvider {
     async fn call<T: for<'de> serde::Deserialize<'de>>(&self, call: Call<'_>) -> Result<T> {
         let base = match call.service {
             Service::Iam => &self.endpoints.iam,
+            Service::Sts => &self.endpoints.sts,
             Service::Cce => self.endpoints.cce.as_ref().ok_or_else(|| {
                 Error::usage(format!(
                     "profile {}: CCE is a regional service: pass --region (e.g. cn-north-4) or set region in the profile",
@@ -178,16 +209,7 @@ impl HuaweiProvider {
         url.set_query((!query.is_empty()).then_some(query.as_str()));
         let host = host_header(&url);
         let body = call.body.unwrap_or_default();
-        let mut headers: Vec<(String, String)> = Vec::new();
-        if !body.is_empty() {
-            headers.push((
-                "Content-Type".into(),
-                "application/json;charset=UTF-8".into(),
-            ));
-        }
-        if let Some(project_id) = call.project_id {
-            headers.push(("X-Project-Id".into(), project_id.to_string()));
-        }
+        let headers = request_headers(call.project_id);
         let profile = &self.profile.profile;
         let method = call.method;
         let build = |time| {
@@ -251,73 +273,44 @@ impl HuaweiProvider {
         self.identity.get_or_try_init(|| self.find_identity()).await
     }
 
-    /// Who owns the profile's key: ListUsersV5 filtered by `access_key_id`; when the caller may
-    /// not list users, IAM v3's credential lookup (allowed on one's own key) gives the user id.
+    /// Who signs: STS5 GetCallerIdentity, which every caller may call (ListUsersV5 and the
+    /// IAM v3 lookups need permissions many users and most temporary credentials lack). It
+    /// does not tell the account's root user from an IAM user: ShowUserV5 does, and a caller
+    /// not allowed to read its own user is no root (root may do anything).
     async fn find_identity(&self) -> Result<Identity> {
-        let profile = &self.profile.profile;
-        let access_key_id = profile.access_key_id.as_str();
-        let mut call = Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
-        call.query.push(("access_key_id", access_key_id));
-        let owner = match self.call::<api::ListUsersResponse>(call).await {
-            Ok(page) if page.users.len() <= 1 => page.users.into_iter().next(),
-            // More than one user: the filter was not applied, so ask who owns the key.
-            Ok(_) => {
-                let user_id = self.credential_owner(access_key_id).await?;
-                self.all_users()
-                    .await?
-                    .iter()
-                    .find(|u| u.user_id == user_id)
-                    .cloned()
-            }
-            Err(err) if err.kind == ErrorKind::Permission && profile.session_token.is_none() => {
-                let user_id = self.credential_owner(access_key_id).await?;
-                return Ok(self.unnamed_identity(Some(user_id), IdentityType::User));
-            }
-            Err(err) => return Err(err),
-        };
-        match owner {
-            Some(user) => Ok(identity_from_user(user, self.name(), access_key_id)),
-            // Temporary credentials belong to an agency session, not to a user.
-            None if profile.session_token.is_some() => {
-                Ok(self.unnamed_identity(None, IdentityType::Role))
-            }
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no IAM user owns access key {access_key_id}"),
-            )
-            .with_provider(ProviderKind::Huawei)
-            .with_profile(self.name())),
-        }
-    }
-
-    /// An identity known only by its user id (if any): no name, no account.
-    fn unnamed_identity(&self, user_id: Option<String>, identity_type: IdentityType) -> Identity {
-        Identity {
-            provider: ProviderKind::Huawei,
-            profile: self.name().to_string(),
-            account_id: None,
-            user: None,
-            user_id,
-            arn: None,
-            identity_type,
-            access_key_id: self.profile.profile.access_key_id.clone(),
-        }
-    }
-
-    /// IAM v3: the user id owning an access key.
-    async fn credential_owner(&self, access_key_id: &str) -> Result<String> {
-        let answer: api::CredentialResponse = self
+        let answer: api::CallerIdentityResponse = self
             .call(Call::new(
-                "ShowPermanentAccessKey",
-                Service::Iam,
+                "GetCallerIdentity",
+                Service::Sts,
                 Method::GET,
-                format!(
-                    "/v3.0/OS-CREDENTIAL/credentials/{}",
-                    percent_encode(access_key_id)
-                ),
+                "/v5/caller-identity".into(),
             ))
             .await?;
-        Ok(answer.credential.user_id)
+        let mut identity =
+            identity_from_caller(answer, self.name(), &self.profile.profile.access_key_id);
+        let Some(user_id) = identity.user_id.clone() else {
+            return Ok(identity);
+        };
+        if identity.identity_type != IdentityType::User || !is_path_id(&user_id) {
+            return Ok(identity);
+        }
+        let shown = self
+            .call::<api::ShowUserResponse>(Call::new(
+                "ShowUserV5",
+                Service::Iam,
+                Method::GET,
+                format!("/v5/users/{}", percent_encode(&user_id)),
+            ))
+            .await;
+        match shown {
+            Ok(shown) if shown.user.is_root_user => identity.identity_type = IdentityType::Root,
+            Ok(_) => {}
+            Err(err) if err.kind == ErrorKind::Permission => {
+                tracing::debug!("ShowUserV5 of the caller denied: not the root user");
+            }
+            Err(err) => return Err(err),
+        }
+        Ok(identity)
     }
 
     /// The user a key action is about: the named one (by name, else by id) or the caller.
@@ -340,6 +333,31 @@ impl HuaweiProvider {
                 name: user.name.clone(),
                 id: id.clone(),
             });
+        }
+        // `<root>` is a label, never a name to send: the account's root user is an IAM v5 user
+        // (`is_root_user`) whose keys live under its own user id.
+        if user.is_root() {
+            let identity = self.identity().await?;
+            if identity.identity_type == IdentityType::Root {
+                if let Some(id) = identity.user_id.clone() {
+                    let name = identity.user.clone().unwrap_or_else(|| id.clone());
+                    return Ok(Target { name, id });
+                }
+            }
+            return self
+                .all_users()
+                .await?
+                .iter()
+                .find(|u| u.is_root_user)
+                .map(|u| Target {
+                    name: u.user_name.clone(),
+                    id: u.user_id.clone(),
+                })
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::NotFound, "the account lists no root user")
+                        .with_provider(ProviderKind::Huawei)
+                        .with_profile(self.name())
+                });
         }
         match self.all_users().await {
             Ok(users) => users
@@ -481,28 +499,61 @@ fn parse_status(status: &str) -> Result<KeyStatus> {
     }
 }
 
+/// The headers every request carries besides those the signer adds: `Content-Type` (always,
+/// as the SDK sends it) and `X-Project-Id` for project-scoped services (CCE).
+fn request_headers(project_id: Option<&str>) -> Vec<(String, String)> {
+    let mut headers = vec![("Content-Type".to_string(), CONTENT_TYPE.to_string())];
+    if let Some(project_id) = project_id {
+        headers.push(("X-Project-Id".into(), project_id.to_string()));
+    }
+    headers
+}
+
+/// STS5's answer as an identity: a `…:user:<name>` URN is an IAM user whose id is
+/// `principal_id`; anything else (an agency session) belongs to no IAM user.
+fn identity_from_caller(
+    answer: api::CallerIdentityResponse,
+    profile: &str,
+    access_key_id: &str,
+) -> Identity {
+    let urn = answer.principal_urn.filter(|u| !u.is_empty());
+    let user = urn.as_deref().and_then(|urn| {
+        let mut parts = urn.splitn(5, ':');
+        let (service, _region, _account, kind, name) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        (service == "iam" && kind == "user" && !name.is_empty()).then(|| name.to_string())
+    });
+    let account_id = answer
+        .account_id
+        .filter(|a| !a.is_empty())
+        .or_else(|| urn.as_deref().and_then(account_from_urn));
+    let principal_id = answer.principal_id.filter(|p| !p.is_empty());
+    let (identity_type, user_id) = match &user {
+        Some(_) => (IdentityType::User, principal_id),
+        None => (IdentityType::Role, None),
+    };
+    Identity {
+        provider: ProviderKind::Huawei,
+        profile: profile.to_string(),
+        account_id,
+        user,
+        user_id,
+        arn: urn,
+        identity_type,
+        access_key_id: access_key_id.to_string(),
+    }
+}
+
 /// `iam::<account id>:user:<name>` → the account id.
 fn account_from_urn(urn: &str) -> Option<String> {
     let mut parts = urn.splitn(4, ':');
     let (service, _region, account) = (parts.next()?, parts.next()?, parts.next()?);
     (service == "iam" && !account.is_empty()).then(|| account.to_string())
-}
-
-fn identity_from_user(user: api::User, profile: &str, access_key_id: &str) -> Identity {
-    Identity {
-        provider: ProviderKind::Huawei,
-        profile: profile.to_string(),
-        account_id: user.urn.as_deref().and_then(account_from_urn),
-        user: Some(user.user_name),
-        user_id: Some(user.user_id),
-        arn: user.urn,
-        identity_type: if user.is_root_user {
-            IdentityType::Root
-        } else {
-            IdentityType::User
-        },
-        access_key_id: access_key_id.to_string(),
-    }
 }
 
 /// Maps Huawei's error code, message and HTTP status to our kind and retry class.
@@ -511,8 +562,10 @@ fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
     match code {
         // API Gateway rate limiting.
         "APIGW.0308" => (ErrorKind::Throttled, Retry::Throttled),
-        // API Gateway authentication: wrong signature, unknown or disabled AK, or a bad date.
-        "APIGW.0301" if message.contains("x-sdk-date") || message.contains("request time") => {
+        // API Gateway authentication: wrong signature, unknown or disabled AK, or a date more
+        // than 15 minutes off, which the gateway words "calc aksk signature fail:signature
+        // expired, signature time:…,server time:…" (either direction).
+        "APIGW.0301" if message.contains("signature expired") => {
             (ErrorKind::ClockSkew, Retry::ClockSkew)
         }
         "APIGW.0301" | "APIGW.0303" => (ErrorKind::Auth, Retry::Never),
@@ -736,28 +789,21 @@ impl AccessKeyProvider for HuaweiProvider {
 #[doc(hidden)]
 pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
     let answer = || crate::fuzzing::response(status, body);
-    let listed = classify::<api::ListUsersResponse>("ListUsersV5", answer()).map_err(|f| f.error);
-    let (users, identity) = match listed {
-        Ok(page) => {
+    let users = classify::<api::ListUsersResponse>("ListUsersV5", answer())
+        .map_err(|f| f.error)
+        .map(|page| {
             let _ = next_marker(page.page_info, Some("m"));
-            let users: Vec<UserRef> = page
-                .users
+            page.users
                 .iter()
                 .map(|u| UserRef {
                     name: u.user_name.clone(),
                     id: Some(u.user_id.clone()),
                 })
-                .collect();
-            let identity = page
-                .users
-                .into_iter()
-                .next()
-                .map(|u| identity_from_user(u, "fuzz", "HWFUZZ"))
-                .ok_or_else(|| Error::new(ErrorKind::NotFound, "no user"));
-            (Ok(users), identity)
-        }
-        Err(err) => (Err(err.clone()), Err(err)),
-    };
+                .collect()
+        });
+    let identity = classify::<api::CallerIdentityResponse>("GetCallerIdentity", answer())
+        .map_err(|f| f.error)
+        .map(|a| identity_from_caller(a, "fuzz", "HWFUZZ"));
     let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
     let target = Target {
         name: "user".into(),
@@ -805,7 +851,7 @@ pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
     let cce = classify::<api::CheckAkskResponse>("CheckAKSK", answer())
         .map_err(|f| f.error)
         .and_then(|wire| CceAkskStatus::from_wire("fuzz", "project", wire));
-    let _ = classify::<api::CredentialResponse>("ShowPermanentAccessKey", answer());
+    let _ = classify::<api::ShowUserResponse>("ShowUserV5", answer());
     let _ = classify::<api::UpdateAccessKeyResponse>("UpdateAccessKeyV5", answer());
     crate::fuzzing::Parsed {
         keys,
@@ -820,6 +866,7 @@ pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     #[test]
     fn iam_is_global_cce_regional_and_a_base_url_serves_both() {
@@ -829,12 +876,129 @@ mod tests {
             e.cce.as_ref().map(Url::as_str),
             Some("https://cce.cn-north-4.myhuaweicloud.com/")
         );
+        assert_eq!(e.sts.as_str(), "https://sts.cn-north-4.myhuaweicloud.com/");
         let e = endpoints(None, None);
         assert_eq!(e.cce, None);
+        // STS5 falls back to the SDK's default region.
+        assert_eq!(e.sts.as_str(), "https://sts.cn-north-4.myhuaweicloud.com/");
         assert_eq!(endpoints(Some("cn north/4"), None).cce, None);
+        // Huawei Cloud Europe lives under its own domain.
+        let e = endpoints(Some("eu-west-101"), None);
+        assert_eq!(
+            e.cce.as_ref().map(Url::as_str),
+            Some("https://cce.eu-west-101.myhuaweicloud.eu/")
+        );
+        assert_eq!(e.sts.as_str(), "https://sts.eu-west-101.myhuaweicloud.eu/");
+        assert_eq!(
+            endpoints(Some("ap-southeast-1"), None)
+                .cce
+                .as_ref()
+                .map(Url::as_str),
+            Some("https://cce.ap-southeast-1.myhuaweicloud.com/")
+        );
         let base = Url::parse("http://127.0.0.1:8790").unwrap();
         let e = endpoints(Some("cn-north-4"), Some(&base));
-        assert_eq!((e.iam.clone(), e.cce), (base.clone(), Some(base)));
+        assert_eq!((e.iam.clone(), e.cce), (base.clone(), Some(base.clone())));
+        assert_eq!(e.sts, base);
+    }
+
+    /// As the SDK: `Content-Type: application/json` (no charset) on every request, GET and
+    /// DELETE included, and signed.
+    #[test]
+    fn every_request_sends_and_signs_a_json_content_type() {
+        for (method, body, project) in [
+            ("GET", "", None),
+            ("DELETE", "", None),
+            ("PUT", r#"{"status":"inactive"}"#, None),
+            ("GET", "", Some("p1")),
+        ] {
+            let headers = request_headers(project);
+            assert_eq!(
+                crate::signing::header_value(&headers, "content-type"),
+                Some("application/json"),
+                "{method}"
+            );
+            assert_eq!(
+                crate::signing::header_value(&headers, "x-project-id"),
+                project
+            );
+            let key = signer::SigningKey {
+                access_key: "AK",
+                secret_key: "SK",
+                security_token: None,
+            };
+            let parts = RequestParts {
+                method,
+                host: "iam.myhuaweicloud.com",
+                path: "/v5/users",
+                query: "",
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            let (added, signature) = signer::sign(&key, &parts, Utc::now());
+            assert!(
+                signature
+                    .canonical_request
+                    .contains("\ncontent-type:application/json\n"),
+                "{method}"
+            );
+            let authorization = crate::signing::header_value(&added, "authorization").unwrap();
+            assert!(
+                authorization.contains("SignedHeaders=content-type;host;"),
+                "{authorization}"
+            );
+            // JSON bodies are hashed, never sent as UNSIGNED-PAYLOAD.
+            assert_eq!(
+                crate::signing::header_value(&added, "x-sdk-content-sha256"),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn caller_identity_names_user_account_and_id() {
+        let answer = |urn: &str, id: &str| api::CallerIdentityResponse {
+            account_id: Some("27680d67da6b47eb82d00a1a118be145".into()),
+            principal_urn: Some(urn.into()),
+            principal_id: Some(id.into()),
+        };
+        let me = identity_from_caller(
+            answer(
+                "iam::27680d67da6b47eb82d00a1a118be145:user:user-name",
+                "0123456789abcdef0123456789abcdef",
+            ),
+            "p",
+            "AK",
+        );
+        assert_eq!(me.identity_type, IdentityType::User);
+        assert_eq!(me.user.as_deref(), Some("user-name"));
+        assert_eq!(
+            me.user_id.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        assert_eq!(
+            me.account_id.as_deref(),
+            Some("27680d67da6b47eb82d00a1a118be145")
+        );
+        assert_eq!(
+            me.arn.as_deref(),
+            Some("iam::27680d67da6b47eb82d00a1a118be145:user:user-name")
+        );
+        // An agency session belongs to no IAM user.
+        let session = identity_from_caller(
+            answer(
+                "iam::27680d67da6b47eb82d00a1a118be145:assumed-agency:ops/session",
+                "agency-id:session",
+            ),
+            "p",
+            "AK",
+        );
+        assert_eq!(session.identity_type, IdentityType::Role);
+        assert_eq!((session.user, session.user_id), (None, None));
+        assert_eq!(
+            session.account_id.as_deref(),
+            Some("27680d67da6b47eb82d00a1a118be145")
+        );
     }
 
     #[test]
@@ -851,10 +1015,19 @@ mod tests {
         assert_eq!(
             class(
                 "APIGW.0301",
-                "Incorrect IAM authentication information: X-Sdk-Date is out of range",
+                "Incorrect IAM authentication information: calc aksk signature fail:signature expired, signature time:20211217T064303Z,server time:20211217T065804Z",
                 401
             ),
             (ErrorKind::ClockSkew, Retry::ClockSkew)
+        );
+        // Other authentication failures are not a clock problem.
+        assert_eq!(
+            class(
+                "APIGW.0301",
+                "Incorrect IAM authentication information: Get secretKey failed,ak:AK,err:ak not exist",
+                401
+            ),
+            (ErrorKind::Auth, Retry::Never)
         );
         assert_eq!(
             class(

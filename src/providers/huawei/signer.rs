@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::signing::{
-    canonical_path, canonical_query, header_value, hmac_sha256, parse_query, sha256_hex,
+    canonical_query, header_value, hmac_sha256, parse_query, percent_encode, sha256_hex,
     RequestParts, Signature,
 };
 
@@ -124,10 +124,20 @@ fn payload_hash(headers: &[(String, String)], body: &[u8]) -> String {
     }
 }
 
-/// Each path segment RFC 3986-encoded, always ending in `/` (the request itself is sent
-/// without that extra slash).
+/// The SDK's CanonicalURI: the whole path percent-decoded first, then split on `/` and each
+/// segment RFC 3986-encoded (so an encoded `%2F` becomes a literal `/`), always ending in `/`
+/// (the request itself is sent without that extra slash).
 fn canonical_uri(path: &str) -> String {
-    let mut uri = canonical_path(path);
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut uri = if decoded.is_empty() {
+        "/".to_string()
+    } else {
+        decoded
+            .split('/')
+            .map(percent_encode)
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     if !uri.ends_with('/') {
         uri.push('/');
     }
@@ -187,14 +197,6 @@ mod tests {
             .collect()
     }
 
-    /// Cases our signer is known to get wrong, each with why. Each is still run and must
-    /// still fail, so the mark cannot outlive the fix.
-    const EXPECTED_TO_FAIL: &[&str] = &[
-        // The SDK decodes the whole path before splitting it into segments (%2F becomes a
-        // separator); ours splits first. Fixed on branch fidelity-b.
-        "path-percent-encoded-segment",
-    ];
-
     fn key_of(case: &Value) -> SigningKey<'_> {
         SigningKey {
             access_key: case["ak"].as_str().unwrap(),
@@ -232,6 +234,11 @@ mod tests {
         uri.split_once('?').unwrap_or((uri, ""))
     }
 
+    /// The path and query the SDK put on the wire.
+    fn url_sent(case: &Value) -> (&str, &str) {
+        split_uri(case["expected"]["url_sent"].as_str().unwrap())
+    }
+
     #[test]
     fn every_shared_sdk_hmac_vector_passes() {
         let cases = vectors();
@@ -239,8 +246,8 @@ mod tests {
         for case in &cases {
             let name = case["name"].as_str().unwrap();
             let expected = &case["expected"];
-            // headers_in is what the SDK's client handed its signer: drop what sign() adds.
-            let caller: Vec<(String, String)> = header_map(&case["headers_in"])
+            // headers is what the SDK's client handed its signer: drop what sign() adds.
+            let caller: Vec<(String, String)> = header_map(&case["headers"])
                 .into_iter()
                 .filter(|(n, _)| {
                     !n.eq_ignore_ascii_case("x-sdk-date")
@@ -252,7 +259,7 @@ mod tests {
                 .unwrap()
                 .and_utc();
             assert_eq!(sdk_date(time), date, "{name}");
-            let (path_sent, query_sent) = split_uri(case["uri_sent"].as_str().unwrap());
+            let (path_sent, query_sent) = url_sent(case);
             assert_eq!(path_sent, case["path"], "{name}");
             assert_eq!(
                 canonical_query_for_url(&query_pairs(case)),
@@ -268,13 +275,6 @@ mod tests {
                 body: case["body"].as_str().unwrap().as_bytes(),
             };
             let (added, signature) = sign(&key_of(case), &request, time);
-            if EXPECTED_TO_FAIL.contains(&name) {
-                assert_ne!(
-                    signature.signature, expected["signature"],
-                    "{name} passes now: take it off EXPECTED_TO_FAIL"
-                );
-                continue;
-            }
             assert_eq!(
                 signature.canonical_request, expected["canonical_request"],
                 "{name}"
@@ -285,6 +285,13 @@ mod tests {
             );
             assert_eq!(signature.signature, expected["signature"], "{name}");
             assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            assert!(
+                signature.authorization.contains(&format!(
+                    "SignedHeaders={}, ",
+                    expected["signed_headers"].as_str().unwrap()
+                )),
+                "{name}"
+            );
             // Every header the SDK sent is one we (or the caller, or the HTTP client) send, same value,
             // and we send nothing it did not.
             let host_header = ("Host".to_string(), request.host.to_string());
@@ -300,6 +307,7 @@ mod tests {
                 let value = ours
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
+                    // The SDK trims header values before sending them.
                     .map(|(_, v)| v.trim());
                 assert_eq!(
                     value,
@@ -325,7 +333,7 @@ mod tests {
                 .cloned()
                 .collect();
             assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
-            let (path, query) = split_uri(case["uri_sent"].as_str().unwrap());
+            let (path, query) = url_sent(case);
             let request = RequestParts {
                 method: case["method"].as_str().unwrap(),
                 host: case["host"].as_str().unwrap(),
@@ -335,10 +343,6 @@ mod tests {
                 body: case["body"].as_str().unwrap().as_bytes(),
             };
             let computed = compute(&key_of(case), &request).signature;
-            if EXPECTED_TO_FAIL.contains(&name) {
-                assert_ne!(computed, parsed.signature, "{name} passes now");
-                continue;
-            }
             assert_eq!(computed, parsed.signature, "{name}");
         }
     }
