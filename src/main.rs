@@ -9,27 +9,68 @@ use cloudkeys::config::Environment;
 use cloudkeys::error::{Error, ErrorKind};
 
 fn main() -> ExitCode {
+    cloudkeys::output::guard_standard_streams();
+    no_core_dumps();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let json_errors = matches!(
         cli.global.output,
         Some(OutputFormat::Json | OutputFormat::Ndjson)
     );
-    let code = match run(cli) {
+    let code = match run(cli, json_errors) {
         Ok(code) => code,
         Err(err) => {
-            if json_errors {
-                eprintln!("{}", err.to_json());
-            } else {
-                eprintln!("error: {err}");
-            }
+            report(&err, json_errors);
             err.exit_code()
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn run(cli: Cli) -> Result<i32, Error> {
+/// A core dump would hold every secret in memory (the profile's, a new key's): none, and on
+/// Linux no ptrace or /proc/PID/mem reads by other processes of the same user either.
+fn no_core_dumps() {
+    #[cfg(unix)]
+    {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain system calls on this process with valid arguments.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+        };
+    }
+}
+
+/// The top-level error on stderr; never panics, even with stderr gone.
+fn report(err: &Error, json_errors: bool) {
+    if json_errors {
+        cloudkeys::output::stderr_line(&err.to_json().to_string());
+    } else {
+        cloudkeys::output::stderr_line(&format!("error: {err}"));
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what `kill`, CI runners and container stops send).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn run(cli: Cli, json_errors: bool) -> Result<i32, Error> {
     // Completions and profile listing make no call: no runtime for them.
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
@@ -50,9 +91,20 @@ fn run(cli: Cli) -> Result<i32, Error> {
     .map_err(|err| Error::new(ErrorKind::Io, format!("cannot start the runtime: {err}")))?;
     let env = Environment::from_process();
     runtime.block_on(async {
+        let command = commands::run(cli, env);
+        tokio::pin!(command);
         tokio::select! {
-            result = commands::run(cli, env) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
+            result = &mut command => result,
+            _ = interrupted() => {
+                // A key being created is printed, saved or deleted before we go: stopping
+                // half-way would leave a key whose secret nobody has.
+                if commands::secret_in_flight() {
+                    if let Err(err) = command.await {
+                        report(&err, json_errors);
+                    }
+                }
+                Err(Error::new(ErrorKind::Interrupted, "interrupted"))
+            }
         }
     })
 }

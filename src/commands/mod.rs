@@ -331,6 +331,98 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
     }
 }
 
+static SECRETS_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Held from just before a key is created until its secret is delivered or the key deleted:
+/// an interrupt (Ctrl-C, SIGTERM) then waits for that to finish instead of cutting it short.
+pub struct SecretInFlight(());
+
+impl SecretInFlight {
+    pub fn enter() -> Self {
+        SECRETS_IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SecretInFlight(())
+    }
+}
+
+impl Drop for SecretInFlight {
+    fn drop(&mut self) {
+        SECRETS_IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a new key is being created or delivered right now.
+pub fn secret_in_flight() -> bool {
+    SECRETS_IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+/// Gives a new key's secret to the user: saved to `save` (then the record without secret is
+/// printed), or printed. A secret that cannot be delivered (the file can't be written, stdout
+/// is closed, full or a closed pipe) must not leave a key nobody can use behind: the key is
+/// deleted again (error, exit 2, "nothing changed"); if a save failed and the delete fails too,
+/// the secret is printed as a last resort; if the key is still left, the error names its id
+/// (never the secret) with the delete's own exit code (3 or 4).
+pub async fn deliver_new_key(
+    ctx: &Context,
+    provider: &dyn AccessKeyProvider,
+    key: &crate::model::NewKey,
+    save: Option<&std::path::Path>,
+) -> Result<()> {
+    let failure = match save {
+        Some(path) => match create::save_key(path, key) {
+            Ok(()) => {
+                // Saved first; the progress lines after it cannot lose anything.
+                ctx.printer.note(&format!(
+                    "created {}; secret saved to {}",
+                    key.record.access_key_id,
+                    path.display()
+                ));
+                return ctx.printer.new_key(key, false).map_err(output_error);
+            }
+            Err(err) => err,
+        },
+        None => match ctx.printer.new_key(key, true) {
+            Ok(()) => return Ok(()),
+            Err(err) => Error::new(
+                ErrorKind::Io,
+                format!("cannot write the new secret to stdout: {err}"),
+            ),
+        },
+    };
+    let id = &key.record.access_key_id;
+    let user_flag = key
+        .record
+        .user
+        .as_deref()
+        .map_or(String::new(), |u| format!(" --user {u}"));
+    let mut failure = failure
+        .with_provider(provider.kind())
+        .with_profile(provider.profile());
+    let delete_err = match provider.delete_key(&key.record.key_ref()).await {
+        Ok(()) => {
+            failure.message = format!(
+                "{}; the new key {id} was deleted again, nothing changed",
+                failure.message
+            );
+            return Err(failure);
+        }
+        Err(err) => err,
+    };
+    if save.is_some() && ctx.printer.new_key(key, true).is_ok() {
+        failure.message = format!(
+            "{}; deleting the new key {id} failed too ({}): its secret is printed on stdout, store it now",
+            failure.message, delete_err.message
+        );
+        return Err(failure);
+    }
+    failure.kind = delete_err.kind;
+    failure.message = format!(
+        "{}; deleting the new key {id} failed too ({}): its secret is lost, delete it \
+         (cloudkeys delete {id}{user_flag} --yes)",
+        failure.message, delete_err.message
+    );
+    Err(failure)
+}
+
 /// Maps an output failure (other than a closed pipe, handled in output) to an error.
 pub fn output_error(err: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("cannot write output: {err}"))
