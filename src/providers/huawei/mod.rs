@@ -594,7 +594,7 @@ impl AccessKeyProvider for HuaweiProvider {
         };
         let status = self.cce_aksk_status(project_id).await?;
         Ok(status
-            .expiring_credential(self.http.now())
+            .expiring_credential(chrono::Utc::now())
             .into_iter()
             .collect())
     }
