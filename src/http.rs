@@ -150,7 +150,8 @@ impl From<(ProviderKind, &str)> for Caller {
 /// https endpoints (every real cloud), `HTTP_PROXY` for http ones (a local sandbox or moto),
 /// `ALL_PROXY` for both when the other is unset, lower-case names too, and `NO_PROXY` (a comma
 /// list of hosts, domain suffixes, IPs, CIDR ranges, or `*`) for the hosts reached directly.
-/// Loopback addresses are proxied like any other unless `NO_PROXY` names them. Under CGI
+/// Loopback (127.0.0.0/8, ::1, localhost) is never proxied, as Go's net/http does: a new
+/// secret from a local endpoint would cross the proxy in clear. Under CGI
 /// (`REQUEST_METHOD` set) `HTTP_PROXY` is ignored, since a client's `Proxy:` header arrives
 /// under that name.
 ///
@@ -193,14 +194,19 @@ impl Proxies {
         if let Some(https) = &self.https {
             builder = builder.https(https.as_str());
         }
-        builder.no(self.no.as_str()).build()
+        builder.no(self.bypassed().as_str()).build()
+    }
+
+    /// `NO_PROXY` plus loopback, which no proxy may see.
+    fn bypassed(&self) -> String {
+        format!("{},{LOOPBACK}", self.no)
     }
 
     /// Adds the proxies to a client builder, with the same matching rules as [`Self::matcher`].
     fn apply(&self, mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
         // Never reqwest's own reading of the process environment.
         builder = builder.no_proxy();
-        let no = reqwest::NoProxy::from_string(&self.no);
+        let no = reqwest::NoProxy::from_string(&self.bypassed());
         for (name, url) in [("HTTP_PROXY", &self.http), ("HTTPS_PROXY", &self.https)] {
             let Some(url) = url else { continue };
             let scheme = url
@@ -242,6 +248,9 @@ impl Proxies {
         ))
     }
 }
+
+/// Never through a proxy, whatever `NO_PROXY` says.
+const LOOPBACK: &str = "127.0.0.0/8,::1,localhost";
 
 impl std::fmt::Debug for Proxies {
     /// Proxy URLs may hold a password: only their hosts are shown.
@@ -746,7 +755,7 @@ mod tests {
     #[test]
     fn proxies_follow_the_environment_as_curl_does() {
         let https = Url::parse("https://iam.amazonaws.com/").unwrap();
-        let local = Url::parse("http://127.0.0.1:8790/").unwrap();
+        let local = Url::parse("http://10.1.2.3:8790/").unwrap();
         assert_eq!(proxies(&[]).proxy_for(&https), None);
 
         let p = proxies(&[
@@ -770,12 +779,12 @@ mod tests {
             assert_eq!(p.proxy_for(&https), None, "{no}");
         }
         for (no, bypassed) in [
-            ("127.0.0.1", true),
+            ("10.1.2.3", true),
             ("*", true),
             ("example.com, *", true),
-            ("127.0.0.0/8", true),
+            ("10.0.0.0/8", true),
             ("localhost", false),
-            ("10.0.0.0/8", false),
+            ("192.168.0.0/16", false),
         ] {
             let p = proxies(&[("HTTP_PROXY", "http://proxy:1"), ("no_proxy", no)]);
             assert_eq!(p.proxy_for(&local).is_none(), bypassed, "{no}");
@@ -789,6 +798,23 @@ mod tests {
         // Under CGI, HTTP_PROXY may come from a request header: ignored.
         let p = proxies(&[("HTTP_PROXY", "http://evil:1"), ("REQUEST_METHOD", "GET")]);
         assert_eq!(p.proxy_for(&local), None);
+    }
+
+    #[test]
+    fn loopback_is_never_proxied() {
+        let p = proxies(&[("ALL_PROXY", "http://proxy:1")]);
+        for url in [
+            "http://127.0.0.1:8790/",
+            "http://127.9.9.9/",
+            "http://[::1]:5000/",
+            "http://localhost:1/",
+            "https://localhost/",
+            "http://sandbox.localhost:1/",
+        ] {
+            assert_eq!(p.proxy_for(&Url::parse(url).unwrap()), None, "{url}");
+        }
+        let remote = Url::parse("http://128.0.0.1/").unwrap();
+        assert!(p.proxy_for(&remote).is_some());
     }
 
     #[test]
