@@ -35,3 +35,49 @@ fn a_secret_given_as_key_id_is_refused_unsent_and_not_echoed() {
         }
     }
 }
+
+/// A fake AWS whose ListUsers answer always says "truncated, next page: `same`".
+fn looping_aws(world: &World) -> String {
+    let app = axum::Router::new().fallback(|body: String| async move {
+        let identity = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/admin</Arn><UserId>AIDAEXAMPLEUSERID0001</UserId><Account>111122223333</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
+        let users = "<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListUsersResult><Users><member><Path>/</Path><UserName>u1</UserName><UserId>AIDAEXAMPLEUSERID0002</UserId><Arn>arn:aws:iam::111122223333:user/u1</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate></member></Users><IsTruncated>true</IsTruncated><Marker>same</Marker></ListUsersResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></ListUsersResponse>";
+        let answer = if body.contains("Action=ListUsers") {
+            users
+        } else {
+            identity
+        };
+        ([("content-type", "text/xml")], answer)
+    });
+    let listener = world
+        .runtime()
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    world
+        .runtime()
+        .spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[test]
+fn a_cloud_repeating_its_page_marker_ends_in_a_clear_error() {
+    let world = World::new();
+    let endpoint = looping_aws(&world);
+    let (stdout, stderr) = run(
+        &mut world.cmd([
+            "--endpoint",
+            &endpoint,
+            "-p",
+            "aws-admin",
+            "list",
+            "--all-users",
+            "--no-last-used",
+        ]),
+        4,
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("ListUsers: the answer repeats a page marker"),
+        "{stderr}"
+    );
+}

@@ -381,6 +381,7 @@ impl AccessKeyProvider for AwsProvider {
     async fn list_users(&self) -> Result<Vec<UserRef>> {
         let mut users = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListUsers");
         loop {
             let mut params = vec![("MaxItems", "1000")];
             if let Some(m) = &marker {
@@ -394,7 +395,10 @@ impl AccessKeyProvider for AwsProvider {
                 id: u.user_id,
             }));
             match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                (true, Some(next)) => {
+                    pages.follow(&next)?;
+                    marker = Some(next)
+                }
                 _ => break,
             }
         }
@@ -406,6 +410,7 @@ impl AccessKeyProvider for AwsProvider {
         let account_id = identity.account_id.clone();
         let mut records = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListAccessKeys");
         loop {
             let mut params = vec![("MaxItems", "1000")];
             if let Some(user) = user {
@@ -431,7 +436,10 @@ impl AccessKeyProvider for AwsProvider {
                     }
                     None => {
                         if record.user.is_none() {
-                            record.user = identity.user.clone().or(Some(crate::model::ROOT_USER.into()));
+                            record.user = identity
+                                .user
+                                .clone()
+                                .or(Some(crate::model::ROOT_USER.into()));
                         }
                         if identity.identity_type == IdentityType::User {
                             record.user_id = identity.user_id.clone();
@@ -441,7 +449,10 @@ impl AccessKeyProvider for AwsProvider {
                 records.push(record);
             }
             match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                (true, Some(next)) => {
+                    pages.follow(&next)?;
+                    marker = Some(next)
+                }
                 _ => break,
             }
         }
