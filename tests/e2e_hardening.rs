@@ -81,3 +81,47 @@ fn a_cloud_repeating_its_page_marker_ends_in_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// Every control character a terminal would act on: C0 (with ESC, CR, BEL), DEL and C1.
+fn has_terminal_controls(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn cloud_text_reaches_the_terminal_without_control_characters() {
+    let world = World::new();
+    // A user name from a hostile cloud: retitle the window, clear the screen with the
+    // one-byte CSI, hide a line with CR.
+    let hostile = "alice\u{1b}]0;owned\u{7}\u{9b}2J\rx\u{7f}";
+    let key = world.with_state(|s| {
+        let user = s
+            .aws_account_mut("111122223333")
+            .and_then(|a| a.user_mut("alice"))
+            .expect("alice");
+        user.name = hostile.to_string();
+        user.keys[0].access_key_id.clone()
+    });
+    // revoke reports the owner on stderr; list shows it in a table, CSV and Markdown.
+    let (stdout, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "revoke", &key, "--yes"]),
+        0,
+    );
+    assert!(stderr.contains("user alice"), "{stderr:?}");
+    assert!(!has_terminal_controls(&stderr), "{stderr:?}");
+    assert!(!has_terminal_controls(&stdout), "{stdout:?}");
+    for format in ["table", "csv", "markdown"] {
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-p", "aws-admin", "list", "-a", "-o", format]),
+            0,
+        );
+        assert!(stdout.contains("alice"), "{format}: {stdout}");
+        assert!(!has_terminal_controls(&stdout), "{format}: {stdout:?}");
+        assert!(!has_terminal_controls(&stderr), "{format}: {stderr:?}");
+    }
+    // An error naming the user: one clean line.
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "create", "--user", hostile]),
+        3,
+    );
+    assert!(!has_terminal_controls(&stderr), "{stderr:?}");
+}

@@ -58,18 +58,42 @@ fn for_terminal(text: &str) -> String {
                 len
             }
             None => {
-                let line_end = c == '\n' || (c == '\r' && rest[1..].starts_with('\n'));
-                out.push(if c.is_control() && !line_end {
-                    '\u{fffd}'
-                } else {
-                    c
-                });
+                out.push(safe_char(c, &rest[c.len_utf8()..]));
                 c.len_utf8()
             }
         };
         rest = &rest[taken..];
     }
     out
+}
+
+/// The one rule for text from the clouds on its way to a terminal: every control character
+/// (C0 with ESC and CR, DEL, C1 such as the one-byte CSI U+009B) becomes U+FFFD, except a line
+/// end (`\n`, `\r\n`). `rest` is the text after `c`.
+fn safe_char(c: char, rest: &str) -> char {
+    let line_end = c == '\n' || (c == '\r' && rest.starts_with('\n'));
+    if c.is_control() && !line_end {
+        '\u{fffd}'
+    } else {
+        c
+    }
+}
+
+/// Text made safe for a terminal (see [`safe_char`]): used for everything cloudkeys writes to
+/// stderr (errors, notes, warnings, prompts), where cloud-sourced names and messages end up.
+pub fn sanitize(text: &str) -> String {
+    text.char_indices()
+        .map(|(i, c)| safe_char(c, &text[i + c.len_utf8()..]))
+        .collect()
+}
+
+/// Asks a question on stderr (no line end; the answer is read by the caller). Never panics.
+pub fn prompt(question: &str) {
+    if STDERR_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let _ = write!(err, "{}", sanitize(question)).and_then(|_| err.flush());
 }
 
 /// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
@@ -108,7 +132,7 @@ pub fn stderr_line(line: &str) {
         return;
     }
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{line}").and_then(|_| err.flush());
+    let _ = writeln!(err, "{}", sanitize(line)).and_then(|_| err.flush());
 }
 
 /// Writes a secret to stdout: every failure counts, a closed pipe and a closed stdout too,
