@@ -125,3 +125,41 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     );
     assert!(!has_terminal_controls(&stderr), "{stderr:?}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_core_dump_can_hold_a_secret() {
+    use std::os::unix::process::CommandExt;
+    // A long-running command (the sandbox); its limits are read while it runs. It starts
+    // with core dumps allowed, so only cloudkeys itself can have turned them off.
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"));
+    // SAFETY: setrlimit is async-signal-safe; runs in the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let allowed = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &allowed);
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .args(["sandbox", "--port", "0"])
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    let limits = limits.expect("limits readable");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core line");
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}
