@@ -4,7 +4,6 @@
 //! build requests and classify answers; what is retried is decided here.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -151,7 +150,8 @@ impl From<(ProviderKind, &str)> for Caller {
 /// https endpoints (every real cloud), `HTTP_PROXY` for http ones (a local sandbox or moto),
 /// `ALL_PROXY` for both when the other is unset, lower-case names too, and `NO_PROXY` (a comma
 /// list of hosts, domain suffixes, IPs, CIDR ranges, or `*`) for the hosts reached directly.
-/// Loopback addresses are proxied like any other unless `NO_PROXY` names them. Under CGI
+/// Loopback (127.0.0.0/8, ::1, localhost) is never proxied, as Go's net/http does: a new
+/// secret from a local endpoint would cross the proxy in clear. Under CGI
 /// (`REQUEST_METHOD` set) `HTTP_PROXY` is ignored, since a client's `Proxy:` header arrives
 /// under that name.
 ///
@@ -194,14 +194,19 @@ impl Proxies {
         if let Some(https) = &self.https {
             builder = builder.https(https.as_str());
         }
-        builder.no(self.no.as_str()).build()
+        builder.no(self.bypassed().as_str()).build()
+    }
+
+    /// `NO_PROXY` plus loopback, which no proxy may see.
+    fn bypassed(&self) -> String {
+        format!("{},{LOOPBACK}", self.no)
     }
 
     /// Adds the proxies to a client builder, with the same matching rules as [`Self::matcher`].
     fn apply(&self, mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
         // Never reqwest's own reading of the process environment.
         builder = builder.no_proxy();
-        let no = reqwest::NoProxy::from_string(&self.no);
+        let no = reqwest::NoProxy::from_string(&self.bypassed());
         for (name, url) in [("HTTP_PROXY", &self.http), ("HTTPS_PROXY", &self.https)] {
             let Some(url) = url else { continue };
             let scheme = url
@@ -244,6 +249,9 @@ impl Proxies {
     }
 }
 
+/// Never through a proxy, whatever `NO_PROXY` says.
+const LOOPBACK: &str = "127.0.0.0/8,::1,localhost";
+
 impl std::fmt::Debug for Proxies {
     /// Proxy URLs may hold a password: only their hosts are shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -269,8 +277,10 @@ impl std::fmt::Debug for Proxies {
 pub struct HttpClient {
     client: reqwest::Client,
     settings: HttpSettings,
-    /// Milliseconds to add to our clock, learnt from a cloud that refused our timestamp.
-    clock_offset_ms: AtomicI64,
+    /// Milliseconds to add to our clock when signing for a host (`host:port`), learnt from
+    /// that host when it refused our timestamp. Per host: one endpoint's clock (a hostile one's)
+    /// must not move the signatures sent to the others.
+    clock_offsets: Mutex<HashMap<String, i64>>,
     /// One token bucket per calling credential, made on first use.
     limiters: Mutex<HashMap<Caller, Arc<RateLimiter>>>,
     /// The global bound on calls in flight.
@@ -280,6 +290,9 @@ pub struct HttpClient {
 impl HttpClient {
     pub fn new(settings: HttpSettings) -> Result<Self> {
         let builder = reqwest::Client::builder()
+            // A redirect would carry the signed headers (and a session token) to wherever it
+            // points; the key APIs never redirect, so a 3xx is answered with an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("cloudkeys/", env!("CARGO_PKG_VERSION")))
@@ -294,7 +307,7 @@ impl HttpClient {
         Ok(HttpClient {
             client,
             settings,
-            clock_offset_ms: AtomicI64::new(0),
+            clock_offsets: Mutex::new(HashMap::new()),
             limiters: Mutex::new(HashMap::new()),
             in_flight,
         })
@@ -345,9 +358,11 @@ impl HttpClient {
         }
     }
 
-    /// The time to sign with: our clock, corrected by any skew a cloud told us about.
-    pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::milliseconds(self.clock_offset_ms.load(Ordering::Relaxed))
+    /// The time to sign requests to `host` (`host:port`) with: our clock, corrected by the
+    /// skew that host told us about, if any.
+    pub fn now_for(&self, host: &str) -> DateTime<Utc> {
+        let offsets = self.clock_offsets.lock().unwrap_or_else(|e| e.into_inner());
+        Utc::now() + chrono::Duration::milliseconds(offsets.get(host).copied().unwrap_or(0))
     }
 
     /// Sends a request built (and signed) afresh for every attempt, and classifies the answer.
@@ -365,12 +380,26 @@ impl HttpClient {
         let attempts = self.settings.retries + 1;
         let mut skew_corrected = false;
         let mut attempt = 0;
+        // The host is known once the first request is built; its clock offset then applies.
+        let mut host: Option<String> = None;
         loop {
             attempt += 1;
             // Held while the call is in flight, released before any backoff sleep.
             let permit = self.admit(&caller).await;
             // Signed only once admitted, so a long wait can't age the signature.
-            let request = build(self.now())?;
+            let mut request = build(host.as_deref().map_or_else(Utc::now, |h| self.now_for(h)))?;
+            if host.is_none() {
+                let this = authority(&request.url);
+                if self
+                    .clock_offsets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains_key(&this)
+                {
+                    request = build(self.now_for(&this))?;
+                }
+                host = Some(this);
+            }
             let proxy = self.settings.proxies.proxy_for(&request.url);
             let mut action = describe(&request);
             if let Some(proxy) = &proxy {
@@ -389,18 +418,28 @@ impl HttpClient {
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "{action} answered"
                     );
+                    if (300..400).contains(&response.status) {
+                        return Err(redirected(&response));
+                    }
                     let date = response.header("date").map(str::to_string);
                     let retry_after = response
                         .header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                        .and_then(|v| retry_after(v, Utc::now()));
                     match classify(response) {
                         Ok(value) => return Ok(value),
                         Err(failure) => match failure.retry {
                             Retry::Never => return Err(failure.error),
                             Retry::ClockSkew => {
-                                if skew_corrected || !self.correct_clock(date.as_deref()) {
+                                if skew_corrected {
                                     return Err(failure.error);
+                                }
+                                let host = host.as_deref().unwrap_or_default();
+                                if let Err(why) = self.correct_clock(host, date.as_deref()) {
+                                    let mut error = failure.error;
+                                    if let Some(why) = why {
+                                        error.message = format!("{}; {why}", error.message);
+                                    }
+                                    return Err(error);
                                 }
                                 skew_corrected = true;
                                 tracing::info!(%provider, "clock skew corrected from the server's Date header; retrying");
@@ -478,24 +517,76 @@ impl HttpClient {
 
     /// Full jitter: a random delay between 0 and min(max, base·2^attempt).
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
+        let ceiling = self
             .settings
             .base_backoff
             .saturating_mul(1u32 << attempt.min(16))
             .min(self.settings.max_backoff);
-        let millis = exp.as_millis().max(1) as u64;
-        Duration::from_millis(rand::thread_rng().gen_range(millis / 4..=millis))
+        let millis = ceiling.as_millis() as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
     }
 
-    fn correct_clock(&self, date: Option<&str>) -> bool {
+    /// Learns `host`'s clock from its `Date` header. Refused (with the reason) beyond
+    /// [`MAX_CLOCK_OFFSET`]: no real clock is a day off, and a hostile endpoint must not be able
+    /// to make us sign with a time of its choosing.
+    fn correct_clock(
+        &self,
+        host: &str,
+        date: Option<&str>,
+    ) -> std::result::Result<(), Option<String>> {
         let Some(server) = date.and_then(|d| DateTime::parse_from_rfc2822(d).ok()) else {
-            return false;
+            return Err(None);
         };
         let offset = server.with_timezone(&Utc) - Utc::now();
-        self.clock_offset_ms
-            .store(offset.num_milliseconds(), Ordering::Relaxed);
-        true
+        if offset.abs() > MAX_CLOCK_OFFSET {
+            return Err(Some(format!(
+                "the server's clock is {} hours off ours, more than the {} hours cloudkeys \
+                 corrects for: check the endpoint and this machine's clock",
+                offset.num_hours(),
+                MAX_CLOCK_OFFSET.num_hours()
+            )));
+        }
+        self.clock_offsets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string(), offset.num_milliseconds());
+        Ok(())
     }
+}
+
+/// The most a server's clock may differ from ours for its `Date` to be trusted.
+pub const MAX_CLOCK_OFFSET: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// `host:port` of a URL: the key of the clock offsets.
+fn authority(url: &Url) -> String {
+    url.authority().to_string()
+}
+
+/// A 3xx: never followed (it would carry the signed headers elsewhere), reported plainly.
+fn redirected(response: &Response) -> Error {
+    let target = response
+        .header("location")
+        .and_then(|l| Url::parse(l).ok())
+        .map(|u| format!(" to {}://{}", u.scheme(), u.authority()))
+        .unwrap_or_default();
+    Error::bad_response(format!(
+        "the endpoint answered with a redirect (HTTP {}{target}); cloudkeys does not follow \
+         redirects, which would carry the signed request elsewhere: check the endpoint URL",
+        response.status
+    ))
+}
+
+/// A `Retry-After` value: delay seconds, or an HTTP date (RFC 7231 IMF-fixdate, e.g.
+/// `Sun, 06 Nov 1994 08:49:37 GMT`) from which the delay is counted; a past date is no wait.
+fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 struct SendError {
@@ -637,6 +728,7 @@ pub fn host_header(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn plain_http_only_to_loopback() {
@@ -663,7 +755,7 @@ mod tests {
     #[test]
     fn proxies_follow_the_environment_as_curl_does() {
         let https = Url::parse("https://iam.amazonaws.com/").unwrap();
-        let local = Url::parse("http://127.0.0.1:8790/").unwrap();
+        let local = Url::parse("http://10.1.2.3:8790/").unwrap();
         assert_eq!(proxies(&[]).proxy_for(&https), None);
 
         let p = proxies(&[
@@ -687,12 +779,12 @@ mod tests {
             assert_eq!(p.proxy_for(&https), None, "{no}");
         }
         for (no, bypassed) in [
-            ("127.0.0.1", true),
+            ("10.1.2.3", true),
             ("*", true),
             ("example.com, *", true),
-            ("127.0.0.0/8", true),
+            ("10.0.0.0/8", true),
             ("localhost", false),
-            ("10.0.0.0/8", false),
+            ("192.168.0.0/16", false),
         ] {
             let p = proxies(&[("HTTP_PROXY", "http://proxy:1"), ("no_proxy", no)]);
             assert_eq!(p.proxy_for(&local).is_none(), bypassed, "{no}");
@@ -706,6 +798,23 @@ mod tests {
         // Under CGI, HTTP_PROXY may come from a request header: ignored.
         let p = proxies(&[("HTTP_PROXY", "http://evil:1"), ("REQUEST_METHOD", "GET")]);
         assert_eq!(p.proxy_for(&local), None);
+    }
+
+    #[test]
+    fn loopback_is_never_proxied() {
+        let p = proxies(&[("ALL_PROXY", "http://proxy:1")]);
+        for url in [
+            "http://127.0.0.1:8790/",
+            "http://127.9.9.9/",
+            "http://[::1]:5000/",
+            "http://localhost:1/",
+            "https://localhost/",
+            "http://sandbox.localhost:1/",
+        ] {
+            assert_eq!(p.proxy_for(&Url::parse(url).unwrap()), None, "{url}");
+        }
+        let remote = Url::parse("http://128.0.0.1/").unwrap();
+        assert!(p.proxy_for(&remote).is_some());
     }
 
     #[test]
@@ -748,6 +857,39 @@ mod tests {
             assert!(client.backoff(attempt) <= Duration::from_secs(10));
         }
         assert!(client.backoff(1) <= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn backoff_is_full_jitter() {
+        // sleep = random(0, min(cap, base·2^n)): short waits happen too, not only the top
+        // three quarters, and the spread covers the whole range.
+        let client = HttpClient::new(HttpSettings::default()).unwrap();
+        let delays: Vec<Duration> = (0..2000).map(|_| client.backoff(3)).collect();
+        let ceiling = Duration::from_millis(1600);
+        assert!(delays.iter().all(|d| *d <= ceiling));
+        assert!(delays.iter().any(|d| *d < ceiling / 8), "no short delay");
+        assert!(delays.iter().any(|d| *d > ceiling * 7 / 8), "no long delay");
+        let capped: Vec<Duration> = (0..2000).map(|_| client.backoff(30)).collect();
+        assert!(capped.iter().all(|d| *d <= Duration::from_secs(10)));
+        assert!(capped.iter().any(|d| *d < Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = DateTime::parse_from_rfc3339("1994-11-06T08:49:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(37))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:48:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
     }
 
     #[tokio::test]
@@ -1026,14 +1168,101 @@ mod tests {
             200
         );
         assert_eq!(seen.load(Ordering::SeqCst), 2);
-        let offset = client.now() - Utc::now();
+        let offset = client.now_for(url.authority()) - Utc::now();
         assert!((offset.num_seconds() - 3600).abs() <= 5, "{offset}");
+        // Only for that host: another endpoint's signatures keep our clock.
+        let other = client.now_for("other.example:443") - Utc::now();
+        assert!(other.num_seconds().abs() <= 1, "{other}");
         // A second refusal is final: the clock was already corrected.
         let (url, seen) =
             scripted(vec![(400, Some(3600)), (400, Some(3600))], Duration::ZERO).await;
         let client = quick(3, Duration::from_secs(10));
         assert!(call(&client, &url, Idempotency::Idempotent).await.is_err());
         assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn the_clock_offset_is_kept_per_host_and_bounded() {
+        use std::sync::{Arc, Mutex as StdMutex};
+        // Two endpoints: a hostile one claiming a clock two days ahead, and one an hour ahead.
+        // The first is refused (no offset learnt); the second's offset signs only its requests.
+        let times: Arc<StdMutex<Vec<DateTime<Utc>>>> = Arc::default();
+        let client = quick(0, Duration::from_secs(10));
+        let (hostile, _) = scripted(vec![(400, Some(48 * 3600))], Duration::ZERO).await;
+        let err = call(&client, &hostile, Idempotency::Idempotent)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("hours off ours"), "{err}");
+        let (honest, _) = scripted(vec![(400, Some(3600))], Duration::ZERO).await;
+        call(&client, &honest, Idempotency::Idempotent)
+            .await
+            .unwrap();
+        for url in [&hostile, &honest] {
+            let seen = times.clone();
+            let build = |time| {
+                seen.lock().unwrap().push(time);
+                Ok(Request {
+                    method: Method::POST,
+                    url: url.clone(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                })
+            };
+            client
+                .execute(ProviderKind::Aws, Idempotency::Idempotent, build, classify)
+                .await
+                .unwrap();
+        }
+        let times = times.lock().unwrap();
+        let signed = times.last().unwrap();
+        assert!(
+            ((*signed - Utc::now()).num_seconds() - 3600).abs() <= 5,
+            "{signed}"
+        );
+        // The hostile host's request was signed with our own clock.
+        assert!(
+            (times[0] - Utc::now()).num_seconds().abs() <= 5,
+            "{}",
+            times[0]
+        );
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        use std::sync::atomic::AtomicUsize;
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", "http://127.0.0.1:9/elsewhere")],
+                    "",
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let err = call(
+            &quick(3, Duration::from_secs(10)),
+            &url,
+            Idempotency::Idempotent,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadResponse);
+        assert!(
+            err.to_string()
+                .contains("redirect (HTTP 302 to http://127.0.0.1:9)"),
+            "{err}"
+        );
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1,
+            "one request, no retry, no follow"
+        );
     }
 
     #[tokio::test]

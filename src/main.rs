@@ -9,6 +9,8 @@ use cloudkeys::config::Environment;
 use cloudkeys::error::{Error, ErrorKind};
 
 fn main() -> ExitCode {
+    cloudkeys::output::guard_standard_streams();
+    no_core_dumps();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let json_errors = matches!(
@@ -18,15 +20,38 @@ fn main() -> ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            if json_errors {
-                eprintln!("{}", err.to_json());
-            } else {
-                eprintln!("error: {err}");
-            }
+            report(&err, json_errors);
             err.exit_code()
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// A core dump would hold every secret in memory (the profile's, a new key's): none, and on
+/// Linux no ptrace or /proc/PID/mem reads by other processes of the same user either.
+fn no_core_dumps() {
+    #[cfg(unix)]
+    {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain system calls on this process with valid arguments.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+        };
+    }
+}
+
+/// The top-level error on stderr; never panics, even with stderr gone.
+fn report(err: &Error, json_errors: bool) {
+    if json_errors {
+        cloudkeys::output::stderr_line(&err.to_json().to_string());
+    } else {
+        cloudkeys::output::stderr_line(&format!("error: {err}"));
+    }
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
@@ -52,7 +77,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
     runtime.block_on(async {
         tokio::select! {
             result = commands::run(cli, env) => result,
-            // Waits out a critical section (rotate saving a new secret) before giving up.
+            // Waits out a critical section (a new key's secret being saved, printed or its key
+            // deleted again) before giving up: stopping half-way would lose the secret.
             _ = cloudkeys::critical::interrupted() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
         }
     })

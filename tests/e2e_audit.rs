@@ -636,7 +636,7 @@ fn bad_audit_settings_are_usage_errors() {
         ("\n[audit]\nmax_age = 5\n", "max_age"),
         ("\n[audit]\nskip = [\"too-old\"]\n", "too-old"),
         (
-            "\n[[audit.allow]]\naccess_key_id = \"AKIAX\"\nreason = \"\"\n",
+            "\n[[audit.allow]]\naccess_key_id = \"AKIAX000000000000000\"\nreason = \"\"\n",
             "reason",
         ),
         ("\n[rate_limits]\naws = -1\n", "rate_limits"),

@@ -1,6 +1,7 @@
 //! Proxies from the environment, end to end: the binary against the sandbox through a tiny
-//! HTTP proxy written here, which forwards absolute-form requests (only to loopback) and
-//! records what it saw.
+//! HTTP proxy written here, which forwards absolute-form requests and records what it saw.
+//! Loopback is never proxied, so the sandbox is named by a made-up host
+//! (`sandbox.cloudkeys.invalid`) that only this proxy knows how to reach.
 
 mod common;
 
@@ -9,6 +10,22 @@ use std::sync::{Arc, Mutex};
 use common::{json_array, private, run, World};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// A name only the test proxy resolves (to the sandbox on 127.0.0.1).
+const REMOTE: &str = "sandbox.cloudkeys.invalid";
+
+/// The sandbox's endpoint under the made-up host name.
+fn remote_endpoint(world: &World) -> String {
+    world.endpoint().replace("127.0.0.1", REMOTE)
+}
+
+/// `cloudkeys ARGS…` against the sandbox under its made-up name (plain http, not loopback).
+fn remote_cmd(world: &World, args: &[&str]) -> assert_cmd::Command {
+    let endpoint = remote_endpoint(world);
+    let mut all = vec!["--endpoint", endpoint.as_str(), "--allow-insecure-http"];
+    all.extend_from_slice(args);
+    world.cmd(all)
+}
 
 const CLOUDS: &[&str] = &[
     "aws-admin",
@@ -108,12 +125,15 @@ async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<Seen>>>) {
         target: target.clone(),
         proxy_authorization,
     });
-    // CONNECT (https) and anything not on loopback is refused: this proxy reaches nothing else.
+    // CONNECT (https) and any host but the made-up one is refused: this proxy reaches
+    // nothing else.
     let origin = target.strip_prefix("http://").and_then(|rest| {
-        rest.split_once('/')
-            .map(|(host, path)| (host.to_string(), path))
+        rest.split_once('/').and_then(|(host, path)| {
+            let port = host.strip_prefix(REMOTE)?.strip_prefix(':')?;
+            Some((format!("127.0.0.1:{port}"), path))
+        })
     });
-    let Some((host, path)) = origin.filter(|(host, _)| host.starts_with("127.0.0.1:")) else {
+    let Some((host, path)) = origin else {
         let _ = client
             .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
             .await;
@@ -154,15 +174,14 @@ fn http_proxy_carries_every_call_and_no_proxy_bypasses_it() {
         let world = World::new();
         let proxy = Proxy::start(&world);
         let (stdout, stderr) = run(
-            world
-                .cmd(["-vv", "-p", profile, "list", "-a", "-o", "json"])
+            remote_cmd(&world, &["-vv", "-p", profile, "list", "-a", "-o", "json"])
                 .env("HTTP_PROXY", &proxy.url),
             0,
         );
         assert_eq!(json_array(&stdout).len(), 4, "{profile}: {stderr}");
         let seen = proxy.seen();
         assert!(!seen.is_empty(), "{profile}: the proxy saw nothing");
-        let sandbox = world.endpoint();
+        let sandbox = remote_endpoint(&world);
         for request in &seen {
             assert!(request.target.starts_with(&sandbox), "{request:?}");
         }
@@ -172,20 +191,65 @@ fn http_proxy_carries_every_call_and_no_proxy_bypasses_it() {
             "{stderr}"
         );
 
-        // NO_PROXY naming the sandbox's address: straight there, the proxy sees nothing.
-        for no_proxy in ["127.0.0.1", "localhost,127.0.0.0/8", "*"] {
+        // NO_PROXY naming the host (or a suffix, or everything): the binary goes there
+        // directly — and as the name exists nowhere, fails — while the proxy sees nothing.
+        for no_proxy in [REMOTE, "cloudkeys.invalid", "*"] {
             let before = proxy.seen().len();
-            let (stdout, _) = run(
-                world
-                    .cmd(["-p", profile, "list", "-a", "-o", "json"])
+            run(
+                remote_cmd(&world, &["-p", profile, "--retries", "0", "whoami"])
                     .env("HTTP_PROXY", &proxy.url)
                     .env("NO_PROXY", no_proxy),
-                0,
+                4,
             );
-            assert_eq!(json_array(&stdout).len(), 4);
             assert_eq!(proxy.seen().len(), before, "{profile}, NO_PROXY={no_proxy}");
         }
     }
+}
+
+#[test]
+fn loopback_never_goes_through_a_proxy() {
+    // A new secret from a local endpoint would cross the proxy in clear: loopback is always
+    // reached directly, whatever the variables say (as Go's net/http does).
+    let world = World::new();
+    let proxy = Proxy::start(&world);
+    for vars in [
+        [("HTTP_PROXY", proxy.url.as_str()), ("NO_PROXY", "")],
+        [
+            ("ALL_PROXY", proxy.url.as_str()),
+            ("no_proxy", "example.com"),
+        ],
+    ] {
+        let mut cmd = world.cmd(["-p", "aws-admin", "create", "--user", "carol", "-o", "json"]);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        let (stdout, _) = run(&mut cmd, 0);
+        assert!(stdout.contains("secret_access_key"));
+        run(
+            world
+                .cmd(["-p", "aws-admin", "list", "--user", "carol"])
+                .env("ALL_PROXY", &proxy.url),
+            0,
+        );
+        world.with_state(|s| {
+            let keys = &mut s
+                .aws_account_mut("111122223333")
+                .expect("account")
+                .user_mut("carol")
+                .expect("carol")
+                .keys;
+            keys.clear();
+        });
+    }
+    // The same endpoint under localhost: direct too.
+    let localhost = world.endpoint().replace("127.0.0.1", "localhost");
+    run(
+        world
+            .cmd(["--endpoint", &localhost, "-p", "aws-admin", "whoami"])
+            .env("HTTP_PROXY", &proxy.url),
+        0,
+    );
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 }
 
 #[test]
@@ -193,7 +257,7 @@ fn proxy_variables_follow_the_usual_rules() {
     let world = World::new();
     let proxy = Proxy::start(&world);
     let whoami = |vars: &[(&str, &str)]| {
-        let mut cmd = world.cmd(["-p", "aws-admin", "whoami", "-o", "json"]);
+        let mut cmd = remote_cmd(&world, &["-p", "aws-admin", "whoami", "-o", "json"]);
         for (name, value) in vars {
             cmd.env(name, value);
         }
@@ -207,15 +271,28 @@ fn proxy_variables_follow_the_usual_rules() {
     assert_eq!(count(), 1);
     whoami(&[("ALL_PROXY", &proxy.url)]);
     assert_eq!(count(), 2);
-    // HTTPS_PROXY is for https endpoints: the sandbox is plain http.
-    whoami(&[("HTTPS_PROXY", &proxy.url)]);
-    assert_eq!(count(), 2);
-    // NO_PROXY names hosts: "localhost" does not cover 127.0.0.1.
-    whoami(&[("HTTP_PROXY", &proxy.url), ("NO_PROXY", "localhost")]);
+    // NO_PROXY names hosts: "invalid.cloudkeys" does not cover sandbox.cloudkeys.invalid.
+    whoami(&[
+        ("HTTP_PROXY", &proxy.url),
+        ("NO_PROXY", "invalid.cloudkeys"),
+    ]);
     assert_eq!(count(), 3);
-    // Under CGI a request's `Proxy:` header would arrive as HTTP_PROXY: it is ignored.
-    whoami(&[("HTTP_PROXY", &proxy.url), ("REQUEST_METHOD", "GET")]);
-    assert_eq!(count(), 3);
+    // HTTPS_PROXY is for https endpoints, and under CGI a request's `Proxy:` header would
+    // arrive as HTTP_PROXY: both leave the call unproxied (it then finds no such host).
+    for vars in [
+        [("HTTPS_PROXY", proxy.url.as_str()), ("REQUEST_METHOD", "")],
+        [
+            ("HTTP_PROXY", proxy.url.as_str()),
+            ("REQUEST_METHOD", "GET"),
+        ],
+    ] {
+        let mut cmd = remote_cmd(&world, &["-p", "aws-admin", "--retries", "0", "whoami"]);
+        for (name, value) in vars.iter().filter(|(_, v)| !v.is_empty()) {
+            cmd.env(name, value);
+        }
+        run(&mut cmd, 4);
+        assert_eq!(count(), 3);
+    }
     // The demo's sandbox lives in the process: never proxied.
     let mut demo = world.bare_cmd();
     demo.arg("demo").env("HTTP_PROXY", &proxy.url);
@@ -231,8 +308,7 @@ fn proxy_credentials_are_sent_to_the_proxy_and_never_printed() {
         .url
         .replace("http://", "http://ops:Pr0xy-Passw0rd-7d1c@");
     let (_, stderr) = run(
-        world
-            .cmd(["-vvv", "-p", "aws-admin", "whoami"])
+        remote_cmd(&world, &["-vvv", "-p", "aws-admin", "whoami"])
             .env("HTTP_PROXY", &with_password)
             .env("RUST_LOG", "trace"),
         0,
@@ -248,8 +324,7 @@ fn proxy_credentials_are_sent_to_the_proxy_and_never_printed() {
 
     // A proxy that cannot be reached: exit 4, the error names the proxy but not its password.
     let (_, stderr) = run(
-        world
-            .cmd(["-p", "aws-admin", "--retries", "0", "whoami"])
+        remote_cmd(&world, &["-p", "aws-admin", "--retries", "0", "whoami"])
             .env("HTTP_PROXY", "http://ops:Pr0xy-Passw0rd-7d1c@127.0.0.1:9"),
         4,
     );

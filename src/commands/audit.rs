@@ -763,26 +763,26 @@ mod tests {
     fn allow_entries_hold_until_their_last_day() {
         let config = AuditConfig {
             allow: vec![
-                allow_entry("AKIAKEPT", Some("2025-06-01")),
-                allow_entry("AKIALAPSED", Some("2025-05-31")),
+                allow_entry("AKIAKEPT000000000000", Some("2025-06-01")),
+                allow_entry("AKIALAPSED0000000000", Some("2025-05-31")),
             ],
             ..AuditConfig::default()
         };
         let policy = Policy::new(&AuditArgs::default(), &config).unwrap();
         let records = vec![
-            key("AKIAKEPT", "a", KeyStatus::Active, 100, Some(1)),
-            key("AKIALAPSED", "b", KeyStatus::Active, 100, Some(1)),
+            key("AKIAKEPT000000000000", "a", KeyStatus::Active, 100, Some(1)),
+            key("AKIALAPSED0000000000", "b", KeyStatus::Active, 100, Some(1)),
         ];
         let findings = policy.evaluate(&records, &[], now());
         let kept = findings
             .iter()
-            .find(|f| f.access_key_id.as_deref() == Some("AKIAKEPT"))
+            .find(|f| f.access_key_id.as_deref() == Some("AKIAKEPT000000000000"))
             .unwrap();
         assert!(kept.allowed);
         assert_eq!(kept.allow_reason.as_deref(), Some("vendor"));
         let lapsed = findings
             .iter()
-            .find(|f| f.access_key_id.as_deref() == Some("AKIALAPSED"))
+            .find(|f| f.access_key_id.as_deref() == Some("AKIALAPSED0000000000"))
             .unwrap();
         assert!(!lapsed.allowed);
         assert!(
@@ -791,7 +791,10 @@ mod tests {
             lapsed.message
         );
         // The failing finding comes first.
-        assert_eq!(findings[0].access_key_id.as_deref(), Some("AKIALAPSED"));
+        assert_eq!(
+            findings[0].access_key_id.as_deref(),
+            Some("AKIALAPSED0000000000")
+        );
         assert_eq!(policy.expired_allows(now().date_naive()).len(), 1);
     }
 
@@ -828,7 +831,7 @@ mod tests {
             AuditConfig {
                 allow: vec![AllowEntry {
                     reason: " ".into(),
-                    ..allow_entry("AKIAX", None)
+                    ..allow_entry("AKIAX000000000000000", None)
                 }],
                 ..AuditConfig::default()
             },
@@ -837,7 +840,7 @@ mod tests {
                 ..AuditConfig::default()
             },
             AuditConfig {
-                allow: vec![allow_entry("AKIAX", Some("next week"))],
+                allow: vec![allow_entry("AKIAX000000000000000", Some("next week"))],
                 ..AuditConfig::default()
             },
         ] {
@@ -851,11 +854,11 @@ mod tests {
         let config: AuditConfig = toml::from_str(
             r#"
 [[allow]]
-access_key_id = "AKIAA"
+access_key_id = "AKIAA000000000000000"
 reason = "vendor"
 until = 2027-01-31
 [[allow]]
-access_key_id = "AKIAB"
+access_key_id = "AKIAB000000000000000"
 reason = "vendor"
 until = "2027-02-01"
 "#,

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{output_error, Context};
+use super::Context;
 use crate::cli::CreateArgs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{format_time, KeyRecord, NewKey, UserRef};
@@ -96,30 +96,12 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<i32> {
     let user = Context::user_arg(&args.user);
     let existing = provider.list_keys(user.as_ref()).await?;
     check_room(provider.as_ref(), &existing, user.as_ref())?;
+    // From here until the secret is delivered or the key deleted, a signal waits.
+    let _critical = crate::critical::enter();
     let mut key = create_once(provider.as_ref(), user.as_ref(), &existing).await?;
     key.record.compute_ages(chrono::Utc::now());
-    match &args.save {
-        None => {
-            ctx.printer.new_key(&key, true).map_err(output_error)?;
-            Ok(0)
-        }
-        Some(path) => match save_key(path, &key) {
-            Ok(()) => {
-                ctx.printer.note(&format!(
-                    "created {}; secret saved to {}",
-                    key.record.access_key_id,
-                    path.display()
-                ));
-                ctx.printer.new_key(&key, false).map_err(output_error)?;
-                Ok(0)
-            }
-            Err(err) => {
-                // The key exists now; printing its secret is the only way not to lose it.
-                ctx.printer.new_key(&key, true).map_err(output_error)?;
-                Err(err)
-            }
-        },
-    }
+    super::deliver_new_key(ctx, provider.as_ref(), &key, args.save.as_deref()).await?;
+    Ok(0)
 }
 
 /// The save file must not exist and its folder must.
@@ -171,8 +153,32 @@ pub fn save_key(path: &Path, key: &NewKey) -> Result<()> {
     };
     let mut file = options.open(path).map_err(fail)?;
     let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    file.write_all(text.as_bytes())
+    let written = file
+        .write_all(text.as_bytes())
         .and_then(|_| file.write_all(b"\n"))
         .and_then(|_| file.sync_all())
-        .map_err(fail)
+        .and_then(|_| sync_folder(path));
+    if let Err(err) = written {
+        // A half-written secret file is worse than none: the caller falls back to deleting
+        // the key, and a stale file would look like a saved key.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(fail(err));
+    }
+    Ok(())
+}
+
+/// Syncs the folder holding `path`, so the new file's name survives a crash too.
+fn sync_folder(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! `delete KEY_ID`: asks on a terminal; without one it needs `--yes`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use super::{check_key_id, find_key, output_error, Context};
 use crate::cli::KeyArgs;
@@ -38,8 +38,7 @@ pub async fn run(ctx: &Context, args: &KeyArgs) -> Result<i32> {
 }
 
 pub fn confirm(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
+    crate::output::prompt(&format!("{question} [y/N] "));
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() {
         return false;

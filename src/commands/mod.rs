@@ -248,18 +248,54 @@ fn parse_format(value: &str) -> Result<OutputFormat> {
 }
 
 /// Checks a key id's shape without echoing it (a pasted secret must not reach the terminal log).
-/// Returns the cloud its prefix names, if any.
+/// Returns the cloud its prefix names, if any (`None`: a Huawei AK, which has no prefix).
+///
+/// Only the shapes the clouds hand out pass, so a Tencent, Alibaba or Huawei *secret* (32 or
+/// 30 letters and digits, 40 for Huawei) is refused rather than sent in a request:
+/// AWS `AKIA`/`ASIA` + 16 upper-case letters and digits (base32 on AWS; moto uses every
+/// digit), Tencent `AKID`/`IKID` + 16–124 letters and digits (36 in all today), Alibaba
+/// `LTAI` + 12–28 letters and digits (16 or 24 in all) or `STS.` + 16–124, Huawei 20
+/// upper-case letters and digits.
 pub fn check_key_id(key_id: &str) -> Result<Option<ProviderKind>> {
-    let valid = (3..=128).contains(&key_id.len())
-        && key_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    let all = |text: &str, allowed: fn(&u8) -> bool| text.bytes().all(|b| allowed(&b));
+    let upper_alnum = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let alnum = |b: &u8| b.is_ascii_alphanumeric();
+    let rest_is = |prefix_len: usize, lengths: std::ops::RangeInclusive<usize>, allowed| {
+        let rest = &key_id[prefix_len..];
+        lengths.contains(&rest.len()) && all(rest, allowed)
+    };
+    let kind = ProviderKind::from_key_id(key_id);
+    let (valid, why) = match kind {
+        Some(ProviderKind::Aws) => (
+            rest_is(4, 16..=16, upper_alnum),
+            "an AWS key id is AKIA or ASIA and 16 upper-case letters and digits",
+        ),
+        Some(ProviderKind::Tencent) => (
+            rest_is(4, 16..=124, alnum),
+            "a Tencent key id is AKID and 16-124 letters and digits",
+        ),
+        Some(ProviderKind::Alibaba) if key_id.starts_with("STS.") => (
+            rest_is(4, 16..=124, alnum),
+            "an Alibaba STS key id is STS. and 16-124 letters and digits",
+        ),
+        Some(ProviderKind::Alibaba) => (
+            rest_is(4, 12..=28, alnum),
+            "an Alibaba key id is LTAI and 12-28 letters and digits",
+        ),
+        _ => (
+            key_id.len() == 20 && all(key_id, upper_alnum),
+            "expected AKIA…/ASIA… (AWS), AKID… (Tencent), LTAI…/STS.… (Alibaba) or 20 upper-case \
+             letters and digits (Huawei)",
+        ),
+    };
     if !valid {
-        return Err(Error::usage(
-            "invalid access key id: expected 3-128 letters and digits (e.g. AKIA…, AKID…, LTAI…)",
-        ));
+        // Its length and the rule, never the text: it may be a secret pasted by mistake.
+        return Err(Error::usage(format!(
+            "invalid access key id ({} characters): {why}",
+            key_id.chars().count()
+        )));
     }
-    Ok(ProviderKind::from_key_id(key_id))
+    Ok(kind)
 }
 
 /// Sorts records the same way every run: provider, profile, user, creation, id.
@@ -331,6 +367,74 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
     }
 }
 
+/// Gives a new key's secret to the user: saved to `save` (then the record without secret is
+/// printed), or printed. A secret that cannot be delivered (the file can't be written, stdout
+/// is closed, full or a closed pipe) must not leave a key nobody can use behind: the key is
+/// deleted again (error, exit 2, "nothing changed"); if a save failed and the delete fails too,
+/// the secret is printed as a last resort; if the key is still left, the error names its id
+/// (never the secret) with the delete's own exit code (3 or 4).
+pub async fn deliver_new_key(
+    ctx: &Context,
+    provider: &dyn AccessKeyProvider,
+    key: &crate::model::NewKey,
+    save: Option<&std::path::Path>,
+) -> Result<()> {
+    let failure = match save {
+        Some(path) => match create::save_key(path, key) {
+            Ok(()) => {
+                // Saved first; the progress lines after it cannot lose anything.
+                ctx.printer.note(&format!(
+                    "created {}; secret saved to {}",
+                    key.record.access_key_id,
+                    path.display()
+                ));
+                return ctx.printer.new_key(key, false).map_err(output_error);
+            }
+            Err(err) => err,
+        },
+        None => match ctx.printer.new_key(key, true) {
+            Ok(()) => return Ok(()),
+            Err(err) => Error::new(
+                ErrorKind::Io,
+                format!("cannot write the new secret to stdout: {err}"),
+            ),
+        },
+    };
+    let id = &key.record.access_key_id;
+    let user_flag = key
+        .record
+        .user
+        .as_deref()
+        .map_or(String::new(), |u| format!(" --user {u}"));
+    let mut failure = failure
+        .with_provider(provider.kind())
+        .with_profile(provider.profile());
+    let delete_err = match provider.delete_key(&key.record.key_ref()).await {
+        Ok(()) => {
+            failure.message = format!(
+                "{}; the new key {id} was deleted again, nothing changed",
+                failure.message
+            );
+            return Err(failure);
+        }
+        Err(err) => err,
+    };
+    if save.is_some() && ctx.printer.new_key(key, true).is_ok() {
+        failure.message = format!(
+            "{}; deleting the new key {id} failed too ({}): its secret is printed on stdout, store it now",
+            failure.message, delete_err.message
+        );
+        return Err(failure);
+    }
+    failure.kind = delete_err.kind;
+    failure.message = format!(
+        "{}; deleting the new key {id} failed too ({}): its secret is lost, delete it \
+         (cloudkeys delete {id}{user_flag} --yes)",
+        failure.message, delete_err.message
+    );
+    Err(failure)
+}
+
 /// Maps an output failure (other than a closed pipe, handled in output) to an error.
 pub fn output_error(err: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("cannot write output: {err}"))
@@ -347,9 +451,39 @@ mod tests {
             Some(ProviderKind::Aws)
         );
         assert_eq!(check_key_id("HPUAXXXXXXXXXXXXXXXX").unwrap(), None);
-        let err = check_key_id("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY").unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(!err.to_string().contains("wJalr"));
+        assert_eq!(
+            check_key_id("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE").unwrap(),
+            Some(ProviderKind::Tencent)
+        );
+        for alibaba in [
+            "LTAI5tAbCdEfGhIjKlMnOpQr",
+            "LTAIabcdEFGH1234",
+            "STS.NUgYrLnoC4Ho2K1n3k",
+        ] {
+            assert_eq!(check_key_id(alibaba).unwrap(), Some(ProviderKind::Alibaba));
+        }
+        // Secrets of every cloud have shapes a loose check (3-128 letters and digits) let
+        // through: Tencent 32, Alibaba 30, Huawei 40 letters and digits, AWS 40 base64.
+        for secret in [
+            "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+            "8mT3qKx0DQu2F1bVh7cPzR9yWn4sLa",
+            "Qm9vZkFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "AKIAIOSFODNN7EXAMPLEX",
+            "akiaiosfodnn7example",
+            "LTAI",
+        ] {
+            let err = check_key_id(secret).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            if secret.len() >= 8 {
+                assert!(!text.contains(&secret[..8]), "{text}");
+            }
+            assert!(
+                text.contains(&format!("({} characters)", secret.len())),
+                "{text}"
+            );
+        }
         assert!(check_key_id("").is_err());
     }
 }

@@ -4,6 +4,7 @@ mod audit;
 mod table;
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -57,12 +58,7 @@ fn for_terminal(text: &str) -> String {
                 len
             }
             None => {
-                let line_end = c == '\n' || (c == '\r' && rest[1..].starts_with('\n'));
-                out.push(if c.is_control() && !line_end {
-                    '\u{fffd}'
-                } else {
-                    c
-                });
+                out.push(safe_char(c, &rest[c.len_utf8()..]));
                 c.len_utf8()
             }
         };
@@ -71,9 +67,82 @@ fn for_terminal(text: &str) -> String {
     out
 }
 
+/// The one rule for text from the clouds on its way to a terminal: every control character
+/// (C0 with ESC and CR, DEL, C1 such as the one-byte CSI U+009B) becomes U+FFFD, except a line
+/// end (`\n`, `\r\n`). `rest` is the text after `c`.
+fn safe_char(c: char, rest: &str) -> char {
+    let line_end = c == '\n' || (c == '\r' && rest.starts_with('\n'));
+    if c.is_control() && !line_end {
+        '\u{fffd}'
+    } else {
+        c
+    }
+}
+
+/// Text made safe for a terminal (see [`safe_char`]): used for everything cloudkeys writes to
+/// stderr (errors, notes, warnings, prompts), where cloud-sourced names and messages end up.
+pub fn sanitize(text: &str) -> String {
+    text.char_indices()
+        .map(|(i, c)| safe_char(c, &text[i + c.len_utf8()..]))
+        .collect()
+}
+
+/// Asks a question on stderr (no line end; the answer is read by the caller). Never panics.
+pub fn prompt(question: &str) {
+    if STDERR_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let _ = write!(err, "{}", sanitize(question)).and_then(|_| err.flush());
+}
+
 /// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
 fn emit_text(text: &str) -> io::Result<()> {
     emit(&for_terminal(text))
+}
+
+/// Set at start-up when fd 1 / fd 2 were closed (`>&-`, `2>&-`): they now point at
+/// `/dev/null`, so nothing written there reaches anyone.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Call first thing in `main`. Rust's start-up puts `/dev/null` on a closed stdin, stdout or
+/// stderr (so that the next `open` or socket cannot take its number); a secret "printed"
+/// there reaches nobody, so stdout on the null device (`>&-`, `>/dev/null`) counts as closed.
+pub fn guard_standard_streams() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let null = std::fs::metadata("/dev/null").ok().map(|m| m.rdev());
+        let is_null = |fd: i32| {
+            // SAFETY: fstat only fills the struct for an fd we own for the process's lifetime.
+            let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+            let ok = unsafe { libc::fstat(fd, &mut stat) } == 0;
+            !ok || ((stat.st_mode & libc::S_IFMT) == libc::S_IFCHR && Some(stat.st_rdev) == null)
+        };
+        STDOUT_CLOSED.store(is_null(1), Ordering::Relaxed);
+        STDERR_CLOSED.store(is_null(2), Ordering::Relaxed);
+    }
+}
+
+/// One line to stderr that never panics: `eprintln!` panics when stderr is gone (a closed
+/// pipe, a full disk), and that must not happen after a key was made.
+pub fn stderr_line(line: &str) {
+    if STDERR_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{}", sanitize(line)).and_then(|_| err.flush());
+}
+
+/// Writes a secret to stdout: every failure counts, a closed pipe and a closed stdout too,
+/// since the secret would be lost.
+fn emit_secret(text: &str) -> io::Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Err(io::Error::other("stdout is closed"));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush())
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -131,6 +200,8 @@ impl Printer {
     }
 
     /// Prints a new key; the secret only when `show_secret` (it was not saved to a file).
+    /// With the secret, any failure to write it (even a closed pipe) is an error: the caller
+    /// must then not report success (see `commands::deliver_new_key`).
     pub fn new_key(&self, key: &NewKey, show_secret: bool) -> io::Result<()> {
         let mut value = serde_json::to_value(&key.record).unwrap_or(Value::Null);
         if show_secret {
@@ -141,9 +212,14 @@ impl Printer {
                 );
             }
         }
-        match self.format {
-            OutputFormat::Table => emit_text(&table::new_key(key, show_secret, self.color)),
-            _ => self.structured(&[value], &NEW_KEY_COLUMNS),
+        let text = match self.format {
+            OutputFormat::Table => for_terminal(&table::new_key(key, show_secret, self.color)),
+            _ => self.render(&[value], &NEW_KEY_COLUMNS)?,
+        };
+        if show_secret {
+            emit_secret(&text)
+        } else {
+            emit(&text)
         }
     }
 
@@ -202,29 +278,33 @@ impl Printer {
             OutputFormat::Json | OutputFormat::Ndjson => err.to_json().to_string(),
             _ => format!("error: {err}"),
         };
-        eprintln!("{line}");
+        stderr_line(&line);
     }
 
     /// A note for people (stderr), silenced by `--quiet`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            stderr_line(message);
         }
     }
 
     fn structured(&self, values: &[Value], columns: &[&str]) -> io::Result<()> {
-        let text = match self.format {
+        emit(&self.render(values, columns)?)
+    }
+
+    /// The text `structured` prints (terminal-safe for CSV and Markdown).
+    fn render(&self, values: &[Value], columns: &[&str]) -> io::Result<String> {
+        Ok(match self.format {
             OutputFormat::Json => {
                 let mut text = serde_json::to_string_pretty(values).unwrap_or_default();
                 text.push('\n');
                 text
             }
             OutputFormat::Ndjson => values.iter().map(|v| format!("{v}\n")).collect::<String>(),
-            OutputFormat::Csv => return emit_text(&csv_text(values, columns)?),
-            OutputFormat::Markdown => return emit_text(&markdown(values, columns)),
+            OutputFormat::Csv => for_terminal(&csv_text(values, columns)?),
+            OutputFormat::Markdown => for_terminal(&markdown(values, columns)),
             OutputFormat::Table => unreachable_table(),
-        };
-        emit(&text)
+        })
     }
 }
 

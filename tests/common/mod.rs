@@ -67,6 +67,24 @@ impl World {
         cmd
     }
 
+    /// Like `cmd`, as a `std::process::Command`: for tests that close or redirect the
+    /// standard streams themselves or send signals.
+    pub fn std_cmd<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"));
+        cmd.env_clear()
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        cmd
+    }
+
     pub fn home(&self) -> &Path {
         self.home.path()
     }

@@ -462,6 +462,7 @@ impl AccessKeyProvider for AlibabaProvider {
     async fn list_users(&self) -> Result<Vec<UserRef>> {
         let mut users = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListUsers");
         loop {
             let mut params = vec![("MaxItems", PAGE_SIZE)];
             if let Some(m) = &marker {
@@ -478,7 +479,8 @@ impl AccessKeyProvider for AlibabaProvider {
                 id: u.user_id,
             }));
             match (page.is_truncated, page.marker) {
-                (true, Some(next)) if !next.is_empty() && Some(&next) != marker.as_ref() => {
+                (true, Some(next)) if !next.is_empty() => {
+                    pages.follow(&next)?;
                     marker = Some(next)
                 }
                 (true, _) => {

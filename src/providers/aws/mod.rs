@@ -430,6 +430,7 @@ impl AccessKeyProvider for AwsProvider {
     async fn list_users(&self) -> Result<Vec<UserRef>> {
         let mut users = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListUsers");
         loop {
             let mut params = vec![("MaxItems", "1000")];
             if let Some(m) = &marker {
@@ -443,7 +444,10 @@ impl AccessKeyProvider for AwsProvider {
                 id: u.user_id,
             }));
             match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                (true, Some(next)) => {
+                    pages.follow(&next)?;
+                    marker = Some(next)
+                }
                 _ => break,
             }
         }
@@ -456,6 +460,7 @@ impl AccessKeyProvider for AwsProvider {
         let account_id = identity.account_id.clone();
         let mut records = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListAccessKeys");
         loop {
             let mut params = vec![("MaxItems", "1000")];
             if let Some(user) = user {
@@ -491,7 +496,10 @@ impl AccessKeyProvider for AwsProvider {
                 records.push(record);
             }
             match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) if Some(&next) != marker.as_ref() => marker = Some(next),
+                (true, Some(next)) => {
+                    pages.follow(&next)?;
+                    marker = Some(next)
+                }
                 _ => break,
             }
         }

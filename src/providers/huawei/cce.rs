@@ -83,6 +83,22 @@ fn seconds(value: Option<&serde_json::Value>) -> Result<Option<i64>> {
     }
 }
 
+/// The most seconds an expiry may lie ahead or behind: a century. Beyond it the answer is
+/// nonsense (or hostile), reported as null with a warning rather than carried into sums.
+const MAX_SECONDS: i64 = 100 * 366 * 24 * 3600;
+
+fn plausible(seconds: Option<i64>) -> Option<i64> {
+    match seconds {
+        Some(s) if s.checked_abs().is_none_or(|s| s > MAX_SECONDS) => {
+            tracing::warn!(
+                "CheckAKSK: expiredTime {s} seconds is beyond a century; reported as null"
+            );
+            None
+        }
+        other => other,
+    }
+}
+
 impl CceAkskStatus {
     /// The uploaded AK/SK as a credential to audit (`None` when nothing is uploaded). When the
     /// answer gives only the seconds left, the expiry is counted from `now`.
@@ -95,8 +111,10 @@ impl CceAkskStatus {
             project_id: Some(self.project_id.clone()),
             expired: self.expired,
             expires_at: self.expires_at.or_else(|| {
+                // Checked: no answer can make the sum overflow (a panic, or a wrap).
                 self.expires_in_seconds
-                    .map(|s| now + chrono::Duration::seconds(s))
+                    .and_then(chrono::Duration::try_seconds)
+                    .and_then(|left| now.checked_add_signed(left))
             }),
             created_at: self.created_at,
         })
@@ -113,7 +131,7 @@ impl CceAkskStatus {
             project_id: project_id.to_string(),
             uploaded: wire.aksk_upload.unwrap_or(false),
             expired: wire.expired.unwrap_or(false),
-            expires_in_seconds: seconds(wire.expired_time.as_ref())?,
+            expires_in_seconds: plausible(seconds(wire.expired_time.as_ref())?),
             expires_at: go_time(profile, "expired_date", wire.expired_date.as_deref()),
             created_at: go_time(profile, "create_time", wire.create_time.as_deref()),
             updated_at: go_time(profile, "update_time", wire.update_time.as_deref()),
@@ -193,6 +211,33 @@ mod tests {
             status.created_at.map(|t| t.timestamp()),
             Some(1_744_962_963)
         );
+        // Absurd but well-formed: null, never a panic or an overflowing sum.
+        let now = Utc::now();
+        for absurd in [
+            i64::MAX.to_string(),
+            i64::MIN.to_string(),
+            "9223372036854775".to_string(),
+            (MAX_SECONDS + 1).to_string(),
+        ] {
+            let wire: CheckAkskResponse = serde_json::from_str(&format!(
+                r#"{{"akskUpload": true, "expiredTime": "{absurd}"}}"#
+            ))
+            .unwrap();
+            let status = CceAkskStatus::from_wire("hw", "p1", wire).unwrap();
+            assert_eq!(status.expires_in_seconds, None, "{absurd}");
+            assert_eq!(status.expiring_credential(now).unwrap().expires_at, None);
+        }
+        // Even a status built by hand cannot overflow the sum.
+        let mut status = CceAkskStatus::from_wire(
+            "hw",
+            "p1",
+            serde_json::from_str(r#"{"akskUpload": true}"#).unwrap(),
+        )
+        .unwrap();
+        for s in [i64::MAX, i64::MIN, 9_223_372_036_854_775] {
+            status.expires_in_seconds = Some(s);
+            assert_eq!(status.expiring_credential(now).unwrap().expires_at, None);
+        }
         for bad in [r#"{"expiredTime": "soon"}"#, r#"{"expiredTime": [1]}"#] {
             let wire: CheckAkskResponse = serde_json::from_str(bad).unwrap();
             let err = CceAkskStatus::from_wire("hw", "p1", wire).unwrap_err();

@@ -250,6 +250,7 @@ impl HuaweiProvider {
             .get_or_try_init(|| async {
                 let mut users = Vec::new();
                 let mut marker: Option<String> = None;
+                let mut pages = super::PageGuard::new("ListUsersV5");
                 loop {
                     let mut call =
                         Call::new("ListUsersV5", Service::Iam, Method::GET, "/v5/users".into());
@@ -260,7 +261,10 @@ impl HuaweiProvider {
                     let page: api::ListUsersResponse = self.call(call).await?;
                     users.extend(page.users);
                     match next_marker(page.page_info, marker.as_deref()) {
-                        Some(next) => marker = Some(next),
+                        Some(next) => {
+                            pages.follow(&next)?;
+                            marker = Some(next)
+                        }
                         None => break,
                     }
                 }
@@ -484,11 +488,12 @@ fn last_used_from(answer: api::LastUsedResponse) -> Result<LastUsed> {
     })
 }
 
-/// The next page's marker, or `None` at the end (also when a server repeats a marker).
-fn next_marker(page_info: Option<api::PageInfo>, current: Option<&str>) -> Option<String> {
+/// The next page's marker, or `None` at the end. A repeated marker is returned: the
+/// loop's `PageGuard` turns it into an error rather than a silently short listing.
+fn next_marker(page_info: Option<api::PageInfo>, _current: Option<&str>) -> Option<String> {
     page_info
         .and_then(|p| p.next_marker)
-        .filter(|m| !m.is_empty() && Some(m.as_str()) != current)
+        .filter(|m| !m.is_empty())
 }
 
 fn parse_status(status: &str) -> Result<KeyStatus> {
@@ -647,7 +652,7 @@ impl AccessKeyProvider for HuaweiProvider {
         };
         let status = self.cce_aksk_status(project_id).await?;
         Ok(status
-            .expiring_credential(self.http.now())
+            .expiring_credential(chrono::Utc::now())
             .into_iter()
             .collect())
     }
@@ -681,6 +686,7 @@ impl AccessKeyProvider for HuaweiProvider {
         let account_id = self.identity().await?.account_id.clone();
         let mut records = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = super::PageGuard::new("ListAccessKeysV5");
         loop {
             let mut call = Call::new(
                 "ListAccessKeysV5",
@@ -703,7 +709,10 @@ impl AccessKeyProvider for HuaweiProvider {
                 )?);
             }
             match next_marker(page.page_info, marker.as_deref()) {
-                Some(next) => marker = Some(next),
+                Some(next) => {
+                    pages.follow(&next)?;
+                    marker = Some(next)
+                }
                 None => break,
             }
         }
@@ -1130,7 +1139,11 @@ mod tests {
             next_marker(info(Some("abcd")), None).as_deref(),
             Some("abcd")
         );
-        assert_eq!(next_marker(info(Some("abcd")), Some("abcd")), None);
+        // A repeat is handed on: the loop's PageGuard makes it an error, not a short list.
+        assert_eq!(
+            next_marker(info(Some("abcd")), Some("abcd")).as_deref(),
+            Some("abcd")
+        );
         assert_eq!(next_marker(info(Some("")), None), None);
         assert_eq!(next_marker(info(None), None), None);
         assert_eq!(next_marker(None, None), None);
