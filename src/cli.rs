@@ -29,7 +29,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// A table for people; on a terminal fitted to its width
     Table,
+    /// A table with every column, not fitted to the terminal
+    Wide,
     Json,
     Ndjson,
     Csv,
@@ -110,6 +113,10 @@ pub struct GlobalArgs {
     /// Print only results and errors
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
+
+    /// Show table and Markdown times in the system's time zone (honours TZ), not UTC
+    #[arg(long, global = true)]
+    pub local: bool,
 
     /// No colours (also when NO_COLOR is set or output is not a terminal)
     #[arg(long, global = true)]

@@ -431,7 +431,10 @@ impl AccessKeyProvider for AwsProvider {
                     }
                     None => {
                         if record.user.is_none() {
-                            record.user = identity.user.clone().or(Some(crate::model::ROOT_USER.into()));
+                            record.user = identity
+                                .user
+                                .clone()
+                                .or(Some(crate::model::ROOT_USER.into()));
                         }
                         if identity.identity_type == IdentityType::User {
                             record.user_id = identity.user_id.clone();
