@@ -171,6 +171,9 @@ An interrupted rotation can be run again with the same arguments: it finishes th
     Demo,
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, for packagers: `cloudkeys man > cloudkeys.1`
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -321,6 +321,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Sandbox(args) => return sandbox::run(&args, &cli.global).await,
         Command::Demo => return demo::run(cli.global).await,
         Command::Completions(args) => return completions::run(&args),
+        Command::Man => return completions::man(),
         _ => {}
     }
     let ctx = Context::new(cli.global, env)?;
@@ -337,7 +338,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Revoke(args) => revoke::run(&ctx, &args).await,
         Command::Profiles => profiles::run(&ctx),
         Command::Huawei(command) => huawei::run(&ctx, &command).await,
-        Command::Sandbox(_) | Command::Demo | Command::Completions(_) => Ok(0),
+        Command::Sandbox(_) | Command::Demo | Command::Completions(_) | Command::Man => Ok(0),
     }
 }
 
