@@ -152,6 +152,7 @@ pub fn private(path: &Path) {
 /// `python3` with its `venv` module, also where the system Python is externally managed,
 /// PEP 668). `Err(reason)`: python3 or its venv module is missing, so the moto tests skip.
 /// A failed install (no network) panics with pip's error: a silent skip would hide it.
+/// `CLOUDKEYS_PYTHON` names another interpreter than `python3` to make the venv with.
 pub fn moto_python() -> Result<PathBuf, String> {
     static PYTHON: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     PYTHON.get_or_init(make_moto_venv).clone()
