@@ -29,7 +29,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// A table for people; on a terminal fitted to its width
     Table,
+    /// A table with every column, not fitted to the terminal
+    Wide,
     Json,
     Ndjson,
     Csv,
@@ -111,6 +114,10 @@ pub struct GlobalArgs {
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
 
+    /// Show table and Markdown times in the system's time zone (honours TZ), not UTC
+    #[arg(long, global = true)]
+    pub local: bool,
+
     /// No colours (also when NO_COLOR is set or output is not a terminal)
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -164,6 +171,9 @@ An interrupted rotation can be run again with the same arguments: it finishes th
     Demo,
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, for packagers: `cloudkeys man > cloudkeys.1`
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]

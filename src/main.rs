@@ -59,6 +59,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
     }
+    if let Command::Man = &cli.command {
+        return commands::completions::man();
+    }
     if let Command::Profiles = &cli.command {
         let ctx = commands::Context::new(cli.global, Environment::from_process())?;
         return commands::profiles::run(&ctx);

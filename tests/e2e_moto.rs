@@ -2,8 +2,9 @@
 //! authentication switched on — moto recomputes every SigV4 signature with botocore, so a
 //! signing mistake of ours fails here even where the sandbox (which shares our signer) agrees.
 //!
-//! Needs `pip install "moto[server]"` (`.ci/run` does it). Without moto these tests fail,
-//! unless `CLOUDKEYS_SKIP_MOTO=1` says to skip them on purpose.
+//! Needs only `python3` with its `venv` module: the first test makes target/moto-venv and
+//! pip-installs the pinned moto there (tests/requirements.txt). Without python3 or venv the
+//! tests skip, saying why; a failed install fails them, unless `CLOUDKEYS_SKIP_MOTO=1`.
 
 mod common;
 
@@ -30,20 +31,30 @@ impl Moto {
             eprintln!("CLOUDKEYS_SKIP_MOTO=1: skipping the moto test");
             return None;
         }
+        let python = match common::moto_python() {
+            Ok(python) => python,
+            Err(reason) => {
+                eprintln!("skipping the moto test: {reason}");
+                return None;
+            }
+        };
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/start_moto.py");
-        let mut child = Process::new("python3")
+        let mut child = Process::new(&python)
             .args([script, "--port", "0"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 runs (moto is needed: pip install \"moto[server]\")");
+            .expect("the moto venv's python runs");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("moto start line");
         let info: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!("moto did not start (pip install \"moto[server]\", or CLOUDKEYS_SKIP_MOTO=1): {line:?}")
+            panic!(
+                "moto did not start ({}; or CLOUDKEYS_SKIP_MOTO=1): {line:?}",
+                python.display()
+            )
         });
         let home = tempfile::tempdir().expect("temp home");
         let config = home.path().join("config.toml");

@@ -50,10 +50,20 @@ impl Context {
         };
         let color =
             !global.no_color && env.var("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+        // Tables are fitted to a terminal; pipes and `-o wide` get every column.
+        let width = (format == OutputFormat::Table && std::io::stdout().is_terminal())
+            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .flatten();
         let printer = Printer {
             format,
             color,
             quiet: global.quiet,
+            width,
+            zone: if global.local {
+                crate::output::Zone::Local
+            } else {
+                crate::output::Zone::Utc
+            },
         };
         let config = config::load(global.config.as_deref(), &env)?;
         for warning in &config.warnings {
@@ -242,7 +252,7 @@ fn parse_format(value: &str) -> Result<OutputFormat> {
     use clap::ValueEnum;
     OutputFormat::from_str(value, true).map_err(|_| {
         Error::usage(format!(
-            "CLOUDKEYS_OUTPUT='{value}' is not one of table, json, ndjson, csv, markdown"
+            "CLOUDKEYS_OUTPUT='{value}' is not one of table, wide, json, ndjson, csv, markdown"
         ))
     })
 }
@@ -347,6 +357,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Sandbox(args) => return sandbox::run(&args, &cli.global).await,
         Command::Demo => return demo::run(cli.global).await,
         Command::Completions(args) => return completions::run(&args),
+        Command::Man => return completions::man(),
         _ => {}
     }
     let ctx = Context::new(cli.global, env)?;
@@ -363,7 +374,7 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Revoke(args) => revoke::run(&ctx, &args).await,
         Command::Profiles => profiles::run(&ctx),
         Command::Huawei(command) => huawei::run(&ctx, &command).await,
-        Command::Sandbox(_) | Command::Demo | Command::Completions(_) => Ok(0),
+        Command::Sandbox(_) | Command::Demo | Command::Completions(_) | Command::Man => Ok(0),
     }
 }
 

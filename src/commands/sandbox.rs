@@ -12,6 +12,8 @@ pub async fn run(args: &SandboxArgs, global: &GlobalArgs) -> Result<i32> {
         format: crate::cli::OutputFormat::Table,
         color: false,
         quiet: global.quiet,
+        width: None,
+        zone: crate::output::Zone::Utc,
     };
     printer
         .raw(&sandbox.config_toml())

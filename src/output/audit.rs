@@ -1,9 +1,9 @@
 //! The audit report: a table per rule for people, one Markdown table for CI step summaries.
 
-use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use comfy_table::Cell;
 
-use super::{markdown_escape, short_time};
+use super::table::{days, fit, last_used_text, Column, Fitted, Step, Style};
+use super::{markdown_escape, Zone};
 use crate::model::{Finding, Rule};
 
 /// Findings (worst first, allowed last) and what was read to find them.
@@ -81,142 +81,219 @@ fn subject(f: &Finding) -> String {
     }
 }
 
-fn last_used(f: &Finding) -> String {
-    match (&f.last_used_at, &f.access_key_id) {
-        (Some(at), _) if f.last_used_precision.is_some() => at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-            .format("%Y-%m-%d")
-            .to_string(),
-        (Some(at), _) => short_time(at),
-        (None, Some(_)) => "never".to_string(),
-        (None, None) => "-".to_string(),
+fn last_used(f: &Finding, zone: Zone, time_of_day: bool) -> String {
+    let place = [&f.last_used_service, &f.last_used_region];
+    let date_only = f.last_used_precision.is_some();
+    match last_used_text(&f.last_used_at, date_only, place, zone, time_of_day, false) {
+        Some(text) => text,
+        None if f.access_key_id.is_some() => "never".to_string(),
+        None => "-".to_string(),
     }
 }
 
-fn days(value: Option<i64>) -> String {
-    value.map(|d| format!("{d}d")).unwrap_or_else(|| "-".into())
+/// What an audit table shows; fitting turns these off one by one (the finding wraps last).
+#[derive(Clone)]
+struct Shape {
+    cloud: bool,
+    profile: bool,
+    time_of_day: bool,
+    age: bool,
+    last_used: bool,
 }
 
-fn new_table(headers: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.iter().copied());
-    table
+/// The finding's message says how old or idle the key is, so AGE and LAST USED go before
+/// the columns that say where the key is.
+const STEPS: [Step<Shape>; 5] = [
+    Step {
+        name: "time of day",
+        applies: |s| s.time_of_day,
+        apply: |s| s.time_of_day = false,
+        moot: |s| !s.last_used,
+    },
+    Step {
+        name: "AGE",
+        applies: |s| s.age,
+        apply: |s| s.age = false,
+        moot: |_| false,
+    },
+    Step {
+        name: "LAST USED",
+        applies: |s| s.last_used,
+        apply: |s| s.last_used = false,
+        moot: |_| false,
+    },
+    Step {
+        name: "PROFILE",
+        applies: |s| s.profile,
+        apply: |s| s.profile = false,
+        moot: |_| false,
+    },
+    Step {
+        name: "CLOUD",
+        applies: |s| s.cloud,
+        apply: |s| s.cloud = false,
+        moot: |_| false,
+    },
+];
+
+/// The CLOUD and PROFILE columns, when the shape has them.
+fn place_columns(shape: &Shape, rows: &[&Finding]) -> Vec<Column> {
+    let mut columns = Vec::new();
+    if shape.cloud {
+        let mut column = Column::new("CLOUD");
+        column.cells = rows
+            .iter()
+            .map(|f| Cell::new(f.provider.as_str()))
+            .collect();
+        columns.push(column);
+    }
+    if shape.profile {
+        let mut column = Column::new("PROFILE");
+        column.cells = rows.iter().map(|f| Cell::new(&f.profile)).collect();
+        columns.push(column);
+    }
+    columns
+}
+
+fn text_column(header: &str, rows: &[&Finding], text: impl Fn(&Finding) -> String) -> Column {
+    let mut column = Column::new(header);
+    column.cells = rows.iter().map(|f| Cell::new(text(f))).collect();
+    column
+}
+
+/// Prose broken between words into lines of at most `width` characters (on a terminal).
+fn wrap_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
 }
 
 /// A section per rule, worst first, then the allowed findings, then the summary.
-pub fn table(report: &AuditReport<'_>, color: bool) -> String {
+pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     let findings = report.findings;
     let first = findings.first();
-    let many_providers = findings
-        .iter()
-        .any(|f| Some(f.provider) != first.map(|f| f.provider));
-    let many_profiles = findings
-        .iter()
-        .any(|f| Some(&f.profile) != first.map(|f| &f.profile));
-    let place = |f: &Finding, row: &mut Vec<Cell>| {
-        if many_providers {
-            row.push(Cell::new(f.provider.as_str()));
-        }
-        if many_profiles {
-            row.push(Cell::new(&f.profile));
-        }
-        row.push(Cell::new(f.user.as_deref().unwrap_or("-")));
-        row.push(Cell::new(subject(f)));
+    let shape = Shape {
+        cloud: findings
+            .iter()
+            .any(|f| Some(f.provider) != first.map(|f| f.provider)),
+        profile: findings
+            .iter()
+            .any(|f| Some(&f.profile) != first.map(|f| &f.profile)),
+        time_of_day: true,
+        age: true,
+        last_used: true,
     };
-    let mut headers: Vec<&str> = Vec::new();
-    if many_providers {
-        headers.push("CLOUD");
-    }
-    if many_profiles {
-        headers.push("PROFILE");
-    }
-    headers.extend(["USER", "ACCESS KEY ID"]);
+    let zone = style.zone;
+    let color = style.color;
 
-    let mut out = String::new();
+    let mut out = Fitted::default();
     let failing: Vec<&Finding> = findings.iter().filter(|f| !f.allowed).collect();
     for rule in Rule::ALL {
-        let rows: Vec<&&Finding> = failing.iter().filter(|f| f.rule == rule).collect();
+        let rows: Vec<&Finding> = failing.iter().copied().filter(|f| f.rule == rule).collect();
         if rows.is_empty() {
             continue;
         }
-        let heading = format!("{rule} ({}): {}", rows.len(), description(rule));
+        let mut heading = format!("{rule} ({}): {}", rows.len(), description(rule));
+        if let Some(width) = style.width {
+            heading = wrap_words(&heading, width);
+        }
         if color {
-            out.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
+            out.text.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
         } else {
-            out.push_str(&format!("{heading}\n"));
+            out.text.push_str(&format!("{heading}\n"));
         }
         let about_keys = rows.iter().all(|f| f.access_key_id.is_some());
-        let mut all: Vec<&str> = headers[..headers.len() - 2].to_vec();
-        if about_keys {
-            all.extend(["USER", "ACCESS KEY ID", "AGE", "LAST USED", "FINDING"]);
-        } else {
-            all.extend(["PROJECT", "EXPIRES", "FINDING"]);
-        }
-        let mut table = new_table(&all);
-        for f in rows {
-            let mut row = Vec::new();
+        out.push(fit(style, shape.clone(), &STEPS, |shape| {
+            let mut columns = place_columns(shape, &rows);
             if about_keys {
-                place(f, &mut row);
-                row.push(Cell::new(days(f.age_days)));
-                row.push(Cell::new(last_used(f)));
+                columns.push(text_column("USER", &rows, |f| {
+                    f.user.as_deref().unwrap_or("-").to_string()
+                }));
+                columns.push(text_column("ACCESS KEY ID", &rows, subject));
+                if shape.age {
+                    columns.push(text_column("AGE", &rows, |f| days(f.age_days)));
+                }
+                if shape.last_used {
+                    columns.push(text_column(&zone.header("LAST USED"), &rows, |f| {
+                        last_used(f, zone, shape.time_of_day)
+                    }));
+                }
             } else {
-                place(f, &mut row);
-                row.truncate(row.len() - 2);
-                row.push(Cell::new(f.project_id.as_deref().unwrap_or("-")));
-                row.push(Cell::new(
+                columns.push(text_column("PROJECT", &rows, |f| {
+                    f.project_id.as_deref().unwrap_or("-").to_string()
+                }));
+                columns.push(text_column(&zone.header("EXPIRES"), &rows, |f| {
                     f.expires_at
                         .as_ref()
-                        .map(short_time)
-                        .unwrap_or_else(|| "-".into()),
-                ));
+                        .map(|t| zone.time(t, shape.time_of_day))
+                        .unwrap_or_else(|| "-".into())
+                }));
             }
-            row.push(Cell::new(&f.message));
-            table.add_row(row);
-        }
-        out.push_str(&format!("{table}\n\n"));
+            let mut finding = Column::wrapping("FINDING", 24);
+            finding.cells = rows.iter().map(|f| Cell::new(&f.message)).collect();
+            columns.push(finding);
+            columns
+        }));
+        out.text.push('\n');
     }
     let allowed: Vec<&Finding> = findings.iter().filter(|f| f.allowed).collect();
     if !allowed.is_empty() {
-        out.push_str(&format!(
+        out.text.push_str(&format!(
             "allowed: findings waived by the allow-list, not failures ({})\n",
             allowed.len()
         ));
-        let mut all = vec!["RULE"];
-        all.extend(headers.iter().copied());
-        all.extend(["REASON", "UNTIL"]);
-        let mut table = new_table(&all);
-        for f in allowed {
-            let mut row = vec![Cell::new(f.rule.as_str())];
-            place(f, &mut row);
-            row.push(Cell::new(f.allow_reason.as_deref().unwrap_or("-")));
-            row.push(Cell::new(
+        out.push(fit(style, shape.clone(), &STEPS, |shape| {
+            let mut columns = vec![text_column("RULE", &allowed, |f| {
+                f.rule.as_str().to_string()
+            })];
+            columns.extend(place_columns(shape, &allowed));
+            columns.push(text_column("USER", &allowed, |f| {
+                f.user.as_deref().unwrap_or("-").to_string()
+            }));
+            columns.push(text_column("ACCESS KEY ID", &allowed, subject));
+            let mut reason = Column::wrapping("REASON", 20);
+            reason.cells = allowed
+                .iter()
+                .map(|f| Cell::new(f.allow_reason.as_deref().unwrap_or("-")))
+                .collect();
+            columns.push(reason);
+            // The allow-list's own date: the last day it holds, as written in the config.
+            columns.push(text_column("UNTIL", &allowed, |f| {
                 f.allow_until
                     .map(|d| d.to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ));
-            table.add_row(row);
-        }
-        out.push_str(&format!("{table}\n\n"));
+                    .unwrap_or_else(|| "-".into())
+            }));
+            columns
+        }));
+        out.text.push('\n');
     }
     let summary = report.summary();
-    let mark = match (report.failing(), report.failed) {
-        (0, 0) => ("✓", Color::Green),
-        _ => ("✗", Color::Red),
-    };
+    let failed = report.failing() > 0 || report.failed > 0;
+    let mark = if failed { "✗" } else { "✓" };
     if color {
-        let code = if mark.1 == Color::Green { 32 } else { 31 };
-        out.push_str(&format!("\x1b[{code}m{}\x1b[0m {summary}\n", mark.0));
+        let code = if failed { 31 } else { 32 };
+        out.text
+            .push_str(&format!("\x1b[{code}m{mark}\x1b[0m {summary}\n"));
     } else {
-        out.push_str(&format!("{} {summary}\n", mark.0));
+        out.text.push_str(&format!("{mark} {summary}\n"));
     }
     out
 }
 
 /// One GitHub-flavoured Markdown table, worst first, for `$GITHUB_STEP_SUMMARY`.
-pub fn markdown(report: &AuditReport<'_>) -> String {
+pub fn markdown(report: &AuditReport<'_>, zone: Zone) -> String {
     let failing = report.failing();
     let title = match (failing, report.failed) {
         (0, 0) => "✅ cloudkeys audit: no findings".to_string(),
@@ -228,9 +305,10 @@ pub fn markdown(report: &AuditReport<'_>) -> String {
     };
     let mut out = format!("### {title}\n\n");
     if !report.findings.is_empty() {
-        out.push_str(
-            "| Rule | Cloud | Profile | User | Access key | Status | Age (days) | Last used | Finding | Allowed |\n",
-        );
+        out.push_str(&format!(
+            "| Rule | Cloud | Profile | User | Access key | Status | Age (days) | {} | Finding | Allowed |\n",
+            zone.header("Last used")
+        ));
         out.push_str("| --- | --- | --- | --- | --- | --- | ---: | --- | --- | --- |\n");
         for f in report.findings {
             let allowed = if f.allowed {
@@ -254,7 +332,7 @@ pub fn markdown(report: &AuditReport<'_>) -> String {
                 f.age_days
                     .map(|d| d.to_string())
                     .unwrap_or_else(|| "-".into()),
-                last_used(f),
+                last_used(f, zone, true),
                 markdown_escape(&f.message),
                 markdown_escape(&allowed),
             ];

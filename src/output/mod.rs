@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 pub use self::audit::AuditReport;
 pub use crate::cli::OutputFormat;
 use crate::error::Error;
-use crate::model::{format_time, Identity, KeyRecord, NewKey};
+use crate::model::{Identity, KeyRecord, NewKey};
 
 /// One profile as `cloudkeys profiles` shows it (no secret).
 #[derive(Debug, Clone, Serialize)]
@@ -25,12 +25,89 @@ pub struct ProfileRow {
     pub source: String,
 }
 
-/// How to print: format, colour, verbosity.
+/// How to print: format, colour, verbosity, and for tables the terminal and the time zone.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
     pub format: OutputFormat,
     pub color: bool,
     pub quiet: bool,
+    /// The terminal's width when stdout is one and the format is `table`: tables are fitted
+    /// to it. `None` (pipes, `-o wide`): every column, lines as long as they need.
+    pub width: Option<usize>,
+    pub zone: Zone,
+}
+
+/// The zone that table and Markdown times are shown in (JSON stays RFC 3339 UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    #[default]
+    Utc,
+    /// The system's zone (`--local`; chrono's `Local` honours `TZ`).
+    Local,
+}
+
+impl Zone {
+    /// The zone's name for column headers: `UTC`, or the local offset now, e.g. `UTC+1`.
+    pub fn label(self) -> String {
+        match self {
+            Zone::Utc => "UTC".to_string(),
+            Zone::Local => offset_label(chrono::Local::now().offset().local_minus_utc()),
+        }
+    }
+
+    /// `2024-06-01 14:00:00` (or only the date) in this zone. A local time whose offset is not
+    /// the header's (the other side of a DST change) names its own.
+    pub fn time(self, time: &chrono::DateTime<chrono::Utc>, time_of_day: bool) -> String {
+        let pattern = if time_of_day {
+            "%Y-%m-%d %H:%M:%S"
+        } else {
+            "%Y-%m-%d"
+        };
+        match self {
+            Zone::Utc => time.format(pattern).to_string(),
+            Zone::Local => {
+                let local = time.with_timezone(&chrono::Local);
+                let text = local.format(pattern).to_string();
+                let offset = local.offset().local_minus_utc();
+                if offset == chrono::Local::now().offset().local_minus_utc() {
+                    text
+                } else {
+                    format!("{text} ({})", offset_label(offset))
+                }
+            }
+        }
+    }
+
+    /// A column header naming the zone: `CREATED (UTC)`.
+    pub fn header(self, name: &str) -> String {
+        format!("{name} ({})", self.label())
+    }
+}
+
+/// `UTC`, `UTC+8`, `UTC-3:30`.
+fn offset_label(seconds: i32) -> String {
+    if seconds == 0 {
+        return "UTC".to_string();
+    }
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    match minutes % 60 {
+        0 => format!("UTC{sign}{}", minutes / 60),
+        m => format!("UTC{sign}{}:{m:02}", minutes / 60),
+    }
+}
+
+/// A last use the cloud reports as a calendar day (Tencent: a Beijing day, stored as its
+/// start): that day in its own zone, e.g. `2026-11-30 (UTC+8)`, since no other zone's
+/// date would be true.
+pub(crate) fn cloud_day(time: &chrono::DateTime<chrono::Utc>) -> String {
+    const BEIJING: i32 = 8 * 3600;
+    let zone = chrono::FixedOffset::east_opt(BEIJING).expect("valid offset");
+    format!(
+        "{} ({})",
+        time.with_timezone(&zone).format("%Y-%m-%d"),
+        offset_label(BEIJING)
+    )
 }
 
 fn to_values<T: Serialize>(items: &[T]) -> Vec<Value> {
@@ -177,11 +254,34 @@ fn write_json<T: Serialize>(items: &[T], lines: bool) -> io::Result<()> {
 }
 
 impl Printer {
+    fn style(&self) -> table::Style {
+        table::Style {
+            color: self.color,
+            width: self.width,
+            zone: self.zone,
+        }
+    }
+
+    /// A fitted table to stdout, and one line on stderr naming what fitting left out.
+    fn emit_fitted(&self, fitted: table::Fitted) -> io::Result<()> {
+        emit_text(&fitted.text)?;
+        if !fitted.hidden.is_empty() && self.width.is_some() {
+            // Short enough for an 80-column terminal with every step named.
+            self.note(&format!(
+                "note: hidden to fit: {} (-o wide shows all)",
+                fitted.hidden.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
     /// Prints key records.
     pub fn keys(&self, records: &[KeyRecord]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit_text(&table::keys(records, self.color)),
-            OutputFormat::Markdown => emit_text(&markdown_keys(records)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                self.emit_fitted(table::keys(records, &self.style()))
+            }
+            OutputFormat::Markdown => emit_text(&markdown_keys(records, self.zone)),
             // Straight from the records to stdout: no JSON tree or text of the whole answer
             // in memory (with 10,000 keys that was most of the peak).
             OutputFormat::Json => write_json(records, false),
@@ -193,8 +293,10 @@ impl Printer {
     /// Prints an audit's findings (JSON: the findings array, nothing else).
     pub fn audit(&self, report: &AuditReport<'_>) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit_text(&audit::table(report, self.color)),
-            OutputFormat::Markdown => emit_text(&audit::markdown(report)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                self.emit_fitted(audit::table(report, &self.style()))
+            }
+            OutputFormat::Markdown => emit_text(&audit::markdown(report, self.zone)),
             _ => self.structured(&to_values(report.findings), &FINDING_COLUMNS),
         }
     }
@@ -213,7 +315,9 @@ impl Printer {
             }
         }
         let text = match self.format {
-            OutputFormat::Table => for_terminal(&table::new_key(key, show_secret, self.color)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                for_terminal(&table::new_key(key, show_secret, &self.style()))
+            }
             _ => self.render(&[value], &NEW_KEY_COLUMNS)?,
         };
         if show_secret {
@@ -225,14 +329,18 @@ impl Printer {
 
     pub fn identities(&self, identities: &[Identity]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit_text(&table::identities(identities)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                emit_text(&table::identities(identities, &self.style()))
+            }
             _ => self.structured(&to_values(identities), &IDENTITY_COLUMNS),
         }
     }
 
     pub fn profiles(&self, rows: &[ProfileRow]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit_text(&table::profiles(rows)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                emit_text(&table::profiles(rows, &self.style()))
+            }
             _ => self.structured(&to_values(rows), &PROFILE_COLUMNS),
         }
     }
@@ -241,7 +349,9 @@ impl Printer {
     /// FIELD/VALUE table per record, otherwise like key records.
     pub fn records(&self, values: &[Value], columns: &[&str]) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table => emit_text(&table::fields(values, columns)),
+            OutputFormat::Table | OutputFormat::Wide => {
+                emit_text(&table::fields(values, columns, &self.style()))
+            }
             _ => self.structured(values, columns),
         }
     }
@@ -303,7 +413,7 @@ impl Printer {
             OutputFormat::Ndjson => values.iter().map(|v| format!("{v}\n")).collect::<String>(),
             OutputFormat::Csv => for_terminal(&csv_text(values, columns)?),
             OutputFormat::Markdown => for_terminal(&markdown(values, columns)),
-            OutputFormat::Table => unreachable_table(),
+            OutputFormat::Table | OutputFormat::Wide => unreachable_table(),
         })
     }
 }
@@ -423,12 +533,14 @@ fn markdown_escape(text: &str) -> String {
 
 /// Key records as a Markdown table for people (CI summaries, issues): the columns of the
 /// terminal table, key ids as code. `-o csv`/`json` keep every field.
-fn markdown_keys(records: &[KeyRecord]) -> String {
+fn markdown_keys(records: &[KeyRecord], zone: Zone) -> String {
     if records.is_empty() {
         return "No access keys found.\n".to_string();
     }
-    let mut out = String::from(
-        "| Cloud | Profile | Account | User | Access key | Status | Created | Age (days) | Last used | Idle (days) |\n",
+    let mut out = format!(
+        "| Cloud | Profile | Account | User | Access key | Status | {} | Age (days) | {} | Idle (days) |\n",
+        zone.header("Created"),
+        zone.header("Last used"),
     );
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | ---: | --- | ---: |\n");
     let opt = |v: &Option<String>| markdown_escape(v.as_deref().unwrap_or("-"));
@@ -436,11 +548,8 @@ fn markdown_keys(records: &[KeyRecord]) -> String {
     for r in records {
         let last_used = match &r.last_used_at {
             None => "never".to_string(),
-            Some(at) if r.last_used_precision.is_some() => at
-                .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-                .format("%Y-%m-%d")
-                .to_string(),
-            Some(at) => short_time(at),
+            Some(at) if r.last_used_precision.is_some() => cloud_day(at),
+            Some(at) => zone.time(at, true),
         };
         let cells = [
             r.provider.to_string(),
@@ -451,7 +560,7 @@ fn markdown_keys(records: &[KeyRecord]) -> String {
             r.status.to_string(),
             r.created_at
                 .as_ref()
-                .map(short_time)
+                .map(|t| zone.time(t, true))
                 .unwrap_or_else(|| "-".into()),
             num(r.age_days),
             last_used,
@@ -486,14 +595,6 @@ pub fn markdown(values: &[Value], columns: &[&str]) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
-}
-
-/// `2024-06-01 14:00` style for tables.
-pub(crate) fn short_time(time: &chrono::DateTime<chrono::Utc>) -> String {
-    format_time(time)
-        .replacen('T', " ", 1)
-        .trim_end_matches('Z')
-        .to_string()
 }
 
 #[cfg(test)]
@@ -534,7 +635,12 @@ mod tests {
         assert!(!cleaned.contains("\u{1b}]"));
         let mut record = record();
         record.user = Some(hostile.to_string());
-        let table = for_terminal(&table::keys(&[record], false));
+        let style = table::Style {
+            color: false,
+            width: None,
+            zone: Zone::Utc,
+        };
+        let table = for_terminal(&table::keys(&[record], &style).text);
         assert!(
             !table.chars().any(|c| c.is_control() && c != '\n'),
             "{table:?}"

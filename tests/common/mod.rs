@@ -164,3 +164,114 @@ pub fn private(path: &Path) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
 }
+
+/// The Python that runs moto: a virtual environment under target/ with the pinned
+/// `moto[server]` of tests/requirements.txt, made on first use (so `cargo test` needs only
+/// `python3` with its `venv` module, also where the system Python is externally managed,
+/// PEP 668). `Err(reason)`: python3 or its venv module is missing, so the moto tests skip.
+/// A failed install (no network) panics with pip's error: a silent skip would hide it.
+/// `CLOUDKEYS_PYTHON` names another interpreter than `python3` to make the venv with.
+pub fn moto_python() -> Result<PathBuf, String> {
+    static PYTHON: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(make_moto_venv).clone()
+}
+
+fn make_moto_venv() -> Result<PathBuf, String> {
+    use std::process::Command as Process;
+    let python3 = std::env::var_os("CLOUDKEYS_PYTHON").unwrap_or_else(|| "python3".into());
+    match Process::new(&python3)
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+    {
+        Err(err) => return Err(format!("python3 cannot run ({err})")),
+        Ok(out) if !out.status.success() => {
+            return Err(
+                "python3's venv module is missing (Debian/Ubuntu: apt-get install python3-venv)"
+                    .to_string(),
+            )
+        }
+        Ok(_) => {}
+    }
+    let requirements_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/requirements.txt");
+    let requirements = std::fs::read_to_string(&requirements_path).expect("tests/requirements.txt");
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("..");
+    let venv = root.join("moto-venv");
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+    let marker = venv.join("cloudkeys-requirements.txt");
+    std::fs::create_dir_all(&root).expect("target dir");
+    // Several test binaries start at once: one makes the venv, the others wait for it.
+    let lock = std::fs::File::create(root.join("moto-venv.lock")).expect("lock file");
+    let _guard = FileLock::exclusive(&lock);
+    if std::fs::read_to_string(&marker).is_ok_and(|done| done == requirements) {
+        return Ok(python);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let made = Process::new(&python3)
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .output()
+        .expect("python3 -m venv runs");
+    assert!(
+        made.status.success(),
+        "python3 -m venv {} failed: {}",
+        venv.display(),
+        String::from_utf8_lossy(&made.stderr)
+    );
+    eprintln!(
+        "installing the pinned moto[server] into {} (once)",
+        venv.display()
+    );
+    let pip = Process::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements_path)
+        .env("PIP_NO_INPUT", "1")
+        .output()
+        .expect("the venv's pip runs");
+    assert!(
+        pip.status.success(),
+        "pip install -r tests/requirements.txt into {} failed (set CLOUDKEYS_SKIP_MOTO=1 to skip the moto tests):\n{}",
+        venv.display(),
+        String::from_utf8_lossy(&pip.stderr)
+    );
+    std::fs::write(&marker, &requirements).expect("venv marker");
+    Ok(python)
+}
+
+/// An exclusive `flock` held until dropped (closing the file would release it too).
+struct FileLock<'a>(&'a std::fs::File);
+
+impl<'a> FileLock<'a> {
+    fn exclusive(file: &'a std::fs::File) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: a valid open descriptor; flock blocks until the lock is ours.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+        }
+        FileLock(file)
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: as above.
+            unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        }
+    }
+}
