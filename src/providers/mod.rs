@@ -1,4 +1,5 @@
 pub mod alibaba;
 pub mod aws;
 pub mod huawei;
+pub mod report;
 pub mod tencent;

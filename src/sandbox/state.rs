@@ -40,6 +40,8 @@ pub struct AwsAccount {
     pub account_id: String,
     pub users: Vec<AwsUser>,
     pub root_keys: Vec<AwsKey>,
+    /// The last credential report: when it was made and its CSV, a snapshot as IAM keeps it.
+    pub credential_report: Option<(DateTime<Utc>, String)>,
 }
 
 /// An IAM user.
@@ -101,6 +103,7 @@ impl AwsAccount {
             account_id: account_id.to_string(),
             users: Vec::new(),
             root_keys: Vec::new(),
+            credential_report: None,
         }
     }
 

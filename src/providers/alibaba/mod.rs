@@ -230,6 +230,7 @@ fn last_used_from(answer: api::GetAccessKeyLastUsedResponse) -> Result<LastUsed>
         service: None,
         region: None,
         date_only: false,
+        as_of: None,
     })
 }
 
@@ -922,6 +923,7 @@ mod tests {
                 ),
                 endpoint: Some(endpoint),
                 region: Some(seeded.region.clone()),
+                page_size: None,
             },
             fast_http(),
         )
@@ -1064,6 +1066,7 @@ mod tests {
                 ),
                 endpoint: Some(Url::parse(&sandbox.endpoint()).unwrap()),
                 region: None,
+                page_size: None,
             },
             fast_http(),
         )

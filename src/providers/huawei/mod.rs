@@ -463,6 +463,7 @@ fn last_used_from(answer: api::LastUsedResponse) -> Result<LastUsed> {
         service: None,
         region: None,
         date_only: false,
+        as_of: None,
     })
 }
 

@@ -395,6 +395,7 @@ fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
         service: None,
         region: None,
         date_only: at.is_some(),
+        as_of: None,
     }
 }
 
@@ -1057,6 +1058,7 @@ mod tests {
                     profile,
                     endpoint: Some(Url::parse(&self.endpoint).unwrap()),
                     region: None,
+                    page_size: None,
                 };
                 let http = HttpClient::new(HttpSettings {
                     retries: 3,
