@@ -147,6 +147,7 @@ struct Caller {
     /// `None` for root.
     user: Option<String>,
     admin: bool,
+    denied: Vec<String>,
 }
 
 impl Caller {
@@ -159,6 +160,17 @@ impl Caller {
 
     /// Admins and root may do anything in their account; others only act on their own keys.
     fn authorize(&self, action: &str, target: Option<Option<&str>>) -> Result<(), AwsError> {
+        if self.denied.iter().any(|a| a == action) {
+            let service = if is_sts(action) { "sts" } else { "iam" };
+            return Err(err(
+                403,
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: {service}:{action} on resource: * with an explicit deny in an identity-based policy",
+                    self.arn()
+                ),
+            ));
+        }
         if self.admin {
             return Ok(());
         }
@@ -372,13 +384,13 @@ fn authenticate(
     if !constant_time_eq(&expected.signature, &parsed.signature) {
         return Err(mismatch());
     }
-    let admin = match &owner.user {
-        None => true,
-        Some(name) => state
+    let user = owner.user.as_deref().and_then(|name| {
+        state
             .aws_account(&owner.account_id)
             .and_then(|a| a.user(name))
-            .is_some_and(|u| u.admin),
-    };
+    });
+    let admin = owner.user.is_none() || user.is_some_and(|u| u.admin);
+    let denied = user.map(|u| u.denied.clone()).unwrap_or_default();
     if let Some(key) = state.find_key_mut(&parsed.access_key_id) {
         key.last_used = Some((now, parsed.service.clone(), parsed.region.clone()));
     }
@@ -387,6 +399,7 @@ fn authenticate(
             account_id: owner.account_id,
             user: owner.user,
             admin,
+            denied,
         },
         parsed.service,
     ))

@@ -52,6 +52,9 @@ pub struct AwsUser {
     pub user_id: String,
     /// An admin may do anything in its account; others only manage their own keys.
     pub admin: bool,
+    /// Actions an explicit policy denies this user, admin or not (e.g. an auditor without
+    /// `iam:GenerateCredentialReport`).
+    pub denied: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub keys: Vec<AwsKey>,
 }
@@ -151,6 +154,7 @@ impl AwsAccount {
             name: name.to_string(),
             user_id: new_user_id(),
             admin,
+            denied: Vec::new(),
             created_at,
             keys: Vec::new(),
         });
