@@ -604,3 +604,157 @@ fn a_refused_credential_report_falls_back_with_a_note() {
     );
     assert_eq!(quiet_stderr.lines().count(), 1, "{quiet_stderr}");
 }
+
+#[test]
+fn an_hour_of_clock_skew_either_way_is_corrected() {
+    for hours in [1, -1] {
+        let world = World::new();
+        world.with_state(|s| s.settings.clock_skew = chrono::Duration::hours(hours));
+        // IAM answers a stale or future X-Amz-Date with 403 SignatureDoesNotMatch
+        // ("Signature expired: …" / "Signature not yet current: …"): that is clock skew,
+        // corrected from the Date header, not a wrong secret.
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-p", "aws-admin", "-v", "list", "--all-users", "-o", "json"]),
+            0,
+        );
+        assert_eq!(json_array(&stdout).len(), 4, "skew {hours}h: {stdout}");
+        assert!(
+            stderr.contains("clock skew corrected"),
+            "skew {hours}h: {stderr}"
+        );
+    }
+}
+
+/// Gives the test account's root user two keys and a profile `aws-root` signing with the first;
+/// returns the second key's id.
+fn add_root_profile(world: &World) -> String {
+    let ((id, secret), (other, _)) = world.with_state(|s| {
+        let now = Utc::now();
+        (
+            s.add_aws_key(ACCOUNT, None, now - chrono::Duration::days(30)),
+            s.add_aws_key(ACCOUNT, None, now - chrono::Duration::days(5)),
+        )
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.aws-root]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    other
+}
+
+fn root_keys(world: &World) -> Vec<(String, KeyStatus)> {
+    world.with_state(|s| {
+        s.aws_account(ACCOUNT)
+            .unwrap()
+            .root_keys
+            .iter()
+            .map(|k| (k.access_key_id.clone(), k.status))
+            .collect()
+    })
+}
+
+#[test]
+fn the_root_users_keys_can_be_disabled_enabled_and_deleted() {
+    let world = World::new();
+    let other = add_root_profile(&world);
+    let status = |world: &World| {
+        root_keys(world)
+            .into_iter()
+            .find(|(id, _)| *id == other)
+            .map(|(_, status)| status)
+    };
+    // The records label the root user `<root>`; that label must not reach IAM as a UserName
+    // (IAM refuses it: 400 ValidationError), the root user's key calls carry none.
+    let (stdout, _) = run(&mut world.cmd(["-p", "aws-root", "list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert!(records.iter().all(|r| r["user"] == "<root>"), "{stdout}");
+
+    run(&mut world.cmd(["-p", "aws-root", "disable", &other]), 0);
+    assert_eq!(status(&world), Some(KeyStatus::Inactive));
+    // The label typed back as --user names the root user too.
+    run(
+        &mut world.cmd(["-p", "aws-root", "enable", &other, "--user", "<root>"]),
+        0,
+    );
+    assert_eq!(status(&world), Some(KeyStatus::Active));
+    run(
+        &mut world.cmd(["-p", "aws-root", "delete", &other, "--yes"]),
+        0,
+    );
+    assert_eq!(status(&world), None);
+    assert_eq!(root_keys(&world).len(), 1);
+}
+
+#[test]
+fn only_the_root_user_can_name_the_root_user() {
+    let world = World::new();
+    let other = add_root_profile(&world);
+    // An IAM user cannot reach the root user's keys: a one-line usage error, nothing sent
+    // that would act on the caller's own keys instead.
+    let (_, stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "disable", &other, "--user", "<root>"]),
+        2,
+    );
+    assert_one_line_error(&stderr, "root");
+    assert!(root_keys(&world)
+        .iter()
+        .all(|(_, status)| *status == KeyStatus::Active));
+}
+
+#[test]
+fn a_role_session_without_user_is_told_it_has_no_keys_of_its_own() {
+    let world = World::new();
+    let (id, secret, token) =
+        world.with_state(|s| s.add_aws_role_session(ACCOUNT, "ops-admin", "ci-run"));
+    assert!(id.starts_with("ASIA"));
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.aws-role]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nsession_token = \"{token}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-role", "whoami", "-o", "json"]),
+        0,
+    );
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["type"], "role");
+    assert_eq!(
+        me["arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/ci-run").as_str()
+    );
+    // IAM answers a key call without UserName from a role session with 400 ValidationError
+    // "Must specify userName when calling with non-User credentials": a usage error (exit 2),
+    // said in one line, for every command that would act on the caller's own keys. (rotate
+    // refuses any profile with a session token before asking the cloud.)
+    for (args, needle) in [
+        (vec!["list"], "role session has no access keys of its own"),
+        (vec!["create"], "role session has no access keys of its own"),
+        (
+            vec!["rotate", "--save", "new-key.txt"],
+            "temporary credentials (a session token): there is no long-term key",
+        ),
+    ] {
+        let mut all = vec!["-p", "aws-role"];
+        all.extend(args.iter().copied());
+        let (stdout, stderr) = run(world.cmd(all).current_dir(world.home()), 2);
+        assert_one_line_error(&stderr, needle);
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(!stderr.contains(&secret) && !stderr.contains(&token));
+        if args[0] != "rotate" {
+            assert!(stderr.contains("--user"), "{args:?}: {stderr}");
+        }
+    }
+    assert!(!world.home().join("new-key.txt").exists());
+    assert_eq!(keys_of(&world, "admin").len(), 1, "nothing was created");
+    // With --user the session manages that user's keys.
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", "aws-role", "list", "--user", "alice", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout).len(), 2);
+}

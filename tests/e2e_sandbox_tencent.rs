@@ -66,6 +66,14 @@ fn assert_no_secret(world: &World, text: &str) {
     }
 }
 
+/// A key's last use in the sandbox, as RFC 3339 UTC to the second.
+fn exact_last_use(world: &World, id: &str) -> String {
+    world.with_state(|s| {
+        let at = s.tencent.find_key(id).unwrap().2.last_used.unwrap();
+        cloudkeys::model::format_time(&at)
+    })
+}
+
 fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
     &record[name]
 }
@@ -86,8 +94,9 @@ fn lists_the_callers_own_keys() {
     assert_eq!(field(key, "user_id"), test_uin(0).to_string().as_str());
     assert_eq!(field(key, "status"), "active");
     assert_eq!(field(key, "age_days"), 90);
-    // The listing itself signed requests with this key: it was used today (Beijing day).
-    assert_eq!(field(key, "last_used_precision"), "date");
+    // The listing itself signed requests with this key: Tencent has the exact moment.
+    assert!(key.get("last_used_precision").is_none(), "{key}");
+    assert!(field(key, "last_used_at").is_string());
     assert_eq!(field(key, "idle_days"), 0);
     assert_no_secret(&world, &stderr);
 
@@ -97,7 +106,7 @@ fn lists_the_callers_own_keys() {
 }
 
 #[test]
-fn lists_a_user_by_name_or_uin_with_ages_and_day_precision_last_use() {
+fn lists_a_user_by_name_or_uin_with_ages_and_exact_last_use() {
     let world = world();
     let (stdout, stderr) = run(
         &mut tc(&world, &["list", "--user", "alice", "-o", "json"]),
@@ -117,15 +126,13 @@ fn lists_a_user_by_name_or_uin_with_ages_and_day_precision_last_use() {
         assert_eq!(field(record, "status"), "active");
     }
     assert_eq!(field(old, "age_days"), 200);
-    // Tencent reports the Beijing day of last use: the record says so, and the time is that
-    // day's start (00:00 UTC+8 = 16:00 UTC the day before).
-    assert_eq!(field(old, "last_used_precision"), "date");
-    let last_used = field(old, "last_used_at").as_str().unwrap();
-    assert!(last_used.ends_with("T16:00:00Z"), "{last_used}");
-    let idle = field(old, "idle_days").as_i64().unwrap();
-    // 100 days and the part of the day gone since Beijing midnight (101 only if the seed ran
-    // seconds before a Beijing midnight).
-    assert!((100..=101).contains(&idle), "idle {idle}");
+    // Tencent's exact stamp of last use wins over its (delayed) day: no precision field.
+    assert!(old.get("last_used_precision").is_none(), "{old}");
+    assert_eq!(
+        field(old, "last_used_at"),
+        exact_last_use(&world, &ids[0].0).as_str()
+    );
+    assert_eq!(field(old, "idle_days"), 100);
     assert!(field(old, "last_used_service").is_null());
     assert_eq!(field(new, "age_days"), 10);
     assert!(field(new, "last_used_at").is_null());
@@ -183,7 +190,8 @@ fn lists_every_user_in_json_csv_and_ndjson() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(lines[0].starts_with("provider,profile,account_id,user,user_id,access_key_id,status"));
-    assert!(lines[0].contains("last_used_precision"));
+    // Every last use is an exact stamp here: no record has day precision, so no such column.
+    assert!(!lines[0].contains("last_used_precision"), "{csv}");
     assert!(lines[4].contains(",bob,100000000103,"), "{csv}");
     assert!(lines[4].contains(",inactive,"), "{csv}");
 
@@ -194,7 +202,8 @@ fn lists_every_user_in_json_csv_and_ndjson() {
         .collect();
     assert_eq!(objects.len(), 4);
     assert_eq!(objects[3]["user"], "bob");
-    assert_eq!(objects[1]["last_used_precision"], "date");
+    assert!(objects[1].get("last_used_precision").is_none());
+    assert!(objects[1]["last_used_at"].is_string());
 }
 
 #[test]
@@ -210,16 +219,8 @@ fn last_used_of_one_key() {
     );
     let record = &json_array(&stdout)[0];
     assert_eq!(record["access_key_id"], ids[0].0.as_str());
-    assert_eq!(record["last_used_precision"], "date");
-    let expected = world.with_state(|s| {
-        let at = s.tencent.find_key(&ids[0].0).unwrap().2.last_used.unwrap();
-        let day = at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
-            .date_naive();
-        (day - chrono::Days::new(1))
-            .format("%Y-%m-%dT16:00:00Z")
-            .to_string()
-    });
+    assert!(record.get("last_used_precision").is_none(), "{record}");
+    let expected = exact_last_use(&world, &ids[0].0);
     assert_eq!(record["last_used_at"], expected.as_str());
     let (stdout, _) = run(
         &mut tc(
@@ -534,4 +535,95 @@ fn verbose_logs_keep_secrets_out() {
     assert_no_secret(&world, &stderr);
     let (_, stderr) = run(&mut tc(&world, &["-vvv", "list", "--all-users"]), 0);
     assert_no_secret(&world, &stderr);
+}
+
+#[test]
+fn last_use_is_the_exact_stamp_else_the_day() {
+    let world = world();
+    let ids = alice_keys(&world);
+    // A use at a known moment, minutes away from any midnight.
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-04T05:06:07.890Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    world.with_state(|s| s.tencent.find_key_mut(&ids[0].0).unwrap().last_used = Some(at));
+    let list = |world: &World| {
+        let (stdout, _) = run(
+            &mut tc(world, &["list", "--user", "alice", "-o", "json"]),
+            0,
+        );
+        json_array(&stdout)
+            .into_iter()
+            .find(|r| r["access_key_id"] == ids[0].0.as_str())
+            .unwrap()
+    };
+    // Both fields given: the exact time, and no precision field.
+    let record = list(&world);
+    assert_eq!(record["last_used_at"], "2026-03-04T05:06:07Z");
+    assert!(record.get("last_used_precision").is_none(), "{record}");
+
+    // Only the day (LastSecretUsedDate null): that Beijing day's start, date precision.
+    world.with_state(|s| {
+        s.tencent
+            .find_key_mut(&ids[0].0)
+            .unwrap()
+            .last_used_day_only = true
+    });
+    let record = list(&world);
+    assert_eq!(record["last_used_at"], "2026-03-03T16:00:00Z");
+    assert_eq!(record["last_used_precision"], "date");
+}
+
+/// Gives the test account's owner (root) two keys and a profile `tencent-root` signing with
+/// the first; returns the second key's id.
+fn add_root_profile(world: &World) -> String {
+    let ((id, secret), (other, _)) = world.with_state(|s| {
+        let now = Utc::now();
+        (
+            tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN, now - Duration::days(30)),
+            tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN, now - Duration::days(5)),
+        )
+    });
+    let mut config = std::fs::read_to_string(world.config_path()).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.tencent-root]\nprovider = \"tencent\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"ap-guangzhou\"\nendpoint = \"{}\"\n",
+        world.endpoint()
+    ));
+    std::fs::write(world.config_path(), config).unwrap();
+    other
+}
+
+#[test]
+fn the_root_accounts_keys_can_be_disabled_enabled_and_deleted() {
+    let world = world();
+    let other = add_root_profile(&world);
+    let root = |args: &[&str]| {
+        let mut all = vec!["-p", "tencent-root"];
+        all.extend_from_slice(args);
+        world.cmd(all)
+    };
+    let status = || {
+        world
+            .with_state(|s| keys_of(s, TEST_OWNER_UIN))
+            .into_iter()
+            .find(|(id, _)| *id == other)
+            .map(|(_, status)| status)
+    };
+    let (stdout, _) = run(&mut root(&["list", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert!(records.iter().all(|r| r["user"] == "<root>"), "{stdout}");
+
+    run(&mut root(&["disable", &other]), 0);
+    assert_eq!(status(), Some(KeyStatus::Inactive));
+    // The label typed back as --user names the main account; it never reaches CAM as a name.
+    run(&mut root(&["enable", &other, "--user", "<root>"]), 0);
+    assert_eq!(status(), Some(KeyStatus::Active));
+    run(&mut root(&["disable", &other, "--user", "<root>"]), 0);
+    assert_eq!(status(), Some(KeyStatus::Inactive));
+    run(
+        &mut root(&["delete", &other, "--user", "<root>", "--yes"]),
+        0,
+    );
+    assert_eq!(status(), None);
+    assert_eq!(world.with_state(|s| keys_of(s, TEST_OWNER_UIN)).len(), 1);
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{AwsAccount, AwsKey, State};
+use super::state::{AwsAccount, AwsKey, KeyOwner, State};
 use super::{lock, Incoming, SandboxProfile, Seed};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::aws::signer::{self, SigningKey};
@@ -24,7 +24,8 @@ pub const TEST_ACCOUNT: &str = "111122223333";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "444455556666";
 const REGION: &str = "us-east-1";
-const MAX_SKEW_MINUTES: i64 = 5;
+/// IAM and STS accept an `X-Amz-Date` this close to their clock.
+const MAX_SKEW_MINUTES: i64 = 15;
 const MAX_KEYS_PER_USER: usize = 2;
 
 /// An error answer.
@@ -141,20 +142,33 @@ fn is_sts(action: &str) -> bool {
     matches!(action, "GetCallerIdentity" | "GetAccessKeyInfo")
 }
 
+/// An assumed-role session signing a request.
+struct RoleCaller {
+    role_name: String,
+    role_id: String,
+    session_name: String,
+}
+
 /// The caller: owner of the signing key.
 struct Caller {
     account_id: String,
-    /// `None` for root.
+    /// `None` for root (and for a role session).
     user: Option<String>,
+    /// Set for temporary credentials of an assumed role.
+    role: Option<RoleCaller>,
     admin: bool,
     denied: Vec<String>,
 }
 
 impl Caller {
     fn arn(&self) -> String {
-        match &self.user {
-            Some(name) => format!("arn:aws:iam::{}:user/{name}", self.account_id),
-            None => format!("arn:aws:iam::{}:root", self.account_id),
+        match (&self.role, &self.user) {
+            (Some(role), _) => format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                self.account_id, role.role_name, role.session_name
+            ),
+            (None, Some(name)) => format!("arn:aws:iam::{}:user/{name}", self.account_id),
+            (None, None) => format!("arn:aws:iam::{}:root", self.account_id),
         }
     }
 
@@ -296,12 +310,34 @@ fn authenticate(
             "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
         )
     })?;
-    let (owner, key) = state
-        .find_key(&parsed.access_key_id)
-        .ok_or_else(invalid_token)?;
-    if !key.usable(now) {
-        return Err(invalid_token());
-    }
+    // A long-term key, or an assumed-role session's key, which needs its session token.
+    let (owner, secret, role) = match state.find_key(&parsed.access_key_id) {
+        Some((owner, key)) => {
+            if !key.usable(now) {
+                return Err(invalid_token());
+            }
+            (owner, key.secret.clone(), None)
+        }
+        None => {
+            let (account_id, session) = state
+                .find_role_session(&parsed.access_key_id)
+                .ok_or_else(invalid_token)?;
+            let token = header("x-amz-security-token").unwrap_or_default();
+            if !constant_time_eq(&token, &session.token) {
+                return Err(invalid_token());
+            }
+            let owner = KeyOwner {
+                account_id: account_id.to_string(),
+                user: None,
+            };
+            let role = RoleCaller {
+                role_name: session.role_name.clone(),
+                role_id: session.role_id.clone(),
+                session_name: session.session_name.clone(),
+            };
+            (owner, session.secret.clone(), Some(role))
+        }
+    };
     let amz_date = header("x-amz-date").ok_or_else(|| {
         err(
             403,
@@ -320,12 +356,14 @@ fn authenticate(
         .and_utc();
     let stamp = |t: DateTime<Utc>| signer::amz_date(t);
     let window = Duration::minutes(MAX_SKEW_MINUTES);
+    // AWS answers a stale or future date as a signature mismatch, told apart only by its
+    // message (IAM and STS send no RequestExpired).
     if signed_at < now - window {
         return Err(err(
-            400,
-            "RequestExpired",
+            403,
+            "SignatureDoesNotMatch",
             format!(
-                "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
+                "Signature expired: {amz_date} is now earlier than {} ({} - {MAX_SKEW_MINUTES} min.)",
                 stamp(now - window),
                 stamp(now)
             ),
@@ -333,10 +371,10 @@ fn authenticate(
     }
     if signed_at > now + window {
         return Err(err(
-            400,
-            "RequestExpired",
+            403,
+            "SignatureDoesNotMatch",
             format!(
-                "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
+                "Signature not yet current: {amz_date} is still later than {} ({} + {MAX_SKEW_MINUTES} min.)",
                 stamp(now + window),
                 stamp(now)
             ),
@@ -373,7 +411,7 @@ fn authenticate(
     let expected = signer::compute(
         &SigningKey {
             access_key_id: &parsed.access_key_id,
-            secret_access_key: &key.secret,
+            secret_access_key: &secret,
             session_token: None,
             region: &parsed.region,
             service: &parsed.service,
@@ -384,6 +422,7 @@ fn authenticate(
     if !constant_time_eq(&expected.signature, &parsed.signature) {
         return Err(mismatch());
     }
+    // Root, and the sandbox's roles, may do anything in their account.
     let user = owner.user.as_deref().and_then(|name| {
         state
             .aws_account(&owner.account_id)
@@ -398,6 +437,7 @@ fn authenticate(
         Caller {
             account_id: owner.account_id,
             user: owner.user,
+            role,
             admin,
             denied,
         },
@@ -469,6 +509,18 @@ fn target_user(
 ) -> Result<Option<String>, AwsError> {
     match params.get("UserName").filter(|n| !n.is_empty()) {
         Some(name) => {
+            // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name
+            // like `<root>` is invalid, not unknown.
+            let valid = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !valid {
+                return Err(err(
+                    400,
+                    "ValidationError",
+                    "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+                ));
+            }
             caller.authorize(action, Some(Some(name)))?;
             account(state, caller)?
                 .user(name)
@@ -476,6 +528,14 @@ fn target_user(
             Ok(Some(name.to_string()))
         }
         None => {
+            // A role session is no IAM user: it has no keys to default to.
+            if caller.role.is_some() {
+                return Err(err(
+                    400,
+                    "ValidationError",
+                    "Must specify userName when calling with non-User credentials",
+                ));
+            }
             caller.authorize(action, Some(caller.user.as_deref()))?;
             Ok(caller.user.clone())
         }
@@ -515,12 +575,13 @@ fn run(
 ) -> Result<Option<String>, AwsError> {
     match action {
         "GetCallerIdentity" => {
-            let user_id = match &caller.user {
-                Some(name) => account(state, caller)?
+            let user_id = match (&caller.role, &caller.user) {
+                (Some(role), _) => format!("{}:{}", role.role_id, role.session_name),
+                (None, Some(name)) => account(state, caller)?
                     .user(name)
                     .map(|u| u.user_id.clone())
                     .ok_or_else(invalid_token)?,
-                None => caller.account_id.clone(),
+                (None, None) => caller.account_id.clone(),
             };
             Ok(Some(format!(
                 "<Arn>{}</Arn><UserId>{user_id}</UserId><Account>{}</Account>",

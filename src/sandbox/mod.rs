@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use crate::model::ProviderKind;
 
 pub use faults::{Effect, Fault};
-pub use state::{AwsAccount, AwsKey, AwsUser, KeyOwner, Settings, State};
+pub use state::{AwsAccount, AwsKey, AwsRoleSession, AwsUser, KeyOwner, Settings, State};
 
 /// Credentials the seed made for the CLI to use. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]

@@ -42,6 +42,35 @@ pub struct AwsAccount {
     pub root_keys: Vec<AwsKey>,
     /// The last credential report: when it was made and its CSV, a snapshot as IAM keeps it.
     pub credential_report: Option<(DateTime<Utc>, String)>,
+    /// Temporary credentials of assumed-role sessions in this account.
+    pub role_sessions: Vec<AwsRoleSession>,
+}
+
+/// An assumed-role session's temporary credentials: an `ASIA…` key id signing with a session
+/// token. The role may do anything in its account; it owns no access keys. `Debug` hides the
+/// secret and the token.
+#[derive(Clone)]
+pub struct AwsRoleSession {
+    pub access_key_id: String,
+    pub secret: String,
+    pub token: String,
+    pub role_name: String,
+    /// `AROA` + 17 upper-case letters and digits.
+    pub role_id: String,
+    pub session_name: String,
+}
+
+impl std::fmt::Debug for AwsRoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsRoleSession")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("token", &"***")
+            .field("role_name", &self.role_name)
+            .field("role_id", &self.role_id)
+            .field("session_name", &self.session_name)
+            .finish()
+    }
 }
 
 /// An IAM user.
@@ -107,6 +136,7 @@ impl AwsAccount {
             users: Vec::new(),
             root_keys: Vec::new(),
             credential_report: None,
+            role_sessions: Vec::new(),
         }
     }
 
@@ -196,6 +226,48 @@ impl State {
             }
         }
         None
+    }
+
+    /// Finds an assumed-role session by its key id; returns it with its account id.
+    pub fn find_role_session(&self, access_key_id: &str) -> Option<(&str, &AwsRoleSession)> {
+        self.aws_accounts.iter().find_map(|account| {
+            account
+                .role_sessions
+                .iter()
+                .find(|s| s.access_key_id == access_key_id)
+                .map(|s| (account.account_id.as_str(), s))
+        })
+    }
+
+    /// Starts an assumed-role session of `role_name` in an existing account and returns its
+    /// (key id, secret, session token).
+    ///
+    /// # Panics
+    /// When the account does not exist (callers check first).
+    pub fn add_aws_role_session(
+        &mut self,
+        account: &str,
+        role_name: &str,
+        session_name: &str,
+    ) -> (String, String, String) {
+        let mut id = new_aws_key_id(account).replacen("AKIA", "ASIA", 1);
+        while self.find_key(&id).is_some() || self.find_role_session(&id).is_some() {
+            id = new_aws_key_id(account).replacen("AKIA", "ASIA", 1);
+        }
+        let secret = new_secret();
+        let token = format!("IQoJb3JpZ2luX2Vj{}", random_string(SECRET_CHARS, 120));
+        self.aws_account_mut(account)
+            .unwrap_or_else(|| panic!("sandbox: no AWS account {account}"))
+            .role_sessions
+            .push(AwsRoleSession {
+                access_key_id: id.clone(),
+                secret: secret.clone(),
+                token: token.clone(),
+                role_name: role_name.to_string(),
+                role_id: format!("AROA{}", random_string(UPPER_ALNUM, 17)),
+                session_name: session_name.to_string(),
+            });
+        (id, secret, token)
     }
 
     pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut AwsKey> {

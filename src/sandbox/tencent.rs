@@ -71,8 +71,12 @@ pub struct TencentKey {
     pub secret: String,
     pub status: KeyStatus,
     pub created_at: DateTime<Utc>,
-    /// When the key last signed a request.
+    /// When the key last signed a request: `GetSecurityLastUsed` reports it exactly
+    /// (`LastSecretUsedDate`, Unix milliseconds) and as its Beijing day (`LastUsedDate`).
     pub last_used: Option<DateTime<Utc>>,
+    /// The cloud knows only the day of last use (`LastSecretUsedDate` null), as its API
+    /// allows: for tests of the day-precision fallback.
+    pub last_used_day_only: bool,
     /// Refused as AuthFailure.SecretIdNotFound before this time (eventual consistency).
     pub usable_after: Option<DateTime<Utc>>,
 }
@@ -85,6 +89,7 @@ impl std::fmt::Debug for TencentKey {
             .field("status", &self.status)
             .field("created_at", &self.created_at)
             .field("last_used", &self.last_used)
+            .field("last_used_day_only", &self.last_used_day_only)
             .field("usable_after", &self.usable_after)
             .finish()
     }
@@ -267,6 +272,7 @@ pub fn add_key(
         status: KeyStatus::Active,
         created_at,
         last_used: None,
+        last_used_day_only: false,
         usable_after,
     });
     (id, secret)
@@ -719,6 +725,8 @@ fn authenticate(
     if caller.session.is_none() {
         if let Some(key) = state.tencent.find_key_mut(&parsed.secret_id) {
             key.last_used = Some(now);
+            // A use now is recorded to the millisecond.
+            key.last_used_day_only = false;
         }
     }
     Ok((caller, service))
@@ -985,6 +993,11 @@ fn run(
                     ));
                 }
                 let row = match &key.last_used {
+                    Some(at) if key.last_used_day_only => json!({
+                        "SecretId": id,
+                        "LastUsedDate": beijing_date(at),
+                        "LastSecretUsedDate": null,
+                    }),
                     Some(at) => json!({
                         "SecretId": id,
                         "LastUsedDate": beijing_date(at),

@@ -15,10 +15,9 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
-use crate::model::ROOT_USER;
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef,
+    UserRef, ROOT_USER,
 };
 use crate::provider::{fill_last_used_each, AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::CredentialReport;
@@ -266,6 +265,35 @@ impl AwsProvider {
         record_from(key, self.name(), account_id)
     }
 
+    /// The user to name in `UserName`: `None` for the caller's own keys. The root user
+    /// ([`UserRef::is_root`]) has no user name: IAM reaches its keys only through the root
+    /// user's own credentials, with no `UserName`, so the display label never goes out.
+    async fn named_user<'a>(&self, user: Option<&'a UserRef>) -> Result<Option<&'a UserRef>> {
+        match user {
+            Some(u) if u.is_root() => {
+                if self.identity().await?.identity_type == IdentityType::Root {
+                    Ok(None)
+                } else {
+                    Err(Error::usage(format!(
+                        "the root user's keys ({ROOT_USER}) can be managed only with the root user's own credentials"
+                    ))
+                    .with_provider(ProviderKind::Aws)
+                    .with_profile(self.name()))
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// How the caller's own keys are labelled when IAM names no user: the caller's user name,
+    /// else the root label.
+    fn own_label(identity: &Identity) -> String {
+        identity
+            .user
+            .clone()
+            .unwrap_or_else(|| ROOT_USER.to_string())
+    }
+
     /// AWS STS GetAccessKeyInfo: the account that owns any key id.
     /// The account of any key, from STS GetAccessKeyInfo.
     async fn key_account_from_sts(&self, access_key_id: &str) -> Result<Option<String>> {
@@ -358,9 +386,18 @@ fn identity_from(
     }
 }
 
-/// Maps an IAM/STS error code to our kind and retry class.
-fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
+/// Maps an IAM/STS error code (and, where the code is ambiguous, its message) to our kind
+/// and retry class.
+fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
     match code {
+        // IAM and STS refuse a stale or future X-Amz-Date as SignatureDoesNotMatch; only the
+        // message tells it from a wrong secret.
+        "SignatureDoesNotMatch"
+            if message.starts_with("Signature expired:")
+                || message.starts_with("Signature not yet current:") =>
+        {
+            (ErrorKind::ClockSkew, Retry::ClockSkew)
+        }
         "NoSuchEntity" => (ErrorKind::NotFound, Retry::Never),
         "LimitExceeded" => (ErrorKind::Limit, Retry::Never),
         "InvalidClientTokenId"
@@ -373,6 +410,11 @@ fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
         | "InvalidToken" => (ErrorKind::Auth, Retry::Never),
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             (ErrorKind::Permission, Retry::Never)
+        }
+        // A key call without UserName from temporary (role) credentials: the caller must name
+        // a user, a usage error rather than a refusal.
+        "ValidationError" if message.contains("non-User credentials") => {
+            (ErrorKind::Usage, Retry::Never)
         }
         "RequestExpired" | "RequestTimeTooSkewed" | "SignatureExpired" => {
             (ErrorKind::ClockSkew, Retry::ClockSkew)
@@ -406,17 +448,23 @@ fn classify<T: for<'de> serde::Deserialize<'de>>(
     match api::parse_error(&response.body) {
         Some(body) => {
             let code = body.code.unwrap_or_default();
-            let (kind, retry) = error_class(&code, response.status);
             let message = body
                 .message
                 .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
+            let (kind, retry) = error_class(&code, &message, response.status);
+            // IAM's answer to a role session asking for "its own" keys: say what it means.
+            let message = if kind == ErrorKind::Usage {
+                format!("a role session has no access keys of its own: name the IAM user with --user ({message})")
+            } else {
+                message
+            };
             Err(Failure::new(
                 Error::cloud(kind, code, message, body.request_id.or(header_request_id)),
                 retry,
             ))
         }
         None => {
-            let (kind, retry) = error_class("", response.status);
+            let (kind, retry) = error_class("", "", response.status);
             let kind = if kind == ErrorKind::Refused {
                 ErrorKind::BadResponse
             } else {
@@ -485,6 +533,7 @@ impl AccessKeyProvider for AwsProvider {
                 return Ok(Vec::new());
             }
         }
+        let user = self.named_user(user).await?;
         let identity = self.identity().await?;
         let account_id = identity.account_id.clone();
         let mut records = Vec::new();
@@ -515,7 +564,7 @@ impl AccessKeyProvider for AwsProvider {
                     }
                     None => {
                         if record.user.is_none() {
-                            record.user = identity.user.clone().or(Some(ROOT_USER.into()));
+                            record.user = Some(Self::own_label(identity));
                         }
                         if identity.identity_type == IdentityType::User {
                             record.user_id = identity.user_id.clone();
@@ -572,7 +621,9 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
-        let account_id = self.identity().await?.account_id.clone();
+        let user = self.named_user(user).await?;
+        let identity = self.identity().await?;
+        let account_id = identity.account_id.clone();
         let params: Vec<(&str, &str)> = user
             .map(|u| ("UserName", u.name.as_str()))
             .into_iter()
@@ -596,9 +647,14 @@ impl AccessKeyProvider for AwsProvider {
             },
             account_id.as_deref(),
         )?;
-        if let Some(u) = user {
-            record.user.get_or_insert_with(|| u.name.clone());
-            record.user_id = u.id.clone();
+        match user {
+            Some(u) => {
+                record.user.get_or_insert_with(|| u.name.clone());
+                record.user_id = u.id.clone();
+            }
+            None => {
+                record.user.get_or_insert_with(|| Self::own_label(identity));
+            }
         }
         Ok(NewKey { record, secret })
     }
@@ -608,7 +664,7 @@ impl AccessKeyProvider for AwsProvider {
             ("AccessKeyId", key.access_key_id.as_str()),
             ("Status", wire_status(status)),
         ];
-        if let Some(user) = &key.user {
+        if let Some(user) = self.named_user(key.user.as_ref()).await? {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
@@ -624,7 +680,7 @@ impl AccessKeyProvider for AwsProvider {
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let mut params = vec![("AccessKeyId", key.access_key_id.as_str())];
-        if let Some(user) = &key.user {
+        if let Some(user) = self.named_user(key.user.as_ref()).await? {
             params.push(("UserName", &user.name));
         }
         let _: serde::de::IgnoredAny = self
@@ -777,13 +833,42 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_kinds() {
-        assert_eq!(error_class("NoSuchEntity", 404).0.exit_code(), 3);
-        assert_eq!(error_class("LimitExceeded", 409).0, ErrorKind::Limit);
-        assert_eq!(error_class("Throttling", 400).1, Retry::Throttled);
-        assert_eq!(error_class("RequestExpired", 400).1, Retry::ClockSkew);
-        assert_eq!(error_class("Weird", 503).1, Retry::Server);
+        assert_eq!(error_class("NoSuchEntity", "", 404).0.exit_code(), 3);
+        assert_eq!(error_class("LimitExceeded", "", 409).0, ErrorKind::Limit);
+        assert_eq!(error_class("Throttling", "", 400).1, Retry::Throttled);
+        assert_eq!(error_class("RequestExpired", "", 400).1, Retry::ClockSkew);
+        assert_eq!(error_class("Weird", "", 503).1, Retry::Server);
         assert_eq!(
-            error_class("Weird", 400),
+            error_class("Weird", "", 400),
+            (ErrorKind::Refused, Retry::Never)
+        );
+        // Clock skew as IAM says it, both ways; any other mismatch is a wrong secret.
+        let expired = "Signature expired: 20220127T001427Z is now earlier than 20220127T014428Z (20220127T015928Z - 15 min.)";
+        let early = "Signature not yet current: 20220127T031427Z is still later than 20220127T021428Z (20220127T015928Z + 15 min.)";
+        for message in [expired, early] {
+            assert_eq!(
+                error_class("SignatureDoesNotMatch", message, 403),
+                (ErrorKind::ClockSkew, Retry::ClockSkew)
+            );
+        }
+        assert_eq!(
+            error_class(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                403
+            ),
+            (ErrorKind::Auth, Retry::Never)
+        );
+        assert_eq!(
+            error_class(
+                "ValidationError",
+                "Must specify userName when calling with non-User credentials",
+                400
+            ),
+            (ErrorKind::Usage, Retry::Never)
+        );
+        assert_eq!(
+            error_class("ValidationError", "Invalid Marker.", 400),
             (ErrorKind::Refused, Retry::Never)
         );
     }

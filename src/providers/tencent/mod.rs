@@ -3,7 +3,8 @@
 //! API 3.0: every call is `POST /` with a JSON body, TC3-HMAC-SHA256 signed, the action in
 //! `X-TC-Action`; every answer is HTTP 200 with `{"Response": {...}}`, errors included.
 //! Users are addressed by uin (`TargetUin`); names are resolved with `GetUser`/`ListUsers`.
-//! Times are Beijing time (UTC+8) without a zone; last use is reported as a day.
+//! Times are Beijing time (UTC+8) without a zone; last use comes as an exact stamp and as a
+//! (delayed) Beijing day.
 
 pub mod api;
 pub mod signer;
@@ -254,6 +255,24 @@ impl TencentProvider {
 
     /// The (label, uin) of a user named on the command line (name or uin) or from a record.
     async fn resolve(&self, user: &UserRef) -> Result<(String, u64)> {
+        // The main account is no sub-user: `<root>` is a label, never a name to look up.
+        // Its uin is the account's (owner) uin.
+        if user.is_root() {
+            let caller = self.caller().await?;
+            let owner = caller
+                .identity
+                .account_id
+                .as_deref()
+                .and_then(|id| id.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Error::bad_response(
+                        "GetCallerIdentity: no account uin to name the main account by",
+                    )
+                    .with_provider(ProviderKind::Tencent)
+                    .with_profile(self.name())
+                })?;
+            return Ok((ROOT_LABEL.to_string(), owner));
+        }
         if let Some(id) = &user.id {
             let uin = id.parse::<u64>().map_err(|_| {
                 Error::usage(format!("user id '{id}' is not a Tencent uin"))
@@ -299,6 +318,11 @@ impl TencentProvider {
         match user {
             Some(user) => {
                 let (label, uin) = self.resolve(user).await?;
+                // The caller's own keys (the main account's, for a root caller) go without
+                // TargetUin: CAM's documented default is the current user.
+                if self.caller().await?.uin == Some(uin) {
+                    return Ok((json!({}), label, Some(uin)));
+                }
                 Ok((json!({ "TargetUin": uin }), label, Some(uin)))
             }
             None => {
@@ -364,37 +388,43 @@ fn parse_time(value: &str) -> Option<DateTime<Utc>> {
     parse_beijing(value).or_else(|| parse_rfc3339(value))
 }
 
-/// A last-use row: `LastUsedDate` (a Beijing day) when given, else the Beijing day of
-/// `LastSecretUsedDate` (milliseconds, or seconds for small values). Either way only the day
-/// is known, so the record says `date` precision and `at` is the start of that day.
+/// A last-use row. `LastSecretUsedDate` is the exact moment (Unix milliseconds; seconds for
+/// small values) and wins when non-zero; `LastUsedDate` is only a Beijing day, recorded about
+/// a day late, so it is the fallback and the record then says `date` precision (`at` is the
+/// start of that day).
 fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
-    let from_date = row
+    let exact = row
+        .last_secret_used_date
+        .filter(|&s| s > 0)
+        .and_then(|stamp| {
+            let stamp = i64::try_from(stamp).ok()?;
+            if stamp >= 100_000_000_000 {
+                DateTime::from_timestamp_millis(stamp)
+            } else {
+                DateTime::from_timestamp(stamp, 0)
+            }
+        });
+    if let Some(at) = exact {
+        return LastUsed {
+            at: Some(at),
+            service: None,
+            region: None,
+            date_only: false,
+            as_of: None,
+        };
+    }
+    let day = row
         .last_used_date
         .as_deref()
         .map(str::trim)
         .filter(|d| d.len() >= 10)
         .and_then(|d| d.get(..10))
         .and_then(parse_beijing_date);
-    let from_stamp = || {
-        let stamp = row.last_secret_used_date.filter(|&s| s > 0)?;
-        let seconds = if stamp >= 100_000_000_000 {
-            stamp / 1000
-        } else {
-            stamp
-        };
-        let at = DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0)?;
-        let day = at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600)?)
-            .format("%Y-%m-%d")
-            .to_string();
-        parse_beijing_date(&day)
-    };
-    let at = from_date.or_else(from_stamp);
     LastUsed {
-        at,
+        at: day,
         service: None,
         region: None,
-        date_only: at.is_some(),
+        date_only: day.is_some(),
         as_of: None,
     }
 }
@@ -778,27 +808,36 @@ mod tests {
     }
 
     #[test]
-    fn last_use_is_a_beijing_day_with_date_precision() {
+    fn last_use_is_the_exact_stamp_else_a_beijing_day_with_date_precision() {
         let row = |date: Option<&str>, stamp: Option<u64>| api::SecretIdLastUsed {
             secret_id: "AKID1".into(),
             last_used_date: date.map(str::to_string),
             last_secret_used_date: stamp,
         };
+        // Tencent's own example: the stamp (milliseconds) is later than the delayed day.
         let used = last_used_from(&row(Some("2022-12-19"), Some(1671681023555)));
-        assert!(used.date_only);
-        // The day starts at 00:00 Beijing = 16:00 UTC the day before.
+        assert!(!used.date_only);
         assert_eq!(
             used.at.as_ref().map(format_time).as_deref(),
-            Some("2022-12-18T16:00:00Z")
+            Some("2022-12-22T03:50:23Z")
         );
         assert_eq!(used.service, None);
-        // Only the stamp (milliseconds): its Beijing day, still date precision.
-        let used = last_used_from(&row(None, Some(1671681023555)));
+        // Seconds are taken as seconds.
+        let used = last_used_from(&row(None, Some(1671681023)));
         assert_eq!(
             used.at.as_ref().map(format_time).as_deref(),
-            Some("2022-12-21T16:00:00Z")
+            Some("2022-12-22T03:50:23Z")
         );
-        assert!(used.date_only);
+        // No stamp (null or 0): the day, which starts at 00:00 Beijing = 16:00 UTC the day
+        // before, with date precision.
+        for stamp in [None, Some(0)] {
+            let used = last_used_from(&row(Some("2022-12-19"), stamp));
+            assert!(used.date_only);
+            assert_eq!(
+                used.at.as_ref().map(format_time).as_deref(),
+                Some("2022-12-18T16:00:00Z")
+            );
+        }
         let used = last_used_from(&row(Some(""), Some(0)));
         assert_eq!(used, LastUsed::default());
         let mut record = KeyRecord::new(
@@ -809,6 +848,11 @@ mod tests {
         );
         record.apply_last_used(last_used_from(&row(Some("2022-12-19"), None)));
         assert_eq!(record.last_used_precision, Some("date"));
+        record.apply_last_used(last_used_from(&row(
+            Some("2022-12-19"),
+            Some(1671681023555),
+        )));
+        assert_eq!(record.last_used_precision, None);
         record.apply_last_used(last_used_from(&row(None, None)));
         assert_eq!(record.last_used_precision, None);
     }
