@@ -96,17 +96,19 @@ pub struct ResolvedProfile {
 
 impl ResolvedProfile {
     /// Sends one call of this profile through the shared client: the profile's credential
-    /// spends its own rate budget, and errors name the provider and the profile.
+    /// spends its own rate budget for `action` (the clouds limit each API on its own), and
+    /// errors name the provider and the profile.
     pub async fn execute<T>(
         &self,
         http: &HttpClient,
+        action: &str,
         idempotency: Idempotency,
         build: impl FnMut(chrono::DateTime<chrono::Utc>) -> Result<Request>,
         classify: impl Fn(Response) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
         let profile = &self.profile;
         http.execute(
-            (profile.provider, profile.access_key_id.as_str()),
+            (profile.provider, profile.access_key_id.as_str(), action),
             idempotency,
             build,
             classify,

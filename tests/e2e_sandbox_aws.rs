@@ -758,3 +758,41 @@ fn a_role_session_without_user_is_told_it_has_no_keys_of_its_own() {
     );
     assert_eq!(json_array(&stdout).len(), 2);
 }
+
+/// Under a cloud that throttles each key beyond 40 calls a second per action, a scan of 300
+/// users and keys starts below that, rises towards it and backs off on throttling: every
+/// record arrives and under 5 % of the calls are throttled.
+#[test]
+fn the_adaptive_rate_keeps_throttling_rare() {
+    let world = World::new();
+    world.with_state(|s| {
+        s.settings.rate_limit = Some(40.0);
+        let account = s.aws_account_mut(ACCOUNT).unwrap();
+        for i in 0..300 {
+            account.add_user(&format!("svc-{i:03}"), false, Utc::now());
+        }
+        for i in 0..300 {
+            s.add_aws_key(ACCOUNT, Some(&format!("svc-{i:03}")), Utc::now());
+        }
+    });
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "list",
+            "--all-users",
+            "--exact",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    assert_eq!(json_array(&stdout).len(), 304);
+    let stats = world.with_state(|s| s.stats.clone());
+    assert!(stats.requests > 600, "{stats:?}");
+    assert!(stats.throttled > 0, "the rate rose to the limit: {stats:?}");
+    assert!(
+        (stats.throttled as f64) < 0.05 * stats.requests as f64,
+        "{stats:?}"
+    );
+}

@@ -20,12 +20,27 @@ pub struct Settings {
     pub clock_skew: chrono::Duration,
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
+    /// Requests a second each access key may send to one action, as the clouds count it;
+    /// beyond it the cloud's own throttling answer. `None`: no limit.
+    pub rate_limit: Option<f64>,
+}
+
+/// What the sandbox served, for tests and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Every request that reached a cloud's handler or a fault.
+    pub requests: u64,
+    /// Requests answered with the cloud's throttling error because of `rate_limit`.
+    pub throttled: u64,
 }
 
 /// Everything the sandbox knows.
 #[derive(Debug, Default)]
 pub struct State {
     pub settings: Settings,
+    pub stats: Stats,
+    /// Token buckets of `settings.rate_limit`: (access key id, action) → (tokens, refilled at).
+    pub rate_buckets: std::collections::HashMap<(String, String), (f64, std::time::Instant)>,
     pub aws_accounts: Vec<AwsAccount>,
     pub alibaba: super::alibaba::AlibabaWorld,
     /// Tencent Cloud accounts, users, keys and temporary credentials.

@@ -129,7 +129,7 @@ impl AlibabaProvider {
             Ok(signed_request(profile, &url, action, version, time, &nonce))
         };
         self.profile
-            .execute(&self.http, idempotency, build, |response| {
+            .execute(&self.http, action, idempotency, build, |response| {
                 classify(action, response)
             })
             .await

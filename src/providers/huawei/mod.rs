@@ -216,7 +216,7 @@ impl HuaweiProvider {
         };
         let action = call.action;
         self.profile
-            .execute(&self.http, call.idempotency, build, |response| {
+            .execute(&self.http, action, call.idempotency, build, |response| {
                 classify(action, response)
             })
             .await

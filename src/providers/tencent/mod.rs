@@ -180,7 +180,7 @@ impl TencentProvider {
             })
         };
         self.profile
-            .execute(&self.http, idempotency, build, |response| {
+            .execute(&self.http, action, idempotency, build, |response| {
                 classify(action, response)
             })
             .await
