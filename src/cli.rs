@@ -129,6 +129,11 @@ pub struct GlobalArgs {
     /// Allow plain http:// endpoints that are not on loopback
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
+
+    /// Items per page asked of list calls that take a page size (AWS MaxItems, Alibaba
+    /// MaxItems); for testing paging, hidden
+    #[arg(long, global = true, hide = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +192,10 @@ pub struct ListArgs {
     /// Skip the last-used lookups (faster)
     #[arg(long)]
     pub no_last_used: bool,
+    /// With --all-users: ask every user for its keys and every key for its last use, instead
+    /// of reading the account's credential report (AWS, Alibaba), which may be hours old
+    #[arg(long, requires = "all_users")]
+    pub exact: bool,
 }
 
 #[derive(Debug, Default, Args)]
@@ -205,6 +214,10 @@ pub struct AuditArgs {
     /// Audit the keys of every user in each account
     #[arg(short = 'a', long)]
     pub all_users: bool,
+    /// With --all-users: per-user and per-key calls instead of the account's credential
+    /// report (AWS, Alibaba), which may be hours old
+    #[arg(long, requires = "all_users")]
+    pub exact: bool,
     /// Active keys older than DAYS are findings [config: max_age_days; default: 90]
     #[arg(long, value_name = "DAYS", value_parser = days())]
     pub max_age: Option<i64>,

@@ -252,6 +252,7 @@ impl ConfigHome {
             endpoint: None,
             region: None,
             allow_insecure_http: false,
+            page_size: None,
         };
         for profile in &config.profiles {
             let _ = crate::provider::build(profile, &options);

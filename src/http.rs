@@ -78,11 +78,20 @@ pub enum Idempotency {
     NotIdempotent,
 }
 
-/// Requests per second each credential may send, by cloud, unless `[rate_limits]` says
-/// otherwise. Tencent documents 20/s for its key APIs (ListAccessKeys, GetSecurityLastUsed;
-/// counted per API, access region and sub-account); for the others no published figure is
-/// known to us, so they get a cautious 10/s.
+/// The most requests per second each credential may send to one API, by cloud, unless
+/// `[rate_limits]` says otherwise: the ceiling the adaptive rate rises to while calls succeed.
+/// Tencent documents 20/s for its key APIs (ListAccessKeys, GetSecurityLastUsed; counted per
+/// API, access region and sub-account); for the others no published figure is known to us.
 pub const DEFAULT_RATE_LIMITS: [(ProviderKind, f64); 4] = [
+    (ProviderKind::Aws, 100.0),
+    (ProviderKind::Tencent, 20.0),
+    (ProviderKind::Alibaba, 100.0),
+    (ProviderKind::Huawei, 100.0),
+];
+
+/// The rate a credential starts each API at: the documented rate (Tencent), else a cautious
+/// 10/s; never above the ceiling.
+pub const START_RATES: [(ProviderKind, f64); 4] = [
     (ProviderKind::Aws, 10.0),
     (ProviderKind::Tencent, 20.0),
     (ProviderKind::Alibaba, 10.0),
@@ -96,7 +105,8 @@ pub struct HttpSettings {
     pub retries: u32,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
-    /// Requests per second allowed to each credential of a provider (0 or absent = unlimited).
+    /// The most requests per second each credential of a provider may send to one API (0 or
+    /// absent = unlimited); the adaptive rate starts below it (see [`START_RATES`]).
     pub rate_limits: HashMap<ProviderKind, f64>,
     /// Most requests in flight at once over the whole client (`--concurrency`; 0 = no bound).
     pub max_in_flight: usize,
@@ -119,13 +129,16 @@ impl Default for HttpSettings {
 }
 
 /// Whose request budget a call spends. The clouds count request rates per calling identity
-/// (Tencent: per API, access region and sub-account), so each credential gets its own bucket;
-/// a bare [`ProviderKind`] shares one bucket for the whole provider.
+/// and API (Tencent: per API, access region and sub-account; Alibaba and Huawei: per API and
+/// user), so each credential gets its own bucket for each API family; a bare [`ProviderKind`]
+/// shares one bucket for the whole provider.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Caller {
     pub provider: ProviderKind,
     /// The access key id signing the call (never the secret).
     pub access_key_id: String,
+    /// The API family (the providers pass the action's name); empty for "all".
+    pub family: String,
 }
 
 impl From<ProviderKind> for Caller {
@@ -133,15 +146,23 @@ impl From<ProviderKind> for Caller {
         Caller {
             provider,
             access_key_id: String::new(),
+            family: String::new(),
         }
     }
 }
 
 impl From<(ProviderKind, &str)> for Caller {
     fn from((provider, access_key_id): (ProviderKind, &str)) -> Self {
+        (provider, access_key_id, "").into()
+    }
+}
+
+impl From<(ProviderKind, &str, &str)> for Caller {
+    fn from((provider, access_key_id, family): (ProviderKind, &str, &str)) -> Self {
         Caller {
             provider,
             access_key_id: access_key_id.to_string(),
+            family: family.to_string(),
         }
     }
 }
@@ -315,17 +336,21 @@ impl HttpClient {
 
     /// The token bucket of a caller, if its provider is rate-limited.
     fn limiter(&self, caller: &Caller) -> Option<Arc<RateLimiter>> {
-        let rate = self
+        let ceiling = self
             .settings
             .rate_limits
             .get(&caller.provider)
             .copied()
             .filter(|rate| *rate > 0.0)?;
+        let start = START_RATES
+            .iter()
+            .find(|(kind, _)| *kind == caller.provider)
+            .map_or(ceiling, |(_, rate)| rate.min(ceiling));
         let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             limiters
                 .entry(caller.clone())
-                .or_insert_with(|| Arc::new(RateLimiter::new(rate)))
+                .or_insert_with(|| Arc::new(RateLimiter::new(start, ceiling)))
                 .clone(),
         )
     }
@@ -333,10 +358,12 @@ impl HttpClient {
     /// Waits until the caller may send: a rate token is free and a slot in flight is held.
     /// The slot is taken only when a token is at hand, so a caller waiting out its rate
     /// never holds a slot other profiles could use.
-    async fn admit(&self, caller: &Caller) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        let limiter = self.limiter(caller);
+    async fn admit(
+        &self,
+        limiter: Option<&Arc<RateLimiter>>,
+    ) -> Option<tokio::sync::SemaphorePermit<'_>> {
         loop {
-            if let Some(limiter) = &limiter {
+            if let Some(limiter) = limiter {
                 let wait = limiter.wait_time();
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
@@ -348,7 +375,7 @@ impl HttpClient {
                 Some(semaphore) => semaphore.acquire().await.ok(),
                 None => None,
             };
-            match limiter.as_ref().map(|l| l.try_take()) {
+            match limiter.map(|l| l.try_take()) {
                 None | Some(Ok(())) => return permit,
                 Some(Err(wait)) => {
                     drop(permit);
@@ -377,6 +404,7 @@ impl HttpClient {
     ) -> Result<T> {
         let caller = caller.into();
         let provider = caller.provider;
+        let limiter = self.limiter(&caller);
         let attempts = self.settings.retries + 1;
         let mut skew_corrected = false;
         let mut attempt = 0;
@@ -385,7 +413,7 @@ impl HttpClient {
         loop {
             attempt += 1;
             // Held while the call is in flight, released before any backoff sleep.
-            let permit = self.admit(&caller).await;
+            let permit = self.admit(limiter.as_ref()).await;
             // Signed only once admitted, so a long wait can't age the signature.
             let mut request = build(host.as_deref().map_or_else(Utc::now, |h| self.now_for(h)))?;
             if host.is_none() {
@@ -425,7 +453,16 @@ impl HttpClient {
                     let retry_after = response
                         .header("retry-after")
                         .and_then(|v| retry_after(v, Utc::now()));
-                    match classify(response) {
+                    let answer = classify(response);
+                    if let Some(limiter) = &limiter {
+                        match &answer {
+                            Err(failure) if failure.retry == Retry::Throttled => {
+                                limiter.throttled()
+                            }
+                            _ => limiter.answered(),
+                        }
+                    }
+                    match answer {
                         Ok(value) => return Ok(value),
                         Err(failure) => match failure.retry {
                             Retry::Never => return Err(failure.error),
@@ -642,46 +679,118 @@ fn describe(request: &Request) -> String {
     )
 }
 
-/// A token bucket: at most `rate` requests a second, bursting up to one second's worth.
+/// A token bucket whose rate adapts, after the AWS SDKs' "adaptive" retry mode: it starts at
+/// the documented or cautious rate, rises while the cloud answers — quickly until it first
+/// throttles us, slowly after — and drops to 70 % on a throttling answer, never above the
+/// ceiling. So a scan runs near the cloud's real limit without a storm of throttled calls.
 struct RateLimiter {
+    ceiling: f64,
+    state: Mutex<Bucket>,
+}
+
+struct Bucket {
     rate: f64,
-    state: Mutex<(f64, Instant)>,
+    /// Tokens on hand; a bucket holds one second's worth (at least one).
+    tokens: f64,
+    last: Instant,
+    /// When the rate was last cut: answers to calls sent before then say nothing new.
+    cut_at: Option<Instant>,
+}
+
+/// The rate never falls below this (requests a second).
+const MIN_RATE: f64 = 0.5;
+/// What each answered call adds to the rate before the first throttling, and after.
+const RISE_FAST: f64 = 0.2;
+const RISE_SLOW: f64 = 0.02;
+/// What a throttling answer leaves of the rate.
+const CUT: f64 = 0.7;
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate.max(1.0));
+        self.last = now;
+    }
+
+    fn wait(&self) -> Duration {
+        Duration::from_secs_f64(((1.0 - self.tokens) / self.rate).max(0.0))
+    }
 }
 
 impl RateLimiter {
-    fn new(rate: f64) -> Self {
+    fn new(start: f64, ceiling: f64) -> Self {
+        let rate = start.clamp(MIN_RATE, ceiling.max(MIN_RATE));
         RateLimiter {
-            rate,
-            state: Mutex::new((rate.max(1.0), Instant::now())),
+            ceiling: ceiling.max(MIN_RATE),
+            state: Mutex::new(Bucket {
+                rate,
+                tokens: rate.max(1.0),
+                last: Instant::now(),
+                cut_at: None,
+            }),
         }
+    }
+
+    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests a second it allows now.
+    #[cfg(test)]
+    fn rate(&self) -> f64 {
+        self.bucket().rate
     }
 
     /// Takes a token, or tells how long until one is free.
     fn try_take(&self) -> std::result::Result<(), Duration> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = &mut *state;
-        let now = Instant::now();
-        *tokens =
-            (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.rate.max(1.0));
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        let mut bucket = self.bucket();
+        bucket.refill(Instant::now());
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / self.rate))
+            Err(bucket.wait())
         }
     }
 
     /// How long until a token is free (zero: one is), taking none.
     fn wait_time(&self) -> Duration {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = *state;
-        let tokens = (tokens + last.elapsed().as_secs_f64() * self.rate).min(self.rate.max(1.0));
-        if tokens >= 1.0 {
+        let mut bucket = self.bucket();
+        bucket.refill(Instant::now());
+        if bucket.tokens >= 1.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64((1.0 - tokens) / self.rate)
+            bucket.wait()
         }
+    }
+
+    /// The cloud answered without throttling: rise a step.
+    fn answered(&self) {
+        let mut bucket = self.bucket();
+        bucket.refill(Instant::now());
+        let step = if bucket.cut_at.is_some() {
+            RISE_SLOW
+        } else {
+            RISE_FAST
+        };
+        bucket.rate = (bucket.rate + step).min(self.ceiling);
+    }
+
+    /// The cloud throttled a call: cut the rate, once for the calls in flight together (those
+    /// answered within a second of the last cut, which were sent at the old rate).
+    fn throttled(&self) {
+        let now = Instant::now();
+        let mut bucket = self.bucket();
+        if bucket
+            .cut_at
+            .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1))
+        {
+            return;
+        }
+        bucket.refill(now);
+        bucket.rate = (bucket.rate * CUT).max(MIN_RATE);
+        bucket.tokens = bucket.tokens.min(0.0);
+        bucket.cut_at = Some(now);
     }
 
     #[cfg(test)]
@@ -894,13 +1003,66 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limiter_spaces_requests() {
-        let limiter = RateLimiter::new(20.0);
+        let limiter = RateLimiter::new(20.0, 20.0);
         let started = Instant::now();
         for _ in 0..30 {
             limiter.acquire().await;
         }
         // 20 burst, then 10 more at 20/s: about half a second at least.
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn the_rate_rises_while_answered_and_drops_on_throttling() {
+        let limiter = RateLimiter::new(10.0, 50.0);
+        for _ in 0..100 {
+            limiter.answered();
+        }
+        // Quick before the first throttling: 10 + 100 x 0.2.
+        assert!((limiter.rate() - 30.0).abs() < 1e-6, "{}", limiter.rate());
+        for _ in 0..1000 {
+            limiter.answered();
+        }
+        assert_eq!(limiter.rate(), 50.0, "never above the ceiling");
+        limiter.throttled();
+        assert!((limiter.rate() - 35.0).abs() < 1e-6);
+        // Throttling answers to calls sent together cut once.
+        limiter.throttled();
+        limiter.throttled();
+        assert!((limiter.rate() - 35.0).abs() < 1e-6);
+        assert!(limiter.try_take().is_err(), "no burst right after a cut");
+        // Slow after a cut: 100 answers add 2.
+        for _ in 0..100 {
+            limiter.answered();
+        }
+        assert!((limiter.rate() - 37.0).abs() < 1e-6, "{}", limiter.rate());
+        let floor = RateLimiter::new(0.6, 0.6);
+        floor.throttled();
+        assert_eq!(floor.rate(), MIN_RATE);
+    }
+
+    #[test]
+    fn each_api_of_a_credential_has_its_own_bucket_starting_at_the_start_rate() {
+        let client = HttpClient::new(HttpSettings::default()).unwrap();
+        let list = client
+            .limiter(&(ProviderKind::Aws, "AKIA1", "ListAccessKeys").into())
+            .unwrap();
+        let used = client
+            .limiter(&(ProviderKind::Aws, "AKIA1", "GetAccessKeyLastUsed").into())
+            .unwrap();
+        assert!(!Arc::ptr_eq(&list, &used));
+        assert_eq!(list.rate(), 10.0);
+        assert_eq!(list.ceiling, 100.0);
+        // A ceiling below the start rate wins.
+        let capped = HttpClient::new(HttpSettings {
+            rate_limits: [(ProviderKind::Aws, 4.0)].into_iter().collect(),
+            ..HttpSettings::default()
+        })
+        .unwrap();
+        let limiter = capped
+            .limiter(&(ProviderKind::Aws, "AKIA1").into())
+            .unwrap();
+        assert_eq!((limiter.rate(), limiter.ceiling), (4.0, 4.0));
     }
 
     #[test]

@@ -172,6 +172,9 @@ pub struct LastUsed {
     pub region: Option<String>,
     /// The cloud reports a day, not a time (Tencent): `at` is that day's start, UTC+8.
     pub date_only: bool,
+    /// Read from the account's credential report made at this time (AWS, Alibaba), which may
+    /// be hours old, rather than asked of the key itself.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// The identity behind a profile's credentials.
@@ -218,6 +221,10 @@ pub struct KeyRecord {
     /// Present (and `"date"`) only when the cloud reports the day of last use, not the time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_precision: Option<&'static str>,
+    /// Present only when last use comes from the account's credential report: when that
+    /// report was made (it may be hours old; `--exact` asks each key instead).
+    #[serde(skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub last_used_as_of: Option<DateTime<Utc>>,
     pub age_days: Option<i64>,
     pub idle_days: Option<i64>,
 }
@@ -243,6 +250,7 @@ impl KeyRecord {
             last_used_service: None,
             last_used_region: None,
             last_used_precision: None,
+            last_used_as_of: None,
             age_days: None,
             idle_days: None,
         }
@@ -263,6 +271,7 @@ impl KeyRecord {
         self.last_used_service = last_used.service;
         self.last_used_region = last_used.region;
         self.last_used_precision = last_used.date_only.then_some("date");
+        self.last_used_as_of = last_used.as_of;
     }
 
     /// Fills `age_days` and `idle_days` as of `now` (idle counts from creation when never used).
@@ -377,6 +386,8 @@ pub struct Finding {
     pub last_used_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_precision: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub last_used_as_of: Option<DateTime<Utc>>,
     pub age_days: Option<i64>,
     pub idle_days: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -408,6 +419,7 @@ impl Finding {
             last_used_service: record.last_used_service.clone(),
             last_used_region: record.last_used_region.clone(),
             last_used_precision: record.last_used_precision,
+            last_used_as_of: record.last_used_as_of,
             age_days: record.age_days,
             idle_days: record.idle_days,
             project_id: None,
@@ -440,6 +452,7 @@ impl Finding {
             last_used_service: None,
             last_used_region: None,
             last_used_precision: None,
+            last_used_as_of: None,
             age_days: credential.created_at.map(|t| whole_days(now, t)),
             idle_days: None,
             project_id: credential.project_id.clone(),

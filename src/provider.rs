@@ -36,17 +36,13 @@ pub trait AccessKeyProvider: Send + Sync {
     async fn last_used(&self, key: &KeyRef) -> Result<LastUsed>;
     /// Fills last use into many records; providers with a batch API override this.
     async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
-        let refs: Vec<KeyRef> = records.iter().map(KeyRecord::key_ref).collect();
-        let results: Vec<Result<LastUsed>> = stream::iter(refs)
-            .map(|key| async move { self.last_used(&key).await })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
-        for (record, result) in records.iter_mut().zip(results) {
-            record.apply_last_used(result?);
-        }
-        Ok(())
+        fill_last_used_each(self, records.iter_mut().collect(), concurrency).await
     }
+    /// Says that every user's keys are about to be read (`--all-users`), so that a provider
+    /// with an account-wide source (a credential report) can fetch it once and then skip
+    /// calls in [`list_keys`](Self::list_keys) and [`fill_last_used`](Self::fill_last_used).
+    /// Never fails: without the source, the scan takes the per-user, per-key path.
+    async fn begin_account_scan(&self) {}
     /// Credentials besides users' access keys that expire by themselves and should be audited
     /// (Huawei: the CCE long-term AK/SK of the profile's `project_id`). Most clouds have none.
     /// A hook rather than a downcast, so that `audit` stays free of provider-specific code.
@@ -59,6 +55,24 @@ pub trait AccessKeyProvider: Send + Sync {
     async fn delete_key(&self, key: &KeyRef) -> Result<()>;
 }
 
+/// Asks each key of `records` for its last use, `concurrency` at a time.
+pub async fn fill_last_used_each<P: AccessKeyProvider + ?Sized>(
+    provider: &P,
+    records: Vec<&mut KeyRecord>,
+    concurrency: usize,
+) -> Result<()> {
+    let refs: Vec<KeyRef> = records.iter().map(|r| r.key_ref()).collect();
+    let results: Vec<Result<LastUsed>> = stream::iter(refs)
+        .map(|key| async move { provider.last_used(&key).await })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    for (record, result) in records.into_iter().zip(results) {
+        record.apply_last_used(result?);
+    }
+    Ok(())
+}
+
 /// What every provider is built with besides its profile.
 #[derive(Clone)]
 pub struct ProviderOptions {
@@ -68,6 +82,8 @@ pub struct ProviderOptions {
     /// `--region`, overriding the profile's.
     pub region: Option<String>,
     pub allow_insecure_http: bool,
+    /// `--page-size`: items a page for list calls that take one (default: the cloud's most).
+    pub page_size: Option<u32>,
 }
 
 /// A profile's effective settings after the command-line overrides.
@@ -75,21 +91,24 @@ pub struct ResolvedProfile {
     pub profile: Profile,
     pub endpoint: Option<Url>,
     pub region: Option<String>,
+    pub page_size: Option<u32>,
 }
 
 impl ResolvedProfile {
     /// Sends one call of this profile through the shared client: the profile's credential
-    /// spends its own rate budget, and errors name the provider and the profile.
+    /// spends its own rate budget for `action` (the clouds limit each API on its own), and
+    /// errors name the provider and the profile.
     pub async fn execute<T>(
         &self,
         http: &HttpClient,
+        action: &str,
         idempotency: Idempotency,
         build: impl FnMut(chrono::DateTime<chrono::Utc>) -> Result<Request>,
         classify: impl Fn(Response) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
         let profile = &self.profile;
         http.execute(
-            (profile.provider, profile.access_key_id.as_str()),
+            (profile.provider, profile.access_key_id.as_str(), action),
             idempotency,
             build,
             classify,
@@ -133,6 +152,7 @@ pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedP
         profile: profile.clone(),
         endpoint,
         region: region.map(str::to_string),
+        page_size: options.page_size,
     })
 }
 
@@ -190,6 +210,7 @@ mod tests {
             endpoint: None,
             region: None,
             allow_insecure_http: false,
+            page_size: None,
         };
         for kind in ProviderKind::ALL {
             for bad in [

@@ -27,6 +27,11 @@ struct Moto {
 
 impl Moto {
     fn start() -> Option<Moto> {
+        Self::start_with(&[])
+    }
+
+    /// Starts moto with extra arguments for tests/moto/start_moto.py.
+    fn start_with(extra: &[&str]) -> Option<Moto> {
         if std::env::var_os("CLOUDKEYS_SKIP_MOTO").is_some_and(|v| v == "1") {
             eprintln!("CLOUDKEYS_SKIP_MOTO=1: skipping the moto test");
             return None;
@@ -41,6 +46,7 @@ impl Moto {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/start_moto.py");
         let mut child = Process::new(&python)
             .args([script, "--port", "0"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -264,4 +270,59 @@ fn moto_refusals() {
 
     let (_, stderr) = run(&mut moto.cmd(["list", "--user", "nobody"]), 3);
     assert_one_line_error(&stderr, "NoSuchEntity");
+}
+
+/// `list --all-users` on a 31-user, 33-key account: the credential report answers last use and
+/// shows who has no keys, so the scan needs at most 45 calls (66 with one call per user and
+/// per key, as `--exact` does) and gives the same records.
+#[test]
+fn moto_all_users_scan_reads_the_credential_report() {
+    let Some(moto) = Moto::start_with(&["--extra-users", "27"]) else {
+        return;
+    };
+    let scan = |extra: &[&str]| {
+        let mut cmd = moto.cmd([
+            "-vv",
+            "--page-size",
+            "10",
+            "list",
+            "--all-users",
+            "-o",
+            "json",
+        ]);
+        let (stdout, stderr) = run(cmd.args(extra), 0);
+        let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
+        (json_array(&stdout), calls)
+    };
+    let (exact, exact_calls) = scan(&["--exact"]);
+    let (fast, calls) = scan(&[]);
+    assert_eq!(exact.len(), 33, "{exact:?}");
+    // GetCallerIdentity, ListUsers (moto 5.2 answers every user in one page whatever
+    // MaxItems says; the sandbox tests page), 31 ListAccessKeys, 33 GetAccessKeyLastUsed.
+    assert_eq!(exact_calls, 66, "one call per page, user and key");
+    assert!(calls <= 45, "{calls} calls with the credential report");
+    // The same records, but for when the report was made and for the scanning key's own
+    // last use, which each scan moves on.
+    let comparable = |records: &[Value]| -> Vec<Value> {
+        records
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                let map = r.as_object_mut().unwrap();
+                map.remove("last_used_as_of");
+                if map["access_key_id"] == moto.admin_key() {
+                    for field in ["last_used_at", "idle_days"] {
+                        map.remove(field);
+                    }
+                }
+                r
+            })
+            .collect()
+    };
+    assert_eq!(comparable(&fast), comparable(&exact));
+    assert!(
+        fast.iter().any(|r| r.get("last_used_as_of").is_some()),
+        "records answered by the report say so"
+    );
+    assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
 }

@@ -495,6 +495,113 @@ fn one_failing_profile_of_several_is_a_partial_failure() {
     assert_eq!(error["exit_code"], 3);
 }
 
+/// Records of `list --all-users` and the HTTP calls it took (from `-vv`).
+fn scan_all_users(world: &World, extra: &[&str]) -> (Vec<Value>, usize, String) {
+    let mut cmd = world.cmd([
+        "-p",
+        "aws-admin",
+        "-vv",
+        "--page-size",
+        "10",
+        "list",
+        "--all-users",
+        "-o",
+        "json",
+    ]);
+    let (stdout, stderr) = run(cmd.args(extra), 0);
+    let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
+    (json_array(&stdout), calls, stderr)
+}
+
+/// Records as both scans must agree on them: without the report's time, and without the
+/// scanning key's own last use, which every call moves on.
+fn comparable(records: &[Value], scanning_key: &str) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let map = r.as_object_mut().unwrap();
+            map.remove("last_used_as_of");
+            if map["access_key_id"] == scanning_key {
+                for field in [
+                    "last_used_at",
+                    "last_used_service",
+                    "last_used_region",
+                    "idle_days",
+                ] {
+                    map.remove(field);
+                }
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn all_users_scan_reads_the_credential_report() {
+    let world = World::new();
+    world.with_state(|s| {
+        let account = s.aws_account_mut(ACCOUNT).unwrap();
+        for i in 0..26 {
+            account.add_user(&format!("svc-{i:03}"), false, Utc::now());
+        }
+        for i in 0..8 {
+            let (id, _) = s.add_aws_key(ACCOUNT, Some(&format!("svc-{i:03}")), Utc::now());
+            if i % 2 == 0 {
+                let key = s.find_key_mut(&id).unwrap();
+                key.last_used = Some((Utc::now(), "ec2".into(), "eu-west-1".into()));
+            }
+        }
+    });
+    let admin = world.profile("aws-admin").access_key_id;
+    let (exact, exact_calls, _) = scan_all_users(&world, &["--exact"]);
+    let (fast, calls, _) = scan_all_users(&world, &[]);
+    // 30 users in 3 pages; 12 keys among 11 users (admin, alice x2, bob, 8 of svc).
+    assert_eq!(exact.len(), 12);
+    assert_eq!(exact_calls, 1 + 3 + 30 + 12, "whoami, pages, users, keys");
+    // whoami, pages, GenerateCredentialReport x2 (STARTED, COMPLETE), GetCredentialReport,
+    // the 11 users with keys, and no per-key call (each key matches one report slot).
+    assert_eq!(calls, 1 + 3 + 3 + 11, "{calls} calls");
+    assert_eq!(comparable(&fast, &admin), comparable(&exact, &admin));
+    let as_of = fast[0]["last_used_as_of"]
+        .as_str()
+        .expect("the report's time");
+    assert!(fast.iter().all(|r| r["last_used_as_of"] == as_of));
+    assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
+    assert!(fast
+        .iter()
+        .any(|r| r["last_used_service"] == "ec2" && r["last_used_region"] == "eu-west-1"));
+
+    // The report is a snapshot: a key made since has no slot and is asked about itself.
+    let (late, _) = world.with_state(|s| s.add_aws_key(ACCOUNT, Some("svc-000"), Utc::now()));
+    let (after, _, _) = scan_all_users(&world, &[]);
+    let late = after.iter().find(|r| r["access_key_id"] == late).unwrap();
+    assert!(late.get("last_used_as_of").is_none(), "{late}");
+}
+
+#[test]
+fn a_refused_credential_report_falls_back_with_a_note() {
+    let world = World::new();
+    world.with_state(|s| s.settings.denied_actions = vec!["GenerateCredentialReport".into()]);
+    let admin = world.profile("aws-admin").access_key_id;
+    let (exact, _, _) = scan_all_users(&world, &["--exact"]);
+    let (records, _, stderr) = scan_all_users(&world, &[]);
+    assert_eq!(comparable(&records, &admin), comparable(&exact, &admin));
+    assert!(records.iter().all(|r| r.get("last_used_as_of").is_none()));
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("no credential report"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{stderr}");
+    assert!(notes[0].contains("AccessDenied"), "{}", notes[0]);
+    // Without -v the note is the only line on stderr.
+    let (_, quiet_stderr) = run(
+        &mut world.cmd(["-p", "aws-admin", "list", "--all-users", "-o", "json"]),
+        0,
+    );
+    assert_eq!(quiet_stderr.lines().count(), 1, "{quiet_stderr}");
+}
+
 #[test]
 fn an_hour_of_clock_skew_either_way_is_corrected() {
     for hours in [1, -1] {
@@ -647,4 +754,42 @@ fn a_role_session_without_user_is_told_it_has_no_keys_of_its_own() {
         0,
     );
     assert_eq!(json_array(&stdout).len(), 2);
+}
+
+/// Under a cloud that throttles each key beyond 40 calls a second per action, a scan of 300
+/// users and keys starts below that, rises towards it and backs off on throttling: every
+/// record arrives and under 5 % of the calls are throttled.
+#[test]
+fn the_adaptive_rate_keeps_throttling_rare() {
+    let world = World::new();
+    world.with_state(|s| {
+        s.settings.rate_limit = Some(40.0);
+        let account = s.aws_account_mut(ACCOUNT).unwrap();
+        for i in 0..300 {
+            account.add_user(&format!("svc-{i:03}"), false, Utc::now());
+        }
+        for i in 0..300 {
+            s.add_aws_key(ACCOUNT, Some(&format!("svc-{i:03}")), Utc::now());
+        }
+    });
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "-p",
+            "aws-admin",
+            "list",
+            "--all-users",
+            "--exact",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    assert_eq!(json_array(&stdout).len(), 304);
+    let stats = world.with_state(|s| s.stats.clone());
+    assert!(stats.requests > 600, "{stats:?}");
+    assert!(stats.throttled > 0, "the rate rose to the limit: {stats:?}");
+    assert!(
+        (stats.throttled as f64) < 0.05 * stats.requests as f64,
+        "{stats:?}"
+    );
 }

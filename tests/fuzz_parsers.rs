@@ -1180,6 +1180,7 @@ fn regression_region_that_is_no_host_name() {
         endpoint: None,
         region: None,
         allow_insecure_http: false,
+        page_size: None,
     };
     let err = cloudkeys::provider::build(&config.profiles[0], &options)
         .err()

@@ -481,7 +481,12 @@ async fn targets(
     if !args.all_users {
         return Ok(vec![Context::user_arg(&args.user)]);
     }
-    let (users, identity) = futures::join!(provider.list_users(), provider.whoami());
+    let scan = async {
+        if !args.exact {
+            provider.begin_account_scan().await;
+        }
+    };
+    let (users, identity, ()) = futures::join!(provider.list_users(), provider.whoami(), scan);
     let mut targets: Vec<Option<UserRef>> = users?.into_iter().map(Some).collect();
     // The root account is no user: its own keys are audited besides.
     if identity?.identity_type == IdentityType::Root {

@@ -37,6 +37,7 @@ pub async fn run(mut global: GlobalArgs) -> Result<i32> {
             user: None,
             all_users: true,
             no_last_used: false,
+            exact: false,
         },
     )
     .await?;

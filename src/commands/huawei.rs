@@ -37,6 +37,7 @@ fn providers(ctx: &Context) -> Result<Vec<HuaweiProvider>> {
         endpoint: ctx.global.endpoint.clone(),
         region: ctx.global.region.clone(),
         allow_insecure_http: ctx.global.allow_insecure_http,
+        page_size: None,
     };
     profiles
         .iter()

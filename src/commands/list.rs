@@ -62,8 +62,13 @@ pub async fn list_one(
     args: &ListArgs,
 ) -> Result<Vec<KeyRecord>> {
     let targets: Vec<Option<UserRef>> = if args.all_users {
-        let mut targets: Vec<Option<UserRef>> =
-            provider.list_users().await?.into_iter().map(Some).collect();
+        let scan = async {
+            if !args.exact {
+                provider.begin_account_scan().await;
+            }
+        };
+        let (users, ()) = futures::join!(provider.list_users(), scan);
+        let mut targets: Vec<Option<UserRef>> = users?.into_iter().map(Some).collect();
         // The root account is no user: its own keys are listed besides.
         if provider.whoami().await?.identity_type == IdentityType::Root {
             targets.push(None);

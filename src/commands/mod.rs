@@ -155,6 +155,7 @@ impl Context {
             endpoint: self.global.endpoint.clone(),
             region: self.global.region.clone(),
             allow_insecure_http: self.global.allow_insecure_http,
+            page_size: self.global.page_size,
         };
         provider::build(profile, &options).map_err(|e| e.with_profile(&profile.name))
     }

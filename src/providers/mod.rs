@@ -1,6 +1,7 @@
 pub mod alibaba;
 pub mod aws;
 pub mod huawei;
+pub mod report;
 pub mod tencent;
 
 use std::collections::HashSet;

@@ -1,6 +1,8 @@
 //! AWS IAM + STS key APIs (query protocol, SigV4, XML answers) over the sandbox state.
 
 use std::fmt::Write as _;
+
+use base64::Engine as _;
 use std::sync::Mutex;
 
 use axum::http::{HeaderValue, StatusCode};
@@ -412,13 +414,12 @@ fn authenticate(
         return Err(mismatch());
     }
     // Root, and the sandbox's roles, may do anything in their account.
-    let admin = match &owner.user {
-        None => true,
-        Some(name) => state
+    let user = owner.user.as_deref().and_then(|name| {
+        state
             .aws_account(&owner.account_id)
             .and_then(|a| a.user(name))
-            .is_some_and(|u| u.admin),
-    };
+    });
+    let admin = owner.user.is_none() || user.is_some_and(|u| u.admin);
     if let Some(key) = state.find_key_mut(&parsed.access_key_id) {
         key.last_used = Some((now, parsed.service.clone(), parsed.region.clone()));
     }
@@ -711,6 +712,36 @@ fn run(
                 escape(owner.unwrap_or("root"))
             )))
         }
+        "GenerateCredentialReport" => {
+            caller.authorize(action, None)?;
+            let account = state
+                .aws_account_mut(&caller.account_id)
+                .ok_or_else(invalid_token)?;
+            // IAM makes a new report at most every 4 hours; until then it answers COMPLETE.
+            let fresh = account
+                .credential_report
+                .as_ref()
+                .is_some_and(|(at, _)| now - *at < Duration::hours(4));
+            if fresh {
+                return Ok(Some("<State>COMPLETE</State>".to_string()));
+            }
+            account.credential_report = Some((now, credential_report(account)));
+            Ok(Some(
+                "<State>STARTED</State><Description>No report exists. Starting a new report generation task</Description>"
+                    .to_string(),
+            ))
+        }
+        "GetCredentialReport" => {
+            caller.authorize(action, None)?;
+            match &account(state, caller)?.credential_report {
+                Some((at, csv)) => Ok(Some(format!(
+                    "<Content>{}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>{}</GeneratedTime>",
+                    base64::engine::general_purpose::STANDARD.encode(csv),
+                    time(at)
+                ))),
+                None => Err(err(410, "ReportNotPresent", "Credential report not present")),
+            }
+        }
         "" => Err(err(400, "MissingAction", "Missing Action parameter")),
         other => Err(err(
             400,
@@ -721,6 +752,59 @@ fn run(
             ),
         )),
     }
+}
+
+/// The credential report's CSV as IAM writes it: the root row first, then every user; per
+/// key slot whether it is active, when it was made, and its last use (`N/A`: none).
+fn credential_report(account: &AwsAccount) -> String {
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+    let iso = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+    let slots = |keys: &[AwsKey]| {
+        let mut cells = String::new();
+        for n in 0..2 {
+            match keys.get(n) {
+                Some(key) => {
+                    let (date, region, service) = match &key.last_used {
+                        Some((at, service, region)) => (iso(at), region.clone(), service.clone()),
+                        None => ("N/A".into(), "N/A".into(), "N/A".into()),
+                    };
+                    let _ = write!(
+                        cells,
+                        ",{},{},{date},{region},{service}",
+                        key.status == KeyStatus::Active,
+                        iso(&key.created_at)
+                    );
+                }
+                None => cells.push_str(",false,N/A,N/A,N/A,N/A"),
+            }
+        }
+        cells
+    };
+    let mut csv = format!("{HEADER}\n");
+    let root_created = account
+        .users
+        .iter()
+        .map(|u| u.created_at)
+        .min()
+        .unwrap_or_else(Utc::now);
+    let _ = writeln!(
+        csv,
+        "<root_account>,arn:aws:iam::{}:root,{},not_supported,no_information,not_supported,not_supported,false{},false,N/A,false,N/A",
+        account.account_id,
+        iso(&root_created),
+        slots(&account.root_keys)
+    );
+    for user in &account.users {
+        let _ = writeln!(
+            csv,
+            "{name},arn:aws:iam::{}:user/{name},{},false,N/A,N/A,N/A,false{},false,N/A,false,N/A",
+            account.account_id,
+            iso(&user.created_at),
+            slots(&user.keys),
+            name = user.name
+        );
+    }
+    csv
 }
 
 /// Seeds the AWS side of the world and returns the profiles for the CLI.

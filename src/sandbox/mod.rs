@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use crate::model::ProviderKind;
 
 pub use faults::{Effect, Fault};
-pub use state::{AwsAccount, AwsKey, AwsRoleSession, AwsUser, KeyOwner, Settings, State};
+pub use state::{AwsAccount, AwsKey, AwsRoleSession, AwsUser, KeyOwner, Settings, State, Stats};
 
 /// Credentials the seed made for the CLI to use. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -256,15 +256,24 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
     let Some(cloud) = cloud_of(request) else {
         return aws::missing_authentication(request);
     };
-    let (effects, skew) = {
+    let (effects, skew, over_rate) = {
         let mut guard = lock(state);
         let action = action_of(cloud, request);
         let skew = guard.settings.clock_skew;
+        guard.stats.requests += 1;
+        let over_rate = over_rate(&mut guard, request, &action);
+        if over_rate {
+            guard.stats.throttled += 1;
+        }
         (
             faults::take(&mut guard.settings.faults, cloud, &action),
             skew,
+            over_rate,
         )
     };
+    if over_rate {
+        return fault_response(cloud, true);
+    }
     let mut lose_answer = false;
     let mut truncate = false;
     for effect in &effects {
@@ -292,6 +301,45 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         return faults::truncated(response).await;
     }
     response
+}
+
+/// Spends a token of the request's (access key, action) bucket under `settings.rate_limit`;
+/// true when none is left (a bucket holds one second's worth).
+fn over_rate(state: &mut State, request: &Incoming, action: &str) -> bool {
+    let Some(rate) = state.settings.rate_limit.filter(|r| *r > 0.0) else {
+        return false;
+    };
+    let key_id = request
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(signing_key_id)
+        .unwrap_or_default();
+    let now = std::time::Instant::now();
+    let burst = rate.max(1.0);
+    let (tokens, at) = state
+        .rate_buckets
+        .entry((key_id, action.to_string()))
+        .or_insert((burst, now));
+    *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+    *at = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        false
+    } else {
+        true
+    }
+}
+
+/// The access key id an `Authorization` header names: `Credential=ID/…` (AWS, Tencent),
+/// `Credential=ID,…` (Alibaba) or `Access=ID,…` (Huawei).
+fn signing_key_id(authorization: &str) -> Option<String> {
+    let start = ["Credential=", "Access="]
+        .iter()
+        .find_map(|name| authorization.find(name).map(|i| i + name.len()))?;
+    let rest = &authorization[start..];
+    let end = rest.find(['/', ',', ' ']).unwrap_or(rest.len());
+    Some(rest[..end].to_string())
 }
 
 /// The cloud's name for the call a request makes, as fault rules name it.

@@ -24,12 +24,27 @@ pub struct Settings {
     /// (AWS 403 AccessDenied, Alibaba 403 NoPermission; not yet Tencent and Huawei), to test a
     /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
+    /// Requests a second each access key may send to one action, as the clouds count it;
+    /// beyond it the cloud's own throttling answer. `None`: no limit.
+    pub rate_limit: Option<f64>,
+}
+
+/// What the sandbox served, for tests and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Every request that reached a cloud's handler or a fault.
+    pub requests: u64,
+    /// Requests answered with the cloud's throttling error because of `rate_limit`.
+    pub throttled: u64,
 }
 
 /// Everything the sandbox knows.
 #[derive(Debug, Default)]
 pub struct State {
     pub settings: Settings,
+    pub stats: Stats,
+    /// Token buckets of `settings.rate_limit`: (access key id, action) → (tokens, refilled at).
+    pub rate_buckets: std::collections::HashMap<(String, String), (f64, std::time::Instant)>,
     pub aws_accounts: Vec<AwsAccount>,
     pub alibaba: super::alibaba::AlibabaWorld,
     /// Tencent Cloud accounts, users, keys and temporary credentials.
@@ -44,6 +59,8 @@ pub struct AwsAccount {
     pub account_id: String,
     pub users: Vec<AwsUser>,
     pub root_keys: Vec<AwsKey>,
+    /// The last credential report: when it was made and its CSV, a snapshot as IAM keeps it.
+    pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Temporary credentials of assumed-role sessions in this account.
     pub role_sessions: Vec<AwsRoleSession>,
 }
@@ -134,6 +151,7 @@ impl AwsAccount {
             account_id: account_id.to_string(),
             users: Vec::new(),
             root_keys: Vec::new(),
+            credential_report: None,
             role_sessions: Vec::new(),
         }
     }

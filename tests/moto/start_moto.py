@@ -147,7 +147,7 @@ def client(service: str, endpoint: str, key_id: str, secret: str):
     )
 
 
-def seed(endpoint: str) -> dict:
+def seed(endpoint: str, extra_users: int = 0) -> dict:
     iam = client("iam", endpoint, DUMMY_KEY_ID, DUMMY_SECRET)
     for user in ("alice", "bob", "carol", "admin"):
         iam.create_user(UserName=user)
@@ -163,6 +163,13 @@ def seed(endpoint: str) -> dict:
     alice = [new_key("alice")["AccessKeyId"] for _ in range(2)]
     bob = [new_key("bob")["AccessKeyId"]]
     iam.update_access_key(UserName="bob", AccessKeyId=bob[0], Status="Inactive")
+    # A larger account for call-count tests: extra users with one key each, two keys for
+    # the first two.
+    for n in range(extra_users):
+        name = f"user{n:03d}"
+        iam.create_user(UserName=name)
+        for _ in range(2 if n < 2 else 1):
+            new_key(name)
     return {
         "admin": {
             "access_key_id": admin["AccessKeyId"],
@@ -226,6 +233,7 @@ def main() -> int:
     ap.add_argument("--log", help="file for moto's output (default: our stderr; a temp file with --detach)")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for moto to start (default 30)")
     ap.add_argument("--ignore-stdin", action="store_true", help="do not stop on stdin EOF, only on SIGTERM/SIGINT")
+    ap.add_argument("--extra-users", type=int, default=0, help="also seed this many users with keys (default 0)")
     ap.add_argument("--no-self-check", action="store_true", help="skip the post-enable auth self-check")
     args = ap.parse_args()
 
@@ -261,7 +269,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     try:
-        seeded = seed(endpoint)
+        seeded = seed(endpoint, args.extra_users)
         enable_auth(endpoint)
         account_id = check_auth(
             endpoint, seeded["admin"], seeded["keys"]["alice"], not args.no_self_check

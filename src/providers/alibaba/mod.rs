@@ -129,7 +129,7 @@ impl AlibabaProvider {
             Ok(signed_request(profile, &url, action, version, time, &nonce))
         };
         self.profile
-            .execute(&self.http, idempotency, build, |response| {
+            .execute(&self.http, action, idempotency, build, |response| {
                 classify(action, response)
             })
             .await
@@ -238,6 +238,7 @@ fn last_used_from(answer: api::GetAccessKeyLastUsedResponse) -> Result<LastUsed>
         service: None,
         region: None,
         date_only: false,
+        as_of: None,
     })
 }
 
@@ -938,6 +939,7 @@ mod tests {
                 ),
                 endpoint: Some(endpoint),
                 region: Some(seeded.region.clone()),
+                page_size: None,
             },
             fast_http(),
         )
@@ -1080,6 +1082,7 @@ mod tests {
                 ),
                 endpoint: Some(Url::parse(&sandbox.endpoint()).unwrap()),
                 region: None,
+                page_size: None,
             },
             fast_http(),
         )

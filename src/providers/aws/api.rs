@@ -136,6 +136,94 @@ pub struct GetAccessKeyInfoResult {
     pub account: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct GenerateCredentialReportResponse {
+    #[serde(rename = "GenerateCredentialReportResult")]
+    pub result: GenerateCredentialReportResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateCredentialReportResult {
+    /// `STARTED`, `INPROGRESS` or `COMPLETE`.
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetCredentialReportResponse {
+    #[serde(rename = "GetCredentialReportResult")]
+    pub result: GetCredentialReportResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetCredentialReportResult {
+    /// Base64 of the CSV.
+    pub content: Option<String>,
+    pub generated_time: Option<String>,
+}
+
+/// The credential report's CSV (IAM User Guide, "Getting credential reports"): one row per
+/// user, the root as `<root_account>`; per key slot N (1, 2) `access_key_N_active`,
+/// `_last_rotated` (its creation, `N/A` for no key), `_last_used_date`, `_last_used_region`,
+/// `_last_used_service` (`N/A` when never used). Rows are keyed by the user names our
+/// records carry (`root` for the root row).
+pub fn parse_credential_report(
+    csv_text: &[u8],
+    root: &str,
+) -> Result<std::collections::HashMap<String, Vec<crate::providers::report::ReportSlot>>, String> {
+    use crate::providers::report::{ReportSlot, ReportUse};
+    use crate::time::parse_rfc3339;
+
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text);
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let user_col = column("user").ok_or("the report has no 'user' column")?;
+    let mut users = std::collections::HashMap::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| e.to_string())?;
+        let cell = |name: &str| column(name).and_then(|i| row.get(i)).map(str::trim);
+        let known = |name: &str| {
+            cell(name).filter(|v| {
+                !v.is_empty() && !matches!(*v, "N/A" | "not_supported" | "no_information")
+            })
+        };
+        let mut slots = Vec::new();
+        for n in 1..=2 {
+            let Some(created_at) =
+                known(&format!("access_key_{n}_last_rotated")).and_then(parse_rfc3339)
+            else {
+                continue;
+            };
+            let date = cell(&format!("access_key_{n}_last_used_date")).unwrap_or("N/A");
+            let last_used = match date {
+                "N/A" | "" => ReportUse::Never,
+                value => match parse_rfc3339(value) {
+                    Some(at) => ReportUse::At {
+                        at,
+                        service: known(&format!("access_key_{n}_last_used_service"))
+                            .map(str::to_string),
+                        region: known(&format!("access_key_{n}_last_used_region"))
+                            .map(str::to_string),
+                    },
+                    None => ReportUse::Unknown,
+                },
+            };
+            slots.push(ReportSlot {
+                active: cell(&format!("access_key_{n}_active")) == Some("true"),
+                created_at,
+                last_used,
+            });
+        }
+        let name = row.get(user_col).unwrap_or_default().trim();
+        let name = if name == "<root_account>" { root } else { name };
+        users.insert(name.to_string(), slots);
+    }
+    Ok(users)
+}
+
 /// The parts of an error answer. AWS nests `<Error>` in `<ErrorResponse>` (moto's auth errors
 /// add an `<Errors>` level), so this reads the first `Code`, `Message` and `RequestId` anywhere.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -221,6 +309,36 @@ mod tests {
         let xml = "<ListUsersResponse><ListUsersResult><IsTruncated>false</IsTruncated></ListUsersResult></ListUsersResponse>";
         let parsed: ListUsersResponse = parse(xml.as_bytes()).unwrap();
         assert!(parsed.result.users.member.is_empty());
+    }
+
+    #[test]
+    fn parses_a_credential_report() {
+        let csv = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
+<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2021-01-01T00:00:00+00:00,not_supported,not_supported,true,true,2020-02-01T00:00:00+00:00,2026-11-01T10:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+alice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-02T03:04:05+00:00,N/A,N/A,N/A,false,2024-03-02T03:04:05+00:00,2026-01-01T00:00:00+00:00,eu-west-1,not_supported,false,N/A,false,N/A
+carol,arn:aws:iam::123456789012:user/carol,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+";
+        use crate::providers::report::ReportUse;
+        let users = parse_credential_report(csv.as_bytes(), "<root>").unwrap();
+        assert_eq!(users.len(), 3);
+        assert!(users["carol"].is_empty());
+        let root = &users["<root>"];
+        assert_eq!(root.len(), 1);
+        assert!(matches!(&root[0].last_used, ReportUse::At { service: Some(s), .. } if s == "iam"));
+        let alice = &users["alice"];
+        assert_eq!(alice.len(), 2);
+        assert!(alice[0].active && !alice[1].active);
+        assert_eq!(alice[0].last_used, ReportUse::Never);
+        // A use whose service the report does not give (moto's "not_supported").
+        assert!(matches!(
+            &alice[1].last_used,
+            ReportUse::At {
+                service: None,
+                region: Some(_),
+                ..
+            }
+        ));
+        assert!(parse_credential_report(b"name,arn\nx,y\n", "<root>").is_err());
     }
 
     #[test]

@@ -4,6 +4,9 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -16,11 +19,16 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{fill_last_used_each, AccessKeyProvider, ResolvedProfile};
+use crate::providers::report::CredentialReport;
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
 use api::{IAM_VERSION, STS_VERSION};
+
+/// How long an `--all-users` scan waits for IAM to make a credential report before it asks
+/// every user and key instead.
+const REPORT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
@@ -82,6 +90,9 @@ pub struct AwsProvider {
     http: Arc<HttpClient>,
     endpoints: Endpoints,
     identity: OnceCell<Identity>,
+    /// The account's credential report, once an `--all-users` scan asked for it (`None`:
+    /// refused or unreadable, so every user and key is asked instead).
+    report: OnceCell<Option<CredentialReport>>,
 }
 
 impl AwsProvider {
@@ -92,7 +103,71 @@ impl AwsProvider {
             http,
             endpoints,
             identity: OnceCell::new(),
+            report: OnceCell::new(),
         }
+    }
+
+    /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
+    fn max_items(&self) -> String {
+        self.profile.page_size.unwrap_or(1000).to_string()
+    }
+
+    /// GenerateCredentialReport until it is COMPLETE (IAM makes at most one every 4 hours and
+    /// answers COMPLETE at once while one is fresh), then GetCredentialReport.
+    async fn fetch_report(&self) -> Result<CredentialReport> {
+        let mut wait = Duration::from_millis(250);
+        let deadline = tokio::time::Instant::now() + REPORT_WAIT;
+        loop {
+            let answer: api::GenerateCredentialReportResponse = self
+                .call(
+                    Service::Iam,
+                    "GenerateCredentialReport",
+                    &[],
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            if answer.result.state.as_deref() == Some("COMPLETE") {
+                break;
+            }
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the credential report was not ready within {} s",
+                        REPORT_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(4));
+        }
+        let answer: api::GetCredentialReportResponse = self
+            .call(
+                Service::Iam,
+                "GetCredentialReport",
+                &[],
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
+        let content = answer.result.content.unwrap_or_default();
+        let csv = base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .map_err(|err| unreadable(format!("content is not base64: {err}")))?;
+        Ok(CredentialReport {
+            generated_at: answer
+                .result
+                .generated_time
+                .as_deref()
+                .and_then(parse_rfc3339),
+            users: api::parse_credential_report(&csv, ROOT_USER).map_err(unreadable)?,
+            names_service: true,
+        })
+    }
+
+    /// The credential report, when a scan fetched one.
+    fn report(&self) -> Option<&CredentialReport> {
+        self.report.get().and_then(Option::as_ref)
     }
 
     fn name(&self) -> &str {
@@ -160,7 +235,7 @@ impl AwsProvider {
             })
         };
         self.profile
-            .execute(&self.http, idempotency, build, |response| {
+            .execute(&self.http, action, idempotency, build, |response| {
                 classify(action, response)
             })
             .await
@@ -262,6 +337,7 @@ fn last_used_from(used: Option<api::AccessKeyLastUsed>) -> LastUsed {
         service: known(used.service_name),
         region: known(used.region),
         date_only: false,
+        as_of: None,
     }
 }
 
@@ -432,7 +508,8 @@ impl AccessKeyProvider for AwsProvider {
         let mut marker: Option<String> = None;
         let mut pages = super::PageGuard::new("ListUsers");
         loop {
-            let mut params = vec![("MaxItems", "1000")];
+            let max_items = self.max_items();
+            let mut params = vec![("MaxItems", max_items.as_str())];
             if let Some(m) = &marker {
                 params.push(("Marker", m));
             }
@@ -455,6 +532,11 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        if let (Some(user), Some(report)) = (user, self.report()) {
+            if report.shows_no_keys(&user.name) {
+                return Ok(Vec::new());
+            }
+        }
         let user = self.named_user(user).await?;
         let identity = self.identity().await?;
         let account_id = identity.account_id.clone();
@@ -462,7 +544,8 @@ impl AccessKeyProvider for AwsProvider {
         let mut marker: Option<String> = None;
         let mut pages = super::PageGuard::new("ListAccessKeys");
         loop {
-            let mut params = vec![("MaxItems", "1000")];
+            let max_items = self.max_items();
+            let mut params = vec![("MaxItems", max_items.as_str())];
             if let Some(user) = user {
                 params.push(("UserName", &user.name));
             }
@@ -516,6 +599,33 @@ impl AccessKeyProvider for AwsProvider {
             )
             .await?;
         Ok(last_used_from(answer.result.access_key_last_used))
+    }
+
+    async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
+        let mut rest = Vec::new();
+        for record in records.iter_mut() {
+            match self.report().and_then(|report| report.last_used(record)) {
+                Some(used) => record.apply_last_used(used),
+                None => rest.push(record),
+            }
+        }
+        fill_last_used_each(self, rest, concurrency).await
+    }
+
+    async fn begin_account_scan(&self) {
+        self.report
+            .get_or_init(|| async {
+                match self.fetch_report().await {
+                    Ok(report) => Some(report),
+                    Err(err) => {
+                        tracing::warn!(
+                            "{err} (no credential report: asking every user and key instead)"
+                        );
+                        None
+                    }
+                }
+            })
+            .await;
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {

@@ -238,7 +238,7 @@ impl HuaweiProvider {
         };
         let action = call.action;
         self.profile
-            .execute(&self.http, call.idempotency, build, |response| {
+            .execute(&self.http, action, call.idempotency, build, |response| {
                 classify(action, response)
             })
             .await
@@ -485,6 +485,7 @@ fn last_used_from(answer: api::LastUsedResponse) -> Result<LastUsed> {
         service: None,
         region: None,
         date_only: false,
+        as_of: None,
     })
 }
 

@@ -180,7 +180,7 @@ impl TencentProvider {
             })
         };
         self.profile
-            .execute(&self.http, idempotency, build, |response| {
+            .execute(&self.http, action, idempotency, build, |response| {
                 classify(action, response)
             })
             .await
@@ -410,6 +410,7 @@ fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
             service: None,
             region: None,
             date_only: false,
+            as_of: None,
         };
     }
     let day = row
@@ -424,6 +425,7 @@ fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
         service: None,
         region: None,
         date_only: day.is_some(),
+        as_of: None,
     }
 }
 
@@ -1100,6 +1102,7 @@ mod tests {
                     profile,
                     endpoint: Some(Url::parse(&self.endpoint).unwrap()),
                     region: None,
+                    page_size: None,
                 };
                 let http = HttpClient::new(HttpSettings {
                     retries: 3,

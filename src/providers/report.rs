@@ -1,0 +1,203 @@
+//! Account credential reports (AWS IAM, Alibaba IMS): one CSV that tells, per user, whether each
+//! key slot holds a key, whether it is active, when it was made and when it was last used.
+//! An `--all-users` scan reads it once instead of one last-use call per key, and skips listing
+//! the keys of users the report shows without any.
+//!
+//! The report names no key ids: a key is matched to its slot by creation time (and status),
+//! and any key that does not match exactly one slot is asked about one by one.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{KeyRecord, KeyStatus, LastUsed};
+
+/// What a report says of one key's last use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportUse {
+    /// Never used (as of the report).
+    Never,
+    /// Used at this time; service and region where the report names them.
+    At {
+        at: DateTime<Utc>,
+        service: Option<String>,
+        region: Option<String>,
+    },
+    /// The report has no usable answer (a value it cannot give, or one we cannot read).
+    Unknown,
+}
+
+/// One access-key slot of a user's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSlot {
+    pub active: bool,
+    /// When the key in this slot was made (AWS: `last_rotated`).
+    pub created_at: DateTime<Utc>,
+    pub last_used: ReportUse,
+}
+
+/// A parsed credential report.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialReport {
+    pub generated_at: Option<DateTime<Utc>>,
+    /// Key slots that hold a key, by the user name the provider's records carry
+    /// (the root identity under [`crate::model::ROOT_USER`]).
+    pub users: HashMap<String, Vec<ReportSlot>>,
+    /// The report also carries the service and region of last use (AWS); where it does not
+    /// (Alibaba), a use it reports leaves them empty rather than asking each key.
+    pub names_service: bool,
+}
+
+impl CredentialReport {
+    /// True when the report knows the user and shows no key: its keys need not be listed.
+    pub fn shows_no_keys(&self, user: &str) -> bool {
+        self.users.get(user).is_some_and(Vec::is_empty)
+    }
+
+    /// The last use of `record` when the slots of its user made in the same second all say
+    /// the same (two keys made at once are told apart only when their answers agree), their
+    /// status is the record's, and the answer is complete; `None` means "ask the key".
+    pub fn last_used(&self, record: &KeyRecord) -> Option<LastUsed> {
+        let slots = self.users.get(record.user.as_deref()?)?;
+        let created = record.created_at?.timestamp();
+        let mut matching = slots.iter().filter(|s| s.created_at.timestamp() == created);
+        let slot = matching.next()?;
+        if matching.any(|other| other != slot)
+            || slot.active != (record.status == KeyStatus::Active)
+        {
+            return None;
+        }
+        let as_of = self.generated_at;
+        match &slot.last_used {
+            ReportUse::Never => Some(LastUsed {
+                as_of,
+                ..LastUsed::default()
+            }),
+            ReportUse::At { service: None, .. } if self.names_service => None,
+            ReportUse::At {
+                at,
+                service,
+                region,
+            } => Some(LastUsed {
+                at: Some(*at),
+                service: service.clone(),
+                region: region.clone(),
+                date_only: false,
+                as_of,
+            }),
+            ReportUse::Unknown => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProviderKind;
+    use chrono::TimeZone;
+
+    fn t(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 2, h, 0, 0).unwrap()
+    }
+
+    fn record(user: &str, created: DateTime<Utc>, status: KeyStatus) -> KeyRecord {
+        let mut r = KeyRecord::new(ProviderKind::Aws, "p", "AKIA".into(), status);
+        r.user = Some(user.into());
+        r.created_at = Some(created);
+        r
+    }
+
+    fn report(slots: Vec<ReportSlot>) -> CredentialReport {
+        CredentialReport {
+            generated_at: Some(t(20)),
+            users: HashMap::from([("alice".to_string(), slots), ("bob".into(), vec![])]),
+            names_service: true,
+        }
+    }
+
+    fn used(h: u32, service: Option<&str>) -> ReportUse {
+        ReportUse::At {
+            at: t(h),
+            service: service.map(str::to_string),
+            region: service.map(|_| "us-east-1".to_string()),
+        }
+    }
+
+    #[test]
+    fn matches_one_slot_by_creation_time_and_status() {
+        let r = report(vec![
+            ReportSlot {
+                active: true,
+                created_at: t(1),
+                last_used: used(5, Some("s3")),
+            },
+            ReportSlot {
+                active: false,
+                created_at: t(2),
+                last_used: ReportUse::Never,
+            },
+        ]);
+        let first = r
+            .last_used(&record("alice", t(1), KeyStatus::Active))
+            .unwrap();
+        assert_eq!(first.at, Some(t(5)));
+        assert_eq!(first.service.as_deref(), Some("s3"));
+        assert_eq!(first.as_of, Some(t(20)));
+        let second = r
+            .last_used(&record("alice", t(2), KeyStatus::Inactive))
+            .unwrap();
+        assert_eq!(second.at, None);
+        assert_eq!(second.as_of, Some(t(20)));
+        // Status changed since the report, or a key the report does not know: ask the key.
+        assert!(r
+            .last_used(&record("alice", t(2), KeyStatus::Active))
+            .is_none());
+        assert!(r
+            .last_used(&record("alice", t(3), KeyStatus::Active))
+            .is_none());
+        assert!(r
+            .last_used(&record("carol", t(1), KeyStatus::Active))
+            .is_none());
+    }
+
+    #[test]
+    fn ambiguous_or_incomplete_slots_are_asked_about() {
+        let slot = |last_used| ReportSlot {
+            active: true,
+            created_at: t(1),
+            last_used,
+        };
+        let same_time = report(vec![slot(ReportUse::Never), slot(used(3, Some("s3")))]);
+        assert!(same_time
+            .last_used(&record("alice", t(1), KeyStatus::Active))
+            .is_none());
+        // Made in the same second and saying the same: either slot answers for both.
+        let twins = report(vec![slot(ReportUse::Never), slot(ReportUse::Never)]);
+        let found = twins
+            .last_used(&record("alice", t(1), KeyStatus::Active))
+            .unwrap();
+        assert_eq!(found.at, None);
+        let no_service = report(vec![ReportSlot {
+            active: true,
+            created_at: t(1),
+            last_used: used(4, None),
+        }]);
+        assert!(no_service
+            .last_used(&record("alice", t(1), KeyStatus::Active))
+            .is_none());
+        let mut alibaba = no_service.clone();
+        alibaba.names_service = false;
+        let found = alibaba
+            .last_used(&record("alice", t(1), KeyStatus::Active))
+            .unwrap();
+        assert_eq!((found.at, found.service), (Some(t(4)), None));
+    }
+
+    #[test]
+    fn users_without_keys_are_known_only_when_listed() {
+        let r = report(vec![]);
+        assert!(r.shows_no_keys("bob"));
+        assert!(r.shows_no_keys("alice"));
+        assert!(!r.shows_no_keys("carol"));
+    }
+}
