@@ -5,12 +5,19 @@
 //! last one is dropped; then the command is dropped and cloudkeys exits 130.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use tokio::sync::Notify;
 
 static HELD: AtomicUsize = AtomicUsize::new(0);
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a SIGINT or SIGTERM came: the run ends as interrupted (exit 130) even when the
+/// command got to finish what it was doing.
+pub fn signalled() -> bool {
+    SIGNALLED.load(Ordering::SeqCst)
+}
 
 fn released() -> &'static Notify {
     static RELEASED: OnceLock<Notify> = OnceLock::new();
@@ -38,6 +45,7 @@ impl Drop for Guard {
 /// Resolves after the first SIGINT or SIGTERM, once no critical section is held.
 pub async fn interrupted() {
     signal().await;
+    SIGNALLED.store(true, Ordering::SeqCst);
     let mut told = false;
     loop {
         let notified = released().notified();

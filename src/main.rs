@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         cli.global.output,
         Some(OutputFormat::Json | OutputFormat::Ndjson)
     );
-    let code = match run(cli) {
+    let code = match run(cli, json_errors) {
         Ok(code) => code,
         Err(err) => {
             report(&err, json_errors);
@@ -54,7 +54,7 @@ fn report(err: &Error, json_errors: bool) {
     }
 }
 
-fn run(cli: Cli) -> Result<i32, Error> {
+fn run(cli: Cli, json_errors: bool) -> Result<i32, Error> {
     // Completions and profile listing make no call: no runtime for them.
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
@@ -77,14 +77,25 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
     .map_err(|err| Error::new(ErrorKind::Io, format!("cannot start the runtime: {err}")))?;
     let env = Environment::from_process();
-    runtime.block_on(async {
+    let interrupted = || Error::new(ErrorKind::Interrupted, "interrupted");
+    let result = runtime.block_on(async {
         tokio::select! {
             result = commands::run(cli, env) => result,
             // Waits out a critical section (a new key's secret being saved, printed or its key
             // deleted again) before giving up: stopping half-way would lose the secret.
-            _ = cloudkeys::critical::interrupted() => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
+            _ = cloudkeys::critical::interrupted() => Err(interrupted()),
         }
-    })
+    });
+    // A signal that came during a critical section let the command finish it (and maybe
+    // return in the same poll): still an interrupted run, its own error said first.
+    match result {
+        Err(err) if cloudkeys::critical::signalled() && err.kind != ErrorKind::Interrupted => {
+            report(&err, json_errors);
+            Err(interrupted())
+        }
+        Ok(_) if cloudkeys::critical::signalled() => Err(interrupted()),
+        other => other,
+    }
 }
 
 /// Logs go to stderr; only cloudkeys' own events, since HTTP libraries' traces may show headers.

@@ -93,17 +93,20 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     // A user name from a hostile cloud: retitle the window, clear the screen with the
     // one-byte CSI, hide a line with CR.
     let hostile = "alice\u{1b}]0;owned\u{7}\u{9b}2J\rx\u{7f}";
+    // Tencent addresses users by uin in key calls, so the name only travels back to us (IAM
+    // would refuse such a UserName, as the AWS sandbox now does).
     let key = world.with_state(|s| {
-        let user = s
-            .aws_account_mut("111122223333")
-            .and_then(|a| a.user_mut("alice"))
+        let user = s.tencent.accounts[0]
+            .users
+            .iter_mut()
+            .find(|u| u.name == "alice")
             .expect("alice");
         user.name = hostile.to_string();
         user.keys[0].access_key_id.clone()
     });
     // revoke reports the owner on stderr; list shows it in a table, CSV and Markdown.
     let (stdout, stderr) = run(
-        &mut world.cmd(["-p", "aws-admin", "revoke", &key, "--yes"]),
+        &mut world.cmd(["-p", "tencent-admin", "revoke", &key, "--yes"]),
         0,
     );
     assert!(stderr.contains("user alice"), "{stderr:?}");
@@ -111,7 +114,7 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     assert!(!has_terminal_controls(&stdout), "{stdout:?}");
     for format in ["table", "csv", "markdown"] {
         let (stdout, stderr) = run(
-            &mut world.cmd(["-p", "aws-admin", "list", "-a", "-o", format]),
+            &mut world.cmd(["-p", "tencent-admin", "list", "-a", "-o", format]),
             0,
         );
         assert!(stdout.contains("alice"), "{format}: {stdout}");

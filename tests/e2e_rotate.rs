@@ -362,6 +362,44 @@ fn when_save_and_undo_both_fail_the_secret_is_printed() {
     }
 }
 
+/// Save, undo and the last-resort print all fail (stdout is the full device): the key that is
+/// left is named on stderr for someone to delete, and nothing claims the secret was printed.
+#[test]
+fn when_save_undo_and_print_fail_the_key_left_is_named() {
+    let cloud = &CLOUDS[0];
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    world.with_state(|s| {
+        s.settings.faults.push(
+            Fault::always(Effect::ServerError)
+                .provider(cloud.kind)
+                .on(cloud.delete),
+        )
+    });
+    let save = unwritable(&world);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = world
+        .std_cmd(rotate_bob(cloud, &save, &["-o", "json"]))
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("printed above"), "{stderr}");
+    let keys = bob_keys(&world, cloud);
+    let (new_id, _) = keys
+        .iter()
+        .find(|(id, _)| *id != old)
+        .expect("the new key is left");
+    assert!(
+        stderr.contains(&format!("delete {new_id} by hand")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
     for cloud in CLOUDS {

@@ -79,7 +79,8 @@ impl Context {
     }
 
     /// One client for the whole run: `--concurrency` bounds its calls in flight, and each
-    /// credential gets its provider's rate limit (`[rate_limits]` over the built-in defaults).
+    /// credential adapts its rate per API under its provider's ceiling (`[rate_limits]` over the
+    /// built-in defaults).
     fn http(&self) -> Result<Arc<HttpClient>> {
         let mut settings = HttpSettings {
             timeout: Duration::from_secs(self.global.timeout),

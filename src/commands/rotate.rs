@@ -172,19 +172,26 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
         Ok(outcome) => (Some(outcome), None),
         Err((outcome, err)) => (outcome.map(|o| *o), Some(err)),
     };
-    print_report(
+    let printed = print_report(
         ctx,
         &profile,
         user.as_ref(),
         args,
         outcome.as_ref(),
         &report,
-    )?;
+    );
     match error {
-        None => Ok(0),
-        Some(err) => Err(err
-            .with_provider(profile.provider)
-            .with_profile(&profile.name)),
+        None => printed.map(|()| 0),
+        // The rotation's own error says what became of the keys: it must not be lost to
+        // a report that could not be printed.
+        Some(err) => {
+            if let Err(print_err) = printed {
+                ctx.printer.note(&format!("warning: {print_err}"));
+            }
+            Err(err
+                .with_provider(profile.provider)
+                .with_profile(&profile.name))
+        }
     }
 }
 
@@ -902,14 +909,25 @@ async fn undo_create(
         }
         Err(delete_err) => {
             report.step("undo", "failed", delete_err.message.clone());
-            if let Err(print_err) = ctx.printer.new_key(&new_key, true) {
-                tracing::warn!("{}", output_error(print_err));
+            match ctx.printer.new_key(&new_key, true) {
+                Ok(()) => {
+                    outcome.secret_printed = true;
+                    err.message = format!(
+                        "{}; deleting the new key {new_id} failed too ({}): its secret is printed above — store it now",
+                        err.message, delete_err.message
+                    );
+                }
+                // Nowhere left to put the secret: name the key (never the secret) so that
+                // someone deletes it.
+                Err(print_err) => {
+                    err.message = format!(
+                        "{}; deleting the new key {new_id} failed too ({}) and its secret could not be printed ({}): delete {new_id} by hand",
+                        err.message,
+                        delete_err.message,
+                        output_error(print_err).message
+                    );
+                }
             }
-            outcome.secret_printed = true;
-            err.message = format!(
-                "{}; deleting the new key {new_id} failed too ({}): its secret is printed above — store it now",
-                err.message, delete_err.message
-            );
             outcome.new_key = Some(new_key);
         }
     }

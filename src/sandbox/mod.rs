@@ -261,6 +261,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         let action = action_of(cloud, request);
         let skew = guard.settings.clock_skew;
         guard.stats.requests += 1;
+        *guard.stats.by_action.entry(action.clone()).or_default() += 1;
         let over_rate = over_rate(&mut guard, request, &action);
         if over_rate {
             guard.stats.throttled += 1;

@@ -36,6 +36,8 @@ pub struct Stats {
     pub requests: u64,
     /// Requests answered with the cloud's throttling error because of `rate_limit`.
     pub throttled: u64,
+    /// Requests by the cloud's name of their action.
+    pub by_action: std::collections::BTreeMap<String, u64>,
 }
 
 /// Everything the sandbox knows.

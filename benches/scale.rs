@@ -1,0 +1,146 @@
+//! Scale benchmark (not a test): one large account on each cloud, read through the release
+//! binary against the sandbox.
+//!
+//! 1. Calls per 1,000 keys for `list --all-users` and `audit --all-users`, per-key (`--exact`,
+//!    what every scan did before credential reports) and as cloudkeys reads now.
+//! 2. The wall time of `list --all-users` when the sandbox throttles each key beyond
+//!    `--rate-limit` calls a second per action (with each cloud's own throttling answer), against
+//!    the ideal: the busiest action's calls ÷ the limit. cloudkeys starts below the limit
+//!    (10/s; Tencent 20/s) and has to find it; its ceiling is raised out of the way.
+//!
+//! ```text
+//! cargo bench --bench scale                                   # 7,500 users (~10,000 keys), 100/s
+//! cargo bench --bench scale -- --users 7500 --rate-limit 100
+//! ```
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+use std::time::Instant;
+
+use cloudkeys::model::ProviderKind;
+use cloudkeys::sandbox::{Sandbox, Seed, Stats};
+use common::{build_fleet, config};
+
+fn value(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn main() {
+    let users = value("--users").unwrap_or(7_500) as usize;
+    let limit = value("--rate-limit").unwrap_or(100) as f64;
+    let binary = env!("CARGO_BIN_EXE_cloudkeys");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(0, Seed::Demo))
+        .expect("sandbox starts");
+    let state = sandbox.state();
+    let (profiles, keys) = {
+        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+        build_fleet(&mut guard, 1, users)
+    };
+    let keys_per_cloud = keys as f64 / 4.0;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scale.toml");
+    // Ceilings far above the sandbox's limit: the adaptive rate has to find the limit itself.
+    std::fs::File::create(&path)
+        .and_then(|mut f| {
+            f.write_all(config(&profiles, &sandbox.endpoint(), Some(10_000)).as_bytes())
+        })
+        .expect("config written");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let run = |profile: &str, args: &[&str], rate_limit: Option<f64>| -> (Stats, f64) {
+        {
+            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+            guard.stats = Stats::default();
+            guard.settings.rate_limit = rate_limit;
+            guard.rate_buckets.clear();
+            // Every run makes its own credential report, as a first run would.
+            for account in &mut guard.aws_accounts {
+                account.credential_report = None;
+            }
+        }
+        let started = Instant::now();
+        let output = Command::new(binary)
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .arg("--config")
+            .arg(&path)
+            .args(["-p", profile, "-o", "json"])
+            .args(args)
+            .output()
+            .expect("binary runs");
+        let wall = started.elapsed().as_secs_f64();
+        if !matches!(output.status.code(), Some(0 | 1)) {
+            eprintln!(
+                "{profile} {args:?}: exit {:?}\n{}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::process::exit(1);
+        }
+        let stats = state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stats
+            .clone();
+        (stats, wall)
+    };
+    println!(
+        "scale: one account per cloud, {users} users, ~{keys_per_cloud:.0} keys each; sandbox limit {limit}/s per key and action"
+    );
+    println!(
+        "{:<8} {:>22} {:>22} {:>8} {:>8} {:>8} {:>7} {:>10}",
+        "cloud",
+        "list calls/1k keys",
+        "audit calls/1k keys",
+        "wall s",
+        "ideal s",
+        "ratio",
+        "calls",
+        "throttled"
+    );
+    for kind in ProviderKind::ALL {
+        let profile = profiles
+            .iter()
+            .find(|p| p.provider == kind)
+            .expect("a profile per cloud")
+            .name
+            .clone();
+        let per_1k = |stats: &Stats| stats.requests as f64 / keys_per_cloud * 1000.0;
+        let (list_before, _) = run(&profile, &["list", "--all-users", "--exact"], None);
+        let (list_after, _) = run(&profile, &["list", "--all-users"], None);
+        let (audit_before, _) = run(&profile, &["audit", "--all-users", "--exact"], None);
+        let (audit_after, _) = run(&profile, &["audit", "--all-users"], None);
+        let (limited, wall) = run(&profile, &["list", "--all-users"], Some(limit));
+        let busiest = limited.by_action.values().copied().max().unwrap_or(0);
+        // The busiest action's answered calls (throttling falls on it) at the limit.
+        let ideal = busiest.saturating_sub(limited.throttled) as f64 / limit;
+        println!(
+            "{:<8} {:>10.0} → {:<9.0} {:>10.0} → {:<9.0} {wall:>8.1} {ideal:>8.1} {:>7.2}× {:>7} {:>9.2}%",
+            kind.as_str(),
+            per_1k(&list_before),
+            per_1k(&list_after),
+            per_1k(&audit_before),
+            per_1k(&audit_after),
+            wall / ideal,
+            limited.requests,
+            100.0 * limited.throttled as f64 / limited.requests.max(1) as f64
+        );
+    }
+    runtime.block_on(sandbox.shutdown());
+}
