@@ -359,13 +359,16 @@ struct Caller {
     /// `None` for the account itself.
     user: Option<String>,
     admin: bool,
+    /// Actions refused to this caller whatever its rights (`Settings::denied_actions`).
+    denied: Vec<String>,
 }
 
 impl Caller {
     /// Admins and the account may do anything in the account; other users only act on their
     /// own keys.
     fn authorize(&self, action: &str, target: Option<&str>) -> Result<(), AliError> {
-        if self.admin {
+        let denied = self.denied.iter().any(|a| a == action);
+        if self.admin && !denied {
             return Ok(());
         }
         let own = target.is_some() && target == self.user.as_deref();
@@ -377,7 +380,7 @@ impl Caller {
                 | "DeleteAccessKey"
                 | "GetAccessKeyLastUsed"
         );
-        if own && self_service {
+        if own && self_service && !denied {
             return Ok(());
         }
         Err(err(
@@ -606,6 +609,7 @@ fn authenticate(
     if !constant_time_eq(&expected.signature, &parsed.signature) {
         return Err(signature_mismatch());
     }
+    let denied = state.settings.denied_actions.clone();
     // Only a correctly signed request spends its nonce.
     let world = &mut state.alibaba;
     let horizon = now - Duration::minutes(2 * MAX_SKEW_MINUTES);
@@ -632,6 +636,7 @@ fn authenticate(
         account_id: owner.account_id,
         user: owner.user,
         admin,
+        denied,
     })
 }
 

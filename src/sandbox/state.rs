@@ -20,6 +20,10 @@ pub struct Settings {
     pub clock_skew: chrono::Duration,
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
+    /// Actions no policy allows, even to admins: refused with the cloud's real permission error
+    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission; not yet Tencent and Huawei), to test a
+    /// definite refusal as opposed to a lost answer.
+    pub denied_actions: Vec<String>,
 }
 
 /// Everything the sandbox knows.
