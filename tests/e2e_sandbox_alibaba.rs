@@ -77,6 +77,174 @@ fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no record for {id} in {records:?}"))
 }
 
+/// Records of `PROFILE list --all-users` and the HTTP calls it took (from `-vv`).
+fn scan_all_users(world: &World, profile: &str, extra: &[&str]) -> (Vec<Value>, usize, String) {
+    let mut cmd = world.cmd([
+        "-p",
+        profile,
+        "-vv",
+        "--page-size",
+        "10",
+        "list",
+        "--all-users",
+        "-o",
+        "json",
+    ]);
+    let (stdout, stderr) = run(cmd.args(extra), 0);
+    let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
+    (json_array(&stdout), calls, stderr)
+}
+
+/// Records as both scans must agree on them: without the report's time, and without the
+/// scanning key's own last use, which every call moves on.
+fn comparable(records: &[Value], scanning_key: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let map = r.as_object_mut().unwrap();
+            map.remove("last_used_as_of");
+            if map["access_key_id"] == scanning_key {
+                for field in ["last_used_at", "idle_days"] {
+                    map.remove(field);
+                }
+            }
+            r
+        })
+        .collect();
+    out.sort_by_key(|r| r["access_key_id"].as_str().unwrap_or_default().to_string());
+    out
+}
+
+fn calls_of(world: &World, action: &str) -> usize {
+    world.with_state(|s| s.alibaba.calls.iter().filter(|c| *c == action).count())
+}
+
+#[test]
+fn all_users_scan_reads_the_credential_report() {
+    let world = world();
+    let now = chrono::Utc::now();
+    let day = chrono::Duration::days;
+    world.with_state(|s| {
+        let account = s.alibaba.account_mut(TEST_ACCOUNT).unwrap();
+        for i in 0..26 {
+            account.add_user(&format!("svc-{i:03}"), "svc", false, now - day(300));
+        }
+        let none = std::time::Duration::ZERO;
+        for i in 0..8 {
+            let user = format!("svc-{i:03}");
+            let (id, _) = s
+                .alibaba
+                .add_key(TEST_ACCOUNT, Some(&user), now - day(50 + i), none);
+            if i % 2 == 0 {
+                s.alibaba.find_key_mut(&id).unwrap().last_used = Some(now - day(i));
+            }
+        }
+        // An account from before the 2-key limit: keys 3 and 4 are in the additional slots.
+        for n in 0..4 {
+            let (id, _) =
+                s.alibaba
+                    .add_key(TEST_ACCOUNT, Some("svc-010"), now - day(700 + n), none);
+            if n == 3 {
+                let key = s.alibaba.find_key_mut(&id).unwrap();
+                key.last_used = Some(now - day(5));
+                key.status = KeyStatus::Inactive;
+            }
+        }
+    });
+    let admin = world.profile(PROFILE).access_key_id;
+    let (exact, exact_calls, _) = scan_all_users(&world, PROFILE, &["--exact"]);
+    assert_eq!(calls_of(&world, "GenerateCredentialReport"), 0);
+    let (fast, calls, stderr) = scan_all_users(&world, PROFILE, &[]);
+    // 30 users in 10 pages (3 a page in the test seed); 16 keys among 12 users (admin,
+    // alice x2, bob, 8 of svc, svc-010 x4).
+    assert_eq!(exact.len(), 16);
+    assert_eq!(exact_calls, 1 + 10 + 30 + 16, "whoami, pages, users, keys");
+    // whoami, pages, GenerateCredentialReport x2 (STARTED, COMPLETED), GetCredentialReport x4
+    // (31 rows, 10 a page), the 12 users with keys, and no per-key call.
+    assert_eq!(calls, 1 + 10 + 2 + 4 + 12, "{calls} calls\n{stderr}");
+    assert_eq!(calls_of(&world, "GetCredentialReport"), 4);
+    assert_eq!(calls_of(&world, "GetAccessKeyLastUsed"), 16);
+    assert_eq!(comparable(&fast, &admin), comparable(&exact, &admin));
+    let as_of = fast[0]["last_used_as_of"]
+        .as_str()
+        .expect("the report's time");
+    assert!(fast.iter().all(|r| r["last_used_as_of"] == as_of));
+    assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
+    // The inactive fourth key of svc-010 matched its additional slot: used, 5 days ago.
+    let old: Vec<&Value> = fast.iter().filter(|r| r["user"] == "svc-010").collect();
+    assert_eq!(old.len(), 4);
+    assert_eq!(
+        old.iter()
+            .filter(|r| r["status"] == "inactive" && r["last_used_at"].is_string())
+            .count(),
+        1,
+        "{old:?}"
+    );
+
+    // The report is a snapshot, made at most every 4 hours: the next scan makes none, and a
+    // key made since has no slot and is asked about itself.
+    let late = world.with_state(|s| {
+        s.alibaba
+            .add_key(
+                TEST_ACCOUNT,
+                Some("svc-000"),
+                chrono::Utc::now(),
+                std::time::Duration::ZERO,
+            )
+            .0
+    });
+    let (after, after_calls, _) = scan_all_users(&world, PROFILE, &[]);
+    assert_eq!(
+        after_calls,
+        1 + 10 + 1 + 4 + 12 + 1,
+        "one Generate, one key asked"
+    );
+    let late = by_id(&after, &late);
+    assert!(late.get("last_used_as_of").is_none(), "{late}");
+    assert!(by_id(&after, &admin)["last_used_as_of"] == as_of);
+}
+
+#[test]
+fn the_account_itself_scans_with_its_root_row() {
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    let root = world.profile("alibaba-root").access_key_id;
+    let (exact, _, _) = scan_all_users(&world, "alibaba-root", &["--exact"]);
+    let asked = calls_of(&world, "GetAccessKeyLastUsed");
+    assert_eq!(asked, exact.len());
+    let (fast, _, _) = scan_all_users(&world, "alibaba-root", &[]);
+    assert_eq!(comparable(&fast, &root), comparable(&exact, &root));
+    // The account's own key got its answer from the `<root>` row: no per-key call at all.
+    let own = by_id(&fast, &root);
+    assert_eq!(own["user"], "<root>");
+    assert!(own["last_used_as_of"].is_string(), "{own}");
+    assert_eq!(calls_of(&world, "GetAccessKeyLastUsed"), asked);
+}
+
+#[test]
+fn a_refused_credential_report_falls_back_with_a_note() {
+    let world = world();
+    world.with_state(|s| {
+        s.settings.denied_actions = vec!["GenerateCredentialReport".into()];
+    });
+    let admin = world.profile(PROFILE).access_key_id;
+    let (exact, _, _) = scan_all_users(&world, PROFILE, &["--exact"]);
+    let (records, _, stderr) = scan_all_users(&world, PROFILE, &[]);
+    assert_eq!(comparable(&records, &admin), comparable(&exact, &admin));
+    assert!(records.iter().all(|r| r.get("last_used_as_of").is_none()));
+    assert_eq!(calls_of(&world, "GetCredentialReport"), 0);
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("no credential report"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{stderr}");
+    assert!(notes[0].contains("NoPermission"), "{}", notes[0]);
+    assert_no_secret(&world, &stderr);
+    // Without -v the note is the only line on stderr.
+    let (_, quiet_stderr) = run(&mut ali(&world, &["list", "--all-users", "-o", "json"]), 0);
+    assert_eq!(quiet_stderr.lines().count(), 1, "{quiet_stderr}");
+}
+
 #[test]
 fn list_the_callers_own_keys() {
     let world = world();
@@ -155,7 +323,7 @@ fn list_all_users_reads_every_page() {
         .all(|r| r["user_id"].as_str().is_some_and(|id| id.len() == 16)));
     let pages = world.with_state(|s| s.alibaba.calls.iter().filter(|c| *c == "ListUsers").count());
     assert_eq!(pages, 2, "the test seed pages ListUsers by 3");
-    // carol's keys were asked for even though she has none.
+    // carol has no keys: the credential report says so, and hers are not asked for.
     let lists = world.with_state(|s| {
         s.alibaba
             .calls
@@ -163,7 +331,7 @@ fn list_all_users_reads_every_page() {
             .filter(|c| *c == "ListAccessKeys")
             .count()
     });
-    assert_eq!(lists, 4);
+    assert_eq!(lists, 3);
 }
 
 #[test]

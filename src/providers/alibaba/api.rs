@@ -144,6 +144,141 @@ pub struct GetCallerIdentityResponse {
     pub arn: Option<String>,
 }
 
+/// IMS, the newer identity API beside RAM: only its credential report is used here.
+pub const IMS_VERSION: &str = "2019-08-15";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateCredentialReportResponse {
+    /// `STARTED`, `INPROGRESS` or `COMPLETED` (IMS API reference, GenerateCredentialReport).
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetCredentialReportResponse {
+    /// Base64 of (a page of) the CSV.
+    pub content: Option<String>,
+    pub generated_time: Option<String>,
+    /// Documented as a string (`"true"`); a JSON bool is accepted too.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub is_truncated: bool,
+    pub next_token: Option<String>,
+}
+
+/// The key slots of a credential report row, in the order the CSV gives them: two for the
+/// 2-key limit, three more for accounts that held more keys before it.
+const REPORT_SLOTS: [&str; 5] = [
+    "access_key_1",
+    "access_key_2",
+    "additional_access_key_1",
+    "additional_access_key_2",
+    "additional_access_key_3",
+];
+
+/// The row's user as our records name it: the first row is the account itself (`<root>`),
+/// the others give the RAM user's logon name `name@<alias>.onaliyun.com`. The domain part has
+/// no `@`, so the name is what comes before the last one.
+fn report_user(cell: &str, root: &str) -> String {
+    match cell {
+        "<root>" => root.to_string(),
+        upn => upn
+            .rsplit_once('@')
+            .map_or(upn, |(name, _)| name)
+            .to_string(),
+    }
+}
+
+/// The user credential report's CSV (RAM guide, "Generate and download user credential
+/// reports"): per slot `<slot>_exist`, `_active` (`TRUE`/`FALSE`), `_last_rotated` (when the
+/// key was made) and `_last_used`; `N/A` or `-` where there is nothing. Rows are keyed by the
+/// user names our records carry (`root` for the account's row).
+pub fn parse_credential_report(
+    csv_text: &[u8],
+    root: &str,
+) -> Result<std::collections::HashMap<String, Vec<crate::providers::report::ReportSlot>>, String> {
+    use crate::providers::report::{ReportSlot, ReportUse};
+    use crate::time::parse_rfc3339;
+
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text);
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let user_col = column("user").ok_or("the report has no 'user' column")?;
+    let mut users: std::collections::HashMap<String, Vec<ReportSlot>> =
+        std::collections::HashMap::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| e.to_string())?;
+        let cell = |name: &str| column(name).and_then(|i| row.get(i)).map(str::trim);
+        let none = |v: &str| v.is_empty() || v == "N/A" || v == "-";
+        let mut slots = Vec::new();
+        for slot in REPORT_SLOTS {
+            let exist = cell(&format!("{slot}_exist"));
+            let rotated = cell(&format!("{slot}_last_rotated")).filter(|v| !none(v));
+            let created_at = rotated.and_then(parse_rfc3339);
+            // A slot holds a key when the report says so or names its creation time; when
+            // unsure, say it holds one: the user's keys are then listed, never skipped.
+            let holds = exist.is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) || rotated.is_some();
+            if !holds {
+                continue;
+            }
+            let last_used = match cell(&format!("{slot}_last_used")) {
+                Some(v) if v == "N/A" || v == "-" => ReportUse::Never,
+                Some(v) => parse_rfc3339(v).map_or(ReportUse::Unknown, |at| ReportUse::At {
+                    at,
+                    service: None,
+                    region: None,
+                }),
+                None => ReportUse::Unknown,
+            };
+            slots.push(ReportSlot {
+                active: cell(&format!("{slot}_active"))
+                    .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+                // A key whose creation time the report does not give matches no record (none
+                // is made at the earliest representable time) and is asked about itself.
+                created_at: created_at.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+                last_used,
+            });
+        }
+        let name = report_user(row.get(user_col).unwrap_or_default().trim(), root);
+        if name.is_empty() {
+            continue;
+        }
+        users.entry(name).or_default().extend(slots);
+    }
+    Ok(users)
+}
+
+/// Joins the decoded CSV pages of a truncated report into one CSV. Whether a later page
+/// repeats the header line is not documented: a repeat of the first page's header is dropped.
+pub fn join_report_pages(pages: &[Vec<u8>]) -> Vec<u8> {
+    fn first_line(page: &[u8]) -> &[u8] {
+        let end = page.iter().position(|&b| b == b'\n').unwrap_or(page.len());
+        page[..end].strip_suffix(b"\r").unwrap_or(&page[..end])
+    }
+    let mut joined: Vec<u8> = Vec::new();
+    let header = pages
+        .first()
+        .map(|p| first_line(p).to_vec())
+        .unwrap_or_default();
+    for (i, page) in pages.iter().enumerate() {
+        let mut page: &[u8] = page;
+        if i > 0 && !header.is_empty() && first_line(page) == header.as_slice() {
+            let end = page
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(page.len(), |n| n + 1);
+            page = &page[end..];
+        }
+        if !joined.is_empty() && !joined.ends_with(b"\n") && !page.is_empty() {
+            joined.push(b'\n');
+        }
+        joined.extend_from_slice(page);
+    }
+    joined
+}
+
 /// `{"RequestId","HostId","Code","Message","Recommend"}` (+ `AccessDeniedDetail` on NoPermission).
 #[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -258,5 +393,123 @@ mod tests {
         assert!(parse_error(b"<html>502 Bad Gateway</html>").is_none());
         assert!(parse_error(br#"{"RequestId":"r"}"#).is_none());
         assert!(parse_error(br#"{"Code":""}"#).is_none());
+    }
+
+    const REPORT_HEADER: &str = "user,user_creation_time,user_last_logon,password_exist,password_active,password_last_changed,password_next_rotation,mfa_active,access_key_1_exist,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used,access_key_2_exist,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used,additional_access_key_1_exist,additional_access_key_1_active,additional_access_key_1_last_rotated,additional_access_key_1_last_used,additional_access_key_2_exist,additional_access_key_2_active,additional_access_key_2_last_rotated,additional_access_key_2_last_used,additional_access_key_3_exist,additional_access_key_3_active,additional_access_key_3_last_rotated,additional_access_key_3_last_used";
+    const NO_EXTRA: &str = "FALSE,N/A,N/A,N/A,FALSE,N/A,N/A,N/A,FALSE,N/A,N/A,N/A";
+
+    #[test]
+    fn parses_a_credential_report() {
+        use crate::providers::report::ReportUse;
+        use crate::time::parse_rfc3339;
+        let csv = format!(
+            "{REPORT_HEADER}
+<root>,2019-01-01T00:00:00Z,2026-11-01T10:00:00Z,TRUE,TRUE,N/A,N/A,TRUE,TRUE,TRUE,2019-02-01T00:00:00Z,2026-11-02T03:04:05Z,FALSE,N/A,N/A,N/A,{NO_EXTRA}
+alice@example.onaliyun.com,2020-01-01T00:00:00Z,-,FALSE,N/A,N/A,N/A,FALSE,TRUE,TRUE,2024-01-02T03:04:05Z,N/A,TRUE,FALSE,2024-03-02T03:04:05Z,-,{NO_EXTRA}
+ci.bot@corp@old.onaliyun.com,2016-01-01T00:00:00Z,-,FALSE,N/A,N/A,N/A,FALSE,TRUE,TRUE,2016-01-02T00:00:00Z,2026-01-01T00:00:00Z,TRUE,TRUE,2016-01-03T00:00:00Z,N/A,TRUE,FALSE,2016-01-04T00:00:00Z,2017-05-05T05:05:05Z,TRUE,TRUE,2016-01-05T00:00:00Z,not a time,FALSE,N/A,N/A,N/A
+carol@example.onaliyun.com,2020-01-01T00:00:00Z,-,FALSE,N/A,N/A,N/A,FALSE,FALSE,N/A,N/A,N/A,FALSE,-,-,-,{NO_EXTRA}
+"
+        );
+        let users = parse_credential_report(csv.as_bytes(), "<root>").unwrap();
+        assert_eq!(users.len(), 4, "{:?}", users.keys());
+        let time = |s: &str| parse_rfc3339(s).unwrap();
+        // The account's own row.
+        let root = &users["<root>"];
+        assert_eq!(root.len(), 1);
+        assert!(root[0].active);
+        assert_eq!(root[0].created_at, time("2019-02-01T00:00:00Z"));
+        assert_eq!(
+            root[0].last_used,
+            ReportUse::At {
+                at: time("2026-11-02T03:04:05Z"),
+                service: None,
+                region: None
+            }
+        );
+        // UPN to user name; N/A and '-' both mean never used.
+        let alice = &users["alice"];
+        assert_eq!(alice.len(), 2);
+        assert!(alice[0].active && !alice[1].active);
+        assert_eq!(alice[1].created_at, time("2024-03-02T03:04:05Z"));
+        assert_eq!(alice[0].last_used, ReportUse::Never);
+        assert_eq!(alice[1].last_used, ReportUse::Never);
+        // A name holding '@' keeps it: only the last '@' starts the domain. Keys from before
+        // the 2-key limit are in the additional slots; an unreadable time is no answer.
+        let old = &users["ci.bot@corp"];
+        assert_eq!(old.len(), 4);
+        assert_eq!(old[2].created_at, time("2016-01-04T00:00:00Z"));
+        assert!(!old[2].active);
+        assert!(matches!(old[2].last_used, ReportUse::At { .. }));
+        assert_eq!(old[3].last_used, ReportUse::Unknown);
+        // A user without keys is known and has none; one not in the report is unknown.
+        assert!(users["carol"].is_empty());
+        assert!(!users.contains_key("carol@example.onaliyun.com"));
+        assert!(parse_credential_report(b"name,arn\nx,y\n", "<root>").is_err());
+    }
+
+    #[test]
+    fn a_slot_said_to_exist_without_a_time_still_holds_a_key() {
+        let csv = format!(
+            "{REPORT_HEADER}\ndave@example.onaliyun.com,2020-01-01T00:00:00Z,-,FALSE,N/A,N/A,N/A,FALSE,TRUE,TRUE,-,N/A,FALSE,N/A,N/A,N/A,{NO_EXTRA}\n"
+        );
+        let users = parse_credential_report(csv.as_bytes(), "<root>").unwrap();
+        // Listed (never skipped as keyless), and matched to no record by time.
+        assert_eq!(users["dave"].len(), 1);
+        assert_eq!(
+            users["dave"][0].created_at,
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        );
+    }
+
+    #[test]
+    fn parses_credential_report_answers() {
+        let generated: GenerateCredentialReportResponse =
+            parse(br#"{"RequestId":"BBCCA90A-A1F0-4B16-B355-692247197805","State":"STARTED"}"#)
+                .unwrap();
+        assert_eq!(generated.state.as_deref(), Some("STARTED"));
+        let page: GetCredentialReportResponse = parse(br#"{"GeneratedTime":"2020-10-19T15:06:52Z","RequestId":"7A01826E-7601-44B0-B4DF-2B0C509836DE","Content":"OVZWK4RMOVZW****","IsTruncated":"true","NextToken":"EXAMPLE"}"#).unwrap();
+        assert!(page.is_truncated);
+        assert_eq!(page.next_token.as_deref(), Some("EXAMPLE"));
+        assert_eq!(page.generated_time.as_deref(), Some("2020-10-19T15:06:52Z"));
+        let last: GetCredentialReportResponse =
+            parse(br#"{"RequestId":"r","Content":"","IsTruncated":false}"#).unwrap();
+        assert!(!last.is_truncated);
+    }
+
+    #[test]
+    fn joins_report_pages_with_or_without_a_repeated_header() {
+        let pages = |rest: &[&str]| -> Vec<Vec<u8>> {
+            let mut all = vec![b"user,x\n<root>,1\n".to_vec()];
+            all.extend(rest.iter().map(|p| p.as_bytes().to_vec()));
+            all
+        };
+        let want = b"user,x\n<root>,1\na@d,2\nb@d,3".to_vec();
+        assert_eq!(
+            join_report_pages(&pages(&["user,x\na@d,2\n", "b@d,3"])),
+            want
+        );
+        assert_eq!(
+            join_report_pages(&pages(&["a@d,2", "user,x\r\nb@d,3"])),
+            want
+        );
+        assert_eq!(join_report_pages(&pages(&["a@d,2\n", "b@d,3"])), want);
+        assert!(join_report_pages(&[]).is_empty());
+    }
+
+    #[test]
+    fn odd_reports_are_errors_or_empty_never_panics() {
+        for junk in [
+            &b""[..],
+            b"\xff\xfe,\"",
+            b"user\n\"unterminated",
+            b"user,access_key_1_exist\n,TRUE\n",
+            b"user,access_key_1_last_rotated\n@,2020-01-01T00:00:00Z,extra,cells\n",
+        ] {
+            let _ = parse_credential_report(junk, "<root>");
+            let _ = join_report_pages(&[junk.to_vec(), junk.to_vec()]);
+        }
+        // A row without a user name is skipped rather than filed under "".
+        let users = parse_credential_report(b"user,access_key_1_exist\n,TRUE\n", "<root>").unwrap();
+        assert!(users.is_empty());
     }
 }

@@ -7,8 +7,10 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use tokio::sync::OnceCell;
@@ -21,11 +23,12 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{fill_last_used_each, AccessKeyProvider, ResolvedProfile};
+use crate::providers::report::CredentialReport;
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
-use api::{RAM_VERSION, STS_VERSION};
+use api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
 
 /// How the account (root) owner of keys is shown in records: it is no RAM user, and `<`/`>`
 /// cannot appear in a RAM user name, so this never names a real user.
@@ -34,10 +37,17 @@ pub use crate::model::ROOT_USER;
 /// `ListUsers` page size: the documented maximum of the older docs (newer ones allow 1000).
 const PAGE_SIZE: &str = "100";
 
+/// How long an `--all-users` scan waits for IMS to make a credential report before it asks
+/// every user and key instead.
+const REPORT_WAIT: Duration = Duration::from_secs(60);
+/// `GetCredentialReport` rows a page: the documented maximum and default.
+const REPORT_PAGE_SIZE: u32 = 3501;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
     Ram,
     Sts,
+    Ims,
 }
 
 /// Where RAM and STS calls go.
@@ -45,6 +55,8 @@ enum Service {
 pub struct Endpoints {
     pub ram: Url,
     pub sts: Url,
+    /// IMS (the credential report): one global endpoint, like RAM.
+    pub ims: Url,
 }
 
 /// RAM has one global endpoint for every region; STS has a regional one (`sts.<region>.aliyuncs.com`)
@@ -55,6 +67,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
         return Ok(Endpoints {
             ram: base.clone(),
             sts: base.clone(),
+            ims: base.clone(),
         });
     }
     let parse = |raw: &str| {
@@ -79,6 +92,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
     Ok(Endpoints {
         ram: parse("https://ram.aliyuncs.com/")?,
         sts,
+        ims: parse("https://ims.aliyuncs.com/")?,
     })
 }
 
@@ -87,6 +101,9 @@ pub struct AlibabaProvider {
     http: Arc<HttpClient>,
     endpoints: Endpoints,
     identity: OnceCell<Identity>,
+    /// The account's credential report, once an `--all-users` scan asked for it (`None`:
+    /// refused or unreadable, so every user and key is asked instead).
+    report: OnceCell<Option<CredentialReport>>,
 }
 
 impl AlibabaProvider {
@@ -97,11 +114,95 @@ impl AlibabaProvider {
             http,
             endpoints,
             identity: OnceCell::new(),
+            report: OnceCell::new(),
         })
     }
 
     fn name(&self) -> &str {
         &self.profile.profile.name
+    }
+
+    /// GenerateCredentialReport until it is COMPLETED (made at most every 4 hours; a fresh one
+    /// answers COMPLETED at once), then every page of GetCredentialReport.
+    async fn fetch_report(&self) -> Result<CredentialReport> {
+        let mut wait = Duration::from_millis(250);
+        let deadline = tokio::time::Instant::now() + REPORT_WAIT;
+        loop {
+            let answer: api::GenerateCredentialReportResponse = self
+                .call(
+                    Service::Ims,
+                    "GenerateCredentialReport",
+                    &[],
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            if answer.state.as_deref() == Some("COMPLETED") {
+                break;
+            }
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the credential report was not ready within {} s",
+                        REPORT_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(4));
+        }
+        let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
+        let max_items = self
+            .profile
+            .page_size
+            .unwrap_or(REPORT_PAGE_SIZE)
+            .to_string();
+        let mut pages = Vec::new();
+        let mut generated_at = None;
+        let mut token: Option<String> = None;
+        loop {
+            let mut params = vec![("MaxItems", max_items.as_str())];
+            if let Some(t) = &token {
+                params.push(("NextToken", t));
+            }
+            let page: api::GetCredentialReportResponse = self
+                .call(
+                    Service::Ims,
+                    "GetCredentialReport",
+                    &params,
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            let content = page.content.unwrap_or_default();
+            pages.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(content.trim())
+                    .map_err(|err| unreadable(format!("content is not base64: {err}")))?,
+            );
+            generated_at = generated_at.or(page.generated_time.as_deref().and_then(parse_rfc3339));
+            match (page.is_truncated, page.next_token) {
+                (true, Some(next)) if !next.is_empty() && Some(&next) != token.as_ref() => {
+                    token = Some(next)
+                }
+                (true, _) => {
+                    return Err(unreadable(
+                        "the answer is truncated but gives no new NextToken".into(),
+                    ))
+                }
+                (false, _) => break,
+            }
+        }
+        let csv = api::join_report_pages(&pages);
+        Ok(CredentialReport {
+            generated_at,
+            users: api::parse_credential_report(&csv, ROOT_USER).map_err(unreadable)?,
+            names_service: false,
+        })
+    }
+
+    /// The credential report, when a scan fetched one.
+    fn report(&self) -> Option<&CredentialReport> {
+        self.report.get().and_then(Option::as_ref)
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -114,6 +215,7 @@ impl AlibabaProvider {
         let (endpoint, version) = match service {
             Service::Ram => (&self.endpoints.ram, RAM_VERSION),
             Service::Sts => (&self.endpoints.sts, STS_VERSION),
+            Service::Ims => (&self.endpoints.ims, IMS_VERSION),
         };
         let query = params
             .iter()
@@ -498,6 +600,11 @@ impl AccessKeyProvider for AlibabaProvider {
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
+        if let (Some(user), Some(report)) = (user, self.report()) {
+            if report.shows_no_keys(&user.name) {
+                return Ok(Vec::new());
+            }
+        }
         // The identity fills account and owner of every record.
         self.identity().await?;
         let user_name = self.user_name(user).await?;
@@ -547,6 +654,33 @@ impl AccessKeyProvider for AlibabaProvider {
             )
             .await?;
         last_used_from(answer)
+    }
+
+    async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
+        let mut rest = Vec::new();
+        for record in records.iter_mut() {
+            match self.report().and_then(|report| report.last_used(record)) {
+                Some(used) => record.apply_last_used(used),
+                None => rest.push(record),
+            }
+        }
+        fill_last_used_each(self, rest, concurrency).await
+    }
+
+    async fn begin_account_scan(&self) {
+        self.report
+            .get_or_init(|| async {
+                match self.fetch_report().await {
+                    Ok(report) => Some(report),
+                    Err(err) => {
+                        tracing::warn!(
+                            "{err} (no credential report: asking every user and key instead)"
+                        );
+                        None
+                    }
+                }
+            })
+            .await;
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
@@ -704,6 +838,16 @@ mod tests {
         let err = endpoints(Some("cn-hangzhou/evil"), None).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(endpoints(Some("-cn"), None).is_err());
+    }
+
+    #[test]
+    fn ims_is_global_or_the_base_url() {
+        for region in [None, Some("ap-southeast-1")] {
+            let e = endpoints(region, None).unwrap();
+            assert_eq!(e.ims.as_str(), "https://ims.aliyuncs.com/");
+        }
+        let base = Url::parse("http://127.0.0.1:8790").unwrap();
+        assert_eq!(endpoints(None, Some(&base)).unwrap().ims, base);
     }
 
     #[test]
