@@ -7,10 +7,64 @@
 //! and any key that does not match exactly one slot is asked about one by one.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
 
+use crate::error::Result;
 use crate::model::{KeyRecord, KeyStatus, LastUsed};
+use crate::provider::{fill_last_used_each, AccessKeyProvider};
+
+/// A provider's credential report for one run: fetched once, when a scan begins; `None` inside
+/// when it was refused or unreadable, so every user and key is asked instead.
+#[derive(Default)]
+pub struct ReportCell(OnceCell<Option<CredentialReport>>);
+
+impl ReportCell {
+    /// Fetches the report unless done already; a failure is one warning line, not an error.
+    pub async fn fetch_once(&self, fetch: impl Future<Output = Result<CredentialReport>>) {
+        self.0
+            .get_or_init(|| async {
+                fetch
+                    .await
+                    .map_err(|err| {
+                        tracing::warn!(
+                            "{err} (no credential report: asking every user and key instead)"
+                        )
+                    })
+                    .ok()
+            })
+            .await;
+    }
+
+    /// The report, when a scan fetched one.
+    pub fn get(&self) -> Option<&CredentialReport> {
+        self.0.get().and_then(Option::as_ref)
+    }
+
+    /// Whether `user`'s keys need not be listed: the report shows it without any.
+    pub fn shows_no_keys(&self, user: &str) -> bool {
+        self.get().is_some_and(|report| report.shows_no_keys(user))
+    }
+
+    /// Fills last use from the report where it answers, and asks `provider` for the rest.
+    pub async fn fill_last_used<P: AccessKeyProvider + ?Sized>(
+        &self,
+        provider: &P,
+        records: &mut [KeyRecord],
+        concurrency: usize,
+    ) -> Result<()> {
+        let mut rest = Vec::new();
+        for record in records.iter_mut() {
+            match self.get().and_then(|report| report.last_used(record)) {
+                Some(used) => record.apply_last_used(used),
+                None => rest.push(record),
+            }
+        }
+        fill_last_used_each(provider, rest, concurrency).await
+    }
+}
 
 /// What a report says of one key's last use.
 #[derive(Debug, Clone, PartialEq, Eq)]

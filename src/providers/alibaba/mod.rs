@@ -23,8 +23,8 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{fill_last_used_each, AccessKeyProvider, ResolvedProfile};
-use crate::providers::report::CredentialReport;
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::providers::report::{CredentialReport, ReportCell};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -103,7 +103,7 @@ pub struct AlibabaProvider {
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
     /// refused or unreadable, so every user and key is asked instead).
-    report: OnceCell<Option<CredentialReport>>,
+    report: ReportCell,
 }
 
 impl AlibabaProvider {
@@ -114,7 +114,7 @@ impl AlibabaProvider {
             http,
             endpoints,
             identity: OnceCell::new(),
-            report: OnceCell::new(),
+            report: ReportCell::default(),
         })
     }
 
@@ -198,11 +198,6 @@ impl AlibabaProvider {
             users: api::parse_credential_report(&csv, ROOT_USER).map_err(unreadable)?,
             names_service: false,
         })
-    }
-
-    /// The credential report, when a scan fetched one.
-    fn report(&self) -> Option<&CredentialReport> {
-        self.report.get().and_then(Option::as_ref)
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -600,10 +595,8 @@ impl AccessKeyProvider for AlibabaProvider {
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
-        if let (Some(user), Some(report)) = (user, self.report()) {
-            if report.shows_no_keys(&user.name) {
-                return Ok(Vec::new());
-            }
+        if user.is_some_and(|u| self.report.shows_no_keys(&u.name)) {
+            return Ok(Vec::new());
         }
         // The identity fills account and owner of every record.
         self.identity().await?;
@@ -657,30 +650,11 @@ impl AccessKeyProvider for AlibabaProvider {
     }
 
     async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
-        let mut rest = Vec::new();
-        for record in records.iter_mut() {
-            match self.report().and_then(|report| report.last_used(record)) {
-                Some(used) => record.apply_last_used(used),
-                None => rest.push(record),
-            }
-        }
-        fill_last_used_each(self, rest, concurrency).await
+        self.report.fill_last_used(self, records, concurrency).await
     }
 
     async fn begin_account_scan(&self) {
-        self.report
-            .get_or_init(|| async {
-                match self.fetch_report().await {
-                    Ok(report) => Some(report),
-                    Err(err) => {
-                        tracing::warn!(
-                            "{err} (no credential report: asking every user and key instead)"
-                        );
-                        None
-                    }
-                }
-            })
-            .await;
+        self.report.fetch_once(self.fetch_report()).await;
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
