@@ -835,3 +835,40 @@ fn an_unparsable_cce_time_is_null_with_a_warning() {
         "{stderr}"
     );
 }
+
+/// Each key once, however the caller is related to the users: the root user is one of the
+/// users IAM lists, so its own keys are not read a second time.
+#[test]
+fn all_users_lists_each_key_once_even_for_the_root_user() {
+    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    for profile in ["huawei-admin", "huawei-root"] {
+        assert!(
+            world.profiles().iter().any(|p| p.name == profile),
+            "{profile} seeded"
+        );
+        let (stdout, stderr) = run(
+            &mut world.cmd(["-vv", "-p", profile, "list", "--all-users", "-o", "json"]),
+            0,
+        );
+        let records = json_array(&stdout);
+        let mut ids: Vec<&str> = records
+            .iter()
+            .map(|r| r["access_key_id"].as_str().unwrap())
+            .collect();
+        let total = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), total, "{profile}: a key listed twice: {stdout}");
+        // No user's keys are listed twice either.
+        let mut listings: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("/access-keys") && l.contains(" answered"))
+            .filter_map(|l| l.split_whitespace().find(|w| w.contains("/access-keys")))
+            .collect();
+        let calls = listings.len();
+        assert!(calls > 0, "{stderr}");
+        listings.sort();
+        listings.dedup();
+        assert_eq!(listings.len(), calls, "{profile}: {stderr}");
+    }
+}
