@@ -627,3 +627,48 @@ fn the_root_accounts_keys_can_be_disabled_enabled_and_deleted() {
     assert_eq!(status(), None);
     assert_eq!(world.with_state(|s| keys_of(s, TEST_OWNER_UIN)).len(), 1);
 }
+
+/// `audit --all-users` asks GetSecurityLastUsed for ten keys a call across users, as `list`
+/// does: one call per user would double the calls of a large account.
+#[test]
+fn audit_batches_last_use_across_users() {
+    let world = World::new();
+    world.with_state(|s| {
+        let now = Utc::now();
+        let account = s.tencent.account_mut(TEST_OWNER_UIN).unwrap();
+        for i in 0..25u64 {
+            account.add_user(
+                &format!("svc{i:02}"),
+                TEST_OWNER_UIN + 9_000 + i,
+                false,
+                now,
+            );
+        }
+        for i in 0..25u64 {
+            tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN + 9_000 + i, now);
+        }
+        s.stats = Default::default();
+    });
+    let (stdout, _) = run(
+        &mut world.cmd(["-p", PROFILE, "audit", "--all-users", "-o", "json"]),
+        1,
+    );
+    assert!(!json_array(&stdout).is_empty());
+    let (keys, batches) = world.with_state(|s| {
+        let keys: usize = s.tencent.accounts[0]
+            .users
+            .iter()
+            .map(|u| u.keys.len())
+            .sum();
+        (
+            keys,
+            s.stats
+                .by_action
+                .get("GetSecurityLastUsed")
+                .copied()
+                .unwrap_or(0),
+        )
+    });
+    assert!(keys >= 25);
+    assert_eq!(batches as usize, keys.div_ceil(10), "{keys} keys");
+}

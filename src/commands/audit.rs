@@ -495,13 +495,12 @@ async fn targets(
     Ok(targets)
 }
 
-/// One user's keys with last use and ages filled in.
+/// One user's keys (last use not yet filled in), errors naming the user.
 async fn user_keys(
     provider: &dyn AccessKeyProvider,
     user: Option<UserRef>,
-    concurrency: usize,
 ) -> Result<Vec<KeyRecord>> {
-    let mut records = provider
+    provider
         .list_keys(user.as_ref())
         .await
         .map_err(|err| match &user {
@@ -511,13 +510,34 @@ async fn user_keys(
                 err
             }
             _ => err,
-        })?;
-    provider.fill_last_used(&mut records, concurrency).await?;
-    let now = Utc::now();
-    for record in &mut records {
-        record.compute_ages(now);
+        })
+}
+
+/// Last use for every user's keys of one profile in one go, so that a cloud that answers for
+/// several keys a call (Tencent, 10) or from a report is asked as few times as it can be. If
+/// that fails, each user is asked on its own, so one user's failure costs only that user.
+async fn fill_last_used(
+    provider: &dyn AccessKeyProvider,
+    users: &mut [Result<Vec<KeyRecord>>],
+    concurrency: usize,
+) {
+    let mut all: Vec<KeyRecord> = users.iter().flatten().flatten().cloned().collect();
+    if provider.fill_last_used(&mut all, concurrency).await.is_ok() {
+        let mut filled = all.into_iter();
+        for records in users.iter_mut().flatten() {
+            for record in records.iter_mut() {
+                *record = filled.next().expect("one filled record per record");
+            }
+        }
+        return;
     }
-    Ok(records)
+    for result in users.iter_mut() {
+        if let Ok(records) = result {
+            if let Err(err) = provider.fill_last_used(records, concurrency).await {
+                *result = Err(err);
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -551,12 +571,18 @@ async fn scan_profile(
         let scans = targets.into_iter().map(|user| {
             let provider = provider.as_ref();
             async move {
-                let result = user_keys(provider, user, concurrency).await;
+                let result = user_keys(provider, user).await;
                 progress.update(|bar| bar.inc(1));
                 result
             }
         });
-        Ok::<_, Error>(join_all(scans).await)
+        let mut users = join_all(scans).await;
+        fill_last_used(provider.as_ref(), &mut users, concurrency).await;
+        let now = Utc::now();
+        for record in users.iter_mut().flatten().flatten() {
+            record.compute_ages(now);
+        }
+        Ok::<_, Error>(users)
     };
     let (credentials, keys) = futures::join!(credentials, keys);
     let mut scan = ProfileScan::default();
