@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo bench --bench scale                                   # 7,500 users (~10,000 keys), 100/s
-//! cargo bench --bench scale -- --users 7500 --rate-limit 100
+//! cargo bench --bench scale -- --users 7500 --rate-limit 100 --cloud tencent   # one cloud
 //! ```
 
 mod common;
@@ -114,7 +114,14 @@ fn main() {
         "calls",
         "throttled"
     );
+    let only = std::env::args()
+        .skip_while(|a| a != "--cloud")
+        .nth(1)
+        .and_then(|name| ProviderKind::parse(&name));
     for kind in ProviderKind::ALL {
+        if only.is_some_and(|only| only != kind) {
+            continue;
+        }
         let profile = profiles
             .iter()
             .find(|p| p.provider == kind)
