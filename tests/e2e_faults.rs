@@ -85,15 +85,26 @@ fn slow_answers_hit_the_timeout() {
 
 #[test]
 fn a_skewed_clock_is_corrected_from_the_server_date() {
-    for &(_, profile, _) in CLOUDS {
-        let world = World::new();
-        world.with_state(|s| s.settings.clock_skew = chrono::Duration::minutes(30));
-        let (stdout, stderr) = run(
-            &mut world.cmd(["-p", profile, "-v", "whoami", "-o", "json"]),
-            0,
-        );
-        assert_eq!(json_array(&stdout).len(), 1);
-        assert!(stderr.contains("clock skew corrected"), "{stderr}");
+    // A machine an hour off, either way: whoami and list work on every cloud.
+    for minutes in [60, -60] {
+        for &(_, profile, _) in CLOUDS {
+            let world = World::new();
+            world.with_state(|s| s.settings.clock_skew = chrono::Duration::minutes(minutes));
+            let (stdout, stderr) = run(
+                &mut world.cmd(["-p", profile, "-v", "whoami", "-o", "json"]),
+                0,
+            );
+            assert_eq!(json_array(&stdout).len(), 1);
+            assert!(
+                stderr.contains("clock skew corrected"),
+                "{profile} {minutes}: {stderr}"
+            );
+            let (stdout, _) = run(
+                &mut world.cmd(["-p", profile, "list", "--all-users", "-o", "json"]),
+                0,
+            );
+            assert!(!json_array(&stdout).is_empty(), "{profile} {minutes}");
+        }
     }
 }
 
