@@ -8,13 +8,44 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{KeyRecord, KeyStatus, LastUsed};
 use crate::provider::{fill_last_used_each, AccessKeyProvider};
+
+/// How long a scan waits for the cloud to make a credential report before it asks every user
+/// and key instead.
+const REPORT_WAIT: Duration = Duration::from_secs(60);
+
+/// Calls `generate` (the cloud's GenerateCredentialReport, true once it says the report is
+/// complete) until the report is ready: the clouds make one at most every 4 hours and answer
+/// "complete" at once while one is fresh. Waits 250 ms, doubling to 4 s, at most a minute.
+pub async fn wait_until_generated<F, Fut>(mut generate: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let mut wait = Duration::from_millis(250);
+    let deadline = tokio::time::Instant::now() + REPORT_WAIT;
+    while !generate().await? {
+        if tokio::time::Instant::now() + wait > deadline {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the credential report was not ready within {} s",
+                    REPORT_WAIT.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(4));
+    }
+    Ok(())
+}
 
 /// A provider's credential report for one run: fetched once, when a scan begins; `None` inside
 /// when it was refused or unreadable, so every user and key is asked instead.

@@ -7,7 +7,6 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -24,7 +23,7 @@ use crate::model::{
     UserRef,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
-use crate::providers::report::{CredentialReport, ReportCell};
+use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -37,9 +36,6 @@ pub use crate::model::ROOT_USER;
 /// `ListUsers` page size: the documented maximum of the older docs (newer ones allow 1000).
 const PAGE_SIZE: &str = "100";
 
-/// How long an `--all-users` scan waits for IMS to make a credential report before it asks
-/// every user and key instead.
-const REPORT_WAIT: Duration = Duration::from_secs(60);
 /// `GetCredentialReport` rows a page: the documented maximum and default.
 const REPORT_PAGE_SIZE: u32 = 3501;
 
@@ -125,9 +121,7 @@ impl AlibabaProvider {
     /// GenerateCredentialReport until it is COMPLETED (made at most every 4 hours; a fresh one
     /// answers COMPLETED at once), then every page of GetCredentialReport.
     async fn fetch_report(&self) -> Result<CredentialReport> {
-        let mut wait = Duration::from_millis(250);
-        let deadline = tokio::time::Instant::now() + REPORT_WAIT;
-        loop {
+        wait_until_generated(|| async {
             let answer: api::GenerateCredentialReportResponse = self
                 .call(
                     Service::Ims,
@@ -136,21 +130,9 @@ impl AlibabaProvider {
                     Idempotency::Idempotent,
                 )
                 .await?;
-            if answer.state.as_deref() == Some("COMPLETED") {
-                break;
-            }
-            if tokio::time::Instant::now() + wait > deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the credential report was not ready within {} s",
-                        REPORT_WAIT.as_secs()
-                    ),
-                ));
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(4));
-        }
+            Ok(answer.state.as_deref() == Some("COMPLETED"))
+        })
+        .await?;
         let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
         let max_items = self
             .profile

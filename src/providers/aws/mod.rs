@@ -4,7 +4,6 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 
@@ -20,15 +19,11 @@ use crate::model::{
     UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
-use crate::providers::report::{CredentialReport, ReportCell};
+use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
 use api::{IAM_VERSION, STS_VERSION};
-
-/// How long an `--all-users` scan waits for IAM to make a credential report before it asks
-/// every user and key instead.
-const REPORT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
@@ -115,9 +110,7 @@ impl AwsProvider {
     /// GenerateCredentialReport until it is COMPLETE (IAM makes at most one every 4 hours and
     /// answers COMPLETE at once while one is fresh), then GetCredentialReport.
     async fn fetch_report(&self) -> Result<CredentialReport> {
-        let mut wait = Duration::from_millis(250);
-        let deadline = tokio::time::Instant::now() + REPORT_WAIT;
-        loop {
+        wait_until_generated(|| async {
             let answer: api::GenerateCredentialReportResponse = self
                 .call(
                     Service::Iam,
@@ -126,21 +119,9 @@ impl AwsProvider {
                     Idempotency::Idempotent,
                 )
                 .await?;
-            if answer.result.state.as_deref() == Some("COMPLETE") {
-                break;
-            }
-            if tokio::time::Instant::now() + wait > deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the credential report was not ready within {} s",
-                        REPORT_WAIT.as_secs()
-                    ),
-                ));
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(4));
-        }
+            Ok(answer.result.state.as_deref() == Some("COMPLETE"))
+        })
+        .await?;
         let answer: api::GetCredentialReportResponse = self
             .call(
                 Service::Iam,
