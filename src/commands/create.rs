@@ -1,6 +1,5 @@
 //! `create [--user U] [--save FILE]`: a new key; the secret shown once or saved.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::Context;
@@ -126,7 +125,9 @@ pub fn check_save_target(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the new key as JSON to a file that did not exist, mode 0600, synced to disk.
+/// `--save FILE` (create and rotate): the new key as JSON in a file that must not exist yet,
+/// mode 0600, through the one locked, atomic write (temp file, fsync, rename, folder fsync), so
+/// a failed write leaves no half-written secret file behind.
 pub fn save_key(path: &Path, key: &NewKey) -> Result<()> {
     let record = &key.record;
     let document = serde_json::json!({
@@ -138,47 +139,22 @@ pub fn save_key(path: &Path, key: &NewKey) -> Result<()> {
         "secret_access_key": key.secret.expose(),
         "created_at": record.created_at.as_ref().map(format_time),
     });
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let fail = |err: std::io::Error| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot save the new key to {}: {err}", path.display()),
-        )
-    };
-    let mut file = options.open(path).map_err(fail)?;
-    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|_| file.write_all(b"\n"))
-        .and_then(|_| file.sync_all())
-        .and_then(|_| sync_folder(path));
-    if let Err(err) = written {
-        // A half-written secret file is worse than none: the caller falls back to deleting
-        // the key, and a stale file would look like a saved key.
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(fail(err));
-    }
-    Ok(())
-}
-
-/// Syncs the folder holding `path`, so the new file's name survives a crash too.
-fn sync_folder(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(parent)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    let text =
+        zeroize::Zeroizing::new(serde_json::to_string_pretty(&document).unwrap_or_default() + "\n");
+    crate::atomic::write_locked(path, 0o600, |current| match current {
+        Some(_) => Err(Error::usage(format!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        ))),
+        None => Ok(text.as_bytes().to_vec()),
+    })
+    .map(|_| ())
+    .map_err(|mut err| {
+        err.message = format!(
+            "cannot save the new key to {}: {}",
+            path.display(),
+            err.message
+        );
+        err
+    })
 }

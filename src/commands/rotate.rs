@@ -385,7 +385,7 @@ async fn rotate(
     // 4. Save the secret before anything else (and only then say the key exists).
     let saved = match target {
         Target::Profile => writeback::write(profile, &old, &new_id, &new_key.secret),
-        Target::File(path) => save_new_key(path, &new_key).map(|()| path.clone()),
+        Target::File(path) => super::create::save_key(path, &new_key).map(|()| path.clone()),
     };
     let saved_to = match saved {
         Ok(path) => path,
@@ -1074,35 +1074,6 @@ fn remove_journal(path: &Path) {
     if let Err(err) = atomic::remove_locked(path) {
         tracing::warn!("cannot remove rotation journal: {err}");
     }
-}
-
-/// `--save FILE`: the new key as JSON (the shape `create --save` writes) in a file that must
-/// not exist yet, through the one locked, atomic write.
-fn save_new_key(path: &Path, key: &NewKey) -> Result<()> {
-    let record = &key.record;
-    let document = json!({
-        "provider": record.provider,
-        "profile": record.profile,
-        "account_id": record.account_id,
-        "user": record.user,
-        "access_key_id": record.access_key_id,
-        "secret_access_key": key.secret.expose(),
-        "created_at": record.created_at.as_ref().map(format_time),
-    });
-    let text =
-        zeroize::Zeroizing::new(serde_json::to_string_pretty(&document).unwrap_or_default() + "\n");
-    atomic::write_locked(path, 0o600, |current| match current {
-        Some(_) => Err(Error::usage(format!(
-            "{} already exists; refusing to overwrite it",
-            path.display()
-        ))),
-        None => Ok(text.as_bytes().to_vec()),
-    })
-    .map(|_| ())
-    .map_err(|mut err| {
-        err.message = format!("cannot save the new key: {}", err.message);
-        err
-    })
 }
 
 /// The secret of `key_id` from a file `create --save` / `rotate --save` wrote.
