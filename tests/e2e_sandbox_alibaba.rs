@@ -5,7 +5,7 @@ mod common;
 use cloudkeys::model::KeyStatus;
 use cloudkeys::sandbox::alibaba::{AlibabaKey, TEST_ACCOUNT};
 use cloudkeys::sandbox::State;
-use common::{assert_one_line_error, json_array, run, World};
+use common::{assert_one_line_error, comparable, json_array, run, scan_all_users, World};
 use serde_json::Value;
 
 const PROFILE: &str = "alibaba-admin";
@@ -75,45 +75,6 @@ fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
         .iter()
         .find(|r| r["access_key_id"] == id)
         .unwrap_or_else(|| panic!("no record for {id} in {records:?}"))
-}
-
-/// Records of `PROFILE list --all-users` and the HTTP calls it took (from `-vv`).
-fn scan_all_users(world: &World, profile: &str, extra: &[&str]) -> (Vec<Value>, usize, String) {
-    let mut cmd = world.cmd([
-        "-p",
-        profile,
-        "-vv",
-        "--page-size",
-        "10",
-        "list",
-        "--all-users",
-        "-o",
-        "json",
-    ]);
-    let (stdout, stderr) = run(cmd.args(extra), 0);
-    let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
-    (json_array(&stdout), calls, stderr)
-}
-
-/// Records as both scans must agree on them: without the report's time, and without the
-/// scanning key's own last use, which every call moves on.
-fn comparable(records: &[Value], scanning_key: &str) -> Vec<Value> {
-    let mut out: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            let map = r.as_object_mut().unwrap();
-            map.remove("last_used_as_of");
-            if map["access_key_id"] == scanning_key {
-                for field in ["last_used_at", "idle_days"] {
-                    map.remove(field);
-                }
-            }
-            r
-        })
-        .collect();
-    out.sort_by_key(|r| r["access_key_id"].as_str().unwrap_or_default().to_string());
-    out
 }
 
 fn calls_of(world: &World, action: &str) -> usize {

@@ -4,7 +4,7 @@ mod common;
 
 use chrono::Utc;
 use cloudkeys::model::KeyStatus;
-use common::{assert_one_line_error, json_array, run, World};
+use common::{assert_one_line_error, comparable, json_array, run, scan_all_users, World};
 use serde_json::Value;
 
 const ACCOUNT: &str = "111122223333";
@@ -495,48 +495,6 @@ fn one_failing_profile_of_several_is_a_partial_failure() {
     assert_eq!(error["exit_code"], 3);
 }
 
-/// Records of `list --all-users` and the HTTP calls it took (from `-vv`).
-fn scan_all_users(world: &World, extra: &[&str]) -> (Vec<Value>, usize, String) {
-    let mut cmd = world.cmd([
-        "-p",
-        "aws-admin",
-        "-vv",
-        "--page-size",
-        "10",
-        "list",
-        "--all-users",
-        "-o",
-        "json",
-    ]);
-    let (stdout, stderr) = run(cmd.args(extra), 0);
-    let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
-    (json_array(&stdout), calls, stderr)
-}
-
-/// Records as both scans must agree on them: without the report's time, and without the
-/// scanning key's own last use, which every call moves on.
-fn comparable(records: &[Value], scanning_key: &str) -> Vec<Value> {
-    records
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            let map = r.as_object_mut().unwrap();
-            map.remove("last_used_as_of");
-            if map["access_key_id"] == scanning_key {
-                for field in [
-                    "last_used_at",
-                    "last_used_service",
-                    "last_used_region",
-                    "idle_days",
-                ] {
-                    map.remove(field);
-                }
-            }
-            r
-        })
-        .collect()
-}
-
 #[test]
 fn all_users_scan_reads_the_credential_report() {
     let world = World::new();
@@ -554,8 +512,8 @@ fn all_users_scan_reads_the_credential_report() {
         }
     });
     let admin = world.profile("aws-admin").access_key_id;
-    let (exact, exact_calls, _) = scan_all_users(&world, &["--exact"]);
-    let (fast, calls, _) = scan_all_users(&world, &[]);
+    let (exact, exact_calls, _) = scan_all_users(&world, "aws-admin", &["--exact"]);
+    let (fast, calls, _) = scan_all_users(&world, "aws-admin", &[]);
     // 30 users in 3 pages; 12 keys among 11 users (admin, alice x2, bob, 8 of svc).
     assert_eq!(exact.len(), 12);
     assert_eq!(exact_calls, 1 + 3 + 30 + 12, "whoami, pages, users, keys");
@@ -574,7 +532,7 @@ fn all_users_scan_reads_the_credential_report() {
 
     // The report is a snapshot: a key made since has no slot and is asked about itself.
     let (late, _) = world.with_state(|s| s.add_aws_key(ACCOUNT, Some("svc-000"), Utc::now()));
-    let (after, _, _) = scan_all_users(&world, &[]);
+    let (after, _, _) = scan_all_users(&world, "aws-admin", &[]);
     let late = after.iter().find(|r| r["access_key_id"] == late).unwrap();
     assert!(late.get("last_used_as_of").is_none(), "{late}");
 }
@@ -584,8 +542,8 @@ fn a_refused_credential_report_falls_back_with_a_note() {
     let world = World::new();
     world.with_state(|s| s.settings.denied_actions = vec!["GenerateCredentialReport".into()]);
     let admin = world.profile("aws-admin").access_key_id;
-    let (exact, _, _) = scan_all_users(&world, &["--exact"]);
-    let (records, _, stderr) = scan_all_users(&world, &[]);
+    let (exact, _, _) = scan_all_users(&world, "aws-admin", &["--exact"]);
+    let (records, _, stderr) = scan_all_users(&world, "aws-admin", &[]);
     assert_eq!(comparable(&records, &admin), comparable(&exact, &admin));
     assert!(records.iter().all(|r| r.get("last_used_as_of").is_none()));
     let notes: Vec<&str> = stderr

@@ -275,3 +275,51 @@ impl Drop for FileLock<'_> {
         }
     }
 }
+
+/// Records of `list --all-users` through `profile` and the HTTP calls it took (from `-vv`).
+pub fn scan_all_users(
+    world: &World,
+    profile: &str,
+    extra: &[&str],
+) -> (Vec<serde_json::Value>, usize, String) {
+    let mut cmd = world.cmd([
+        "-p",
+        profile,
+        "-vv",
+        "--page-size",
+        "10",
+        "list",
+        "--all-users",
+        "-o",
+        "json",
+    ]);
+    let (stdout, stderr) = run(cmd.args(extra), 0);
+    let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
+    (json_array(&stdout), calls, stderr)
+}
+
+/// Records as a credential-report scan and an `--exact` one must agree on them: without the
+/// report's time, and without the scanning key's own last use, which every call moves on.
+pub fn comparable(records: &[serde_json::Value], scanning_key: &str) -> Vec<serde_json::Value> {
+    let mut out: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let map = r.as_object_mut().unwrap();
+            map.remove("last_used_as_of");
+            if map["access_key_id"] == scanning_key {
+                for field in [
+                    "last_used_at",
+                    "last_used_service",
+                    "last_used_region",
+                    "idle_days",
+                ] {
+                    map.remove(field);
+                }
+            }
+            r
+        })
+        .collect();
+    out.sort_by_key(|r| r["access_key_id"].as_str().unwrap_or_default().to_string());
+    out
+}
