@@ -15,8 +15,8 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cloudkeys::sandbox::{Effect, Fault, Sandbox, Seed};
-use common::{build_fleet, config};
+use cloudkeys::sandbox::{Effect, Fault};
+use common::{build_fleet, config, start_sandbox};
 
 struct Options {
     profiles: usize,
@@ -67,16 +67,7 @@ fn options() -> Options {
 fn main() {
     let options = options();
     let binary = env!("CARGO_BIN_EXE_cloudkeys");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    // The demo seed's own profiles are left out of the config; only its page sizes matter
-    // (the test seed's tiny pages would multiply the requests).
-    let sandbox = runtime
-        .block_on(Sandbox::start(0, Seed::Demo))
-        .expect("sandbox starts");
+    let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
     let (profiles, keys) = {
         let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());

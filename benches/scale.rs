@@ -21,8 +21,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::{Sandbox, Seed, Stats};
-use common::{build_fleet, config};
+use cloudkeys::sandbox::Stats;
+use common::{build_fleet, config, start_sandbox};
 
 fn value(name: &str) -> Option<u64> {
     let args: Vec<String> = std::env::args().collect();
@@ -36,14 +36,7 @@ fn main() {
     let users = value("--users").unwrap_or(7_500) as usize;
     let limit = value("--rate-limit").unwrap_or(100) as f64;
     let binary = env!("CARGO_BIN_EXE_cloudkeys");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(0, Seed::Demo))
-        .expect("sandbox starts");
+    let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
     let (profiles, keys) = {
         let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());

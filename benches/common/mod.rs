@@ -6,7 +6,7 @@ use cloudkeys::model::{KeyStatus, ProviderKind};
 use cloudkeys::sandbox::alibaba::AlibabaAccount;
 use cloudkeys::sandbox::huawei::{HuaweiAccount, HuaweiProject, LongAksk};
 use cloudkeys::sandbox::tencent::{self, TencentAccount};
-use cloudkeys::sandbox::{AwsAccount, State};
+use cloudkeys::sandbox::{AwsAccount, Sandbox, Seed, State};
 
 /// A profile the bench config names: (name, provider, key id, secret, project id).
 pub struct Profile {
@@ -206,4 +206,19 @@ pub fn config(profiles: &[Profile], endpoint: &str, rate_limit: Option<u64>) -> 
         text.push('\n');
     }
     text
+}
+
+/// A two-thread runtime and a sandbox started on it. The demo seed's own profiles are left out
+/// of the bench configs; only its page sizes matter (the test seed's tiny pages would multiply
+/// the requests).
+pub fn start_sandbox() -> (tokio::runtime::Runtime, Sandbox) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(0, Seed::Demo))
+        .expect("sandbox starts");
+    (runtime, sandbox)
 }
