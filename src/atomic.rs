@@ -173,22 +173,35 @@ fn sync_folder(path: &Path) {
     }
 }
 
-fn replace(path: &Path, old: Option<&[u8]>, contents: &[u8], mode: u32) -> Result<()> {
+/// The temporary file that will replace `path`, in its folder.
+fn temp_for(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = folder(path);
-    let mut temp = tempfile::Builder::new()
+    let fail = |err| {
+        let what = format!(
+            "cannot create a file in {} (needed to replace {} safely)",
+            dir.display(),
+            path.display()
+        );
+        Error::io(what, &err)
+    };
+    tempfile::Builder::new()
         .prefix(".cloudkeys-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|err| {
-            Error::io(
-                format!(
-                    "cannot create a file in {} (needed to replace {} safely)",
-                    dir.display(),
-                    path.display()
-                ),
-                &err,
-            )
-        })?;
+        .map_err(fail)
+}
+
+/// Proves, before anything else happens, that the existing file `path` could be replaced: a
+/// temporary file can be made beside it and given its owner. The probe is removed at once.
+pub fn probe(path: &Path) -> Result<()> {
+    let temp = temp_for(path)?;
+    keep_owner(path, temp.as_file())?;
+    temp.close()
+        .map_err(|err| Error::io("cannot remove a temporary file", &err))
+}
+
+fn replace(path: &Path, old: Option<&[u8]>, contents: &[u8], mode: u32) -> Result<()> {
+    let mut temp = temp_for(path)?;
     let failed =
         |err: std::io::Error| Error::io(format!("cannot write the new {}", path.display()), &err);
     #[cfg(unix)]

@@ -1,97 +1,16 @@
-//! Profiles: our TOML file, each cloud's environment variables and native CLI files.
-//! Loaders take an [`Environment`] (variables and home folder) so tests never read the real ones.
+//! Profiles and settings: our TOML file, then each cloud's environment variables and native CLI
+//! files (read in [`crate::credentials`]). Loaders take an [`Environment`] (variables and home
+//! folder) so tests never read the real ones.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::credentials::{self, toml::ProfileToml};
+pub use crate::credentials::{warn_if_readable_by_others, Environment, Profile, Source};
 use crate::error::{Error, Result};
-use crate::model::{ProviderKind, Secret};
-
-/// Environment variables and the home folder, as the loaders see them.
-#[derive(Debug, Clone, Default)]
-pub struct Environment {
-    pub vars: HashMap<String, String>,
-    pub home: Option<PathBuf>,
-}
-
-impl Environment {
-    pub fn from_process() -> Self {
-        let vars: HashMap<String, String> = std::env::vars().collect();
-        let home = vars
-            .get("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from);
-        Environment { vars, home }
-    }
-
-    /// A variable's value, treating an empty one as unset (as the clouds' SDKs do).
-    pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    fn home_file(&self, relative: &str) -> Option<PathBuf> {
-        self.home.as_ref().map(|home| home.join(relative))
-    }
-}
-
-/// Where a profile's credentials came from: also where `rotate` writes a new secret back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `[profiles.NAME]` in our TOML file.
-    ConfigFile { path: PathBuf, table: String },
-    /// The cloud's environment variables.
-    Environment,
-    /// `~/.aws/credentials` section.
-    AwsCredentials { path: PathBuf, section: String },
-    /// `~/.aws/config` section (`[default]` or `[profile NAME]`).
-    AwsConfig { path: PathBuf, section: String },
-    /// `~/.tccli/<name>.credential`.
-    TccliCredential { path: PathBuf },
-    /// A profile in `~/.aliyun/config.json`.
-    AliyunConfig { path: PathBuf, name: String },
-    /// A profile in `~/.hcloud/config.json`.
-    HcloudConfig { path: PathBuf, name: String },
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::ConfigFile { path, table } => {
-                write!(f, "{} [profiles.{table}]", path.display())
-            }
-            Source::Environment => f.write_str("environment"),
-            Source::AwsCredentials { path, section } | Source::AwsConfig { path, section } => {
-                write!(f, "{} [{section}]", path.display())
-            }
-            Source::TccliCredential { path } => write!(f, "{}", path.display()),
-            Source::AliyunConfig { path, name } | Source::HcloudConfig { path, name } => {
-                write!(f, "{} ({name})", path.display())
-            }
-        }
-    }
-}
-
-/// One set of credentials and where to use them.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    pub name: String,
-    pub provider: ProviderKind,
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub session_token: Option<Secret>,
-    pub region: Option<String>,
-    pub endpoint: Option<String>,
-    pub project_id: Option<String>,
-    pub source: Source,
-    /// Set when the secret is read from this environment variable (it can't be written back).
-    pub secret_env: Option<String>,
-}
+use crate::model::ProviderKind;
 
 /// Audit thresholds and allow-list from the `[audit]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -151,20 +70,6 @@ struct FileToml {
     rate_limits: BTreeMap<String, f64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileToml {
-    provider: String,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    secret_access_key_env: Option<String>,
-    session_token: Option<String>,
-    session_token_env: Option<String>,
-    region: Option<String>,
-    endpoint: Option<String>,
-    project_id: Option<String>,
-}
-
 /// The config file to read: `--config`, `$CLOUDKEYS_CONFIG`, or the XDG default.
 /// Returns the path and whether it was named explicitly (then it must exist).
 pub fn config_path(explicit: Option<&Path>, env: &Environment) -> Option<(PathBuf, bool)> {
@@ -199,16 +104,8 @@ pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Config> {
             }
         }
     }
-    load_env_profiles(env, &mut config.profiles);
-    load_aws_files(env, &mut config)?;
-    load_tccli(env, &mut config)?;
-    load_aliyun(env, &mut config)?;
-    load_hcloud(env, &mut config)?;
+    credentials::load_native(env, &mut config.profiles, &mut config.warnings)?;
     Ok(config)
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 fn parse_file(path: &Path, text: &str, env: &Environment, config: &mut Config) -> Result<()> {
@@ -217,495 +114,18 @@ fn parse_file(path: &Path, text: &str, env: &Environment, config: &mut Config) -
         let message = err.message().to_string();
         let at = err
             .span()
-            .map(|span| format!(" at line {}", line_of(text, span.start)))
+            .map(|span| format!(" at line {}", credentials::toml::line_of(text, span.start)))
             .unwrap_or_default();
         Error::config(format!("{}{at}: {message}", path.display()))
     })?;
     config.default_profile = file.default_profile;
     config.audit = file.audit;
     config.rate_limits = file.rate_limits;
-    // Secrets named by environment variable are not in the file.
-    let holds_secrets = file.profiles.values().any(|p| {
-        let p = p.get_ref();
-        p.secret_access_key.is_some() || p.session_token.is_some()
-    });
-    if holds_secrets {
+    if file.profiles.values().any(|p| p.get_ref().holds_secret()) {
         warn_if_readable_by_others(path, &mut config.warnings);
     }
-    for (name, spanned) in file.profiles {
-        let line = line_of(text, spanned.span().start);
-        let at = |what: String| {
-            Error::config(format!(
-                "{} line {line}: profile {name}: {what}",
-                path.display()
-            ))
-        };
-        let raw = spanned.into_inner();
-        let provider = ProviderKind::parse(&raw.provider).ok_or_else(|| {
-            at(format!(
-                "unknown provider '{}' (expected aws, tencent, alibaba or huawei)",
-                raw.provider
-            ))
-        })?;
-        let access_key_id = raw
-            .access_key_id
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| at("access_key_id is missing".into()))?;
-        let (secret, secret_env) = match (raw.secret_access_key, raw.secret_access_key_env) {
-            (Some(_), Some(_)) => {
-                return Err(at(
-                    "set secret_access_key or secret_access_key_env, not both".into(),
-                ))
-            }
-            (Some(secret), None) => (Secret::new(secret), None),
-            (None, Some(var)) => {
-                let value = env.var(&var).ok_or_else(|| {
-                    at(format!(
-                        "environment variable {var} (secret_access_key_env) is not set"
-                    ))
-                })?;
-                (Secret::new(value), Some(var))
-            }
-            (None, None) => {
-                return Err(at(
-                    "secret_access_key (or secret_access_key_env) is missing".into(),
-                ))
-            }
-        };
-        let session_token = match (raw.session_token, raw.session_token_env) {
-            (Some(token), _) => Some(Secret::new(token)),
-            (None, Some(var)) => Some(Secret::new(env.var(&var).ok_or_else(|| {
-                at(format!(
-                    "environment variable {var} (session_token_env) is not set"
-                ))
-            })?)),
-            (None, None) => None,
-        };
-        if let Some(endpoint) = &raw.endpoint {
-            url::Url::parse(endpoint)
-                .map_err(|err| at(format!("endpoint '{endpoint}' is not a URL: {err}")))?;
-        }
-        config.profiles.push(Profile {
-            name: name.clone(),
-            provider,
-            access_key_id: access_key_id.trim().to_string(),
-            secret_access_key: secret,
-            session_token,
-            region: raw.region,
-            endpoint: raw.endpoint,
-            project_id: raw.project_id,
-            source: Source::ConfigFile {
-                path: path.to_path_buf(),
-                table: name,
-            },
-            secret_env,
-        });
-    }
-    Ok(())
-}
-
-/// Warns, as ssh does, when a file holding secrets can be read by group or others.
-pub fn warn_if_readable_by_others(path: &Path, warnings: &mut Vec<String>) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode();
-            if mode & 0o077 != 0 {
-                warnings.push(format!(
-                    "{} holds secrets but is readable by others (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    mode & 0o777
-                ));
-            }
-        }
-    }
-}
-
-struct EnvNames {
-    provider: ProviderKind,
-    id: &'static str,
-    secret: &'static str,
-    tokens: &'static [&'static str],
-    regions: &'static [&'static str],
-}
-
-const ENV_NAMES: [EnvNames; 4] = [
-    EnvNames {
-        provider: ProviderKind::Aws,
-        id: "AWS_ACCESS_KEY_ID",
-        secret: "AWS_SECRET_ACCESS_KEY",
-        tokens: &["AWS_SESSION_TOKEN"],
-        regions: &["AWS_REGION", "AWS_DEFAULT_REGION"],
-    },
-    EnvNames {
-        provider: ProviderKind::Tencent,
-        id: "TENCENTCLOUD_SECRET_ID",
-        secret: "TENCENTCLOUD_SECRET_KEY",
-        tokens: &["TENCENTCLOUD_TOKEN", "TENCENTCLOUD_SESSION_TOKEN"],
-        regions: &["TENCENTCLOUD_REGION"],
-    },
-    EnvNames {
-        provider: ProviderKind::Alibaba,
-        id: "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        secret: "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        tokens: &["ALIBABA_CLOUD_SECURITY_TOKEN"],
-        regions: &["ALIBABA_CLOUD_REGION_ID"],
-    },
-    EnvNames {
-        provider: ProviderKind::Huawei,
-        id: "HUAWEICLOUD_SDK_AK",
-        secret: "HUAWEICLOUD_SDK_SK",
-        tokens: &["HUAWEICLOUD_SDK_SECURITY_TOKEN"],
-        regions: &["HUAWEICLOUD_SDK_REGION"],
-    },
-];
-
-fn load_env_profiles(env: &Environment, profiles: &mut Vec<Profile>) {
-    for names in &ENV_NAMES {
-        let (Some(id), Some(secret)) = (env.var(names.id), env.var(names.secret)) else {
-            continue;
-        };
-        let project_id = if names.provider == ProviderKind::Huawei {
-            env.var("HUAWEICLOUD_SDK_PROJECT_ID").map(str::to_string)
-        } else {
-            None
-        };
-        profiles.push(Profile {
-            name: format!("{}:env", names.provider),
-            provider: names.provider,
-            access_key_id: id.to_string(),
-            secret_access_key: Secret::new(secret),
-            session_token: names
-                .tokens
-                .iter()
-                .find_map(|t| env.var(t))
-                .map(Secret::new),
-            region: names
-                .regions
-                .iter()
-                .find_map(|r| env.var(r))
-                .map(str::to_string),
-            endpoint: None,
-            project_id,
-            source: Source::Environment,
-            secret_env: Some(names.secret.to_string()),
-        });
-    }
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::config(format!(
-            "cannot read {}: {err}",
-            path.display()
-        ))),
-    }
-}
-
-fn parse_ini(path: &Path, text: &str) -> Result<ini::Ini> {
-    ini::Ini::load_from_str_opt(
-        text,
-        ini::ParseOption {
-            enabled_quote: false,
-            enabled_escape: false,
-            ..Default::default()
-        },
-    )
-    .map_err(|err| Error::config(format!("{}: {err}", path.display())))
-}
-
-fn load_aws_files(env: &Environment, config: &mut Config) -> Result<()> {
-    let credentials_path = env
-        .var("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .or_else(|| env.home_file(".aws/credentials"));
-    let config_path = env
-        .var("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .or_else(|| env.home_file(".aws/config"));
-    // Region (and possibly keys) per profile name from ~/.aws/config.
-    let mut settings: BTreeMap<String, (String, BTreeMap<String, String>)> = BTreeMap::new();
-    if let Some(path) = &config_path {
-        if let Some(text) = read_optional(path)? {
-            for (section, props) in parse_ini(path, &text)?.iter() {
-                let Some(section) = section else { continue };
-                let name = match section.strip_prefix("profile ") {
-                    Some(name) => name.trim(),
-                    None if section == "default" => "default",
-                    None => continue, // sso-session, services, ...
-                };
-                let values = props
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                settings.insert(name.to_string(), (section.to_string(), values));
-            }
-        }
-    }
-    let mut seen = Vec::new();
-    if let Some(path) = &credentials_path {
-        if let Some(text) = read_optional(path)? {
-            let mut holds_secrets = false;
-            for (section, props) in parse_ini(path, &text)?.iter() {
-                let Some(section) = section else { continue };
-                let (Some(id), Some(secret)) = (
-                    props.get("aws_access_key_id"),
-                    props.get("aws_secret_access_key"),
-                ) else {
-                    continue;
-                };
-                holds_secrets = true;
-                let region = props.get("region").map(str::to_string).or_else(|| {
-                    settings
-                        .get(section)
-                        .and_then(|(_, s)| s.get("region").cloned())
-                });
-                config.profiles.push(aws_profile(
-                    section,
-                    id,
-                    secret,
-                    props.get("aws_session_token"),
-                    region,
-                    Source::AwsCredentials {
-                        path: path.clone(),
-                        section: section.to_string(),
-                    },
-                ));
-                seen.push(section.to_string());
-            }
-            if holds_secrets {
-                warn_if_readable_by_others(path, &mut config.warnings);
-            }
-        }
-    }
-    if let Some(path) = &config_path {
-        // Keys may live in ~/.aws/config too (the AWS CLI reads them there).
-        let holds_secrets = settings.values().any(|(_, values)| {
-            values.contains_key("aws_secret_access_key") || values.contains_key("aws_session_token")
-        });
-        if holds_secrets {
-            warn_if_readable_by_others(path, &mut config.warnings);
-        }
-        for (name, (section, values)) in &settings {
-            if seen.contains(name) {
-                continue;
-            }
-            let (Some(id), Some(secret)) = (
-                values.get("aws_access_key_id"),
-                values.get("aws_secret_access_key"),
-            ) else {
-                continue;
-            };
-            config.profiles.push(aws_profile(
-                name,
-                id,
-                secret,
-                values.get("aws_session_token").map(String::as_str),
-                values.get("region").cloned(),
-                Source::AwsConfig {
-                    path: path.clone(),
-                    section: section.clone(),
-                },
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn aws_profile(
-    name: &str,
-    id: &str,
-    secret: &str,
-    token: Option<&str>,
-    region: Option<String>,
-    source: Source,
-) -> Profile {
-    Profile {
-        name: format!("aws:{name}"),
-        provider: ProviderKind::Aws,
-        access_key_id: id.trim().to_string(),
-        secret_access_key: Secret::new(secret.trim()),
-        session_token: token.filter(|t| !t.is_empty()).map(Secret::new),
-        region,
-        endpoint: None,
-        project_id: None,
-        source,
-        secret_env: None,
-    }
-}
-
-fn json_file(path: &Path) -> Result<Option<serde_json::Value>> {
-    let Some(text) = read_optional(path)? else {
-        return Ok(None);
-    };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|err| Error::config(format!("{}: not valid JSON: {err}", path.display())))
-}
-
-fn str_field<'a>(value: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    value
-        .get(name)
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-fn load_tccli(env: &Environment, config: &mut Config) -> Result<()> {
-    let Some(dir) = env.home_file(".tccli") else {
-        return Ok(());
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(());
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "credential"))
-        .collect();
-    files.sort();
-    for path in files {
-        let Some(name) = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        let Some(doc) = json_file(&path)? else {
-            continue;
-        };
-        let (Some(id), Some(secret)) = (str_field(&doc, "secretId"), str_field(&doc, "secretKey"))
-        else {
-            continue;
-        };
-        // Region lives beside it in <name>.configure.
-        let region = json_file(&dir.join(format!("{name}.configure")))
-            .ok()
-            .flatten()
-            .and_then(|c| {
-                str_field(&c, "region")
-                    .or_else(|| c.get("_sys_param").and_then(|s| str_field(s, "region")))
-                    .map(str::to_string)
-            });
-        warn_if_readable_by_others(&path, &mut config.warnings);
-        config.profiles.push(Profile {
-            name: format!("tencent:{name}"),
-            provider: ProviderKind::Tencent,
-            access_key_id: id.to_string(),
-            secret_access_key: Secret::new(secret),
-            session_token: str_field(&doc, "token").map(Secret::new),
-            region,
-            endpoint: None,
-            project_id: None,
-            source: Source::TccliCredential { path: path.clone() },
-            secret_env: None,
-        });
-    }
-    Ok(())
-}
-
-fn load_aliyun(env: &Environment, config: &mut Config) -> Result<()> {
-    let Some(path) = env.home_file(".aliyun/config.json") else {
-        return Ok(());
-    };
-    let Some(doc) = json_file(&path)? else {
-        return Ok(());
-    };
-    let mut holds_secrets = false;
-    for entry in doc
-        .get("profiles")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let Some(name) = str_field(entry, "name") else {
-            continue;
-        };
-        // AK mode holds a long-term key; StsToken mode a temporary one. Other modes (RamRoleArn,
-        // EcsRamRole, ...) need flows cloudkeys does not run.
-        let mode = str_field(entry, "mode").unwrap_or("AK");
-        if mode != "AK" && mode != "StsToken" {
-            continue;
-        }
-        let (Some(id), Some(secret)) = (
-            str_field(entry, "access_key_id"),
-            str_field(entry, "access_key_secret"),
-        ) else {
-            continue;
-        };
-        holds_secrets = true;
-        config.profiles.push(Profile {
-            name: format!("alibaba:{name}"),
-            provider: ProviderKind::Alibaba,
-            access_key_id: id.to_string(),
-            secret_access_key: Secret::new(secret),
-            session_token: str_field(entry, "sts_token").map(Secret::new),
-            region: str_field(entry, "region_id").map(str::to_string),
-            endpoint: None,
-            project_id: None,
-            source: Source::AliyunConfig {
-                path: path.clone(),
-                name: name.to_string(),
-            },
-            secret_env: None,
-        });
-    }
-    if holds_secrets {
-        warn_if_readable_by_others(&path, &mut config.warnings);
-    }
-    Ok(())
-}
-
-fn load_hcloud(env: &Environment, config: &mut Config) -> Result<()> {
-    let Some(path) = env.home_file(".hcloud/config.json") else {
-        return Ok(());
-    };
-    let Some(doc) = json_file(&path)? else {
-        return Ok(());
-    };
-    let mut holds_secrets = false;
-    for entry in doc
-        .get("profiles")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let Some(name) = str_field(entry, "name") else {
-            continue;
-        };
-        let mode = str_field(entry, "mode").unwrap_or("AKSK");
-        if !mode.eq_ignore_ascii_case("AKSK") {
-            continue;
-        }
-        let (Some(id), Some(secret)) = (
-            str_field(entry, "accessKeyId"),
-            str_field(entry, "secretAccessKey"),
-        ) else {
-            continue;
-        };
-        holds_secrets = true;
-        config.profiles.push(Profile {
-            name: format!("huawei:{name}"),
-            provider: ProviderKind::Huawei,
-            access_key_id: id.to_string(),
-            secret_access_key: Secret::new(secret),
-            session_token: str_field(entry, "securityToken").map(Secret::new),
-            region: str_field(entry, "region").map(str::to_string),
-            endpoint: None,
-            project_id: str_field(entry, "projectId").map(str::to_string),
-            source: Source::HcloudConfig {
-                path: path.clone(),
-                name: name.to_string(),
-            },
-            secret_env: None,
-        });
-    }
-    if holds_secrets {
-        warn_if_readable_by_others(&path, &mut config.warnings);
-    }
+    let profiles = credentials::toml::profiles(path, text, file.profiles, env)?;
+    config.profiles.extend(profiles);
     Ok(())
 }
 
@@ -739,23 +159,16 @@ impl Config {
         if env_profile.is_some() {
             return env_profile;
         }
-        let preferred = match provider {
-            ProviderKind::Aws => env.var("AWS_PROFILE").unwrap_or("default").to_string(),
-            ProviderKind::Tencent => "default".to_string(),
-            ProviderKind::Alibaba => self.current_native(provider).unwrap_or("default".into()),
-            ProviderKind::Huawei => self.current_native(provider).unwrap_or("default".into()),
-        };
+        let preferred =
+            match provider {
+                ProviderKind::Aws => env.var("AWS_PROFILE").unwrap_or("default").to_string(),
+                ProviderKind::Tencent => "default".to_string(),
+                ProviderKind::Alibaba => credentials::current_native(&self.profiles, provider)
+                    .unwrap_or("default".into()),
+                ProviderKind::Huawei => credentials::current_native(&self.profiles, provider)
+                    .unwrap_or("default".into()),
+            };
         self.find(&format!("{provider}:{preferred}"))
-    }
-
-    fn current_native(&self, provider: ProviderKind) -> Option<String> {
-        let path = self.profiles.iter().find_map(|p| match &p.source {
-            Source::AliyunConfig { path, .. } if provider == ProviderKind::Alibaba => Some(path),
-            Source::HcloudConfig { path, .. } if provider == ProviderKind::Huawei => Some(path),
-            _ => None,
-        })?;
-        let doc = json_file(path).ok().flatten()?;
-        str_field(&doc, "current").map(str::to_string)
     }
 
     /// The profiles a command acts on.

@@ -6,17 +6,12 @@
 //!
 //! How each source is edited: only the bytes of the two values (access key id and secret) change;
 //! every other byte of the file (comments, spacing, order, other profiles, line endings) stays as
-//! it was. The value spans are found with a parser that reports positions where one exists
-//! (`toml_edit` for our TOML file, `jsonc-parser`, in strict JSON mode, for the JSON files of
-//! tccli, aliyun and hcloud). No INI crate keeps a file byte-for-byte, so `~/.aws/credentials`
-//! and `~/.aws/config` are edited by a small line editor that reads sections and `key = value`
-//! lines as the AWS CLI does (`=` or `:`, spaces around them, keys in any case, CRLF, `#`/`;`
-//! comments). Before anything is written, the edited text is parsed again with the same parser
-//! the loaders use and compared with the old one: it must read back exactly as before except
-//! for the two new values, or nothing is written.
+//! it was. Each format's module in [`crate::credentials`] finds the value spans with the field
+//! names and navigation its loader uses, and checks the edited text: it must read back, with the
+//! loader's parser, exactly as before except for the two new values, or nothing is written.
 //!
-//! The file is replaced atomically: a temporary file in the same folder, written, fsynced, given
-//! mode 0600 (and the old file's owner), renamed over the old one, then the folder is fsynced.
+//! The file is replaced by [`atomic::write_locked`]: under a lock, through a temporary file in
+//! the same folder, fsynced, mode 0600 (and the old file's owner), renamed over the old one.
 //! A crash leaves either the old file or the new one, never a mix.
 //!
 //! Refused (in [`check`] already): credentials from environment variables or a secret read from
@@ -38,7 +33,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::atomic;
-use crate::config::{Profile, Source};
+use crate::credentials::{self, Edit, Entry, Profile};
 use crate::error::{Error, Result};
 use crate::model::Secret;
 
@@ -47,9 +42,11 @@ use crate::model::Secret;
 /// entry is still there with the same access key id, the secret is not taken from an env var,
 /// the source is not the environment). Err(Error kind Usage or Io, one clear line saying why
 /// and, for env sources, "pass --save FILE").
-pub fn check(profile: &crate::config::Profile) -> crate::error::Result<()> {
+pub fn check(profile: &Profile) -> Result<()> {
     let target = Target::of(profile)?;
-    let text = target.read()?;
+    let text = fs::read_to_string(&target.real)
+        .map(Zeroizing::new)
+        .map_err(|err| target.io(format_args!("cannot read {}", target.real.display()), &err))?;
     let entry = target.locate(&text)?;
     if entry.id != profile.access_key_id {
         return Err(target.refuse(format!(
@@ -58,37 +55,26 @@ pub fn check(profile: &crate::config::Profile) -> crate::error::Result<()> {
             entry.id, profile.access_key_id
         )));
     }
-    target.probe_folder()
+    atomic::probe(&target.real).map_err(|err| err.with_profile(target.profile))
 }
 
-/// Replaces the access key id and secret of `profile` in its source file, by atomic replace:
-/// temp file in the same folder (tempfile crate), write, fsync, rename over, fsync the folder;
-/// mode 0600; everything else in the file byte-for-byte untouched. Returns the path written.
-/// Refuses (and writes nothing) if the entry's current access key id isn't `old_key_id`
-/// unless it already is `new_key_id` (then Ok: re-running after an interruption is a no-op).
+/// Replaces the access key id and secret of `profile` in its source file, by atomic replace
+/// (see [`atomic::write_locked`]); everything else in the file byte-for-byte untouched. Returns
+/// the path written. Refuses (and writes nothing) if the entry's current access key id isn't
+/// `old_key_id` unless it already is `new_key_id` (then Ok: re-running after an interruption
+/// is a no-op).
 pub fn write(
-    profile: &crate::config::Profile,
+    profile: &Profile,
     old_key_id: &str,
     new_key_id: &str,
-    new_secret: &crate::model::Secret,
-) -> crate::error::Result<std::path::PathBuf> {
+    new_secret: &Secret,
+) -> Result<PathBuf> {
     let target = Target::of(profile)?;
     target.validate("access key id", new_key_id)?;
     target.validate("secret", new_secret.expose())?;
     let backup = backup_path(&target.real, &profile.name);
     let made_backup = std::cell::Cell::new(false);
-    // Under the file's lock, on what it holds now: another rotation of another profile of the
-    // same file may have written it since `check` read it, and its change must stay.
-    let written = atomic::write_locked(&target.real, 0o600, |current| {
-        let text = target.text(current)?;
-        let entry = target.locate(&text)?;
-        if entry.id == new_key_id && entry.secret.expose() == new_secret.expose() {
-            tracing::debug!(
-                "{} already holds access key {new_key_id}; nothing to write",
-                target.place
-            );
-            return Ok(text.as_bytes().to_vec());
-        }
+    let written = target.rewrite(new_key_id, new_secret, |text, entry| {
         if entry.id != old_key_id && entry.id != new_key_id {
             return Err(target.refuse(format!(
                 "it holds access key id {}, neither {old_key_id} (the key being replaced) nor \
@@ -96,41 +82,36 @@ pub fn write(
                 entry.id
             )));
         }
+        // The old secret is about to be overwritten before the new key is proven: keep the
+        // file as it is until the rotation is over, so that [`restore`] can put it back.
+        if entry.id == old_key_id {
+            atomic::write_held(&backup, 0o600, |_| Ok(text.as_bytes().to_vec()))?;
+            made_backup.set(true);
+        }
         // The id already being the new one means an earlier run was interrupted, or someone
         // pasted the id by hand: the secret the cloud gave for that id is the only right one.
         let mut edits = vec![(
             entry.secret_span.clone(),
-            target.encode(&text[entry.secret_span.clone()], new_secret.expose())?,
+            target.format.encode(&text[entry.secret_span.clone()], new_secret.expose()),
         )];
         if entry.id != new_key_id {
-            edits.push((
-                entry.id_span.clone(),
-                target.encode(&text[entry.id_span.clone()], new_key_id)?,
-            ));
+            let id_text = target.format.encode(&text[entry.id_span.clone()], new_key_id);
+            edits.push((entry.id_span.clone(), id_text));
         }
-        let new_text = splice(&text, edits);
-        target.verify(&text, &new_text, &entry, new_key_id, new_secret)?;
-        // The old secret is about to be overwritten before the new key is proven: keep the
-        // file as it is until the rotation is over, so that [`restore`] can put it back.
-        if entry.id == old_key_id {
-            atomic::write_held(&backup, 0o600, |_| Ok(text.as_bytes().to_vec()))
-                .map_err(|err| err.with_profile(target.profile))?;
-            made_backup.set(true);
-        }
-        Ok(new_text.as_bytes().to_vec())
+        Ok(edits)
     });
-    let written = match written {
-        Ok(written) => written,
+    match written {
+        Ok(atomic::Written::Replaced) => {
+            tracing::info!("wrote access key {new_key_id} to {}", target.place)
+        }
+        Ok(atomic::Written::Unchanged) => {}
         Err(err) => {
             // Nothing was written: the backup made for this write is not needed.
             if made_backup.get() {
                 discard_backup(profile);
             }
-            return Err(err.with_profile(target.profile));
+            return Err(err);
         }
-    };
-    if written == atomic::Written::Replaced {
-        tracing::info!("wrote access key {new_key_id} to {}", target.place);
     }
     Ok(target.real)
 }
@@ -159,12 +140,7 @@ pub fn restore(profile: &Profile, new_key_id: &str) -> Result<PathBuf> {
             profile.access_key_id
         )));
     }
-    atomic::write_locked(&target.real, 0o600, |current| {
-        let text = target.text(current)?;
-        let entry = target.locate(&text)?;
-        if entry.id == old.id && entry.secret.expose() == old.secret.expose() {
-            return Ok(text.as_bytes().to_vec());
-        }
+    target.rewrite(&old.id, &old.secret, |_, entry| {
         if entry.id != new_key_id {
             return Err(target.refuse(format!(
                 "it holds access key id {}, not the new {new_key_id}; it was changed by \
@@ -173,23 +149,17 @@ pub fn restore(profile: &Profile, new_key_id: &str) -> Result<PathBuf> {
                 backup.display()
             )));
         }
-        let new_text = splice(
-            &text,
-            vec![
-                (
-                    entry.id_span.clone(),
-                    saved[old.id_span.clone()].to_string(),
-                ),
-                (
-                    entry.secret_span.clone(),
-                    saved[old.secret_span.clone()].to_string(),
-                ),
-            ],
-        );
-        target.verify(&text, &new_text, &entry, &old.id, &old.secret)?;
-        Ok(new_text.as_bytes().to_vec())
-    })
-    .map_err(|err| err.with_profile(target.profile))?;
+        Ok(vec![
+            (
+                entry.id_span.clone(),
+                saved[old.id_span.clone()].to_string(),
+            ),
+            (
+                entry.secret_span.clone(),
+                saved[old.secret_span.clone()].to_string(),
+            ),
+        ])
+    })?;
     tracing::info!("put access key {} back into {}", old.id, target.place);
     discard_backup(profile);
     Ok(target.real)
@@ -215,71 +185,6 @@ fn backup_path(real: &Path, profile: &str) -> PathBuf {
     atomic::beside(real, &format!("cloudkeys-backup-{name}"))
 }
 
-/// The kind of file and where the profile's entry is in it.
-#[derive(Debug, Clone, Copy)]
-enum Format<'a> {
-    /// `[profiles.TABLE]` of our TOML file.
-    Toml { table: &'a str },
-    /// A section of `~/.aws/credentials` or `~/.aws/config`.
-    Ini { section: &'a str },
-    /// `~/.tccli/NAME.credential`: one object with `secretId` and `secretKey`.
-    Tccli,
-    /// One element of the `profiles` array of `~/.aliyun/config.json` or `~/.hcloud/config.json`.
-    JsonProfiles { name: &'a str, cli: JsonCli },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JsonCli {
-    Aliyun,
-    Hcloud,
-}
-
-impl JsonCli {
-    fn id_key(self) -> &'static str {
-        match self {
-            JsonCli::Aliyun => "access_key_id",
-            JsonCli::Hcloud => "accessKeyId",
-        }
-    }
-
-    fn secret_key(self) -> &'static str {
-        match self {
-            JsonCli::Aliyun => "access_key_secret",
-            JsonCli::Hcloud => "secretAccessKey",
-        }
-    }
-
-    /// Whether a profile in this `mode` holds a long-term key (as the loaders decide it).
-    fn long_term_mode(self, mode: Option<&str>) -> bool {
-        match (self, mode) {
-            (_, None) => true,
-            (JsonCli::Aliyun, Some(mode)) => mode == "AK",
-            (JsonCli::Hcloud, Some(mode)) => mode.eq_ignore_ascii_case("AKSK"),
-        }
-    }
-
-    fn long_term_name(self) -> &'static str {
-        match self {
-            JsonCli::Aliyun => "AK",
-            JsonCli::Hcloud => "AKSK",
-        }
-    }
-}
-
-const AWS_ID: &str = "aws_access_key_id";
-const AWS_SECRET: &str = "aws_secret_access_key";
-
-/// Where the profile's entry was found in the text.
-struct Entry {
-    id_span: Range<usize>,
-    /// As the loaders read it (trimmed).
-    id: String,
-    secret_span: Range<usize>,
-    secret: Secret,
-    /// The element of a JSON `profiles` array.
-    index: Option<usize>,
-}
-
 /// The file a profile came from and how to edit it.
 struct Target<'a> {
     profile: &'a str,
@@ -287,40 +192,19 @@ struct Target<'a> {
     place: String,
     /// The regular file read and replaced (the final target if the named file is a symlink).
     real: PathBuf,
-    format: Format<'a>,
+    format: Box<dyn Edit + 'a>,
 }
 
 impl<'a> Target<'a> {
     /// Refuses sources that cannot be written back, and finds the file to edit.
     fn of(profile: &'a Profile) -> Result<Self> {
         let usage = |message: String| Error::usage(message).with_profile(&profile.name);
-        let (path, format) = match &profile.source {
-            Source::Environment => {
-                return Err(usage(
-                    "its credentials come from environment variables, which cloudkeys cannot \
-                     change; pass --save FILE to keep the new key in a file"
-                        .into(),
-                ))
-            }
-            Source::ConfigFile { path, table } => (path, Format::Toml { table }),
-            Source::AwsCredentials { path, section } | Source::AwsConfig { path, section } => {
-                (path, Format::Ini { section })
-            }
-            Source::TccliCredential { path } => (path, Format::Tccli),
-            Source::AliyunConfig { path, name } => (
-                path,
-                Format::JsonProfiles {
-                    name,
-                    cli: JsonCli::Aliyun,
-                },
-            ),
-            Source::HcloudConfig { path, name } => (
-                path,
-                Format::JsonProfiles {
-                    name,
-                    cli: JsonCli::Hcloud,
-                },
-            ),
+        let Some((path, format)) = credentials::editor(&profile.source) else {
+            return Err(usage(
+                "its credentials come from environment variables, which cloudkeys cannot \
+                 change; pass --save FILE to keep the new key in a file"
+                    .into(),
+            ));
         };
         let place = profile.source.to_string();
         if let Some(var) = &profile.secret_env {
@@ -381,12 +265,6 @@ impl<'a> Target<'a> {
         Error::io(what, err).with_profile(self.profile)
     }
 
-    fn read(&self) -> Result<Zeroizing<String>> {
-        fs::read_to_string(&self.real)
-            .map(Zeroizing::new)
-            .map_err(|err| self.io(format_args!("cannot read {}", self.real.display()), &err))
-    }
-
     /// The file's content as text, as [`atomic::write_locked`] hands it over.
     fn text(&self, current: Option<&[u8]>) -> Result<Zeroizing<String>> {
         let Some(bytes) = current else {
@@ -397,41 +275,8 @@ impl<'a> Target<'a> {
             .map_err(|_| self.refuse("the file is not UTF-8 text"))
     }
 
-    fn folder(&self) -> &Path {
-        atomic::folder(&self.real)
-    }
-
-    fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
-        let dir = self.folder();
-        tempfile::Builder::new()
-            .prefix(".cloudkeys-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|err| {
-                self.io(
-                    format_args!(
-                        "cannot create a file in {} (needed to replace {} safely)",
-                        dir.display(),
-                        self.real.display()
-                    ),
-                    &err,
-                )
-            })
-    }
-
-    /// Proves that [`Target::replace`] could create its temporary file and give it the owner of
-    /// the file it replaces. The probe is removed at once.
-    fn probe_folder(&self) -> Result<()> {
-        let probe = self.temp_file()?;
-        self.keep_owner(probe.as_file())?;
-        probe
-            .close()
-            .map_err(|err| self.io(format_args!("cannot remove a temporary file"), &err))
-    }
-
-    /// Gives `file` the owner of the file being replaced (see [`atomic::keep_owner`]).
-    fn keep_owner(&self, file: &fs::File) -> Result<()> {
-        atomic::keep_owner(&self.real, file).map_err(|err| err.with_profile(self.profile))
+    fn locate(&self, text: &str) -> Result<Entry> {
+        self.format.locate(text).map_err(|why| self.refuse(why))
     }
 
     /// Refuses a new value that this file format, or the loader reading it back, would not keep
@@ -441,16 +286,8 @@ impl<'a> Target<'a> {
             Some("is empty")
         } else if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
             Some("starts or ends with whitespace, which the file's reader would drop")
-        } else if matches!(self.format, Format::Ini { .. }) {
-            if value.chars().any(char::is_control) {
-                Some("contains a line break or another control character, which an INI file cannot hold")
-            } else if value.ends_with('\\') {
-                Some("ends with a backslash, which the INI reader takes as a line continuation")
-            } else {
-                None
-            }
         } else {
-            None
+            self.format.cannot_hold(value)
         };
         match why {
             Some(why) => Err(self.refuse(format!(
@@ -460,525 +297,50 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// The text that replaces a value whose old text is `old`.
-    fn encode(&self, old: &str, value: &str) -> Result<String> {
-        match self.format {
-            Format::Toml { .. } => Ok(toml_string(old, value)),
-            Format::Ini { .. } => Ok(value.to_string()),
-            Format::Tccli | Format::JsonProfiles { .. } => serde_json::to_string(value)
-                .map_err(|err| self.refuse(format!("cannot encode the new value: {err}"))),
-        }
-    }
-
-    fn locate(&self, text: &str) -> Result<Entry> {
-        match self.format {
-            Format::Toml { table } => self.locate_toml(text, table),
-            Format::Ini { section } => self.locate_ini(text, section),
-            Format::Tccli | Format::JsonProfiles { .. } => self.locate_json(text),
-        }
-    }
-
-    /// Checks that `new` reads back, with the loaders' parser, exactly as `old` with the entry's
-    /// id and secret replaced.
-    fn verify(
+    /// Under the file's lock, on what it holds now (another rotation of another profile of the
+    /// same file may have written it since it was read, and its change must stay): unless the
+    /// entry holds `id` and `secret` already, `edit` says which spans get which text (or
+    /// refuses), and the result must read back as the file with the entry holding `id` and
+    /// `secret`, or nothing is written.
+    fn rewrite(
         &self,
-        old: &str,
-        new: &str,
-        entry: &Entry,
-        new_id: &str,
-        new_secret: &Secret,
-    ) -> Result<()> {
-        let same = match self.format {
-            Format::Toml { table } => verify_toml(old, new, table, new_id, new_secret),
-            Format::Ini { section } => verify_ini(old, new, section, new_id, new_secret),
-            Format::Tccli => verify_json(
-                old,
-                new,
-                None,
-                ("secretId", "secretKey"),
-                new_id,
-                new_secret,
-            ),
-            Format::JsonProfiles { cli, .. } => verify_json(
-                old,
-                new,
-                entry.index,
-                (cli.id_key(), cli.secret_key()),
-                new_id,
-                new_secret,
-            ),
-        };
-        if same {
-            Ok(())
-        } else {
-            Err(self.refuse(
-                "the edited file would not read back as expected, so nothing was written; \
-                 please report this and pass --save FILE",
-            ))
-        }
-    }
-
-    // ---- TOML ----
-
-    fn locate_toml(&self, text: &str, table: &str) -> Result<Entry> {
-        let doc = toml_edit::ImDocument::parse(text).map_err(|err| {
-            let at = err
-                .span()
-                .map(|span| format!(" at line {}", line_of(text, span.start)))
-                .unwrap_or_default();
-            self.refuse(format!(
-                "the file no longer parses{at}: {}",
-                err.message().trim()
-            ))
-        })?;
-        let entry = doc
-            .as_table()
-            .get("profiles")
-            .and_then(toml_edit::Item::as_table_like)
-            .and_then(|profiles| profiles.get(table))
-            .and_then(toml_edit::Item::as_table_like)
-            .ok_or_else(|| self.refuse("the profile is no longer in the file"))?;
-        let field = |key: &str| {
-            let value = entry
-                .get(key)
-                .and_then(toml_edit::Item::as_value)
-                .ok_or_else(|| self.refuse(format!("{key} is missing")))?;
-            match (value.as_str(), value.span()) {
-                (Some(text), Some(span)) => Ok((span, text.to_string())),
-                _ => Err(self.refuse(format!("{key} is not a string"))),
+        id: &str,
+        secret: &Secret,
+        edit: impl FnOnce(&str, &Entry) -> Result<Vec<(Range<usize>, String)>>,
+    ) -> Result<atomic::Written> {
+        atomic::write_locked(&self.real, 0o600, |current| {
+            let text = self.text(current)?;
+            let entry = self.locate(&text)?;
+            if entry.id == id && entry.secret.expose() == secret.expose() {
+                tracing::debug!(
+                    "{} already holds access key {id}; nothing to write",
+                    self.place
+                );
+                return Ok(text.as_bytes().to_vec());
             }
-        };
-        let (id_span, id) = field("access_key_id")?;
-        let (secret_span, secret) = field("secret_access_key")?;
-        Ok(Entry {
-            id_span,
-            id: id.trim().to_string(),
-            secret_span,
-            secret: Secret::new(secret),
-            index: None,
+            let mut new_text = Zeroizing::new(text.to_string());
+            let mut edits = edit(&text, &entry)?;
+            // From the end, so that the earlier spans stay where they are.
+            edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+            for (span, replacement) in edits {
+                new_text.replace_range(span, &replacement);
+            }
+            if !self.format.reads_back(&text, &new_text, &entry, id, secret) {
+                return Err(self.refuse(
+                    "the edited file would not read back as expected, so nothing was written; \
+                     please report this and pass --save FILE",
+                ));
+            }
+            Ok(new_text.as_bytes().to_vec())
         })
-    }
-
-    // ---- INI ----
-
-    fn locate_ini(&self, text: &str, section: &str) -> Result<Entry> {
-        let parsed = parse_ini(text)
-            .map_err(|err| self.refuse(format!("the file no longer parses: {err}")))?;
-        let sections: Vec<_> = parsed
-            .iter()
-            .filter(|(name, _)| *name == Some(section))
-            .collect();
-        let props = match sections.as_slice() {
-            [] => return Err(self.refuse("the section is no longer in the file")),
-            [(_, props)] => *props,
-            _ => {
-                return Err(
-                    self.refuse("the section appears more than once; merge the copies by hand")
-                )
-            }
-        };
-        let lines = IniLines::scan(text, section);
-        if lines.headers != 1 {
-            return Err(self.refuse("the section appears more than once; merge the copies by hand"));
-        }
-        let field = |key: &str, found: &[IniValue]| -> Result<(Range<usize>, String)> {
-            let value = match found {
-                [] => return Err(self.refuse(format!("{key} is missing"))),
-                [one] => one,
-                _ => {
-                    return Err(self.refuse(format!(
-                        "{key} is set more than once in the section; keep one by hand"
-                    )))
-                }
-            };
-            if value.continued {
-                return Err(self.refuse(format!(
-                    "{key} continues on an indented next line; put it on one line by hand"
-                )));
-            }
-            // What the loader read must be what this editor sees, or the edit is a guess.
-            let loaded: Vec<&str> = props
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-                .collect();
-            if loaded != [&text[value.span.clone()]] {
-                return Err(self.refuse(format!(
-                    "the {key} line is not a plain `key = value` line; fix it by hand"
-                )));
-            }
-            Ok((value.span.clone(), text[value.span.clone()].to_string()))
-        };
-        let (id_span, id) = field(AWS_ID, &lines.ids)?;
-        let (secret_span, secret) = field(AWS_SECRET, &lines.secrets)?;
-        Ok(Entry {
-            id_span,
-            id,
-            secret_span,
-            secret: Secret::new(secret),
-            index: None,
-        })
-    }
-
-    // ---- JSON ----
-
-    fn locate_json(&self, text: &str) -> Result<Entry> {
-        // serde_json (what the loaders use) decides whether the file is valid; its errors show
-        // positions, never content.
-        serde_json::from_str::<serde_json::Value>(text)
-            .map_err(|err| self.refuse(format!("the file is no longer valid JSON: {err}")))?;
-        let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &strict_json())
-            .ok()
-            .and_then(|parsed| parsed.value)
-            .ok_or_else(|| self.refuse("the file could not be read as strict JSON"))?;
-        let root = match &ast {
-            jsonc_parser::ast::Value::Object(root) => root,
-            _ => return Err(self.refuse("the file is not a JSON object")),
-        };
-        let (object, index, id_key, secret_key) = match self.format {
-            Format::JsonProfiles { name, cli } => {
-                let (index, object) = self.json_profile(root, name, cli)?;
-                (object, Some(index), cli.id_key(), cli.secret_key())
-            }
-            _ => (root, None, "secretId", "secretKey"),
-        };
-        let field = |key: &str| -> Result<(Range<usize>, String)> {
-            match self.unique_prop(object, key)?.map(|p| &p.value) {
-                Some(jsonc_parser::ast::Value::StringLit(lit)) => {
-                    Ok((lit.range.start..lit.range.end, lit.value.to_string()))
-                }
-                Some(_) => Err(self.refuse(format!("{key} is not a string"))),
-                None => Err(self.refuse(format!("{key} is missing"))),
-            }
-        };
-        let (id_span, id) = field(id_key)?;
-        let (secret_span, secret) = field(secret_key)?;
-        Ok(Entry {
-            id_span,
-            id: id.trim().to_string(),
-            secret_span,
-            secret: Secret::new(secret.trim()),
-            index,
-        })
-    }
-
-    /// The one element of `profiles` named `name`, which must hold a long-term key.
-    fn json_profile<'t, 'b>(
-        &self,
-        root: &'b jsonc_parser::ast::Object<'t>,
-        name: &str,
-        cli: JsonCli,
-    ) -> Result<(usize, &'b jsonc_parser::ast::Object<'t>)> {
-        let Some(jsonc_parser::ast::Value::Array(profiles)) =
-            self.unique_prop(root, "profiles")?.map(|p| &p.value)
-        else {
-            return Err(self.refuse("the file has no profiles list any more"));
-        };
-        let mut found = Vec::new();
-        for (index, element) in profiles.elements.iter().enumerate() {
-            let jsonc_parser::ast::Value::Object(object) = element else {
-                continue;
-            };
-            let named = match self.unique_prop(object, "name")?.map(|p| &p.value) {
-                Some(jsonc_parser::ast::Value::StringLit(lit)) => lit.value.trim() == name,
-                _ => false,
-            };
-            if named {
-                found.push((index, object));
-            }
-        }
-        let (index, object) = match found.as_slice() {
-            [] => return Err(self.refuse("the profile is no longer in the file")),
-            [one] => *one,
-            _ => return Err(self.refuse("several profiles have this name; rename one by hand")),
-        };
-        let mode = match self.unique_prop(object, "mode")?.map(|p| &p.value) {
-            Some(jsonc_parser::ast::Value::StringLit(lit)) => Some(lit.value.trim().to_string()),
-            _ => None,
-        };
-        if !cli.long_term_mode(mode.as_deref()) {
-            return Err(self.refuse(format!(
-                "the profile is in mode {}; only {} profiles hold a long-term key to write back",
-                mode.unwrap_or_default(),
-                cli.long_term_name()
-            )));
-        }
-        Ok((index, object))
-    }
-
-    /// The property `key` of `object`; a key given twice is refused (readers disagree on which
-    /// one counts).
-    fn unique_prop<'t, 'b>(
-        &self,
-        object: &'b jsonc_parser::ast::Object<'t>,
-        key: &str,
-    ) -> Result<Option<&'b jsonc_parser::ast::ObjectProp<'t>>> {
-        let mut props = object.properties.iter().filter(|p| p.name.as_str() == key);
-        let first = props.next();
-        if props.next().is_some() {
-            return Err(self.refuse(format!(
-                "\"{key}\" is given more than once in one object; keep one by hand"
-            )));
-        }
-        Ok(first)
-    }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// Replaces non-overlapping spans of `text`.
-fn splice(text: &str, mut edits: Vec<(Range<usize>, String)>) -> Zeroizing<String> {
-    edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
-    let mut out = Zeroizing::new(text.to_string());
-    for (span, replacement) in edits {
-        out.replace_range(span, &replacement);
-    }
-    out
-}
-
-/// A TOML string holding `value`, in the style of the string it replaces where possible: a
-/// literal string (`'...'`) stays literal unless the value needs escapes.
-fn toml_string(old: &str, value: &str) -> String {
-    let literal_fits = !value.chars().any(|c| c == '\'' || c.is_control());
-    if old.starts_with('\'') && literal_fits {
-        return format!("'{value}'");
-    }
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn verify_toml(old: &str, new: &str, table: &str, new_id: &str, new_secret: &Secret) -> bool {
-    let (Ok(mut expected), Ok(found)) = (
-        toml::from_str::<toml::Table>(old),
-        toml::from_str::<toml::Table>(new),
-    ) else {
-        return false;
-    };
-    let Some(entry) = expected
-        .get_mut("profiles")
-        .and_then(|p| p.get_mut(table))
-        .and_then(toml::Value::as_table_mut)
-    else {
-        return false;
-    };
-    entry.insert("access_key_id".into(), new_id.into());
-    entry.insert(
-        "secret_access_key".into(),
-        new_secret.expose().to_string().into(),
-    );
-    same_toml(&toml::Value::Table(expected), &toml::Value::Table(found))
-}
-
-/// Equality of TOML values where a NaN equals a NaN.
-fn same_toml(a: &toml::Value, b: &toml::Value) -> bool {
-    use toml::Value::*;
-    match (a, b) {
-        (Float(x), Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_toml(x, y)),
-        (Table(x), Table(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_toml(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-fn strict_json() -> jsonc_parser::ParseOptions {
-    jsonc_parser::ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    }
-}
-
-fn verify_json(
-    old: &str,
-    new: &str,
-    index: Option<usize>,
-    (id_key, secret_key): (&str, &str),
-    new_id: &str,
-    new_secret: &Secret,
-) -> bool {
-    let (Ok(mut expected), Ok(found)) = (
-        serde_json::from_str::<serde_json::Value>(old),
-        serde_json::from_str::<serde_json::Value>(new),
-    ) else {
-        return false;
-    };
-    let entry = match index {
-        Some(index) => expected.get_mut("profiles").and_then(|p| p.get_mut(index)),
-        None => Some(&mut expected),
-    };
-    let Some(serde_json::Value::Object(entry)) = entry else {
-        return false;
-    };
-    entry.insert(id_key.into(), new_id.into());
-    entry.insert(secret_key.into(), new_secret.expose().into());
-    expected == found
-}
-
-/// Parses INI text exactly as the loaders do (src/config.rs).
-fn parse_ini(text: &str) -> std::result::Result<ini::Ini, ini::ParseError> {
-    ini::Ini::load_from_str_opt(
-        text,
-        ini::ParseOption {
-            enabled_quote: false,
-            enabled_escape: false,
-            ..Default::default()
-        },
-    )
-}
-
-type IniShape = Vec<(Option<String>, Vec<(String, String)>)>;
-
-fn ini_shape(ini: &ini::Ini) -> IniShape {
-    ini.iter()
-        .map(|(section, props)| {
-            (
-                section.map(str::to_string),
-                props
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn verify_ini(old: &str, new: &str, section: &str, new_id: &str, new_secret: &Secret) -> bool {
-    let (Ok(old), Ok(new)) = (parse_ini(old), parse_ini(new)) else {
-        return false;
-    };
-    let mut expected = ini_shape(&old);
-    for (name, props) in &mut expected {
-        if name.as_deref() != Some(section) {
-            continue;
-        }
-        for (key, value) in props {
-            if key.eq_ignore_ascii_case(AWS_ID) {
-                *value = new_id.to_string();
-            } else if key.eq_ignore_ascii_case(AWS_SECRET) {
-                *value = new_secret.expose().to_string();
-            }
-        }
-    }
-    expected == ini_shape(&new)
-}
-
-/// One `key = value` line found for a wanted key.
-struct IniValue {
-    /// The value, without the spaces around it and the line ending.
-    span: Range<usize>,
-    /// The next line that is not blank or a comment is indented deeper: the AWS CLI (Python's
-    /// configparser) would read it as part of this value.
-    continued: bool,
-}
-
-/// The wanted keys of one section, found line by line.
-///
-/// A line editor rather than an INI crate because no INI crate writes a file back
-/// byte-for-byte. It reads lines as the AWS CLI does: `[name]` headers (name trimmed),
-/// `#`/`;` comment lines, `key = value` or `key: value` with any spaces, keys in any case, LF
-/// or CRLF endings.
-struct IniLines {
-    headers: usize,
-    ids: Vec<IniValue>,
-    secrets: Vec<IniValue>,
-}
-
-impl IniLines {
-    fn scan(text: &str, section: &str) -> Self {
-        let mut found = IniLines {
-            headers: 0,
-            ids: Vec::new(),
-            secrets: Vec::new(),
-        };
-        let mut lines = Vec::new();
-        let mut offset = 0;
-        for raw in text.split_inclusive('\n') {
-            let line = raw.strip_suffix('\n').unwrap_or(raw);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            lines.push((offset, line));
-            offset += raw.len();
-        }
-        let mut in_section = false;
-        for (i, &(start, line)) in lines.iter().enumerate() {
-            let body = line.trim_start();
-            if body.is_empty() || body.starts_with(['#', ';']) {
-                continue;
-            }
-            if let Some(header) = body.strip_prefix('[') {
-                let name = header.split(']').next().unwrap_or(header).trim();
-                in_section = name == section;
-                if in_section {
-                    found.headers += 1;
-                }
-                continue;
-            }
-            if !in_section {
-                continue;
-            }
-            let Some(at) = line.find(['=', ':']) else {
-                continue;
-            };
-            let key = line[..at].trim();
-            let list = if key.eq_ignore_ascii_case(AWS_ID) {
-                &mut found.ids
-            } else if key.eq_ignore_ascii_case(AWS_SECRET) {
-                &mut found.secrets
-            } else {
-                continue;
-            };
-            let rest = &line[at + 1..];
-            let value = rest.trim();
-            let value_start = at + 1 + (rest.len() - rest.trim_start().len());
-            let indent = line.len() - body.len();
-            let continued = lines[i + 1..]
-                .iter()
-                .map(|(_, next)| *next)
-                .find(|next| {
-                    let body = next.trim_start();
-                    !body.is_empty() && !body.starts_with(['#', ';'])
-                })
-                .is_some_and(|next| next.len() - next.trim_start().len() > indent);
-            list.push(IniValue {
-                span: start + value_start..start + value_start + value.len(),
-                continued,
-            });
-        }
-        found
+        .map_err(|err| err.with_profile(self.profile))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{self, Environment};
+    use crate::config::{self, Environment, Source};
     use crate::error::ErrorKind;
     use crate::model::ProviderKind;
     use std::collections::BTreeMap;
@@ -1164,10 +526,6 @@ reason = "the same id elsewhere must stay"
         );
         assert_ne!(expected, TOML);
         rotate_and_compare(&home, "ci", &path, &expected);
-        // A literal string that cannot hold the new secret becomes a basic one.
-        assert_eq!(toml_string("'x'", "it's"), r#""it's""#);
-        assert_eq!(toml_string("'x'", "a\\b"), "'a\\b'");
-        assert_eq!(toml_string("\"x\"", "q\"\\\n\u{7f}"), r#""q\"\\\n\u007F""#);
     }
 
     const CREDENTIALS: &str = "# AWS credentials\n\
@@ -1854,35 +1212,54 @@ reason = "the same id elsewhere must stay"
     #[test]
     fn verification_catches_any_other_change() {
         let new = secret(NEW_SECRET);
+        // Whether `edited` reads back as `old` with the entry of `source` holding the new key.
+        let reads_back = |source: Source, old: &str, edited: &str, index: Option<usize>| {
+            let (_, format) = credentials::editor(&source).unwrap();
+            let entry = format.locate(old).unwrap();
+            let entry = Entry { index, ..entry };
+            format.reads_back(old, edited, &entry, NEW_ID, &new)
+        };
+        let path = PathBuf::from("f");
+        let toml = |table: &str| Source::ConfigFile {
+            path: path.clone(),
+            table: table.into(),
+        };
         let toml_ok = TOML
             .replace("\"AKIAOLDPROD000000001\"   #", &format!("\"{NEW_ID}\"   #"))
             .replace("'old/Prod+Secret'", &format!("'{NEW_SECRET}'"));
-        assert!(verify_toml(TOML, &toml_ok, "prod", NEW_ID, &new));
+        assert!(reads_back(toml("prod"), TOML, &toml_ok, None));
         let toml_bad = toml_ok.replace("max_age_days = 90", "max_age_days = 91");
-        assert!(!verify_toml(TOML, &toml_bad, "prod", NEW_ID, &new));
-        assert!(!verify_toml(TOML, &toml_ok, "staging", NEW_ID, &new));
-        assert!(!verify_toml(TOML, "not = [toml", "prod", NEW_ID, &new));
+        assert!(!reads_back(toml("prod"), TOML, &toml_bad, None));
+        assert!(!reads_back(toml("staging"), TOML, &toml_ok, None));
+        assert!(!reads_back(toml("prod"), TOML, "not = [toml", None));
 
+        let ini = || Source::AwsCredentials {
+            path: path.clone(),
+            section: "prod".into(),
+        };
         let ini_ok = CREDENTIALS
             .replace("=AKIAOLDPROD000000001\n", &format!("={NEW_ID}\n"))
             .replace("old/Prod+Secret    ", &format!("{NEW_SECRET}    "));
-        assert!(verify_ini(CREDENTIALS, &ini_ok, "prod", NEW_ID, &new));
+        assert!(reads_back(ini(), CREDENTIALS, &ini_ok, None));
         let ini_bad = ini_ok.replace("region = cn-north-1", "region = cn-north-2");
-        assert!(!verify_ini(CREDENTIALS, &ini_bad, "prod", NEW_ID, &new));
+        assert!(!reads_back(ini(), CREDENTIALS, &ini_bad, None));
         let ini_bad = ini_ok.replace("aws_secret_access_key = old/Prod+Secret", "x = y");
-        assert!(!verify_ini(CREDENTIALS, &ini_bad, "prod", NEW_ID, &new));
+        assert!(!reads_back(ini(), CREDENTIALS, &ini_bad, None));
 
-        let keys = ("access_key_id", "access_key_secret");
+        let json = || Source::AliyunConfig {
+            path: path.clone(),
+            name: "prod".into(),
+        };
         let json_ok = ALIYUN
             .replace("\"LTAIOLDPROD\"", &format!("\"{NEW_ID}\""))
             .replace(
                 r#""old\u002FProd\"Secret""#,
                 &serde_json::to_string(NEW_SECRET).unwrap(),
             );
-        assert!(verify_json(ALIYUN, &json_ok, Some(1), keys, NEW_ID, &new));
-        assert!(!verify_json(ALIYUN, &json_ok, Some(0), keys, NEW_ID, &new));
+        assert!(reads_back(json(), ALIYUN, &json_ok, Some(1)));
+        assert!(!reads_back(json(), ALIYUN, &json_ok, Some(0)));
         let json_bad = json_ok.replace("\"retry_count\": 0", "\"retry_count\": 1");
-        assert!(!verify_json(ALIYUN, &json_bad, Some(1), keys, NEW_ID, &new));
+        assert!(!reads_back(json(), ALIYUN, &json_bad, Some(1)));
     }
 
     /// Secrets with quotes, backslashes, escapes, comment and section characters, unicode and

@@ -1,0 +1,318 @@
+//! `~/.aws/credentials` and `~/.aws/config`, INI files as the AWS CLI reads them.
+//!
+//! rust-ini reads them (for the loader and for the check after an edit). No INI crate writes a
+//! file back byte-for-byte, so the editor finds the two values with [`IniLines`], a small line
+//! reader, and only uses spans the loader's reading agrees with.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::{read_optional, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Source};
+use crate::error::{Error, Result};
+use crate::model::{ProviderKind, Secret};
+
+const ID: &str = "aws_access_key_id";
+const SECRET: &str = "aws_secret_access_key";
+const TOKEN: &str = "aws_session_token";
+const REGION: &str = "region";
+
+/// Parses INI text as the AWS CLI does: no quotes or escapes.
+fn parse(text: &str) -> std::result::Result<ini::Ini, ini::ParseError> {
+    ini::Ini::load_from_str_opt(
+        text,
+        ini::ParseOption {
+            enabled_quote: false,
+            enabled_escape: false,
+            ..Default::default()
+        },
+    )
+}
+
+fn read(path: &Path) -> Result<Option<ini::Ini>> {
+    let Some(text) = read_optional(path)? else {
+        return Ok(None);
+    };
+    parse(&text)
+        .map(Some)
+        .map_err(|err| Error::config(format!("{}: {err}", path.display())))
+}
+
+/// The last value of `key` in a section of ~/.aws/config (the first one counts in
+/// ~/.aws/credentials, see `load`).
+fn last<'a>(props: &'a ini::Properties, key: &str) -> Option<&'a str> {
+    props.get_all(key).next_back()
+}
+
+/// The profile a section holds (its values by `get`), if it holds a key.
+fn profile<'a>(
+    name: &str,
+    get: impl Fn(&str) -> Option<&'a str>,
+    region: Option<String>,
+    source: Source,
+) -> Option<Profile> {
+    let (id, secret) = (get(ID)?, get(SECRET)?);
+    Some(Profile {
+        session_token: get(TOKEN).filter(|t| !t.is_empty()).map(Secret::new),
+        region: get(REGION).map(str::to_string).or(region),
+        ..Profile::native(ProviderKind::Aws, name, id.trim(), secret.trim(), source)
+    })
+}
+
+pub(super) fn load(
+    env: &Environment,
+    profiles: &mut Vec<Profile>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let file = |var, relative| {
+        env.var(var)
+            .map(PathBuf::from)
+            .or_else(|| env.home_file(relative))
+    };
+    let credentials_path = file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+    let config_path = file("AWS_CONFIG_FILE", ".aws/config");
+    // ~/.aws/config sections by profile name: regions, and possibly keys.
+    let config = match &config_path {
+        Some(path) => read(path)?,
+        None => None,
+    };
+    let mut settings: BTreeMap<&str, (&str, &ini::Properties)> = BTreeMap::new();
+    for (section, props) in config.iter().flat_map(ini::Ini::iter) {
+        let Some(section) = section else { continue };
+        let name = match section.strip_prefix("profile ") {
+            Some(name) => name.trim(),
+            None if section == "default" => "default",
+            None => continue, // sso-session, services, ...
+        };
+        settings.insert(name, (section, props));
+    }
+    let mut seen = Vec::new();
+    if let Some(path) = &credentials_path {
+        let mut holds_secrets = false;
+        for (section, props) in read(path)?.iter().flat_map(ini::Ini::iter) {
+            let Some(section) = section else { continue };
+            let region = settings
+                .get(section)
+                .and_then(|(_, s)| last(s, REGION).map(str::to_string));
+            let source = Source::AwsCredentials {
+                path: path.clone(),
+                section: section.to_string(),
+            };
+            if let Some(profile) = profile(section, |k| props.get(k), region, source) {
+                holds_secrets = true;
+                profiles.push(profile);
+                seen.push(section.to_string());
+            }
+        }
+        if holds_secrets {
+            warn_if_readable_by_others(path, warnings);
+        }
+    }
+    if let Some(path) = &config_path {
+        // Keys may live in ~/.aws/config too (the AWS CLI reads them there).
+        let holds_secrets = settings
+            .values()
+            .any(|(_, props)| props.contains_key(SECRET) || props.contains_key(TOKEN));
+        if holds_secrets {
+            warn_if_readable_by_others(path, warnings);
+        }
+        for (name, (section, props)) in &settings {
+            if seen.iter().any(|s| s == name) {
+                continue;
+            }
+            let source = Source::AwsConfig {
+                path: path.clone(),
+                section: section.to_string(),
+            };
+            profiles.extend(profile(name, |k| last(props, k), None, source));
+        }
+    }
+    Ok(())
+}
+
+/// Edits the section `section` (as written in the file, e.g. `profile prod`).
+pub(super) struct Editor<'a> {
+    pub section: &'a str,
+}
+
+impl Edit for Editor<'_> {
+    fn locate(&self, text: &str) -> std::result::Result<Entry, String> {
+        const TWICE: &str = "the section appears more than once; merge the copies by hand";
+        let parsed = parse(text).map_err(|err| format!("the file no longer parses: {err}"))?;
+        let sections: Vec<_> = parsed
+            .iter()
+            .filter(|(name, _)| *name == Some(self.section))
+            .collect();
+        let props = match sections.as_slice() {
+            [] => return Err("the section is no longer in the file".into()),
+            [(_, props)] => *props,
+            _ => return Err(TWICE.into()),
+        };
+        let lines = IniLines::scan(text, self.section);
+        if lines.headers != 1 {
+            return Err(TWICE.into());
+        }
+        let field = |key: &str, found: &[IniValue]| {
+            let value = match found {
+                [] => return Err(format!("{key} is missing")),
+                [one] => one,
+                _ => {
+                    return Err(format!(
+                        "{key} is set more than once in the section; keep one by hand"
+                    ))
+                }
+            };
+            if value.continued {
+                return Err(format!(
+                    "{key} continues on an indented next line; put it on one line by hand"
+                ));
+            }
+            // What the loader read must be what this editor sees, or the edit is a guess.
+            let loaded: Vec<&str> = props
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+                .collect();
+            if loaded != [&text[value.span.clone()]] {
+                return Err(format!(
+                    "the {key} line is not a plain `key = value` line; fix it by hand"
+                ));
+            }
+            Ok((value.span.clone(), text[value.span.clone()].to_string()))
+        };
+        let (id_span, id) = field(ID, &lines.ids)?;
+        let (secret_span, secret) = field(SECRET, &lines.secrets)?;
+        Ok(Entry {
+            id_span,
+            id,
+            secret_span,
+            secret: Secret::new(secret),
+            index: None,
+        })
+    }
+
+    fn encode(&self, _old: &str, value: &str) -> String {
+        value.to_string()
+    }
+
+    fn reads_back(&self, old: &str, new: &str, _: &Entry, id: &str, secret: &Secret) -> bool {
+        let (Ok(old), Ok(new)) = (parse(old), parse(new)) else {
+            return false;
+        };
+        let mut expected = shape(&old);
+        for (name, props) in &mut expected {
+            if name.as_deref() != Some(self.section) {
+                continue;
+            }
+            for (key, value) in props {
+                if key.eq_ignore_ascii_case(ID) {
+                    *value = id.to_string();
+                } else if key.eq_ignore_ascii_case(SECRET) {
+                    *value = secret.expose().to_string();
+                }
+            }
+        }
+        expected == shape(&new)
+    }
+
+    fn cannot_hold(&self, value: &str) -> Option<&'static str> {
+        if value.chars().any(char::is_control) {
+            Some(
+                "contains a line break or another control character, which an INI file cannot hold",
+            )
+        } else if value.ends_with('\\') {
+            Some("ends with a backslash, which the INI reader takes as a line continuation")
+        } else {
+            None
+        }
+    }
+}
+
+type IniShape = Vec<(Option<String>, Vec<(String, String)>)>;
+
+fn shape(ini: &ini::Ini) -> IniShape {
+    ini.iter()
+        .map(|(section, props)| {
+            let props = props.iter();
+            let props = props.map(|(k, v)| (k.to_string(), v.to_string()));
+            (section.map(str::to_string), props.collect())
+        })
+        .collect()
+}
+
+/// One `key = value` line found for a wanted key.
+struct IniValue {
+    /// The value, without the spaces around it and the line ending.
+    span: Range<usize>,
+    /// The next line that is not blank or a comment is indented deeper: the AWS CLI (Python's
+    /// configparser) would read it as part of this value.
+    continued: bool,
+}
+
+/// The wanted keys of one section, found line by line as the AWS CLI reads them: `[name]`
+/// headers (name trimmed), `#`/`;` comment lines, `key = value` or `key: value` with any
+/// spaces, keys in any case, LF or CRLF endings.
+struct IniLines {
+    headers: usize,
+    ids: Vec<IniValue>,
+    secrets: Vec<IniValue>,
+}
+
+impl IniLines {
+    fn scan(text: &str, section: &str) -> Self {
+        let mut found = IniLines {
+            headers: 0,
+            ids: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let mut lines = Vec::new();
+        let mut offset = 0;
+        for raw in text.split_inclusive('\n') {
+            let line = raw.strip_suffix('\n').unwrap_or(raw);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            lines.push((offset, line));
+            offset += raw.len();
+        }
+        let content = |line: &&str| {
+            let body = line.trim_start();
+            !body.is_empty() && !body.starts_with(['#', ';'])
+        };
+        let mut in_section = false;
+        for (i, &(start, line)) in lines.iter().enumerate() {
+            if !content(&line) {
+                continue;
+            }
+            let body = line.trim_start();
+            if let Some(header) = body.strip_prefix('[') {
+                let name = header.split(']').next().unwrap_or(header).trim();
+                in_section = name == section;
+                found.headers += usize::from(in_section);
+                continue;
+            }
+            let Some(at) = line.find(['=', ':']).filter(|_| in_section) else {
+                continue;
+            };
+            let key = line[..at].trim();
+            let list = if key.eq_ignore_ascii_case(ID) {
+                &mut found.ids
+            } else if key.eq_ignore_ascii_case(SECRET) {
+                &mut found.secrets
+            } else {
+                continue;
+            };
+            let rest = &line[at + 1..];
+            let value_start = start + at + 1 + (rest.len() - rest.trim_start().len());
+            let indent = line.len() - body.len();
+            let continued = lines[i + 1..]
+                .iter()
+                .map(|(_, next)| *next)
+                .find(content)
+                .is_some_and(|next| next.len() - next.trim_start().len() > indent);
+            list.push(IniValue {
+                span: value_start..value_start + rest.trim().len(),
+                continued,
+            });
+        }
+        found
+    }
+}
