@@ -143,32 +143,22 @@ impl Config {
     }
 
     fn known_names(&self) -> String {
-        if self.profiles.is_empty() {
-            return "none found".to_string();
+        match self.profiles.as_slice() {
+            [] => "none found".to_string(),
+            all => names(all.iter()),
         }
-        self.profiles
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 
     /// The default native profile of a cloud, as its own CLI would pick it.
     fn native_default(&self, provider: ProviderKind, env: &Environment) -> Option<&Profile> {
-        let env_profile = self.find(&format!("{provider}:env"));
-        if env_profile.is_some() {
-            return env_profile;
-        }
-        let preferred =
-            match provider {
-                ProviderKind::Aws => env.var("AWS_PROFILE").unwrap_or("default").to_string(),
-                ProviderKind::Tencent => "default".to_string(),
-                ProviderKind::Alibaba => credentials::current_native(&self.profiles, provider)
-                    .unwrap_or("default".into()),
-                ProviderKind::Huawei => credentials::current_native(&self.profiles, provider)
-                    .unwrap_or("default".into()),
-            };
-        self.find(&format!("{provider}:{preferred}"))
+        let preferred = match provider {
+            ProviderKind::Aws => env.var("AWS_PROFILE").map(str::to_string),
+            ProviderKind::Tencent => None,
+            _ => credentials::current_native(&self.profiles, provider),
+        };
+        let preferred = preferred.as_deref().unwrap_or("default");
+        self.find(&format!("{provider}:env"))
+            .or_else(|| self.find(&format!("{provider}:{preferred}")))
     }
 
     /// The profiles a command acts on.
@@ -226,7 +216,7 @@ impl Config {
                 [] => Err(self.no_credentials(Some(provider))),
                 _ => Err(Error::config(format!(
                     "several {provider} profiles found ({}); choose one with -p NAME or use --all-profiles",
-                    mine.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    names(mine.iter().copied())
                 ))),
             };
         }
@@ -260,6 +250,14 @@ impl Config {
              environment variables, or configure its CLI (see cloudkeys profiles --help)"
         ))
     }
+}
+
+/// `a, b, c`: the names of `profiles`.
+fn names<'a>(profiles: impl Iterator<Item = &'a Profile>) -> String {
+    profiles
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -322,46 +320,37 @@ until = 2027-01-31
         assert_eq!(chosen[0].name, "prod");
     }
 
-    #[test]
-    fn bad_toml_names_file_and_line() {
+    /// Writes `text` to `c.toml` in a fresh folder, which is also the home, and loads it.
+    fn load_toml(text: &str) -> Result<Config> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        write(&path, "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\nsecret_access_key = \"s\"\n\n[profiles.b]\nprovider = \"gcp\"\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\n");
-        let err = load(Some(&path), &env_with(dir.path(), &[])).unwrap_err();
+        write(&path, text);
+        load(Some(&path), &env_with(dir.path(), &[]))
+    }
+
+    #[test]
+    fn bad_toml_names_file_and_line() {
+        let err = load_toml("[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\nsecret_access_key = \"s\"\n\n[profiles.b]\nprovider = \"gcp\"\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\n").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let text = err.to_string();
         assert!(text.contains("c.toml line 6"), "{text}");
         assert!(text.contains("unknown provider 'gcp'"), "{text}");
 
-        write(
-            &path,
-            "[profiles.a]\nprovider = \"aws\"\nacess_key_id = \"AK\"\n",
-        );
-        let text = load(Some(&path), &env_with(dir.path(), &[]))
-            .unwrap_err()
-            .to_string();
+        let err = load_toml("[profiles.a]\nprovider = \"aws\"\nacess_key_id = \"AK\"\n");
+        let text = err.unwrap_err().to_string();
         assert!(text.contains("line 3"), "{text}");
         assert!(text.contains("acess_key_id"), "{text}");
 
-        write(&path, "[profiles.a\n");
-        let text = load(Some(&path), &env_with(dir.path(), &[]))
-            .unwrap_err()
-            .to_string();
+        let text = load_toml("[profiles.a\n").unwrap_err().to_string();
         assert!(text.contains("c.toml at line 1"), "{text}");
     }
 
     #[test]
     fn missing_secret_is_a_config_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        write(
-            &path,
-            "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\n",
-        );
-        let err = load(Some(&path), &env_with(dir.path(), &[])).unwrap_err();
+        let err =
+            load_toml("[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\n").unwrap_err();
         assert!(err.to_string().contains("secret_access_key"), "{err}");
-        write(&path, "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\nsecret_access_key_env = \"NOPE\"\n");
-        let err = load(Some(&path), &env_with(dir.path(), &[])).unwrap_err();
+        let err = load_toml("[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AK\"\nsecret_access_key_env = \"NOPE\"\n").unwrap_err();
         assert!(err.to_string().contains("NOPE"), "{err}");
     }
 
@@ -588,13 +577,7 @@ until = 2027-01-31
 
     #[test]
     fn profiles_never_show_their_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        write(
-            &path,
-            "[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AKIA1\"\nsecret_access_key = \"wJalrXUtnFEMIsecret\"\nsession_token = \"FwoGZXIvYXdzEtoken\"\n",
-        );
-        let config = load(Some(&path), &env_with(dir.path(), &[])).unwrap();
+        let config = load_toml("[profiles.a]\nprovider = \"aws\"\naccess_key_id = \"AKIA1\"\nsecret_access_key = \"wJalrXUtnFEMIsecret\"\nsession_token = \"FwoGZXIvYXdzEtoken\"\n").unwrap();
         for shown in [format!("{config:?}"), format!("{:?}", config.profiles[0])] {
             assert!(shown.contains("AKIA1"), "{shown}");
             assert!(!shown.contains("wJalr"), "{shown}");

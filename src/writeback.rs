@@ -442,8 +442,38 @@ mod tests {
         }
     }
 
+    /// The profile of section `section` of the ~/.aws/credentials file at `path`.
+    fn aws_profile(path: &Path, section: &str, id: &str, secret: &str) -> Profile {
+        let source = Source::AwsCredentials {
+            path: path.to_path_buf(),
+            section: section.into(),
+        };
+        Profile::native(ProviderKind::Aws, section, id, secret, source)
+    }
+
+    /// Writes the new key over the one `profile` was loaded with.
+    fn write_new(profile: &Profile) -> Result<PathBuf> {
+        write_from(profile, &profile.access_key_id)
+    }
+
+    /// Writes the new key in place of `old`.
+    fn write_from(profile: &Profile, old: &str) -> Result<PathBuf> {
+        write(profile, old, NEW_ID, &secret(NEW_SECRET))
+    }
+
     fn secret(value: &str) -> Secret {
         Secret::new(value)
+    }
+
+    /// `text` with the old id in the fragment `id.0` and the old secret in the fragment
+    /// `secret.0` (fragments of `text` around the values) replaced by the new key.
+    fn rekeyed(text: &str, id: (&str, &str), secret: (&str, &str)) -> String {
+        let mut text = text.to_string();
+        for ((at, old), new) in [(id, NEW_ID), (secret, NEW_SECRET)] {
+            assert!(text.contains(at), "{at}");
+            text = text.replace(at, &at.replace(old, new));
+        }
+        text
     }
 
     /// Writes the new key into `file` for `profile` and checks that the file became `expected`
@@ -454,7 +484,7 @@ mod tests {
         check(&profile).unwrap();
         assert_eq!(home.snapshot(), before, "check left something behind");
         let old_id = profile.access_key_id.clone();
-        let written = write(&profile, &old_id, NEW_ID, &secret(NEW_SECRET)).unwrap();
+        let written = write_from(&profile, &old_id).unwrap();
         assert_eq!(written, file);
         assert_eq!(fs::read_to_string(file).unwrap(), expected);
         assert_eq!(mode(file), 0o600);
@@ -508,23 +538,20 @@ reason = "the same id elsewhere must stay"
     #[test]
     fn toml_changes_only_the_two_values() {
         let (home, path) = toml_home();
-        let expected = TOML
-            .replace(
-                r#"=   "AKIAOLDPROD000000001"   #"#,
-                &format!(r#"=   "{NEW_ID}"   #"#),
-            )
-            .replace("'old/Prod+Secret'", &format!("'{NEW_SECRET}'"));
+        let id = r#"=   "AKIAOLDPROD000000001"   #"#;
+        let expected = rekeyed(
+            TOML,
+            (id, "AKIAOLDPROD000000001"),
+            ("'old/Prod+Secret'", "old/Prod+Secret"),
+        );
         rotate_and_compare(&home, "prod", &path, &expected);
     }
 
     #[test]
     fn toml_inline_table_and_escaped_secrets() {
         let (home, path) = toml_home();
-        let expected = TOML.replace(
-            r#"access_key_id = "LTAICI", secret_access_key = "ci\"quoted\\secret" }"#,
-            &format!(r#"access_key_id = "{NEW_ID}", secret_access_key = "{NEW_SECRET}" }}"#),
-        );
-        assert_ne!(expected, TOML);
+        let secret = r#"ci\"quoted\\secret"#;
+        let expected = rekeyed(TOML, (r#""LTAICI""#, "LTAICI"), (secret, secret));
         rotate_and_compare(&home, "ci", &path, &expected);
     }
 
@@ -561,28 +588,19 @@ reason = "the same id elsewhere must stay"
     #[test]
     fn aws_credentials_change_only_the_two_values() {
         let (home, path) = aws_home(CREDENTIALS);
-        let expected = CREDENTIALS
-            .replace(
-                "aws_access_key_id=AKIAOLDPROD000000001\n",
-                &format!("aws_access_key_id={NEW_ID}\n"),
-            )
-            .replace(
-                "=    old/Prod+Secret    \n",
-                &format!("=    {NEW_SECRET}    \n"),
-            );
+        let id = "aws_access_key_id=AKIAOLDPROD000000001\n";
+        let secret = "=    old/Prod+Secret    \n";
+        let expected = rekeyed(
+            CREDENTIALS,
+            (id, "AKIAOLDPROD000000001"),
+            (secret, "old/Prod+Secret"),
+        );
         rotate_and_compare(&home, "aws:prod", &path, &expected);
 
         // `key : value` with spaces, in a section whose header has spaces inside the brackets.
         let (home, path) = aws_home(CREDENTIALS);
-        let expected = CREDENTIALS
-            .replace(
-                "aws_access_key_id : AKIASTAGING00000001",
-                &format!("aws_access_key_id : {NEW_ID}"),
-            )
-            .replace(
-                "aws_secret_access_key:stagingSecret",
-                &format!("aws_secret_access_key:{NEW_SECRET}"),
-            );
+        let id = "AKIASTAGING00000001";
+        let expected = rekeyed(CREDENTIALS, (id, id), ("stagingSecret", "stagingSecret"));
         rotate_and_compare(&home, "aws:staging", &path, &expected);
     }
 
@@ -596,21 +614,7 @@ reason = "the same id elsewhere must stay"
             aws_secret_access_key = otherSecret\r\n";
         let (home, path) = aws_home(text);
         // The loader matches keys case-sensitively, as rust-ini does; the AWS CLI does not.
-        let profile = Profile {
-            name: "aws:default".into(),
-            provider: ProviderKind::Aws,
-            access_key_id: "AKIAOLDPROD000000001".into(),
-            secret_access_key: secret("old/Prod+Secret"),
-            session_token: None,
-            region: None,
-            endpoint: None,
-            project_id: None,
-            source: Source::AwsCredentials {
-                path: path.clone(),
-                section: "default".into(),
-            },
-            secret_env: None,
-        };
+        let profile = aws_profile(&path, "default", "AKIAOLDPROD000000001", "old/Prod+Secret");
         check(&profile).unwrap();
         write(
             &profile,
@@ -682,11 +686,8 @@ reason = "the same id elsewhere must stay"
             ".tccli/other.credential",
             "{\"secretId\": \"AKIDOTHER\", \"secretKey\": \"otherSecret\"}",
         );
-        let expected = TCCLI.replace("AKIDOLD0000000001", NEW_ID).replace(
-            r#""old\/Tencent\u002bSecret""#,
-            &serde_json::to_string(NEW_SECRET).unwrap(),
-        );
-        assert_ne!(expected, TCCLI);
+        let (id, secret) = ("AKIDOLD0000000001", r#"old\/Tencent\u002bSecret"#);
+        let expected = rekeyed(TCCLI, (id, id), (secret, secret));
         rotate_and_compare(&home, "tencent:default", &path, &expected);
     }
 
@@ -728,12 +729,8 @@ reason = "the same id elsewhere must stay"
         let home = Home::new();
         let path = home.put(".aliyun/config.json", ALIYUN);
         home.put(".aliyun/plugins.json", "[]\n");
-        let expected = ALIYUN
-            .replace(r#""LTAIOLDPROD""#, &format!(r#""{NEW_ID}""#))
-            .replace(
-                r#""old\u002FProd\"Secret""#,
-                &serde_json::to_string(NEW_SECRET).unwrap(),
-            );
+        let (id, secret) = ("LTAIOLDPROD", r#"old\u002FProd\"Secret"#);
+        let expected = rekeyed(ALIYUN, (id, id), (secret, secret));
         rotate_and_compare(&home, "alibaba:prod", &path, &expected);
     }
 
@@ -751,7 +748,7 @@ reason = "the same id elsewhere must stay"
         let err = check(&profile).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Usage);
         assert!(err.to_string().contains("mode RamRoleArn"), "{err}");
-        assert!(write(&profile, "LTAIROLE", NEW_ID, &secret(NEW_SECRET)).is_err());
+        assert!(write_from(&profile, "LTAIROLE").is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), ALIYUN);
     }
 
@@ -789,10 +786,8 @@ reason = "the same id elsewhere must stay"
         let home = Home::new();
         let path = home.put(".hcloud/config.json", HCLOUD);
         home.put(".hcloud/log/hcloud.log", "log\n");
-        let expected = HCLOUD.replace("HWOLDOPS", NEW_ID).replace(
-            r#""opsSecret\\with\\backslashes""#,
-            &serde_json::to_string(NEW_SECRET).unwrap(),
-        );
+        let secret = r#"opsSecret\\with\\backslashes"#;
+        let expected = rekeyed(HCLOUD, ("HWOLDOPS", "HWOLDOPS"), (secret, secret));
         rotate_and_compare(&home, "huawei:ops", &path, &expected);
     }
 
@@ -801,7 +796,7 @@ reason = "the same id elsewhere must stay"
         let (home, path) = aws_home(CREDENTIALS);
         let profile = home.profile("aws:prod");
         let before = home.snapshot();
-        let err = write(&profile, "AKIASOMETHINGELSE", NEW_ID, &secret(NEW_SECRET)).unwrap_err();
+        let err = write_from(&profile, "AKIASOMETHINGELSE").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Usage);
         let text = err.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
@@ -825,11 +820,11 @@ reason = "the same id elsewhere must stay"
         let (home, path) = toml_home();
         let profile = home.profile("prod");
         let old = profile.access_key_id.clone();
-        write(&profile, &old, NEW_ID, &secret(NEW_SECRET)).unwrap();
+        write_from(&profile, &old).unwrap();
         let after_first = home.snapshot();
         let first_inode = inode(&path);
         // The same call again (the caller still holds the profile as it was loaded).
-        let path_again = write(&profile, &old, NEW_ID, &secret(NEW_SECRET)).unwrap();
+        let path_again = write_from(&profile, &old).unwrap();
         assert_eq!(path_again, path);
         assert_eq!(home.snapshot(), after_first);
         assert_eq!(inode(&path), first_inode, "the file was replaced again");
@@ -844,13 +839,7 @@ reason = "the same id elsewhere must stay"
         let (home, path) = aws_home(CREDENTIALS);
         let profile = home.profile("aws:prod");
         let backup = backup_path(&path, "aws:prod");
-        write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET),
-        )
-        .unwrap();
+        write_new(&profile).unwrap();
         assert_eq!(fs::read_to_string(&backup).unwrap(), CREDENTIALS);
         assert_eq!(mode(&backup), 0o600);
         // Nothing else changed: the file is byte-for-byte what it was, the backup gone.
@@ -859,13 +848,7 @@ reason = "the same id elsewhere must stay"
         assert!(!backup.exists());
 
         // Another profile of the file changed meanwhile: its change stays.
-        write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET),
-        )
-        .unwrap();
+        write_new(&profile).unwrap();
         let theirs = fs::read_to_string(&path)
             .unwrap()
             .replace("region = cn-north-1", "region = cn-north-2");
@@ -876,13 +859,7 @@ reason = "the same id elsewhere must stay"
             CREDENTIALS.replace("region = cn-north-1", "region = cn-north-2")
         );
         // The entry holding some third key: refused, nothing written.
-        write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET),
-        )
-        .unwrap();
+        write_new(&profile).unwrap();
         let now = fs::read_to_string(&path)
             .unwrap()
             .replace(NEW_ID, "AKIATHIRD");
@@ -908,13 +885,7 @@ reason = "the same id elsewhere must stay"
             })))
         });
         let before = home.snapshot();
-        let err = write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET),
-        )
-        .unwrap_err();
+        let err = write_new(&profile).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Usage);
         assert!(err.to_string().contains("changed while"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
@@ -953,13 +924,7 @@ reason = "the same id elsewhere must stay"
         std::os::unix::fs::symlink("../dotfiles/aws/credentials", &link).unwrap();
         let profile = home.profile("aws:prod");
         check(&profile).unwrap();
-        let written = write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET),
-        )
-        .unwrap();
+        let written = write_new(&profile).unwrap();
         assert_eq!(written, fs::canonicalize(&real).unwrap());
         assert!(fs::symlink_metadata(&link)
             .unwrap()
@@ -986,13 +951,7 @@ reason = "the same id elsewhere must stay"
         let err = check(&profile).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Usage);
         assert!(err.to_string().contains("2 hard links"), "{err}");
-        assert!(write(
-            &profile,
-            &profile.access_key_id,
-            NEW_ID,
-            &secret(NEW_SECRET)
-        )
-        .is_err());
+        assert!(write_new(&profile).is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), CREDENTIALS);
     }
 
@@ -1060,10 +1019,7 @@ reason = "the same id elsewhere must stay"
         let (checked, written) = std::thread::spawn(move || {
             obey_file_modes_in_this_thread();
             let old = profile.access_key_id.clone();
-            (
-                check(&profile),
-                write(&profile, &old, NEW_ID, &secret(NEW_SECRET)),
-            )
+            (check(&profile), write_from(&profile, &old))
         })
         .join()
         .unwrap();
@@ -1099,7 +1055,7 @@ reason = "the same id elsewhere must stay"
             let text = err.to_string();
             assert!(text.contains("pass --save FILE"), "{text}");
             assert!(!text.contains("Secret"), "{text}");
-            let err = write(profile, "x", NEW_ID, &secret(NEW_SECRET)).unwrap_err();
+            let err = write_from(profile, "x").unwrap_err();
             assert!(err.to_string().contains("pass --save FILE"), "{err}");
         }
     }
@@ -1113,7 +1069,7 @@ reason = "the same id elsewhere must stay"
         let err = check(&profile).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Usage);
         assert!(err.to_string().contains("session token"), "{err}");
-        assert!(write(&profile, "ASIATEMP", NEW_ID, &secret(NEW_SECRET)).is_err());
+        assert!(write_from(&profile, "ASIATEMP").is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), text);
     }
 
@@ -1167,22 +1123,8 @@ reason = "the same id elsewhere must stay"
         for (text, why) in cases {
             let home = Home::new();
             let path = home.put(".aws/credentials", text);
-            let profile = Profile {
-                name: "aws:prod".into(),
-                provider: ProviderKind::Aws,
-                access_key_id: "AKIAOLD".into(),
-                secret_access_key: secret("s"),
-                session_token: None,
-                region: None,
-                endpoint: None,
-                project_id: None,
-                source: Source::AwsCredentials {
-                    path: path.clone(),
-                    section: "prod".into(),
-                },
-                secret_env: None,
-            };
-            let err = write(&profile, "AKIAOLD", NEW_ID, &secret(NEW_SECRET)).unwrap_err();
+            let profile = aws_profile(&path, "prod", "AKIAOLD", "s");
+            let err = write_from(&profile, "AKIAOLD").unwrap_err();
             assert_eq!(err.kind, ErrorKind::Usage, "{text}");
             assert!(err.to_string().contains(why), "{text}: {err}");
             assert_eq!(fs::read_to_string(&path).unwrap(), text);
@@ -1204,7 +1146,7 @@ reason = "the same id elsewhere must stay"
         profile.access_key_id = "AKID1".into();
         let err = check(&profile).unwrap_err();
         assert!(err.to_string().contains("more than once"), "{err}");
-        assert!(write(&profile, "AKID1", NEW_ID, &secret(NEW_SECRET)).is_err());
+        assert!(write_from(&profile, "AKID1").is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), aliyun);
         assert_eq!(fs::read_to_string(profile_path(&profile)).unwrap(), text);
     }

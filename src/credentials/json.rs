@@ -1,6 +1,6 @@
 //! What the JSON files of tccli, aliyun and hcloud share: an entry object holding the key, found
 //! by the loader with serde_json and located for editing, at the same place, with jsonc-parser
-//! in strict mode (which reports where each value stands).
+//! (which reports where each value stands).
 
 use std::path::{Path, PathBuf};
 
@@ -181,10 +181,11 @@ impl Editor<'_> {
 impl Edit for Editor<'_> {
     fn locate(&self, text: &str) -> std::result::Result<Entry, String> {
         // serde_json (the loaders' parser) decides whether the file is valid and which element
-        // is the profile; its errors show positions, never content.
+        // is the profile; its errors show positions, never content. The text being strict JSON
+        // then, jsonc-parser's lenient defaults read it exactly as serde_json did.
         let doc: Value = serde_json::from_str(text)
             .map_err(|err| format!("the file is no longer valid JSON: {err}"))?;
-        let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &strict())
+        let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default())
             .ok()
             .and_then(|parsed| parsed.value)
             .ok_or("the file could not be read as strict JSON")?;
@@ -254,19 +255,4 @@ fn unique<'t, 'b>(
         ));
     }
     Ok(first)
-}
-
-fn strict() -> jsonc_parser::ParseOptions {
-    jsonc_parser::ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    }
 }

@@ -105,7 +105,13 @@ pub struct Profile {
 
 impl Profile {
     /// A profile from a cloud's own variables or files, named `PROVIDER:NAME`; the rest unset.
-    fn native(provider: ProviderKind, name: &str, id: &str, secret: &str, source: Source) -> Self {
+    pub(crate) fn native(
+        provider: ProviderKind,
+        name: &str,
+        id: &str,
+        secret: &str,
+        source: Source,
+    ) -> Self {
         Profile {
             name: format!("{provider}:{name}"),
             provider,
