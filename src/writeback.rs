@@ -2,27 +2,18 @@
 //!
 //! `rotate` calls [`check`] before it creates a key, so that a source that cannot take the new
 //! key is refused while nothing has happened yet, and [`write`] right after the cloud hands out
-//! the new secret.
-//!
-//! How each source is edited: only the bytes of the two values (access key id and secret) change;
-//! every other byte of the file (comments, spacing, order, other profiles, line endings) stays as
-//! it was. Each format's module in [`crate::credentials`] finds the value spans with the field
-//! names and navigation its loader uses, and checks the edited text: it must read back, with the
-//! loader's parser, exactly as before except for the two new values, or nothing is written.
-//!
-//! The file is replaced by [`atomic::write_locked`]: under a lock, through a temporary file in
-//! the same folder, fsynced, mode 0600 (and the old file's owner), renamed over the old one.
-//! A crash leaves either the old file or the new one, never a mix.
+//! the new secret. Only the bytes of the two values (access key id and secret) change; the
+//! format's module in [`crate::credentials`] finds them with its loader's field names and
+//! navigation, and the edited text must read back, with the loader's parser, exactly as before
+//! but for the two values, or nothing is written. The file is replaced by
+//! [`atomic::write_locked`] (locked, temporary file, fsync, mode 0600, rename, read back).
 //!
 //! Refused (in [`check`] already): credentials from environment variables or a secret read from
 //! one (`--save FILE` is the way out), temporary credentials (a session token), a file that is
 //! not a regular file, one with several hard links (replacing it would leave the old key behind
 //! in the other links), an entry that is gone, ambiguous (a section, profile or key appearing
-//! twice) or holds another key id.
-//!
-//! A symlinked file is written through: the link is left alone and its final target is
-//! replaced, in the target's folder, so files kept in a dotfiles repository or on another
-//! volume stay where the link points. [`write`] returns that target's path.
+//! twice) or holds another key id. A symlink is written through: its final target is replaced
+//! in place, and [`write`] returns that target's path.
 //!
 //! No secret ever appears in an error or a log line; errors name the file and the profile.
 
