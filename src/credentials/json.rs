@@ -256,3 +256,43 @@ fn unique<'t, 'b>(
     }
     Ok(first)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{aliyun, hcloud};
+    use super::*;
+
+    /// The editor reads names and modes as the loader does (trimmed, empty mode = long-term),
+    /// so it finds exactly the entry the loader turned into a profile.
+    #[test]
+    fn the_editor_finds_the_entry_the_loader_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for (format, text) in [
+            (
+                &aliyun::FORMAT,
+                r#"{"profiles":[{"name":"x","mode":"StsToken","access_key_id":"LTAIX","access_key_secret":"t"},
+                   {"name":" prod ","mode":"","access_key_id":" LTAIPROD ","access_key_secret":"s"}]}"#,
+            ),
+            (
+                &hcloud::FORMAT,
+                r#"{"profiles":[{"name":"x","mode":"SSO"},
+                   {"name":"prod","mode":" aksk ","accessKeyId":"HWPROD","secretAccessKey":"s"}]}"#,
+            ),
+        ] {
+            let path = dir.path().join("config.json");
+            std::fs::write(&path, text).unwrap();
+            let (mut profiles, mut warnings) = (Vec::new(), Vec::new());
+            format
+                .load(Some(path.clone()), &mut profiles, &mut warnings)
+                .unwrap();
+            let loaded = profiles.iter().find(|p| p.name.ends_with(":prod")).unwrap();
+            let entry = format.editor(Some("prod")).locate(text).unwrap();
+            assert_eq!(entry.id, loaded.access_key_id);
+            assert_eq!(entry.index, Some(1));
+            assert_eq!(&text[entry.secret_span], "\"s\"");
+            // A profile in another mode is found, and refused for its mode.
+            let why = format.editor(Some("x")).locate(text).err().unwrap();
+            assert!(why.contains("is in mode"), "{why}");
+        }
+    }
+}
