@@ -215,6 +215,17 @@ fn same(a: &toml::Value, b: &toml::Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The editor's key names are the loader's field names: a table written with them loads.
+    #[test]
+    fn the_edited_keys_are_the_fields_the_loader_reads() {
+        let table = format!("provider = \"aws\"\n{ID} = \"AK\"\n{SECRET} = \"s\"\n");
+        let raw: ProfileToml = ::toml::from_str(&table).unwrap();
+        assert_eq!(raw.access_key_id.as_deref(), Some("AK"));
+        assert_eq!(raw.secret_access_key.as_deref(), Some("s"));
+    }
+
     #[test]
     fn a_literal_string_that_cannot_hold_the_value_becomes_a_basic_one() {
         assert_eq!(super::string("'x'", "it's"), r#""it's""#);
