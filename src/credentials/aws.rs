@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::{read_optional, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Source};
-use crate::error::{Error, Result};
+use super::{read_with, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Source};
+use crate::error::Result;
 use crate::model::{ProviderKind, Secret};
 
 const ID: &str = "aws_access_key_id";
@@ -30,12 +30,7 @@ fn parse(text: &str) -> std::result::Result<ini::Ini, ini::ParseError> {
 }
 
 fn read(path: &Path) -> Result<Option<ini::Ini>> {
-    let Some(text) = read_optional(path)? else {
-        return Ok(None);
-    };
-    parse(&text)
-        .map(Some)
-        .map_err(|err| Error::config(format!("{}: {err}", path.display())))
+    read_with(path, "", parse)
 }
 
 /// The last value of `key` in a section of ~/.aws/config (the first one counts in

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use jsonc_parser::ast;
 use serde_json::Value;
 
-use super::{read_optional, warn_if_readable_by_others, Edit, Entry, Profile, Source};
-use crate::error::{Error, Result};
+use super::{read_with, warn_if_readable_by_others, Edit, Entry, Profile, Source};
+use crate::error::Result;
 use crate::model::{ProviderKind, Secret};
 
 /// The field names of one CLI's file.
@@ -50,12 +50,7 @@ impl Modes {
 
 /// The file's JSON, `None` if it does not exist.
 pub(super) fn read(path: &Path) -> Result<Option<Value>> {
-    let Some(text) = read_optional(path)? else {
-        return Ok(None);
-    };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|err| Error::config(format!("{}: not valid JSON: {err}", path.display())))
+    read_with(path, "not valid JSON: ", |text| serde_json::from_str(text))
 }
 
 /// A string field, trimmed; empty counts as missing.

@@ -209,10 +209,18 @@ fn load_env(env: &Environment, profiles: &mut Vec<Profile>) {
     }
 }
 
-/// A file's text, `None` if it does not exist.
-fn read_optional(path: &Path) -> Result<Option<String>> {
+/// A file as `parse` reads it, `None` if it does not exist; errors name the file, a parse
+/// error after `what`.
+fn read_with<T, E: fmt::Display>(
+    path: &Path,
+    what: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> Result<Option<T>> {
+    let failed = |err: &dyn fmt::Display| Error::config(format!("{}: {err}", path.display()));
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
+        Ok(text) => parse(&text)
+            .map(Some)
+            .map_err(|err| failed(&format_args!("{what}{err}"))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::config(format!(
             "cannot read {}: {err}",
