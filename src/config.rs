@@ -1,5 +1,5 @@
 //! Profiles and settings: our TOML file, then each cloud's environment variables and native CLI
-//! files (read in [`crate::credentials`]). Loaders take an [`Environment`] (variables and home
+//! files (read in `crate::credentials`). Loaders take an [`Environment`] (variables and home
 //! folder) so tests never read the real ones.
 
 use std::collections::BTreeMap;

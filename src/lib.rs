@@ -4,7 +4,7 @@ pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod credentials;
+mod credentials;
 pub mod critical;
 pub mod error;
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 //! `rotate` calls [`check`] before it creates a key, so that a source that cannot take the new
 //! key is refused while nothing has happened yet, and [`write`] right after the cloud hands out
 //! the new secret. Only the bytes of the two values (access key id and secret) change; the
-//! format's module in [`crate::credentials`] finds them with its loader's field names and
+//! format's module in `crate::credentials` finds them with its loader's field names and
 //! navigation, and the edited text must read back, with the loader's parser, exactly as before
 //! but for the two values, or nothing is written. The file is replaced by
 //! [`atomic::write_locked`] (locked, temporary file, fsync, mode 0600, rename, read back).
