@@ -30,11 +30,8 @@ fn an_unknown_uin_is_its_own_refusal() {
 fn session_tokens_travel_as_x_tc_token() {
     let world = World::new();
     let (id, secret, token) = world.tencent_session("alice");
-    let session = |token: &str| {
-        let extra = format!("session_token = \"{token}\"\nregion = \"ap-shanghai\"\n");
-        add_profile(&world, "tc-session", TC, &id, &secret, &extra);
-    };
-    session(&token);
+    let extra = format!("session_token = \"{token}\"\nregion = \"ap-shanghai\"\n");
+    add_profile(&world, "tc-session", TC, &id, &secret, &extra);
     let (stdout, stderr) = run(
         &mut world.as_profile("tc-session", &["whoami", "-o", "json"]),
         0,
@@ -50,7 +47,7 @@ fn session_tokens_travel_as_x_tc_token() {
     );
     assert_eq!(json_array(&stdout).len(), 2);
 
-    // A second section of that name overrides the first: now with a stale token.
+    // The same profile with a token the cloud no longer knows.
     let config = std::fs::read_to_string(world.config_path()).unwrap();
     let stale = config.replace(&token, "a-stale-token");
     std::fs::write(world.config_path(), stale).unwrap();

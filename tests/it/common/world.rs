@@ -11,6 +11,8 @@ use cloudkeys::model::{KeyStatus, ProviderKind};
 use cloudkeys::sandbox::{alibaba, aws, huawei, tencent, AwsKey, Sandbox, SandboxProfile, State};
 
 pub use cloudkeys::sandbox::huawei::TEST_PROJECT;
+
+use super::cli::{bare_cmd, private};
 pub use cloudkeys::sandbox::{Effect, Fault, Seed};
 
 /// The test seed's accounts (Tencent: the owner uin; Huawei: the domain id).
@@ -51,7 +53,7 @@ impl World {
         let home = tempfile::tempdir().expect("temp home");
         let config = home.path().join("config.toml");
         std::fs::write(&config, sandbox.config_toml()).expect("config written");
-        super::private(&config);
+        private(&config);
         World {
             sandbox,
             runtime,
@@ -80,7 +82,7 @@ impl World {
 
     /// The binary with a clean environment (HOME = the temp dir) and no `--config`.
     pub fn bare_cmd(&self) -> Command {
-        super::bare_cmd(self.home.path())
+        bare_cmd(self.home.path())
     }
 
     /// Like `cmd`, as a `std::process::Command`: for tests that close or redirect the
