@@ -72,19 +72,17 @@ pub const TENCENT: Cloud = Cloud {
     admin: "tencent-admin",
     account: TENCENT_ACCOUNT,
     admin_arn: "qcs::cam:100000000001:uin/100000000101",
-    create: "CreateAccessKey",
-    update: "UpdateAccessKey",
-    delete: "DeleteAccessKey",
     key_id: ("AKID", 36),
     secret_len: 32,
     user_by_id: true,
-    root_user: "<root>",
     root_refused: Some((3, "OperationDenied.SubUin")),
     last_used_where: None,
     no_such_user: "ResourceNotFound.UserNotExist",
     bad_signature: "AuthFailure.SignatureFailure",
     inactive_key: "AuthFailure.SecretIdNotFound",
     bad_signature_text: "request id",
+    // The same action names and root label as AWS.
+    ..AWS
 };
 
 pub const ALIBABA: Cloud = Cloud {
@@ -92,19 +90,17 @@ pub const ALIBABA: Cloud = Cloud {
     admin: "alibaba-admin",
     account: ALIBABA_ACCOUNT,
     admin_arn: "acs:ram::1968132000123456:user/admin",
-    create: "CreateAccessKey",
-    update: "UpdateAccessKey",
-    delete: "DeleteAccessKey",
     key_id: ("LTAI", 24),
     secret_len: 30,
     user_by_id: false,
-    root_user: "<root>",
     root_refused: Some((2, "only the account itself")),
     last_used_where: None,
     no_such_user: "EntityNotExist.User",
     bad_signature: "SignatureDoesNotMatch",
     inactive_key: "InvalidAccessKeyId.Inactive",
-    bad_signature_text: "SignatureDoesNotMatch",
+    bad_signature_text: "does not match our calculation",
+    // The same action names and root label as AWS.
+    ..AWS
 };
 
 pub const HUAWEI: Cloud = Cloud {
