@@ -6,14 +6,12 @@
 //! pip-installs the pinned moto there (tests/requirements.txt). Without python3 or venv the
 //! tests skip, saying why; a failed install fails them, unless `CLOUDKEYS_SKIP_MOTO=1`.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command as Process, Stdio};
 
+use crate::common::{assert_one_line_error, json_array, private, refused, run};
 use assert_cmd::Command;
-use common::{assert_one_line_error, json_array, private, run};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -36,7 +34,7 @@ impl Moto {
             eprintln!("CLOUDKEYS_SKIP_MOTO=1: skipping the moto test");
             return None;
         }
-        let python = match common::moto_python() {
+        let python = match crate::common::moto_python() {
             Ok(python) => python,
             Err(reason) => {
                 eprintln!("skipping the moto test: {reason}");
@@ -97,13 +95,7 @@ impl Moto {
     }
 
     fn bare_cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("cloudkeys").expect("binary built");
-        cmd.env_clear()
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .timeout(std::time::Duration::from_secs(120));
-        cmd
+        crate::common::bare_cmd(self.home.path())
     }
 
     fn admin_key(&self) -> &str {
@@ -209,8 +201,11 @@ fn moto_create_limit_and_save() {
     );
     assert!(json_array(&stdout)[0]["secret_access_key"].is_string());
     // Two keys now: a third is refused by the cloud.
-    let (_, stderr) = run(&mut moto.cmd(["create", "--user", "carol"]), 3);
-    assert_one_line_error(&stderr, "already has 2 keys");
+    refused(
+        &mut moto.cmd(["create", "--user", "carol"]),
+        3,
+        "already has 2 keys",
+    );
     assert_eq!(moto.list("carol").len(), 2);
 }
 
@@ -268,8 +263,11 @@ fn moto_refusals() {
     );
     assert_one_line_error(&stderr, "InvalidClientTokenId");
 
-    let (_, stderr) = run(&mut moto.cmd(["list", "--user", "nobody"]), 3);
-    assert_one_line_error(&stderr, "NoSuchEntity");
+    refused(
+        &mut moto.cmd(["list", "--user", "nobody"]),
+        3,
+        "NoSuchEntity",
+    );
 }
 
 /// `list --all-users` on a 31-user, 33-key account: the credential report answers last use and
@@ -281,18 +279,8 @@ fn moto_all_users_scan_reads_the_credential_report() {
         return;
     };
     let scan = |extra: &[&str]| {
-        let mut cmd = moto.cmd([
-            "-vv",
-            "--page-size",
-            "10",
-            "list",
-            "--all-users",
-            "-o",
-            "json",
-        ]);
-        let (stdout, stderr) = run(cmd.args(extra), 0);
-        let calls = stderr.lines().filter(|l| l.contains(" answered")).count();
-        (json_array(&stdout), calls)
+        let (records, calls, _) = crate::common::scan(moto.cmd(Vec::<&str>::new()), extra);
+        (records, calls)
     };
     let (exact, exact_calls) = scan(&["--exact"]);
     let (fast, calls) = scan(&[]);

@@ -3,15 +3,13 @@
 //! every column; the scan's progress bar shows on a terminal's stderr, is cleared, and never
 //! shows when stderr is not a terminal.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command as Process;
 use std::time::Duration;
 
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::{Effect, Fault, Seed};
-use common::{json_array, run, World};
+
+use crate::common::{json_array, run, Effect, Fault, World};
 
 /// Runs `cloudkeys --config CONFIG ARGS…` on a pseudo-terminal `cols` wide; `redirect` is
 /// appended to the shell command (e.g. `2>FILE`). Returns what the terminal showed, with the
@@ -56,8 +54,9 @@ fn ids(world: &World, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Every id whole on one line, and no line wider than the terminal.
-fn assert_fits(screen: &str, cols: usize, ids: &[String]) {
+/// Checks that every id is whole on one line and no line is wider than the terminal; returns
+/// the names the note says were hidden, each of them missing from the table's header.
+fn hidden(screen: &str, cols: usize, ids: &[String]) -> Vec<String> {
     for line in screen.lines() {
         assert!(
             line.chars().count() <= cols,
@@ -70,10 +69,10 @@ fn assert_fits(screen: &str, cols: usize, ids: &[String]) {
             "{id} is not whole on one line at {cols} columns:\n{screen}"
         );
     }
-}
-
-/// The note naming what was hidden; each name it lists is missing from `header`.
-fn hidden(screen: &str, header: &str) -> Vec<String> {
+    let header = screen
+        .lines()
+        .find(|l| l.starts_with("CLOUD") || l.starts_with("USER"))
+        .expect("header line");
     let Some(note) = screen
         .lines()
         .find(|l| l.starts_with("note: hidden to fit: "))
@@ -99,24 +98,11 @@ fn hidden(screen: &str, header: &str) -> Vec<String> {
     names
 }
 
-/// Tencent gives only the day of last use for a key whose exact stamp it lacks: make every
-/// used Tencent key so, to show the calendar day in its own zone.
-fn tencent_days_only(world: &World) {
-    world.with_state(|s| {
-        for account in &mut s.tencent.accounts {
-            for user in &mut account.users {
-                for key in &mut user.keys {
-                    key.last_used_day_only = key.last_used.is_some();
-                }
-            }
-        }
-    });
-}
-
 #[test]
 fn fleet_list_fits_80_100_and_120_columns_without_splitting_ids() {
-    let world = World::with_seed(Seed::Demo);
-    tencent_days_only(&world);
+    let world = World::demo();
+    // Tencent gives only the day of last use of every used key: the calendar day in its zone.
+    world.tencent_days_only();
     let args = ["--all-profiles", "list", "--all-users"];
     let ids = ids(&world, &args);
     assert!(ids.len() > 10, "{ids:?}");
@@ -125,12 +111,7 @@ fn fleet_list_fits_80_100_and_120_columns_without_splitting_ids() {
         let Some(screen) = on_terminal(&world, cols, &args, "") else {
             return;
         };
-        assert_fits(&screen, cols, &ids);
-        let header = screen
-            .lines()
-            .find(|l| l.starts_with("CLOUD") || l.starts_with("USER"))
-            .expect("header line");
-        let names = hidden(&screen, header);
+        let names = hidden(&screen, cols, &ids);
         assert!(!names.is_empty(), "the fleet table is wider than {cols}");
         hidden_at.push(names);
     }
@@ -170,7 +151,7 @@ fn fleet_list_fits_80_100_and_120_columns_without_splitting_ids() {
 
 #[test]
 fn audit_fits_80_100_and_120_columns_without_splitting_ids() {
-    let world = World::with_seed(Seed::Demo);
+    let world = World::demo();
     let args = ["--all-profiles", "audit", "--all-users"];
     let (json, _) = run(
         &mut world.cmd(["--all-profiles", "audit", "-a", "-o", "json"]),
@@ -185,12 +166,7 @@ fn audit_fits_80_100_and_120_columns_without_splitting_ids() {
         let Some(screen) = on_terminal(&world, cols, &args, "") else {
             return;
         };
-        assert_fits(&screen, cols, &ids);
-        let header = screen
-            .lines()
-            .find(|l| l.starts_with("USER") || l.starts_with("CLOUD"))
-            .expect("header");
-        let names = hidden(&screen, header);
+        let names = hidden(&screen, cols, &ids);
         if cols == 80 {
             assert!(names.contains(&"PROFILE".to_string()), "{screen}");
         }
@@ -200,11 +176,9 @@ fn audit_fits_80_100_and_120_columns_without_splitting_ids() {
 /// Latency on every call makes the scan take more than the second after which the bar shows.
 fn slow_world() -> World {
     let world = World::new();
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::Latency(Duration::from_millis(700))).provider(ProviderKind::Aws),
-        )
-    });
+    world.inject(
+        Fault::always(Effect::Latency(Duration::from_millis(700))).provider(ProviderKind::Aws),
+    );
     world
 }
 
@@ -248,7 +222,7 @@ fn progress_bar_never_shows_when_stderr_is_not_a_terminal() {
 fn times_name_their_zone_utc_by_default_local_with_flag() {
     let world = World::new();
     let (json, _) = run(
-        &mut world.cmd(["-p", "aws-admin", "list", "-a", "-o", "json"]),
+        &mut world.as_profile("aws-admin", &["list", "-a", "-o", "json"]),
         0,
     );
     let created = json_array(&json)[0]["created_at"]
@@ -257,11 +231,11 @@ fn times_name_their_zone_utc_by_default_local_with_flag() {
         .to_string();
     // "2026-06-01T10:00:00Z" → "2026-06-01 10:00:00" in the UTC table.
     let utc_text = created.replace('T', " ").trim_end_matches('Z').to_string();
-    let (table, _) = run(&mut world.cmd(["-p", "aws-admin", "list", "-a"]), 0);
+    let (table, _) = run(&mut world.as_profile("aws-admin", &["list", "-a"]), 0);
     assert!(table.contains("CREATED (UTC)"), "{table}");
     assert!(table.contains(&utc_text), "{utc_text} not in\n{table}");
     let (markdown, _) = run(
-        &mut world.cmd(["-p", "aws-admin", "list", "-a", "-o", "markdown"]),
+        &mut world.as_profile("aws-admin", &["list", "-a", "-o", "markdown"]),
         0,
     );
     assert!(markdown.contains("| Created (UTC) |"), "{markdown}");
@@ -282,7 +256,8 @@ fn times_name_their_zone_utc_by_default_local_with_flag() {
     assert_eq!(json_local, json);
 
     // Tencent's calendar day of last use is that day in Beijing, said so.
-    tencent_days_only(&world);
-    let (tencent, _) = run(&mut world.cmd(["-p", "tencent-admin", "list", "-a"]), 0);
+    // Tencent gives only the day of last use of every used key: the calendar day in its zone.
+    world.tencent_days_only();
+    let (tencent, _) = run(&mut world.as_profile("tencent-admin", &["list", "-a"]), 0);
     assert!(tencent.contains(" (UTC+8)"), "{tencent}");
 }

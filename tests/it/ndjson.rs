@@ -1,9 +1,7 @@
 //! End-to-end: `list -o ndjson` prints profile by profile, and gives the same records in the
 //! same order as `-o json`.
 
-mod common;
-
-use common::{json_array, run, World};
+use crate::common::{json_array, run, World};
 use serde_json::Value;
 
 /// A record without the fields that change between two runs (the caller's own key is used by
@@ -25,7 +23,7 @@ fn stable(record: &Value) -> Value {
 
 #[test]
 fn ndjson_lines_are_the_json_elements_in_the_same_order() {
-    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    let world = World::demo();
     let args = ["--all-profiles", "list", "--all-users", "-o"];
     let (json, _) = run(&mut world.cmd(args.iter().chain(&["json"])), 0);
     let (ndjson, _) = run(&mut world.cmd(args.iter().chain(&["ndjson"])), 0);

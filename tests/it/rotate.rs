@@ -1,67 +1,32 @@
 //! End-to-end: `rotate` and `revoke` against the sandbox on every cloud, including each
 //! failure path of DESIGN.md's rotation rules — and in each, no secret is lost.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::{fault, json_array, listed_keys, run, Cloud, Effect, Fault, World, CLOUDS};
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::{Effect, Fault};
-use common::{json_array, run, World};
 use serde_json::Value;
-
-struct Cloud {
-    kind: ProviderKind,
-    admin: &'static str,
-    create: &'static str,
-    update: &'static str,
-    delete: &'static str,
-}
-
-const CLOUDS: &[Cloud] = &[
-    Cloud {
-        kind: ProviderKind::Aws,
-        admin: "aws-admin",
-        create: "CreateAccessKey",
-        update: "UpdateAccessKey",
-        delete: "DeleteAccessKey",
-    },
-    Cloud {
-        kind: ProviderKind::Tencent,
-        admin: "tencent-admin",
-        create: "CreateAccessKey",
-        update: "UpdateAccessKey",
-        delete: "DeleteAccessKey",
-    },
-    Cloud {
-        kind: ProviderKind::Alibaba,
-        admin: "alibaba-admin",
-        create: "CreateAccessKey",
-        update: "UpdateAccessKey",
-        delete: "DeleteAccessKey",
-    },
-    Cloud {
-        kind: ProviderKind::Huawei,
-        admin: "huawei-admin",
-        create: "CreateAccessKeyV5",
-        update: "UpdateAccessKeyV5",
-        delete: "DeleteAccessKeyV5",
-    },
-];
 
 /// Bob's keys as the admin sees them: (id, status).
 fn bob_keys(world: &World, cloud: &Cloud) -> Vec<(String, String)> {
-    keys_of(world, cloud, "bob")
+    listed_keys(world, cloud.admin, "bob")
+}
+
+/// A test world where the cloud answers with `fault`, and bob's key id.
+fn bob_world(cloud: &Cloud, fault: Option<Fault>) -> (World, String) {
+    let world = World::new();
+    let old = active_bob(&world, cloud);
+    if let Some(fault) = fault {
+        world.inject(fault);
+    }
+    (world, old)
 }
 
 /// Bob's one key, switched on so that there is something to deactivate.
 fn active_bob(world: &World, cloud: &Cloud) -> String {
     let (id, _) = bob_keys(world, cloud).remove(0);
-    run(
-        &mut world.cmd(["-p", cloud.admin, "enable", &id, "--user", "bob"]),
-        0,
-    );
+    run(&mut cloud.cmd(world, &["enable", &id, "--user", "bob"]), 0);
     id
 }
 
@@ -94,6 +59,14 @@ fn saved(path: &Path) -> (String, String) {
     )
 }
 
+/// A key for bob made by hand, saved to `file` in the home: (id, secret).
+fn create_saved(world: &World, cloud: &Cloud, file: &str) -> (String, String) {
+    let path = world.home().join(file);
+    let save = ["create", "--user", "bob", "--save", path.to_str().unwrap()];
+    run(&mut cloud.cmd(world, &save), 0);
+    saved(&path)
+}
+
 /// The secret in `path` really signs requests for `cloud`.
 fn assert_works(world: &World, cloud: &Cloud, path: &Path) {
     let (id, secret) = saved(path);
@@ -108,7 +81,7 @@ fn assert_works(world: &World, cloud: &Cloud, path: &Path) {
         ),
     )
     .unwrap();
-    common::private(&config);
+    crate::common::private(&config);
     let (stdout, _) = run(
         world
             .bare_cmd()
@@ -125,15 +98,10 @@ fn rotating_the_profiles_own_key_on_every_cloud() {
         let old = world.profile(cloud.admin).access_key_id;
         let save = world.home().join("new.json");
         let (stdout, stderr) = run(
-            &mut world.cmd([
-                "-p",
-                cloud.admin,
-                "rotate",
-                "--save",
-                save.to_str().unwrap(),
-                "-o",
-                "json",
-            ]),
+            &mut cloud.cmd(
+                &world,
+                &["rotate", "--save", save.to_str().unwrap(), "-o", "json"],
+            ),
             0,
         );
         let report: Value = serde_json::from_str(&stdout).expect("one JSON report");
@@ -154,7 +122,7 @@ fn rotating_the_profiles_own_key_on_every_cloud() {
         assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
         assert_works(&world, cloud, &save);
         // The old key no longer works: the profile now fails with the cloud's refusal.
-        run(&mut world.cmd(["-p", cloud.admin, "whoami"]), 3);
+        run(&mut cloud.cmd(&world, &["whoami"]), 3);
     }
 }
 
@@ -162,21 +130,22 @@ fn rotating_the_profiles_own_key_on_every_cloud() {
 fn rotating_another_users_key_needs_a_file_and_a_choice() {
     let world = World::new();
     let (_, stderr) = run(
-        &mut world.cmd(["-p", "aws-admin", "rotate", "--user", "bob"]),
+        &mut world.as_profile("aws-admin", &["rotate", "--user", "bob"]),
         2,
     );
     assert!(stderr.contains("needs --save FILE"), "{stderr}");
     let save = world.home().join("a.json");
     let (_, stderr) = run(
-        &mut world.cmd([
-            "-p",
+        &mut world.as_profile(
             "aws-admin",
-            "rotate",
-            "--user",
-            "alice",
-            "--save",
-            save.to_str().unwrap(),
-        ]),
+            &[
+                "rotate",
+                "--user",
+                "alice",
+                "--save",
+                save.to_str().unwrap(),
+            ],
+        ),
         2,
     );
     assert!(
@@ -185,7 +154,7 @@ fn rotating_another_users_key_needs_a_file_and_a_choice() {
     );
     // alice has two keys: replacing one would need a third first.
     let (stdout, _) = run(
-        &mut world.cmd(["-p", "aws-admin", "list", "--user", "alice", "-o", "json"]),
+        &mut world.as_profile("aws-admin", &["list", "--user", "alice", "-o", "json"]),
         0,
     );
     let first = json_array(&stdout)[0]["access_key_id"]
@@ -193,17 +162,18 @@ fn rotating_another_users_key_needs_a_file_and_a_choice() {
         .unwrap()
         .to_string();
     let (_, stderr) = run(
-        &mut world.cmd([
-            "-p",
+        &mut world.as_profile(
             "aws-admin",
-            "rotate",
-            "--user",
-            "alice",
-            "--key",
-            &first,
-            "--save",
-            save.to_str().unwrap(),
-        ]),
+            &[
+                "rotate",
+                "--user",
+                "alice",
+                "--key",
+                &first,
+                "--save",
+                save.to_str().unwrap(),
+            ],
+        ),
         3,
     );
     assert!(stderr.contains("already has 2 keys"), "{stderr}");
@@ -226,15 +196,10 @@ fn dry_run_changes_nothing() {
 #[test]
 fn create_failing_leaves_everything_as_it_was() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::ServerError)
-                    .provider(cloud.kind)
-                    .on(cloud.create),
-            )
-        });
+        let (world, old) = bob_world(
+            cloud,
+            Some(fault(cloud.kind, Effect::ServerError, cloud.create)),
+        );
         let save = world.home().join("new.json");
         let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
         assert!(
@@ -251,16 +216,10 @@ fn create_failing_leaves_everything_as_it_was() {
 #[test]
 fn a_lost_create_answer_is_reported_and_a_rerun_finishes_without_a_third_key() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::LoseAnswer)
-                    .provider(cloud.kind)
-                    .on(cloud.create)
-                    .times(1),
-            )
-        });
+        let (world, old) = bob_world(
+            cloud,
+            Some(fault(cloud.kind, Effect::LoseAnswer, cloud.create).times(1)),
+        );
         let save = world.home().join("new.json");
         let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
         let keys = bob_keys(&world, cloud);
@@ -314,8 +273,7 @@ fn unwritable(world: &World) -> std::path::PathBuf {
 #[test]
 fn a_failed_save_deletes_the_new_key_again() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
+        let (world, old) = bob_world(cloud, None);
         let save = unwritable(&world);
         let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 2);
         assert!(
@@ -331,15 +289,10 @@ fn a_failed_save_deletes_the_new_key_again() {
 #[test]
 fn when_save_and_undo_both_fail_the_secret_is_printed() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::ServerError)
-                    .provider(cloud.kind)
-                    .on(cloud.delete),
-            )
-        });
+        let (world, old) = bob_world(
+            cloud,
+            Some(fault(cloud.kind, Effect::ServerError, cloud.delete)),
+        );
         let save = unwritable(&world);
         let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["-o", "json"])), 2);
         assert!(stderr.contains("its secret is printed above"), "{stderr}");
@@ -367,15 +320,10 @@ fn when_save_and_undo_both_fail_the_secret_is_printed() {
 #[test]
 fn when_save_undo_and_print_fail_the_key_left_is_named() {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    let old = active_bob(&world, cloud);
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::ServerError)
-                .provider(cloud.kind)
-                .on(cloud.delete),
-        )
-    });
+    let (world, old) = bob_world(
+        cloud,
+        Some(fault(cloud.kind, Effect::ServerError, cloud.delete)),
+    );
     let save = unwritable(&world);
     let full = std::fs::OpenOptions::new()
         .write(true)
@@ -403,9 +351,8 @@ fn when_save_undo_and_print_fail_the_key_left_is_named() {
 #[test]
 fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
-        world.with_state(|s| s.settings.new_key_delay = Duration::from_secs(4));
+        let (world, old) = bob_world(cloud, None);
+        world.set_new_key_delay(Duration::from_secs(4));
         let save = world.home().join("new.json");
         let mut args = rotate_bob(cloud, &save, &[]);
         let at = args.iter().position(|a| a == "--verify-timeout").unwrap();
@@ -442,15 +389,10 @@ fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
 #[test]
 fn deactivate_failing_is_reported_and_a_rerun_finishes() {
     for cloud in CLOUDS {
-        let world = World::new();
-        let old = active_bob(&world, cloud);
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::ServerError)
-                    .provider(cloud.kind)
-                    .on(cloud.update),
-            )
-        });
+        let (world, old) = bob_world(
+            cloud,
+            Some(fault(cloud.kind, Effect::ServerError, cloud.update)),
+        );
         let save = world.home().join("new.json");
         let args = rotate_bob(cloud, &save, &[]);
         let (_, stderr) = run(&mut world.cmd(&args), 4);
@@ -463,7 +405,7 @@ fn deactivate_failing_is_reported_and_a_rerun_finishes() {
         assert!(stderr.contains(&new_id));
         assert_works(&world, cloud, &save);
 
-        world.with_state(|s| s.settings.faults.clear());
+        world.clear_faults();
         run(&mut world.cmd(&args), 0);
         let keys = bob_keys(&world, cloud);
         assert!(keys.contains(&(old, "inactive".to_string())));
@@ -473,20 +415,14 @@ fn deactivate_failing_is_reported_and_a_rerun_finishes() {
 
 #[test]
 fn revoke_finds_the_owner_among_profiles_and_clouds() {
-    let world = World::with_seed(cloudkeys::sandbox::Seed::Demo);
+    let world = World::demo();
     for cloud in CLOUDS {
         // A key of some user in some account: the admin lists it, revoke finds it from its id.
         let (stdout, _) = run(
-            &mut world.cmd([
-                "-p",
-                cloud.admin,
-                "list",
-                "--user",
-                "alice",
-                "--no-last-used",
-                "-o",
-                "json",
-            ]),
+            &mut cloud.cmd(
+                &world,
+                &["list", "--user", "alice", "--no-last-used", "-o", "json"],
+            ),
             0,
         );
         let records = json_array(&stdout);
@@ -500,7 +436,7 @@ fn revoke_finds_the_owner_among_profiles_and_clouds() {
         assert_eq!(record["user"], "alice");
         assert_eq!(record["profile"], cloud.admin);
         assert!(stderr.contains("found"), "{stderr}");
-        let after = keys_of(&world, cloud, "alice");
+        let after = listed_keys(&world, cloud.admin, "alice");
         assert!(after.contains(&(target, "inactive".to_string())));
     }
     // An id no configured profile can see.
@@ -509,31 +445,6 @@ fn revoke_finds_the_owner_among_profiles_and_clouds() {
         3,
     );
     assert!(stderr.contains("no configured profile can see"), "{stderr}");
-}
-
-fn keys_of(world: &World, cloud: &Cloud, user: &str) -> Vec<(String, String)> {
-    let (stdout, _) = run(
-        &mut world.cmd([
-            "-p",
-            cloud.admin,
-            "list",
-            "--user",
-            user,
-            "--no-last-used",
-            "-o",
-            "json",
-        ]),
-        0,
-    );
-    json_array(&stdout)
-        .iter()
-        .map(|r| {
-            (
-                r["access_key_id"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// Rotates the profile's own key with no `--save`: the new secret goes back where the
@@ -635,7 +546,7 @@ fn rotation_writes_back_into_each_clouds_own_cli_file() {
         let file = world.home().join(relative);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, text).unwrap();
-        common::private(&file);
+        crate::common::private(&file);
         let provider = cloud.kind.to_string();
         let endpoint = world.endpoint();
         rotate_in_place(
@@ -660,21 +571,14 @@ fn a_profile_from_the_environment_needs_save_before_anything_is_created() {
     let world = World::new();
     let p = world.profile("aws-admin");
     let (_, stderr) = run(
-        world
-            .bare_cmd()
-            .args([
-                "--provider",
-                "aws",
-                "--endpoint",
-                &world.endpoint(),
-                "rotate",
-            ])
-            .env("AWS_ACCESS_KEY_ID", &p.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &p.secret_access_key),
+        &mut world.aws_env_cmd(&p.access_key_id, &p.secret_access_key, &["rotate"]),
         2,
     );
     assert!(stderr.contains("--save"), "{stderr}");
-    let (stdout, _) = run(&mut world.cmd(["-p", "aws-admin", "list", "-o", "json"]), 0);
+    let (stdout, _) = run(
+        &mut world.as_profile("aws-admin", &["list", "-o", "json"]),
+        0,
+    );
     assert_eq!(json_array(&stdout).len(), 1, "nothing was created");
 }
 
@@ -683,13 +587,7 @@ fn an_interrupted_write_back_rotation_finishes_on_the_next_run() {
     for cloud in CLOUDS {
         let world = World::new();
         let old = world.profile(cloud.admin).access_key_id;
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::ServerError)
-                    .provider(cloud.kind)
-                    .on(cloud.update),
-            )
-        });
+        world.inject(fault(cloud.kind, Effect::ServerError, cloud.update));
         let args = [
             "-p",
             cloud.admin,
@@ -705,21 +603,18 @@ fn an_interrupted_write_back_rotation_finishes_on_the_next_run() {
             "{stderr}"
         );
         // The config already holds the new key, which works.
-        let (stdout, _) = run(
-            &mut world.cmd(["-p", cloud.admin, "whoami", "-o", "json"]),
-            0,
-        );
+        let (stdout, _) = run(&mut cloud.cmd(&world, &["whoami", "-o", "json"]), 0);
         let new_id = json_array(&stdout)[0]["access_key_id"]
             .as_str()
             .unwrap()
             .to_string();
         assert_ne!(new_id, old);
 
-        world.with_state(|s| s.settings.faults.clear());
+        world.clear_faults();
         let (_, stderr) = run(&mut world.cmd(args), 0);
         assert!(stderr.contains("finishing it"), "{stderr}");
         let (stdout, _) = run(
-            &mut world.cmd(["-p", cloud.admin, "list", "-o", "json", "--no-last-used"]),
+            &mut cloud.cmd(&world, &["list", "-o", "json", "--no-last-used"]),
             0,
         );
         let keys: Vec<(String, String)> = json_array(&stdout)
@@ -759,10 +654,9 @@ fn a_refused_create_leaves_no_journal_and_a_key_made_by_hand_is_never_deleted() 
 }
 
 fn refused_create_then_key_by_hand(cloud: &Cloud) {
-    let world = World::new();
-    let old = active_bob(&world, cloud);
+    let (world, old) = bob_world(cloud, None);
     // A definite answer: the policy lacks iam:CreateAccessKey.
-    world.with_state(|s| s.settings.denied_actions.push(cloud.create.to_string()));
+    world.deny(&[cloud.create]);
     let save = world.home().join("new.json");
     let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 3);
     assert!(
@@ -772,21 +666,8 @@ fn refused_create_then_key_by_hand(cloud: &Cloud) {
     assert!(journals(&world).is_empty(), "{:?}", journals(&world));
 
     // Someone is given the permission and makes a key for bob by hand.
-    world.with_state(|s| s.settings.denied_actions.clear());
-    let by_hand = world.home().join("by-hand.json");
-    run(
-        &mut world.cmd([
-            "-p",
-            cloud.admin,
-            "create",
-            "--user",
-            "bob",
-            "--save",
-            by_hand.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let (hand_id, _) = saved(&by_hand);
+    world.deny(&[]);
+    let (hand_id, _) = create_saved(&world, cloud, "by-hand.json");
 
     // A later rotation must not take that key for an orphan of the refused one.
     let (_, stderr) = world
@@ -809,24 +690,11 @@ fn two_rotations_writing_into_one_file_both_keep_their_key() {
     // bob gets a key whose secret we know; the admin keeps its own.
     for (id, _) in bob_keys(&world, cloud) {
         run(
-            &mut world.cmd(["-p", cloud.admin, "delete", &id, "--user", "bob", "--yes"]),
+            &mut cloud.cmd(&world, &["delete", &id, "--user", "bob", "--yes"]),
             0,
         );
     }
-    let bob_file = world.home().join("bob.json");
-    run(
-        &mut world.cmd([
-            "-p",
-            cloud.admin,
-            "create",
-            "--user",
-            "bob",
-            "--save",
-            bob_file.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let (bob_id, bob_secret) = saved(&bob_file);
+    let (bob_id, bob_secret) = create_saved(&world, cloud, "bob.json");
     let admin = world.profile(cloud.admin);
     let file = world.home().join(".aliyun/config.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -842,7 +710,7 @@ fn two_rotations_writing_into_one_file_both_keep_their_key() {
         ),
     )
     .unwrap();
-    common::private(&file);
+    crate::common::private(&file);
     let endpoint = world.endpoint();
     let rotation = |profile: &str| {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"));
@@ -900,9 +768,9 @@ fn a_new_key_never_accepted_is_deleted_and_the_file_restored_byte_for_byte() {
     let old = world.profile(cloud.admin).access_key_id;
     let before = std::fs::read(world.config_path()).unwrap();
     // The cloud never accepts the new key within the wait.
-    world.with_state(|s| s.settings.new_key_delay = Duration::from_secs(600));
+    world.set_new_key_delay(Duration::from_secs(600));
     let (_, stderr) = run(
-        &mut world.cmd(["-p", cloud.admin, "rotate", "--verify-timeout", "1"]),
+        &mut cloud.cmd(&world, &["rotate", "--verify-timeout", "1"]),
         4,
     );
     // (Compared as bytes but not printed: the file holds secrets.)
@@ -911,7 +779,7 @@ fn a_new_key_never_accepted_is_deleted_and_the_file_restored_byte_for_byte() {
     assert!(stderr.contains("was deleted"), "{stderr}");
     assert!(stderr.contains("restored"), "{stderr}");
     let (stdout, _) = run(
-        &mut world.cmd(["-p", cloud.admin, "list", "-o", "json", "--no-last-used"]),
+        &mut cloud.cmd(&world, &["list", "-o", "json", "--no-last-used"]),
         0,
     );
     let ids: Vec<String> = json_array(&stdout)
@@ -945,13 +813,11 @@ fn interrupted_during_create(signal: i32) {
     let cloud = &CLOUDS[0];
     let world = World::new();
     active_bob(&world, cloud);
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::Latency(Duration::from_secs(3)))
-                .provider(cloud.kind)
-                .on(cloud.create),
-        )
-    });
+    world.inject(fault(
+        cloud.kind,
+        Effect::Latency(Duration::from_secs(3)),
+        cloud.create,
+    ));
     let save = world.home().join("new.json");
     let started = std::time::Instant::now();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
@@ -988,16 +854,10 @@ fn interrupted_during_create(signal: i32) {
 #[test]
 fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orphan() {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    let old = active_bob(&world, cloud);
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::LoseAnswer)
-                .provider(cloud.kind)
-                .on(cloud.create)
-                .times(1),
-        )
-    });
+    let (world, old) = bob_world(
+        cloud,
+        Some(fault(cloud.kind, Effect::LoseAnswer, cloud.create).times(1)),
+    );
     let save = world.home().join("new.json");
     run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
     assert_eq!(journals(&world).len(), 1);
@@ -1008,31 +868,10 @@ fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orph
         .unwrap()
         .0;
     run(
-        &mut world.cmd([
-            "-p",
-            cloud.admin,
-            "delete",
-            &orphan,
-            "--user",
-            "bob",
-            "--yes",
-        ]),
+        &mut cloud.cmd(&world, &["delete", &orphan, "--user", "bob", "--yes"]),
         0,
     );
-    let by_hand = world.home().join("by-hand.json");
-    run(
-        &mut world.cmd([
-            "-p",
-            cloud.admin,
-            "create",
-            "--user",
-            "bob",
-            "--save",
-            by_hand.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let (hand_id, _) = saved(&by_hand);
+    let (hand_id, _) = create_saved(&world, cloud, "by-hand.json");
     // Even with --yes, a key that did not appear during the lost create is left alone.
     let (_, stderr) = run(
         &mut world.cmd(rotate_bob(cloud, &save, &["--key", &old, "--yes"])),

@@ -4,73 +4,14 @@
 //! the config, the wrong secrets of failing runs. Only `create` may print a secret: the one it
 //! just made, on stdout, when it is not saved to a file.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{json_array, listed_ids, private, run, World, CLOUDS};
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::State;
-use common::{json_array, private, run, World};
-
-const CLOUDS: &[(ProviderKind, &str)] = &[
-    (ProviderKind::Aws, "aws-admin"),
-    (ProviderKind::Tencent, "tencent-admin"),
-    (ProviderKind::Alibaba, "alibaba-admin"),
-    (ProviderKind::Huawei, "huawei-admin"),
-];
-
-/// Every secret and token the sandbox holds, on every cloud.
-fn sandbox_secrets(state: &State) -> Vec<String> {
-    let mut all = Vec::new();
-    for account in &state.aws_accounts {
-        let user_keys = account.users.iter().flat_map(|u| &u.keys);
-        all.extend(
-            account
-                .root_keys
-                .iter()
-                .chain(user_keys)
-                .map(|k| k.secret.clone()),
-        );
-    }
-    for account in &state.tencent.accounts {
-        let user_keys = account.users.iter().flat_map(|u| &u.keys);
-        all.extend(
-            account
-                .root_keys
-                .iter()
-                .chain(user_keys)
-                .map(|k| k.secret.clone()),
-        );
-    }
-    for temp in &state.tencent.temp_credentials {
-        all.push(temp.secret.clone());
-        all.push(temp.token.clone());
-    }
-    for account in &state.alibaba.accounts {
-        let user_keys = account.users.iter().flat_map(|u| &u.keys);
-        all.extend(
-            account
-                .root_keys
-                .iter()
-                .chain(user_keys)
-                .map(|k| k.secret.clone()),
-        );
-    }
-    for account in &state.huawei.accounts {
-        all.extend(
-            account
-                .users
-                .iter()
-                .flat_map(|u| &u.keys)
-                .map(|k| k.secret.clone()),
-        );
-    }
-    all
-}
 
 /// The secrets in play: the sandbox's, the config's, and any `extra` (wrong ones).
 fn secrets_in_play(world: &World, extra: &[String]) -> Vec<String> {
-    let mut all = world.with_state(|s| sandbox_secrets(s));
+    let mut all = world.secrets();
     all.extend(world.profiles().into_iter().map(|p| p.secret_access_key));
     all.extend(extra.iter().cloned());
     all.sort();
@@ -132,18 +73,6 @@ fn checked(world: &World, args: &[&str], code: i32, secrets: &[String]) -> Strin
     outputs.0
 }
 
-/// The key ids of `user`'s keys, from `list --user`.
-fn key_ids(world: &World, profile: &str, user: &str) -> Vec<String> {
-    let (stdout, _) = run(
-        &mut world.cmd(["-p", profile, "list", "--user", user, "-o", "json"]),
-        0,
-    );
-    json_array(&stdout)
-        .iter()
-        .filter_map(|k| k["access_key_id"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// The secret that `after` holds and `before` did not.
 fn new_secret(before: &[String], after: &[String]) -> String {
     let new: Vec<&String> = after.iter().filter(|s| !before.contains(s)).collect();
@@ -153,7 +82,7 @@ fn new_secret(before: &[String], after: &[String]) -> String {
 
 #[test]
 fn no_command_prints_a_secret_on_any_cloud() {
-    for &(kind, admin) in CLOUDS {
+    for (kind, admin) in CLOUDS.map(|c| (c.kind, c.admin)) {
         let world = World::new();
         let secrets = secrets_in_play(&world, &[]);
 
@@ -170,7 +99,7 @@ fn no_command_prints_a_secret_on_any_cloud() {
         checked(&world, &["-p", admin, "whoami", "-o", "json"], 0, &secrets);
         checked(&world, &["profiles"], 0, &secrets);
         checked(&world, &["profiles", "-o", "json"], 0, &secrets);
-        let alice = key_ids(&world, admin, "alice");
+        let alice = listed_ids(&world, admin, "alice");
         checked(
             &world,
             &[
@@ -225,7 +154,7 @@ fn no_command_prints_a_secret_on_any_cloud() {
         assert_mode_600(&saved);
 
         // create in table form: the secret is shown once, and only on stdout.
-        let carol = key_ids(&world, admin, "carol");
+        let carol = listed_ids(&world, admin, "carol");
         assert_eq!(carol.len(), 2);
         let args = ["-p", admin, "delete", &carol[0], "--user", "carol", "--yes"];
         checked(&world, &args, 0, &after);
@@ -249,7 +178,7 @@ fn no_command_prints_a_secret_on_any_cloud() {
 
         // Status changes and deletion.
         let secrets = secrets_in_play(&world, &[]);
-        let carol = key_ids(&world, admin, "carol");
+        let carol = listed_ids(&world, admin, "carol");
         for args in [
             vec!["disable", carol[0].as_str(), "--user", "carol"],
             vec!["enable", carol[0].as_str(), "--user", "carol"],
@@ -272,7 +201,7 @@ fn no_command_prints_a_secret_on_any_cloud() {
 
 #[test]
 fn failing_runs_print_no_secret_on_any_cloud() {
-    for &(kind, admin) in CLOUDS {
+    for (kind, admin) in CLOUDS.map(|c| (c.kind, c.admin)) {
         let world = World::new();
         let secrets = secrets_in_play(&world, &[]);
 
@@ -285,7 +214,7 @@ fn failing_runs_print_no_secret_on_any_cloud() {
                 &secrets,
             );
         }
-        let alice = key_ids(&world, admin, "alice");
+        let alice = listed_ids(&world, admin, "alice");
         checked(
             &world,
             &["-p", admin, "disable", &alice[0], "--user", "nobody"],

@@ -2,38 +2,18 @@
 //! pipe; a `--save` file that cannot be written; stderr gone; an interrupt during `create`.
 #![cfg(unix)]
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::common::{fault, json_array, listed_ids, run, Effect, World, CLOUDS};
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::{Effect, Fault};
-use common::{json_array, run, World};
 
-const CLOUDS: &[(ProviderKind, &str)] = &[
-    (ProviderKind::Aws, "aws-admin"),
-    (ProviderKind::Tencent, "tencent-admin"),
-    (ProviderKind::Alibaba, "alibaba-admin"),
-    (ProviderKind::Huawei, "huawei-admin"),
-];
 const FORMATS: [&str; 5] = ["table", "json", "ndjson", "csv", "markdown"];
-
-fn carol_keys(world: &World, profile: &str) -> Vec<String> {
-    let (stdout, _) = run(
-        &mut world.cmd(["-p", profile, "list", "--user", "carol", "-o", "json"]),
-        0,
-    );
-    json_array(&stdout)
-        .iter()
-        .filter_map(|k| k["access_key_id"].as_str().map(str::to_string))
-        .collect()
-}
 
 /// The secret the sandbox holds for an AWS key.
 fn aws_secret(world: &World, id: &str) -> String {
-    world.with_state(|s| s.find_key(id).map(|(_, k)| k.secret.clone()).expect("key"))
+    world.find_key(id).expect("key").secret
 }
 
 fn close_fd(cmd: &mut Command, fd: i32) {
@@ -70,31 +50,29 @@ fn dev_full() -> Stdio {
 
 #[test]
 fn an_undeliverable_secret_means_its_key_is_deleted_again() {
-    for &(_, profile) in CLOUDS {
+    for profile in CLOUDS.map(|c| c.admin) {
         let world = World::new();
         for format in FORMATS {
             let args = ["-p", profile, "create", "--user", "carol", "-o", format];
-            // stdout closed (`>&-`): nothing can be printed.
-            let mut cmd = world.std_cmd(args);
-            close_fd(&mut cmd, 1);
-            let (code, _, stderr) = finish(&mut cmd);
-            assert_eq!(code, Some(2), "{profile} {format} >&-: {stderr}");
-            assert!(
-                stderr.contains("deleted again"),
-                "{profile} {format}: {stderr}"
-            );
-            assert!(carol_keys(&world, profile).is_empty(), "{profile} {format}");
-
-            // stdout full (`>/dev/full`).
-            let mut cmd = world.std_cmd(args);
-            cmd.stdout(dev_full());
-            let (code, _, stderr) = finish(&mut cmd);
-            assert_eq!(code, Some(2), "{profile} {format} >/dev/full: {stderr}");
-            assert!(
-                stderr.contains("deleted again"),
-                "{profile} {format}: {stderr}"
-            );
-            assert!(carol_keys(&world, profile).is_empty(), "{profile} {format}");
+            // stdout closed (`>&-`) or full (`>/dev/full`): nothing can be printed.
+            for how in [">&-", ">/dev/full"] {
+                let mut cmd = world.std_cmd(args);
+                if how == ">&-" {
+                    close_fd(&mut cmd, 1);
+                } else {
+                    cmd.stdout(dev_full());
+                }
+                let (code, _, stderr) = finish(&mut cmd);
+                assert_eq!(code, Some(2), "{profile} {format} {how}: {stderr}");
+                assert!(
+                    stderr.contains("deleted again"),
+                    "{profile} {format}: {stderr}"
+                );
+                assert!(
+                    listed_ids(&world, profile, "carol").is_empty(),
+                    "{profile} {format}"
+                );
+            }
         }
     }
 }
@@ -108,24 +86,22 @@ fn a_closed_pipe_is_not_a_delivery() {
     cmd.stdout(writer);
     let (code, _, stderr) = finish(&mut cmd);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(carol_keys(&world, "aws-admin").is_empty());
+    assert!(listed_ids(&world, "aws-admin", "carol").is_empty());
 }
 
 #[test]
 fn a_key_that_cannot_be_deleted_either_is_named_without_its_secret() {
     let world = World::new();
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::ServerError)
-                .provider(ProviderKind::Aws)
-                .on("DeleteAccessKey"),
-        )
-    });
+    world.inject(fault(
+        ProviderKind::Aws,
+        Effect::ServerError,
+        "DeleteAccessKey",
+    ));
     let mut cmd = world.std_cmd(["-p", "aws-admin", "create", "--user", "carol", "-o", "json"]);
     cmd.stdout(dev_full());
     let (code, _, stderr) = finish(&mut cmd);
     assert_eq!(code, Some(4), "{stderr}");
-    let left = carol_keys(&world, "aws-admin");
+    let left = listed_ids(&world, "aws-admin", "carol");
     assert_eq!(left.len(), 1);
     assert!(stderr.contains(&left[0]), "the key is named: {stderr}");
     assert!(stderr.contains("failed too"), "{stderr}");
@@ -155,33 +131,26 @@ fn a_failed_save_leaves_no_file_and_no_key() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(!save.exists(), "a half-written secret file is removed");
     assert!(stderr.contains("deleted again"), "{stderr}");
-    assert!(carol_keys(&world, "aws-admin").is_empty());
+    assert!(listed_ids(&world, "aws-admin", "carol").is_empty());
     assert!(
         stdout.is_empty(),
         "nothing to print once the key is gone: {stdout}"
     );
 
     // Saving fails and so does the delete: the secret is printed, the only copy left.
-    world.with_state(|s| {
-        s.settings.faults.push(
-            Fault::always(Effect::ServerError)
-                .provider(ProviderKind::Aws)
-                .on("DeleteAccessKey"),
-        )
-    });
+    world.inject(fault(
+        ProviderKind::Aws,
+        Effect::ServerError,
+        "DeleteAccessKey",
+    ));
     let (_, stderr) = run(
-        &mut world.cmd([
-            "-p",
+        &mut world.as_profile(
             "aws-admin",
-            "create",
-            "--user",
-            "carol",
-            "--save",
-            "/proc/cloudkeys-x",
-        ]),
+            &["create", "--user", "carol", "--save", "/proc/cloudkeys-x"],
+        ),
         2,
     );
-    let left = carol_keys(&world, "aws-admin");
+    let left = listed_ids(&world, "aws-admin", "carol");
     assert_eq!(left.len(), 1);
     assert!(
         stderr.contains(&left[0]) && stderr.contains("printed"),
@@ -220,13 +189,11 @@ fn an_interrupt_during_create_does_not_drop_the_secret() {
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let world = World::new();
         // The create call is slow: the signal comes while it is in flight.
-        world.with_state(|s| {
-            s.settings.faults.push(
-                Fault::always(Effect::Latency(Duration::from_secs(2)))
-                    .provider(ProviderKind::Aws)
-                    .on("CreateAccessKey"),
-            )
-        });
+        world.inject(fault(
+            ProviderKind::Aws,
+            Effect::Latency(Duration::from_secs(2)),
+            "CreateAccessKey",
+        ));
         let mut cmd = world.std_cmd(["-p", "aws-admin", "create", "--user", "carol", "-o", "json"]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().expect("spawn");
@@ -236,7 +203,7 @@ fn an_interrupt_during_create_does_not_drop_the_secret() {
         let output = child.wait_with_output().expect("wait");
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert_eq!(output.status.code(), Some(130), "signal {signal}: {stdout}");
-        let left = carol_keys(&world, "aws-admin");
+        let left = listed_ids(&world, "aws-admin", "carol");
         for id in &left {
             assert!(
                 stdout.contains(&aws_secret(&world, id)),

@@ -1,9 +1,7 @@
 //! Smaller holes closed end to end: key-id shapes, redirects, per-host clock offsets,
 //! loopback and proxies, control characters, core dumps, pagination guards.
 
-mod common;
-
-use common::{run, World};
+use crate::common::{run, World};
 
 #[test]
 fn a_secret_given_as_key_id_is_refused_unsent_and_not_echoed() {
@@ -18,9 +16,10 @@ fn a_secret_given_as_key_id_is_refused_unsent_and_not_echoed() {
     for (profile, secret) in secrets {
         for command in ["disable", "enable", "last-used", "delete"] {
             let (stdout, stderr) = run(
-                &mut world.cmd([
-                    "-p", profile, command, secret, "--user", "alice", "--yes", "-vvv",
-                ]),
+                &mut world.as_profile(
+                    profile,
+                    &[command, secret, "--user", "alice", "--yes", "-vvv"],
+                ),
                 2,
             );
             assert!(stdout.is_empty());
@@ -95,18 +94,10 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     let hostile = "alice\u{1b}]0;owned\u{7}\u{9b}2J\rx\u{7f}";
     // Tencent addresses users by uin in key calls, so the name only travels back to us (IAM
     // would refuse such a UserName, as the AWS sandbox now does).
-    let key = world.with_state(|s| {
-        let user = s.tencent.accounts[0]
-            .users
-            .iter_mut()
-            .find(|u| u.name == "alice")
-            .expect("alice");
-        user.name = hostile.to_string();
-        user.keys[0].access_key_id.clone()
-    });
+    let key = world.tencent_rename("alice", hostile);
     // revoke reports the owner on stderr; list shows it in a table, CSV and Markdown.
     let (stdout, stderr) = run(
-        &mut world.cmd(["-p", "tencent-admin", "revoke", &key, "--yes"]),
+        &mut world.as_profile("tencent-admin", &["revoke", &key, "--yes"]),
         0,
     );
     assert!(stderr.contains("user alice"), "{stderr:?}");
@@ -114,7 +105,7 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     assert!(!has_terminal_controls(&stdout), "{stdout:?}");
     for format in ["table", "csv", "markdown"] {
         let (stdout, stderr) = run(
-            &mut world.cmd(["-p", "tencent-admin", "list", "-a", "-o", format]),
+            &mut world.as_profile("tencent-admin", &["list", "-a", "-o", format]),
             0,
         );
         assert!(stdout.contains("alice"), "{format}: {stdout}");
@@ -123,7 +114,7 @@ fn cloud_text_reaches_the_terminal_without_control_characters() {
     }
     // An error naming the user: one clean line.
     let (_, stderr) = run(
-        &mut world.cmd(["-p", "aws-admin", "create", "--user", hostile]),
+        &mut world.as_profile("aws-admin", &["create", "--user", hostile]),
         3,
     );
     assert!(!has_terminal_controls(&stderr), "{stderr:?}");

@@ -3,11 +3,11 @@
 //! Loopback is never proxied, so the sandbox is named by a made-up host
 //! (`sandbox.cloudkeys.invalid`) that only this proxy knows how to reach.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{json_array, private, run, World};
+use cloudkeys::model::ProviderKind;
+
+use crate::common::{json_array, private, run, World, CLOUDS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -26,13 +26,6 @@ fn remote_cmd(world: &World, args: &[&str]) -> assert_cmd::Command {
     all.extend_from_slice(args);
     world.cmd(all)
 }
-
-const CLOUDS: &[&str] = &[
-    "aws-admin",
-    "tencent-admin",
-    "alibaba-admin",
-    "huawei-admin",
-];
 
 /// One request as the proxy saw it.
 #[derive(Debug, Clone)]
@@ -170,7 +163,7 @@ async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<Seen>>>) {
 
 #[test]
 fn http_proxy_carries_every_call_and_no_proxy_bypasses_it() {
-    for &profile in CLOUDS {
+    for profile in CLOUDS.map(|c| c.admin) {
         let world = World::new();
         let proxy = Proxy::start(&world);
         let (stdout, stderr) = run(
@@ -219,7 +212,7 @@ fn loopback_never_goes_through_a_proxy() {
             ("no_proxy", "example.com"),
         ],
     ] {
-        let mut cmd = world.cmd(["-p", "aws-admin", "create", "--user", "carol", "-o", "json"]);
+        let mut cmd = world.as_profile("aws-admin", &["create", "--user", "carol", "-o", "json"]);
         for (name, value) in vars {
             cmd.env(name, value);
         }
@@ -231,15 +224,7 @@ fn loopback_never_goes_through_a_proxy() {
                 .env("ALL_PROXY", &proxy.url),
             0,
         );
-        world.with_state(|s| {
-            let keys = &mut s
-                .aws_account_mut("111122223333")
-                .expect("account")
-                .user_mut("carol")
-                .expect("carol")
-                .keys;
-            keys.clear();
-        });
+        world.clear_keys(ProviderKind::Aws, "carol");
     }
     // The same endpoint under localhost: direct too.
     let localhost = world.endpoint().replace("127.0.0.1", "localhost");

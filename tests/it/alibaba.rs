@@ -1,0 +1,170 @@
+//! What only Alibaba Cloud has: RAM's credential report with its additional key slots, the
+//! account's own row in it, ListUsers paging, the LTAI prefix picking the profile.
+
+use cloudkeys::model::{KeyStatus, ProviderKind};
+use serde_json::Value;
+
+use crate::common::{
+    assert_no_secret, assert_report_scan, by_id, comparable, json_array, run, scan_all_users,
+    World, ALIBABA,
+};
+
+const PROFILE: &str = "alibaba-admin";
+const ALI: ProviderKind = ProviderKind::Alibaba;
+
+#[test]
+fn a_refused_credential_report_falls_back_with_a_note() {
+    crate::conformance::a_refused_credential_report_falls_back_with_a_note(
+        &ALIBABA,
+        "NoPermission",
+    );
+}
+
+#[test]
+fn all_users_scan_reads_the_credential_report() {
+    let world = World::new();
+    let now = chrono::Utc::now();
+    let day = chrono::Duration::days;
+    let names: Vec<String> = (0..26).map(|i| format!("svc-{i:03}")).collect();
+    world.add_users(ALI, &names);
+    for (i, user) in (0..8).zip(&names) {
+        let (id, _) = world.add_key(ALI, user, day(50 + i));
+        if i % 2 == 0 {
+            world.set_key(&id, KeyStatus::Active, Some(now - day(i)));
+        }
+    }
+    // An account from before the 2-key limit: keys 3 and 4 are in the additional slots.
+    for n in 0..4 {
+        let (id, _) = world.add_key(ALI, "svc-010", day(700 + n));
+        if n == 3 {
+            world.set_key(&id, KeyStatus::Inactive, Some(now - day(5)));
+        }
+    }
+    let admin = world.profile(PROFILE).access_key_id;
+    let (exact, exact_calls, _) = scan_all_users(&world, PROFILE, &["--exact"]);
+    assert_eq!(world.calls_of("GenerateCredentialReport"), 0);
+    let (fast, calls, stderr) = scan_all_users(&world, PROFILE, &[]);
+    // 30 users in 10 pages (3 a page in the test seed); 16 keys among 12 users (admin,
+    // alice x2, bob, 8 of svc, svc-010 x4).
+    assert_eq!(exact.len(), 16);
+    assert_eq!(exact_calls, 1 + 10 + 30 + 16, "whoami, pages, users, keys");
+    // whoami, pages, GenerateCredentialReport x2 (STARTED, COMPLETED), GetCredentialReport x4
+    // (31 rows, 10 a page), the 12 users with keys, and no per-key call.
+    assert_eq!(calls, 1 + 10 + 2 + 4 + 12, "{calls} calls\n{stderr}");
+    assert_eq!(world.calls_of("GetCredentialReport"), 4);
+    assert_eq!(world.calls_of("GetAccessKeyLastUsed"), 16);
+    let as_of = assert_report_scan(&fast, &exact, &admin);
+    // The inactive fourth key of svc-010 matched its additional slot: used, 5 days ago.
+    let old: Vec<&Value> = fast.iter().filter(|r| r["user"] == "svc-010").collect();
+    assert_eq!(old.len(), 4);
+    assert_eq!(
+        old.iter()
+            .filter(|r| r["status"] == "inactive" && r["last_used_at"].is_string())
+            .count(),
+        1,
+        "{old:?}"
+    );
+
+    // The report is a snapshot, made at most every 4 hours: the next scan makes none, and a
+    // key made since has no slot and is asked about itself.
+    let (late, _) = world.add_key(ALI, "svc-000", chrono::Duration::zero());
+    let (after, after_calls, _) = scan_all_users(&world, PROFILE, &[]);
+    assert_eq!(
+        after_calls,
+        1 + 10 + 1 + 4 + 12 + 1,
+        "one Generate, one key asked"
+    );
+    let late = by_id(&after, &late);
+    assert!(late.get("last_used_as_of").is_none(), "{late}");
+    assert!(by_id(&after, &admin)["last_used_as_of"] == as_of);
+}
+
+#[test]
+fn the_account_itself_scans_with_its_root_row() {
+    let world = World::demo();
+    let root = world.profile("alibaba-root").access_key_id;
+    let (exact, _, _) = scan_all_users(&world, "alibaba-root", &["--exact"]);
+    let asked = world.calls_of("GetAccessKeyLastUsed");
+    assert_eq!(asked as usize, exact.len());
+    let (fast, _, _) = scan_all_users(&world, "alibaba-root", &[]);
+    assert_eq!(comparable(&fast, &root), comparable(&exact, &root));
+    // The account's own key got its answer from the `<root>` row: no per-key call at all.
+    let own = by_id(&fast, &root);
+    assert_eq!(own["user"], "<root>");
+    assert!(own["last_used_as_of"].is_string(), "{own}");
+    assert_eq!(world.calls_of("GetAccessKeyLastUsed"), asked);
+}
+
+#[test]
+fn list_all_users_reads_every_page() {
+    let world = World::new();
+    let (stdout, stderr) = run(
+        &mut world.as_profile(PROFILE, &["list", "--all-users", "-o", "json"]),
+        0,
+    );
+    assert_no_secret(&world, &stderr);
+    let records = json_array(&stdout);
+    let users: Vec<&str> = records
+        .iter()
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    // carol (no keys) is on the second ListUsers page with nothing to show; sorted by user.
+    assert_eq!(users, ["admin", "alice", "alice", "bob"], "{stdout}");
+    let bob = &records[3];
+    assert_eq!(bob["status"], "inactive");
+    assert_eq!(bob["age_days"], 400);
+    assert!(bob["last_used_at"].is_null());
+    assert!(records
+        .iter()
+        .all(|r| r["user_id"].as_str().is_some_and(|id| id.len() == 16)));
+    assert_eq!(
+        world.calls_of("ListUsers"),
+        2,
+        "the test seed pages ListUsers by 3"
+    );
+    // carol has no keys: the credential report says so, and hers are not asked for.
+    assert_eq!(world.calls_of("ListAccessKeys"), 3);
+}
+
+#[test]
+fn the_key_prefix_picks_alibaba_without_a_profile() {
+    let world = World::new();
+    let alice = world.keys(ALI, "alice")[0].id.clone();
+    // No -p: the LTAI prefix selects the one Alibaba profile of the config.
+    let (stdout, _) = run(
+        &mut world.cmd(["last-used", &alice, "--user", "alice", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout)[0]["provider"], "alibaba");
+}
+
+#[test]
+fn the_account_itself_lists_its_own_keys_besides_its_users() {
+    let world = World::demo();
+    let root = world.profile("alibaba-root");
+    let (stdout, stderr) = run(
+        &mut world.as_profile("alibaba-root", &["list", "--all-users", "-o", "json"]),
+        0,
+    );
+    assert_no_secret(&world, &stderr);
+    let records = json_array(&stdout);
+    let own = by_id(&records, &root.access_key_id);
+    assert_eq!(own["user"], "<root>");
+    assert_eq!(own["age_days"], 1300);
+    let users: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        users.into_iter().collect::<Vec<_>>(),
+        ["<root>", "deploy-bot", "ops", "oss-backup", "zhang.wei"]
+    );
+    let (stdout, _) = run(
+        &mut world.as_profile("alibaba-root", &["whoami", "-o", "json"]),
+        0,
+    );
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["type"], "root");
+    assert!(me["user"].is_null());
+    assert_eq!(me["account_id"], root.account_id.as_str());
+}

@@ -1,0 +1,151 @@
+//! What only Tencent Cloud has: users by uin, session tokens as X-TC-Token, one endpoint for
+//! CAM and STS, the exact stamp of last use or else its day, batched last-use calls.
+
+use cloudkeys::model::{KeyStatus, ProviderKind};
+
+use crate::common::{
+    add_profile, assert_no_secret, json_array, private, refused, run, World, TENCENT,
+};
+
+const PROFILE: &str = "tencent-admin";
+const TC: ProviderKind = ProviderKind::Tencent;
+
+/// `cloudkeys -p tencent-admin ARGS…`
+fn tc(world: &World, args: &[&str]) -> assert_cmd::Command {
+    world.as_profile(PROFILE, args)
+}
+
+/// A uin no user has is CAM's InvalidParameter.UserNotExist (a name: ResourceNotFound).
+#[test]
+fn an_unknown_uin_is_its_own_refusal() {
+    let world = World::new();
+    refused(
+        &mut tc(&world, &["list", "--user", "100000000999"]),
+        3,
+        "InvalidParameter.UserNotExist",
+    );
+}
+
+#[test]
+fn session_tokens_travel_as_x_tc_token() {
+    let world = World::new();
+    let (id, secret, token) = world.tencent_session("alice");
+    let extra = format!("session_token = \"{token}\"\nregion = \"ap-shanghai\"\n");
+    add_profile(&world, "tc-session", TC, &id, &secret, &extra);
+    let (stdout, stderr) = run(
+        &mut world.as_profile("tc-session", &["whoami", "-o", "json"]),
+        0,
+    );
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["user_id"], world.user_id(TC, "alice").as_str());
+    assert_eq!(me["account_id"], TENCENT.account);
+    assert!(!stderr.contains(&token) && !stderr.contains(&secret));
+    // alice's own keys, through her session.
+    let (stdout, _) = run(
+        &mut world.as_profile("tc-session", &["list", "-o", "json"]),
+        0,
+    );
+    assert_eq!(json_array(&stdout).len(), 2);
+
+    // The same profile with a token the cloud no longer knows.
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    let stale = config.replace(&token, "a-stale-token");
+    std::fs::write(world.config_path(), stale).unwrap();
+    let stderr = refused(
+        &mut world.as_profile("tc-session", &["whoami"]),
+        3,
+        "AuthFailure.TokenFailure",
+    );
+    assert!(!stderr.contains("a-stale-token"));
+}
+
+#[test]
+fn endpoint_flag_sends_cam_and_sts_to_one_base_url() {
+    let world = World::new();
+    let admin = world.profile(PROFILE);
+    // A profile pointing at the real hosts; --endpoint sends both services to the sandbox.
+    let path = world.home().join("real.toml");
+    let real =
+        crate::common::profile_toml("tc", TC, &admin.access_key_id, &admin.secret_access_key, "");
+    std::fs::write(&path, real).unwrap();
+    private(&path);
+    let mut cmd = world.bare_cmd();
+    cmd.args(["--config", path.to_str().unwrap(), "-p", "tc"])
+        .args([
+            "--endpoint",
+            &world.endpoint(),
+            "list",
+            "--all-users",
+            "-o",
+            "json",
+        ]);
+    let (stdout, _) = run(&mut cmd, 0);
+    assert_eq!(json_array(&stdout).len(), 4);
+}
+
+#[test]
+fn verbose_logs_keep_secrets_out() {
+    let world = World::new();
+    let (stdout, stderr) = run(
+        &mut tc(&world, &["-vvv", "create", "--user", "carol", "-o", "json"]),
+        0,
+    );
+    let secret = json_array(&stdout)[0]["secret_access_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!stderr.contains(&secret), "{stderr}");
+    assert_no_secret(&world, &stderr);
+    let (_, stderr) = run(&mut tc(&world, &["-vvv", "list", "--all-users"]), 0);
+    assert_no_secret(&world, &stderr);
+}
+
+#[test]
+fn last_use_is_the_exact_stamp_else_the_day() {
+    let world = World::new();
+    let id = world.keys(TC, "alice")[0].id.clone();
+    // A use at a known moment, minutes away from any midnight.
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-04T05:06:07.890Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    world.set_key(&id, KeyStatus::Active, Some(at));
+    let list = || {
+        let (stdout, _) = run(
+            &mut tc(&world, &["list", "--user", "alice", "-o", "json"]),
+            0,
+        );
+        crate::common::by_id(&json_array(&stdout), &id).clone()
+    };
+    // Both fields given: the exact time, and no precision field.
+    let record = list();
+    assert_eq!(record["last_used_at"], "2026-03-04T05:06:07Z");
+    assert!(record.get("last_used_precision").is_none(), "{record}");
+
+    // Only the day (LastSecretUsedDate null): that Beijing day's start, date precision.
+    world.tencent_day_only(&id);
+    let record = list();
+    assert_eq!(record["last_used_at"], "2026-03-03T16:00:00Z");
+    assert_eq!(record["last_used_precision"], "date");
+}
+
+/// `audit --all-users` asks GetSecurityLastUsed for ten keys a call across users, as `list`
+/// does: one call per user would double the calls of a large account.
+#[test]
+fn audit_batches_last_use_across_users() {
+    let world = World::new();
+    let names: Vec<String> = (0..25).map(|i| format!("svc{i:02}")).collect();
+    world.add_users(TC, &names);
+    for name in &names {
+        world.add_key(TC, name, chrono::Duration::zero());
+    }
+    world.reset_stats();
+    let (stdout, _) = run(&mut tc(&world, &["audit", "--all-users", "-o", "json"]), 1);
+    assert!(!json_array(&stdout).is_empty());
+    // admin 1, alice 2, bob 1 and the 25 new keys.
+    let keys: usize = 4 + names.len();
+    assert_eq!(
+        world.calls_of("GetSecurityLastUsed") as usize,
+        keys.div_ceil(10),
+        "{keys} keys"
+    );
+}
