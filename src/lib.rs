@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod critical;
 pub mod error;
+#[cfg(any(test, fuzzing, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
