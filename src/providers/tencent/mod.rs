@@ -175,6 +175,12 @@ impl TencentProvider {
             .await
     }
 
+    /// An idempotent CAM call.
+    async fn cam<T: DeserializeOwned>(&self, action: &str, params: Value) -> Result<T> {
+        self.call(Service::Cam, action, params, Idempotency::Idempotent)
+            .await
+    }
+
     async fn caller(&self) -> Result<&Caller> {
         self.caller
             .get_or_try_init(|| async {
@@ -228,14 +234,7 @@ impl TencentProvider {
     async fn sub_users(&self) -> Result<Vec<api::SubAccountInfo>> {
         self.users
             .get_or_try_init(|| async {
-                let answer: api::ListUsersResponse = self
-                    .call(
-                        Service::Cam,
-                        "ListUsers",
-                        json!({}),
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
+                let answer: api::ListUsersResponse = self.cam("ListUsers", json!({})).await?;
                 Ok(answer.data)
             })
             .await
@@ -288,14 +287,7 @@ impl TencentProvider {
             // Let CAM say whether the uin exists (InvalidParameter.UserNotExist).
             return Ok((name.to_string(), uin));
         }
-        let answer: api::GetUserResponse = self
-            .call(
-                Service::Cam,
-                "GetUser",
-                json!({ "Name": name }),
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let answer: api::GetUserResponse = self.cam("GetUser", json!({ "Name": name })).await?;
         Ok((answer.name, answer.uin))
     }
 
@@ -320,12 +312,7 @@ impl TencentProvider {
 
     async fn last_used_batch(&self, ids: Vec<String>) -> Result<HashMap<String, LastUsed>> {
         let answer: api::GetSecurityLastUsedResponse = self
-            .call(
-                Service::Cam,
-                "GetSecurityLastUsed",
-                json!({ "SecretIdList": ids }),
-                Idempotency::Idempotent,
-            )
+            .cam("GetSecurityLastUsed", json!({ "SecretIdList": ids }))
             .await?;
         Ok(answer
             .secret_id_last_used_rows
@@ -556,14 +543,7 @@ impl AccessKeyProvider for TencentProvider {
         let account_id = self.caller().await?.identity.account_id.clone();
         let (params, label, uin) = self.target(user).await?;
         // ListAccessKeys has no paging: at most two keys per user.
-        let answer: api::ListAccessKeysResponse = self
-            .call(
-                Service::Cam,
-                "ListAccessKeys",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let answer: api::ListAccessKeysResponse = self.cam("ListAccessKeys", params).await?;
         answer
             .access_keys
             .into_iter()
@@ -618,28 +598,14 @@ impl AccessKeyProvider for TencentProvider {
         let (mut params, _, _) = self.target(key.user.as_ref()).await?;
         params["AccessKeyId"] = json!(key.access_key_id);
         params["Status"] = json!(status.as_wire());
-        let _: IgnoredAny = self
-            .call(
-                Service::Cam,
-                "UpdateAccessKey",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let _: IgnoredAny = self.cam("UpdateAccessKey", params).await?;
         Ok(())
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let (mut params, _, _) = self.target(key.user.as_ref()).await?;
         params["AccessKeyId"] = json!(key.access_key_id);
-        let _: IgnoredAny = self
-            .call(
-                Service::Cam,
-                "DeleteAccessKey",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let _: IgnoredAny = self.cam("DeleteAccessKey", params).await?;
         Ok(())
     }
 }
