@@ -35,28 +35,47 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     })
 }
 
-/// How an error code is matched in a [`Dialect::CODES`] table.
-pub enum Code {
-    /// Exactly one of these codes.
-    Is(&'static [&'static str]),
-    /// One of these codes or any of their sub-codes: `X` and `X.anything`.
-    Family(&'static [&'static str]),
-    /// Any code that begins so.
+/// One row of a [`Dialect::CODES`] table: which codes mean which kind of error. Lists of
+/// codes are one string, the codes separated by spaces, to keep the tables short.
+pub struct Rule(Match, ErrorKind);
+
+enum Match {
+    Is(&'static str),
+    Family(&'static str),
     Prefix(&'static str),
-    /// Exactly this code, when its message says so (the same code means two things).
     When(&'static str, fn(&str) -> bool),
 }
 
-impl Code {
+/// Exactly one of these codes.
+pub const fn is(codes: &'static str, kind: ErrorKind) -> Rule {
+    Rule(Match::Is(codes), kind)
+}
+
+/// One of these codes or any of their sub-codes: `X` and `X.anything`.
+pub const fn family(codes: &'static str, kind: ErrorKind) -> Rule {
+    Rule(Match::Family(codes), kind)
+}
+
+/// Any code that begins so.
+pub const fn prefix(code: &'static str, kind: ErrorKind) -> Rule {
+    Rule(Match::Prefix(code), kind)
+}
+
+/// Exactly this code, when its message says so (the same code means two things).
+pub const fn when(code: &'static str, says: fn(&str) -> bool, kind: ErrorKind) -> Rule {
+    Rule(Match::When(code, says), kind)
+}
+
+impl Rule {
     fn matches(&self, code: &str, message: &str) -> bool {
-        match *self {
-            Code::Is(codes) => codes.contains(&code),
-            Code::Family(codes) => codes.iter().any(|c| {
+        match self.0 {
+            Match::Is(codes) => codes.split(' ').any(|c| c == code),
+            Match::Family(codes) => codes.split(' ').any(|c| {
                 code.strip_prefix(c)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             }),
-            Code::Prefix(c) => code.starts_with(c),
-            Code::When(c, says) => code == c && says(message),
+            Match::Prefix(c) => code.starts_with(c),
+            Match::When(c, says) => code == c && says(message),
         }
     }
 }
@@ -91,7 +110,7 @@ pub trait Dialect {
     /// The header that carries the request id when the error body does not.
     const REQUEST_ID_HEADER: Option<&'static str>;
     /// Error codes in the order they are tried; the first match decides.
-    const CODES: &'static [(Code, ErrorKind)];
+    const CODES: &'static [Rule];
     /// Reads a success answer into its wire type.
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable>;
     /// Reads an error answer; `None` unless it names an error code.
@@ -126,8 +145,8 @@ pub fn retry_of(kind: ErrorKind) -> Retry {
 pub fn error_class<D: Dialect>(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
     let kind = D::CODES
         .iter()
-        .find(|(rule, _)| rule.matches(code, message))
-        .map_or_else(|| D::fallback(message, status), |(_, kind)| *kind);
+        .find(|rule| rule.matches(code, message))
+        .map_or_else(|| D::fallback(message, status), |rule| rule.1);
     (kind, retry_of(kind))
 }
 
@@ -376,14 +395,11 @@ mod tests {
     struct Plain;
     impl Dialect for Plain {
         const REQUEST_ID_HEADER: Option<&'static str> = None;
-        const CODES: &'static [(Code, ErrorKind)] = &[
-            (
-                Code::When("Sig", |m| m.starts_with("late")),
-                ErrorKind::ClockSkew,
-            ),
-            (Code::Is(&["Sig", "Bad"]), ErrorKind::Auth),
-            (Code::Family(&["Limit"]), ErrorKind::Limit),
-            (Code::Prefix("Slow"), ErrorKind::Throttled),
+        const CODES: &'static [Rule] = &[
+            when("Sig", |m| m.starts_with("late"), ErrorKind::ClockSkew),
+            is("Sig Bad", ErrorKind::Auth),
+            family("Limit", ErrorKind::Limit),
+            prefix("Slow", ErrorKind::Throttled),
         ];
         fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
             serde_json::from_slice(body).map_err(|e| Unreadable::from(e.to_string()))

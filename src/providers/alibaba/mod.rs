@@ -26,7 +26,7 @@ use crate::model::{
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
-    key_status, paginate, Client, CloudError, Code, Dialect, Unreadable, Unsigned,
+    family, key_status, paginate, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
@@ -411,46 +411,23 @@ pub struct Alibaba;
 
 impl Dialect for Alibaba {
     const REQUEST_ID_HEADER: Option<&'static str> = Some("x-acs-request-id");
-    const CODES: &'static [(Code, ErrorKind)] = &[
-        (Code::Family(&["EntityNotExist"]), ErrorKind::NotFound),
-        (Code::Family(&["LimitExceeded"]), ErrorKind::Limit),
-        (
-            Code::Family(&[
-                "InvalidAccessKeyId",
-                "InvalidSecurityToken",
-                "SignatureDoesNotMatch",
-                "IncompleteSignature",
-                "SignatureNonceUsed",
-                "MissingSecurityToken",
-                "InvalidAccessKeySecret",
-            ]),
-            ErrorKind::Auth,
-        ),
-        (
-            Code::Family(&["NoPermission", "Forbidden", "AccessDenied"]),
-            ErrorKind::Permission,
-        ),
+    const CODES: &'static [Rule] = &[
+        family("EntityNotExist", ErrorKind::NotFound),
+        family("LimitExceeded", ErrorKind::Limit),
+        family("InvalidAccessKeyId InvalidSecurityToken", ErrorKind::Auth),
+        family("SignatureDoesNotMatch IncompleteSignature", ErrorKind::Auth),
+        family("SignatureNonceUsed MissingSecurityToken", ErrorKind::Auth),
+        family("InvalidAccessKeySecret", ErrorKind::Auth),
+        family("NoPermission Forbidden AccessDenied", ErrorKind::Permission),
         // `InvalidTimeStamp.Expired` is the documented answer to a date more than 15 minutes
         // off; `IllegalTimestamp` ("The input parameter "Timestamp" … is not supplied.") is what
         // users with a wrong clock also report from the same gateway. Both: correct and retry.
-        (
-            Code::Family(&["InvalidTimeStamp", "IllegalTimestamp"]),
-            ErrorKind::ClockSkew,
-        ),
-        (
-            Code::Family(&["Throttling", "ServiceUnavailable.Throttling"]),
-            ErrorKind::Throttled,
-        ),
-        (
-            Code::Family(&[
-                "InternalError",
-                "ServiceUnavailable",
-                "InternalFailure",
-                "UnknownError",
-                "ServiceTimeout",
-            ]),
-            ErrorKind::Server,
-        ),
+        family("InvalidTimeStamp IllegalTimestamp", ErrorKind::ClockSkew),
+        family("Throttling", ErrorKind::Throttled),
+        family("ServiceUnavailable.Throttling", ErrorKind::Throttled),
+        family("InternalError ServiceUnavailable", ErrorKind::Server),
+        family("InternalFailure UnknownError", ErrorKind::Server),
+        family("ServiceTimeout", ErrorKind::Server),
     ];
 
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {

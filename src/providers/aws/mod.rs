@@ -21,7 +21,7 @@ use crate::model::{
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
-    key_status, paginate, Client, CloudError, Code, Dialect, Unreadable, Unsigned,
+    is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
@@ -83,62 +83,31 @@ fn clock_message(message: &str) -> bool {
 
 impl Dialect for Aws {
     const REQUEST_ID_HEADER: Option<&'static str> = Some("x-amzn-requestid");
-    const CODES: &'static [(Code, ErrorKind)] = &[
-        (
-            Code::When("SignatureDoesNotMatch", clock_message),
-            ErrorKind::ClockSkew,
-        ),
-        (Code::Is(&["NoSuchEntity"]), ErrorKind::NotFound),
-        (Code::Is(&["LimitExceeded"]), ErrorKind::Limit),
-        (
-            Code::Is(&[
-                "InvalidClientTokenId",
-                "SignatureDoesNotMatch",
-                "IncompleteSignature",
-                "MissingAuthenticationToken",
-                "InvalidAccessKeyId",
-                "ExpiredToken",
-                "AuthFailure",
-                "InvalidToken",
-            ]),
-            ErrorKind::Auth,
-        ),
-        (
-            Code::Is(&[
-                "AccessDenied",
-                "AccessDeniedException",
-                "UnauthorizedOperation",
-            ]),
-            ErrorKind::Permission,
-        ),
+    const CODES: &'static [Rule] = &[
+        when("SignatureDoesNotMatch", clock_message, ErrorKind::ClockSkew),
+        is("NoSuchEntity", ErrorKind::NotFound),
+        is("LimitExceeded", ErrorKind::Limit),
+        is("InvalidClientTokenId", ErrorKind::Auth),
+        is("SignatureDoesNotMatch IncompleteSignature", ErrorKind::Auth),
+        is("MissingAuthenticationToken", ErrorKind::Auth),
+        is("InvalidAccessKeyId ExpiredToken", ErrorKind::Auth),
+        is("AuthFailure InvalidToken", ErrorKind::Auth),
+        is("AccessDenied AccessDeniedException", ErrorKind::Permission),
+        is("UnauthorizedOperation", ErrorKind::Permission),
         // A key call without UserName from temporary (role) credentials: the caller must name
         // a user, a usage error rather than a refusal.
-        (
-            Code::When("ValidationError", |m| m.contains("non-User credentials")),
+        when(
+            "ValidationError",
+            |m| m.contains("non-User credentials"),
             ErrorKind::Usage,
         ),
-        (
-            Code::Is(&["RequestExpired", "RequestTimeTooSkewed", "SignatureExpired"]),
-            ErrorKind::ClockSkew,
-        ),
-        (
-            Code::Is(&[
-                "Throttling",
-                "ThrottlingException",
-                "RequestLimitExceeded",
-                "TooManyRequestsException",
-            ]),
-            ErrorKind::Throttled,
-        ),
-        (
-            Code::Is(&[
-                "ServiceFailure",
-                "InternalFailure",
-                "ServiceUnavailable",
-                "InternalError",
-            ]),
-            ErrorKind::Server,
-        ),
+        is("RequestExpired RequestTimeTooSkewed", ErrorKind::ClockSkew),
+        is("SignatureExpired", ErrorKind::ClockSkew),
+        is("Throttling ThrottlingException", ErrorKind::Throttled),
+        is("RequestLimitExceeded", ErrorKind::Throttled),
+        is("TooManyRequestsException", ErrorKind::Throttled),
+        is("ServiceFailure InternalFailure", ErrorKind::Server),
+        is("ServiceUnavailable InternalError", ErrorKind::Server),
     ];
 
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {

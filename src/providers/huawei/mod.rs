@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::{
-    key_status, paginate, Client, CloudError, Code, Dialect, Unreadable, Unsigned,
+    is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
@@ -502,21 +502,20 @@ pub struct Huawei;
 
 impl Dialect for Huawei {
     const REQUEST_ID_HEADER: Option<&'static str> = Some("x-request-id");
-    const CODES: &'static [(Code, ErrorKind)] = &[
+    const CODES: &'static [Rule] = &[
         // API Gateway rate limiting.
-        (Code::Is(&["APIGW.0308"]), ErrorKind::Throttled),
+        is("APIGW.0308", ErrorKind::Throttled),
         // API Gateway authentication: wrong signature, unknown or disabled AK, or a date more
         // than 15 minutes off, which the gateway words "calc aksk signature fail:signature
         // expired, signature time:…,server time:…" (either direction).
-        (
-            Code::When("APIGW.0301", |m| {
-                m.to_ascii_lowercase().contains("signature expired")
-            }),
+        when(
+            "APIGW.0301",
+            |m| m.to_ascii_lowercase().contains("signature expired"),
             ErrorKind::ClockSkew,
         ),
-        (Code::Is(&["APIGW.0301", "APIGW.0303"]), ErrorKind::Auth),
+        is("APIGW.0301 APIGW.0303", ErrorKind::Auth),
         // IAM v5 and v3 "access denied".
-        (Code::Is(&["PAP5.0001", "IAM.0002"]), ErrorKind::Permission),
+        is("PAP5.0001 IAM.0002", ErrorKind::Permission),
     ];
 
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {

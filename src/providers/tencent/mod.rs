@@ -28,7 +28,9 @@ use crate::model::{
     UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
-use crate::providers::{key_status, Client, CloudError, Code, Dialect, Unreadable, Unsigned};
+use crate::providers::{
+    family, is, key_status, prefix, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+};
 use crate::signing::RequestParts;
 use crate::time::{parse_beijing, parse_beijing_date, parse_rfc3339};
 
@@ -452,42 +454,20 @@ pub struct Tencent;
 impl Dialect for Tencent {
     const REQUEST_ID_HEADER: Option<&'static str> = None;
     /// The CAM codes first, then the common codes by family.
-    const CODES: &'static [(Code, ErrorKind)] = &[
-        (
-            Code::Is(&["AuthFailure.SignatureExpire"]),
-            ErrorKind::ClockSkew,
-        ),
-        (
-            Code::Is(&[
-                "AuthFailure.UnauthorizedOperation",
-                "OperationDenied.SubUin",
-            ]),
-            ErrorKind::Permission,
-        ),
-        (
-            Code::Is(&[
-                "InvalidParameter.UserNotExist",
-                "OperationDenied.UinNotMatch",
-            ]),
-            ErrorKind::NotFound,
-        ),
-        (
-            Code::Is(&["OperationDenied.AccessKeyOverLimit"]),
-            ErrorKind::Limit,
-        ),
-        (
-            Code::Family(&["UnauthorizedOperation"]),
-            ErrorKind::Permission,
-        ),
-        (Code::Family(&["AuthFailure"]), ErrorKind::Auth),
-        (Code::Family(&["ResourceNotFound"]), ErrorKind::NotFound),
-        (Code::Prefix("RequestLimitExceeded"), ErrorKind::Throttled),
+    const CODES: &'static [Rule] = &[
+        is("AuthFailure.SignatureExpire", ErrorKind::ClockSkew),
+        is("AuthFailure.UnauthorizedOperation", ErrorKind::Permission),
+        is("OperationDenied.SubUin", ErrorKind::Permission),
+        is("InvalidParameter.UserNotExist", ErrorKind::NotFound),
+        is("OperationDenied.UinNotMatch", ErrorKind::NotFound),
+        is("OperationDenied.AccessKeyOverLimit", ErrorKind::Limit),
+        family("UnauthorizedOperation", ErrorKind::Permission),
+        family("AuthFailure", ErrorKind::Auth),
+        family("ResourceNotFound", ErrorKind::NotFound),
+        prefix("RequestLimitExceeded", ErrorKind::Throttled),
         // Common code "LimitExceeded": a quota, not a request rate.
-        (Code::Family(&["LimitExceeded"]), ErrorKind::Limit),
-        (
-            Code::Family(&["InternalError", "ServiceUnavailable"]),
-            ErrorKind::Server,
-        ),
+        family("LimitExceeded", ErrorKind::Limit),
+        family("InternalError ServiceUnavailable", ErrorKind::Server),
     ];
 
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
