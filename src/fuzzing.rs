@@ -319,22 +319,16 @@ pub fn target_key_id(data: &[u8]) {
     }
 }
 
-/// The files the config loaders read, by where they live under the home folder.
+/// The files the config loaders read; [`ConfigFile::relative_path`] tells where each lives
+/// under the home folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigFile {
-    /// `~/.config/cloudkeys/config.toml`.
     CloudkeysToml,
-    /// `~/.aws/credentials`.
     AwsCredentials,
-    /// `~/.aws/config`.
     AwsConfig,
-    /// `~/.tccli/default.credential`.
     TccliCredential,
-    /// `~/.tccli/default.configure`.
     TccliConfigure,
-    /// `~/.aliyun/config.json`.
     Aliyun,
-    /// `~/.hcloud/config.json`.
     Hcloud,
 }
 
@@ -349,16 +343,19 @@ impl ConfigFile {
         ConfigFile::Hcloud,
     ];
 
+    /// In the order of [`ConfigFile::ALL`].
+    const PATHS: [&'static str; 7] = [
+        ".config/cloudkeys/config.toml",
+        ".aws/credentials",
+        ".aws/config",
+        ".tccli/default.credential",
+        ".tccli/default.configure",
+        ".aliyun/config.json",
+        ".hcloud/config.json",
+    ];
+
     pub fn relative_path(self) -> &'static str {
-        match self {
-            ConfigFile::CloudkeysToml => ".config/cloudkeys/config.toml",
-            ConfigFile::AwsCredentials => ".aws/credentials",
-            ConfigFile::AwsConfig => ".aws/config",
-            ConfigFile::TccliCredential => ".tccli/default.credential",
-            ConfigFile::TccliConfigure => ".tccli/default.configure",
-            ConfigFile::Aliyun => ".aliyun/config.json",
-            ConfigFile::Hcloud => ".hcloud/config.json",
-        }
+        Self::PATHS[self as usize]
     }
 }
 

@@ -129,9 +129,12 @@ pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedP
     })
 }
 
-/// Every cloud's region ids are short runs of letters, digits and dashes.
+/// Every cloud's region ids are short runs of letters, digits and dashes, as a host name's
+/// label is (no dash at either end).
 pub fn is_region_name(region: &str) -> bool {
     region.len() <= 64
+        && !region.starts_with('-')
+        && !region.ends_with('-')
         && region
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -23,7 +23,7 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
     family, key_status, paginate, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
@@ -75,19 +75,12 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
     };
     let sts = match region.map(str::trim).filter(|r| !r.is_empty()) {
         None => parse("https://sts.aliyuncs.com/")?,
-        Some(region) => {
-            let valid = region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !region.starts_with('-')
-                && !region.ends_with('-');
-            if !valid {
-                return Err(Error::usage(format!(
-                    "'{region}' is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)"
-                )));
-            }
-            parse(&format!("https://sts.{region}.aliyuncs.com/"))?
+        Some(region) if !is_region_name(region) => {
+            return Err(Error::usage(format!(
+                "'{region}' is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)"
+            )))
         }
+        Some(region) => parse(&format!("https://sts.{region}.aliyuncs.com/"))?,
     };
     Ok(Endpoints {
         ram: parse("https://ram.aliyuncs.com/")?,
