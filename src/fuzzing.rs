@@ -212,22 +212,7 @@ fn huawei_answer(status: u16, body: &[u8]) -> Parsed {
             .and_then(huawei::last_used_from)
             .map(|used| vec![used]),
         created: parse::<Huawei, api::CreateAccessKeyResponse>("CreateAccessKeyV5", status, body)
-            .and_then(|a| {
-                let created = a.access_key;
-                let at = created.created_at.as_deref();
-                let record = huawei::record_from(
-                    "fuzz",
-                    target,
-                    account,
-                    created.access_key_id,
-                    &created.status,
-                    at,
-                )?;
-                Ok(NewKey {
-                    record,
-                    secret: created.secret_access_key,
-                })
-            }),
+            .and_then(|a| huawei::created_from(a, "fuzz", target, account)),
         cce: Some(
             parse::<Huawei, api::CheckAkskResponse>("CheckAKSK", status, body)
                 .and_then(|wire| CceAkskStatus::from_wire("fuzz", "project", wire)),

@@ -140,6 +140,11 @@ impl<'a> Call<'a> {
             idempotency: Idempotency::Idempotent,
         }
     }
+
+    /// An IAM call.
+    fn iam(action: &'static str, method: Method, path: String) -> Self {
+        Call::new(action, Service::Iam, method, path)
+    }
 }
 
 /// A user the provider acts on: both its name (for records) and its id (for paths).
@@ -223,7 +228,7 @@ impl HuaweiProvider {
 
     /// A page of a v5 list: `limit` and the marker of the page.
     fn page<'a>(action: &'static str, path: String, marker: Option<&'a str>) -> Call<'a> {
-        let mut call = Call::new(action, Service::Iam, Method::GET, path);
+        let mut call = Call::iam(action, Method::GET, path);
         call.query.push(("limit", PAGE_LIMIT));
         call.query.extend(marker.map(|m| ("marker", m)));
         call
@@ -267,15 +272,9 @@ impl HuaweiProvider {
         if identity.identity_type != IdentityType::User || !is_path_id(&user_id) {
             return Ok(identity);
         }
-        let shown = self
-            .call::<api::ShowUserResponse>(Call::new(
-                "ShowUserV5",
-                Service::Iam,
-                Method::GET,
-                format!("/v5/users/{}", percent_encode(&user_id)),
-            ))
-            .await;
-        match shown {
+        let path = format!("/v5/users/{}", percent_encode(&user_id));
+        let shown = self.call::<api::ShowUserResponse>(Call::iam("ShowUserV5", Method::GET, path));
+        match shown.await {
             Ok(shown) if shown.user.is_root_user => identity.identity_type = IdentityType::Root,
             Ok(_) => {}
             Err(err) if err.kind == ErrorKind::Permission => {
@@ -409,6 +408,29 @@ pub fn record_from(
     record.user_id = Some(target.id.clone());
     record.created_at = created_at.and_then(parse_rfc3339);
     Ok(record)
+}
+
+/// A created key: its record and the secret.
+pub fn created_from(
+    answer: api::CreateAccessKeyResponse,
+    profile: &str,
+    target: &Target,
+    account_id: Option<&str>,
+) -> Result<NewKey> {
+    let key = answer.access_key;
+    let created = key.created_at.as_deref();
+    let record = record_from(
+        profile,
+        target,
+        account_id,
+        key.access_key_id,
+        &key.status,
+        created,
+    )?;
+    Ok(NewKey {
+        record,
+        secret: key.secret_access_key,
+    })
 }
 
 /// ShowAccessKeyLastUsedV5: no `last_used_at` (or a null or empty one) is how Huawei says
@@ -627,45 +649,20 @@ impl AccessKeyProvider for HuaweiProvider {
 
     async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
         let target = self.target(key.user.as_ref()).await?;
-        let answer: api::LastUsedResponse = self
-            .call(Call::new(
-                "ShowAccessKeyLastUsedV5",
-                Service::Iam,
-                Method::GET,
-                format!(
-                    "{}/last-used",
-                    Self::key_path(&target.id, &key.access_key_id)
-                ),
-            ))
-            .await?;
-        last_used_from(answer).map_err(|err| self.client.blame(err))
+        let path = Self::key_path(&target.id, &key.access_key_id) + "/last-used";
+        let call = Call::iam("ShowAccessKeyLastUsedV5", Method::GET, path);
+        last_used_from(self.call(call).await?).map_err(|err| self.client.blame(err))
     }
 
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
         let target = self.target(user).await?;
         let account_id = self.identity().await?.account_id.clone();
-        let mut call = Call::new(
-            "CreateAccessKeyV5",
-            Service::Iam,
-            Method::POST,
-            Self::keys_path(&target.id),
-        );
+        let path = Self::keys_path(&target.id);
+        let mut call = Call::iam("CreateAccessKeyV5", Method::POST, path);
         call.body = Some("{}".into());
         call.idempotency = Idempotency::NotIdempotent;
-        let answer: api::CreateAccessKeyResponse = self.call(call).await?;
-        let created = answer.access_key;
-        let record = record_from(
-            self.name(),
-            &target,
-            account_id.as_deref(),
-            created.access_key_id,
-            &created.status,
-            created.created_at.as_deref(),
-        )?;
-        Ok(NewKey {
-            record,
-            secret: created.secret_access_key,
-        })
+        let answer = self.call(call).await?;
+        created_from(answer, self.name(), &target, account_id.as_deref())
     }
 
     async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
@@ -674,12 +671,8 @@ impl AccessKeyProvider for HuaweiProvider {
             status: status.as_str(),
         })
         .map_err(|err| Error::bad_response(format!("cannot encode the request: {err}")))?;
-        let mut call = Call::new(
-            "UpdateAccessKeyV5",
-            Service::Iam,
-            Method::PUT,
-            Self::key_path(&target.id, &key.access_key_id),
-        );
+        let path = Self::key_path(&target.id, &key.access_key_id);
+        let mut call = Call::iam("UpdateAccessKeyV5", Method::PUT, path);
         call.body = Some(body);
         let _: api::UpdateAccessKeyResponse = self.call(call).await?;
         Ok(())
@@ -687,13 +680,10 @@ impl AccessKeyProvider for HuaweiProvider {
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let target = self.target(key.user.as_ref()).await?;
-        let call = Call::new(
-            "DeleteAccessKeyV5",
-            Service::Iam,
-            Method::DELETE,
-            Self::key_path(&target.id, &key.access_key_id),
-        );
-        let _: IgnoredAny = self.call(call).await?;
+        let path = Self::key_path(&target.id, &key.access_key_id);
+        let _: IgnoredAny = self
+            .call(Call::iam("DeleteAccessKeyV5", Method::DELETE, path))
+            .await?;
         Ok(())
     }
 }
