@@ -111,8 +111,10 @@ pub trait Dialect {
     const REQUEST_ID_HEADER: Option<&'static str>;
     /// Error codes in the order they are tried; the first match decides.
     const CODES: &'static [Rule];
-    /// Reads a success answer into its wire type.
-    fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable>;
+    /// Reads a success answer into its wire type (JSON unless the cloud says otherwise).
+    fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
+        serde_json::from_slice(body).map_err(|err| Unreadable::from(err.to_string()))
+    }
     /// Reads an error answer; `None` unless it names an error code.
     fn parse_error(body: &[u8]) -> Option<CloudError>;
     /// The kind of an error no code of the table names.

@@ -25,9 +25,7 @@ use crate::model::{
 };
 use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
-use crate::providers::{
-    family, key_status, paginate, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
-};
+use crate::providers::{family, key_status, paginate, Client, CloudError, Dialect, Rule, Unsigned};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -422,10 +420,6 @@ impl Dialect for Alibaba {
         family("InternalFailure UnknownError", ErrorKind::Server),
         family("ServiceTimeout", ErrorKind::Server),
     ];
-
-    fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
-        api::parse(body).map_err(Unreadable::from)
-    }
 
     fn parse_error(body: &[u8]) -> Option<CloudError> {
         let body = api::parse_error(body)?;
