@@ -1,20 +1,20 @@
 //! Entry points for the fuzz targets in `fuzz/` and the property tests in
 //! `tests/fuzz_parsers.rs`: every parser of outside input, reachable without a network or the
-//! real home folder. Not a stable API; hidden from the docs.
+//! real home folder. Not a stable API; hidden from the docs, and built only for tests, benches
+//! and `cargo fuzz` (the `fuzzing` feature or cfg): the providers never depend on it.
 //!
 //! The `target_*` functions are the fuzz targets' bodies (each `fuzz/fuzz_targets/NAME.rs` is
 //! one call), so the property tests run exactly what libFuzzer runs.
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
-use reqwest::header::HeaderMap;
+use serde::de::IgnoredAny;
 
 use crate::config::{self, Config, Environment, Selection};
-use crate::error::Result;
-use crate::http::Response;
+use crate::error::{Error, Result};
 use crate::model::{Identity, KeyRecord, LastUsed, NewKey, ProviderKind, UserRef};
 use crate::providers::huawei::cce::CceAkskStatus;
+use crate::providers::parse;
 
 pub use crate::commands::check_key_id;
 pub use crate::providers::aws::account_from_key_id;
@@ -37,22 +37,187 @@ pub struct Parsed {
     pub cce: Option<Result<CceAkskStatus>>,
 }
 
-/// An answer with no headers.
-pub(crate) fn response(status: u16, body: &[u8]) -> Response {
-    Response {
-        status,
-        headers: HeaderMap::new(),
-        body: Bytes::copy_from_slice(body),
-    }
-}
-
 /// One cloud's answer parsers on `body` answered with HTTP `status`.
 pub fn answer(kind: ProviderKind, status: u16, body: &[u8]) -> Parsed {
     match kind {
-        ProviderKind::Aws => crate::providers::aws::fuzz_answer(status, body),
-        ProviderKind::Tencent => crate::providers::tencent::fuzz_answer(status, body),
-        ProviderKind::Alibaba => crate::providers::alibaba::fuzz_answer(status, body),
-        ProviderKind::Huawei => crate::providers::huawei::fuzz_answer(status, body),
+        ProviderKind::Aws => aws_answer(status, body),
+        ProviderKind::Tencent => tencent_answer(status, body),
+        ProviderKind::Alibaba => alibaba_answer(status, body),
+        ProviderKind::Huawei => huawei_answer(status, body),
+    }
+}
+
+fn aws_answer(status: u16, body: &[u8]) -> Parsed {
+    use crate::providers::aws::{self, api, Aws};
+    let identity = parse::<Aws, api::GetCallerIdentityResponse>("GetCallerIdentity", status, body)
+        .map(|a| aws::identity_from(a.result, "fuzz", "AKIAFUZZ"));
+    let account = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let account = account.as_deref();
+    let _ = parse::<Aws, api::GetAccessKeyInfoResponse>("GetAccessKeyInfo", status, body);
+    let _ = parse::<Aws, IgnoredAny>("UpdateAccessKey", status, body);
+    Parsed {
+        keys: parse::<Aws, api::ListAccessKeysResponse>("ListAccessKeys", status, body).and_then(
+            |page| {
+                let keys = page.result.access_key_metadata.member.into_iter();
+                keys.map(|key| aws::record_from(key, "fuzz", account))
+                    .collect()
+            },
+        ),
+        users: parse::<Aws, api::ListUsersResponse>("ListUsers", status, body)
+            .map(|page| aws::users_page(page).0),
+        last_used: parse::<Aws, api::GetAccessKeyLastUsedResponse>(
+            "GetAccessKeyLastUsed",
+            status,
+            body,
+        )
+        .map(|a| vec![aws::last_used_from(a.result.access_key_last_used)]),
+        created: parse::<Aws, api::CreateAccessKeyResponse>("CreateAccessKey", status, body)
+            .and_then(|a| aws::created_from(a, "fuzz", account)),
+        identity,
+        cce: None,
+    }
+}
+
+fn tencent_answer(status: u16, body: &[u8]) -> Parsed {
+    use crate::providers::tencent::{self, api, Tencent};
+    let identity =
+        parse::<Tencent, api::GetCallerIdentityResponse>("GetCallerIdentity", status, body)
+            .map(|a| tencent::identity_from(a, "fuzz", "AKIDFUZZ"));
+    let account = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let account = account.as_deref();
+    let uin = identity
+        .as_ref()
+        .ok()
+        .and_then(|i| i.user_id.as_deref()?.parse::<u64>().ok());
+    let _ = parse::<Tencent, api::GetUserResponse>("GetUser", status, body);
+    let _ = parse::<Tencent, IgnoredAny>("UpdateAccessKey", status, body);
+    Parsed {
+        keys: parse::<Tencent, api::ListAccessKeysResponse>("ListAccessKeys", status, body)
+            .and_then(|a| {
+                let keys = a.access_keys.into_iter();
+                keys.map(|key| tencent::record_from(key, "fuzz", account, "user", uin))
+                    .collect()
+            }),
+        users: parse::<Tencent, api::ListUsersResponse>("ListUsers", status, body).map(|a| {
+            let users = a.data.into_iter();
+            users
+                .map(|u| UserRef {
+                    name: u.name,
+                    id: Some(u.uin.to_string()),
+                })
+                .collect()
+        }),
+        last_used: parse::<Tencent, api::GetSecurityLastUsedResponse>(
+            "GetSecurityLastUsed",
+            status,
+            body,
+        )
+        .map(|a| {
+            a.secret_id_last_used_rows
+                .iter()
+                .map(tencent::last_used_from)
+                .collect()
+        }),
+        created: parse::<Tencent, api::CreateAccessKeyResponse>("CreateAccessKey", status, body)
+            .and_then(|a| tencent::created_from(a, "fuzz", account, "user", uin)),
+        identity,
+        cce: None,
+    }
+}
+
+fn alibaba_answer(status: u16, body: &[u8]) -> Parsed {
+    use crate::providers::alibaba::{self, api, Alibaba};
+    let unreadable =
+        |action: &'static str| move |err| Error::bad_response(format!("{action}: {err}"));
+    let _ = parse::<Alibaba, IgnoredAny>("UpdateAccessKey", status, body);
+    Parsed {
+        identity: parse::<Alibaba, api::GetCallerIdentityResponse>(
+            "GetCallerIdentity",
+            status,
+            body,
+        )
+        .map(|a| alibaba::identity_from(a, "fuzz", "LTAIFUZZ")),
+        keys: parse::<Alibaba, api::ListAccessKeysResponse>("ListAccessKeys", status, body)
+            .and_then(|a| {
+                let keys = a.keys().map_err(unreadable("ListAccessKeys"))?.into_iter();
+                keys.map(|key| {
+                    let (status, created) = (key.status.as_deref(), key.create_date.as_deref());
+                    alibaba::key_record("fuzz", key.access_key_id, status, created)
+                })
+                .collect()
+            }),
+        users: parse::<Alibaba, api::ListUsersResponse>("ListUsers", status, body).and_then(
+            |page| {
+                let users = page.users().map_err(unreadable("ListUsers"))?.into_iter();
+                Ok(users
+                    .map(|u| UserRef {
+                        name: u.user_name,
+                        id: u.user_id,
+                    })
+                    .collect())
+            },
+        ),
+        last_used: parse::<Alibaba, api::GetAccessKeyLastUsedResponse>(
+            "GetAccessKeyLastUsed",
+            status,
+            body,
+        )
+        .and_then(alibaba::last_used_from)
+        .map(|used| vec![used]),
+        created: parse::<Alibaba, api::CreateAccessKeyResponse>("CreateAccessKey", status, body)
+            .and_then(|a| alibaba::created_from(a, "fuzz")),
+        cce: None,
+    }
+}
+
+fn huawei_answer(status: u16, body: &[u8]) -> Parsed {
+    use crate::providers::huawei::{self, api, Huawei, Target};
+    let identity = parse::<Huawei, api::CallerIdentityResponse>("GetCallerIdentity", status, body)
+        .map(|a| huawei::identity_from_caller(a, "fuzz", "HWFUZZ"));
+    let account = identity.as_ref().ok().and_then(|i| i.account_id.clone());
+    let account = account.as_deref();
+    let target = &Target {
+        name: "user".into(),
+        id: "0123456789abcdef0123456789abcdef".into(),
+    };
+    let _ = parse::<Huawei, api::ShowUserResponse>("ShowUserV5", status, body);
+    let _ = parse::<Huawei, api::UpdateAccessKeyResponse>("UpdateAccessKeyV5", status, body);
+    Parsed {
+        users: parse::<Huawei, api::ListUsersResponse>("ListUsersV5", status, body).map(|page| {
+            let users = page.users.into_iter();
+            users
+                .map(|u| UserRef {
+                    name: u.user_name,
+                    id: Some(u.user_id),
+                })
+                .collect()
+        }),
+        keys: parse::<Huawei, api::ListAccessKeysResponse>("ListAccessKeysV5", status, body)
+            .and_then(|page| {
+                let keys = page.access_keys.into_iter();
+                keys.map(|key| {
+                    let created = key.created_at.as_deref();
+                    huawei::record_from(
+                        "fuzz",
+                        target,
+                        account,
+                        key.access_key_id,
+                        &key.status,
+                        created,
+                    )
+                })
+                .collect()
+            }),
+        last_used: parse::<Huawei, api::LastUsedResponse>("ShowAccessKeyLastUsedV5", status, body)
+            .and_then(huawei::last_used_from)
+            .map(|used| vec![used]),
+        created: parse::<Huawei, api::CreateAccessKeyResponse>("CreateAccessKeyV5", status, body)
+            .and_then(|a| huawei::created_from(a, "fuzz", target, account)),
+        cce: Some(
+            parse::<Huawei, api::CheckAkskResponse>("CheckAKSK", status, body)
+                .and_then(|wire| CceAkskStatus::from_wire("fuzz", "project", wire)),
+        ),
+        identity,
     }
 }
 
@@ -139,22 +304,16 @@ pub fn target_key_id(data: &[u8]) {
     }
 }
 
-/// The files the config loaders read, by where they live under the home folder.
+/// The files the config loaders read; [`ConfigFile::relative_path`] tells where each lives
+/// under the home folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigFile {
-    /// `~/.config/cloudkeys/config.toml`.
     CloudkeysToml,
-    /// `~/.aws/credentials`.
     AwsCredentials,
-    /// `~/.aws/config`.
     AwsConfig,
-    /// `~/.tccli/default.credential`.
     TccliCredential,
-    /// `~/.tccli/default.configure`.
     TccliConfigure,
-    /// `~/.aliyun/config.json`.
     Aliyun,
-    /// `~/.hcloud/config.json`.
     Hcloud,
 }
 
@@ -169,16 +328,19 @@ impl ConfigFile {
         ConfigFile::Hcloud,
     ];
 
+    /// In the order of [`ConfigFile::ALL`].
+    const PATHS: [&'static str; 7] = [
+        ".config/cloudkeys/config.toml",
+        ".aws/credentials",
+        ".aws/config",
+        ".tccli/default.credential",
+        ".tccli/default.configure",
+        ".aliyun/config.json",
+        ".hcloud/config.json",
+    ];
+
     pub fn relative_path(self) -> &'static str {
-        match self {
-            ConfigFile::CloudkeysToml => ".config/cloudkeys/config.toml",
-            ConfigFile::AwsCredentials => ".aws/credentials",
-            ConfigFile::AwsConfig => ".aws/config",
-            ConfigFile::TccliCredential => ".tccli/default.credential",
-            ConfigFile::TccliConfigure => ".tccli/default.configure",
-            ConfigFile::Aliyun => ".aliyun/config.json",
-            ConfigFile::Hcloud => ".hcloud/config.json",
-        }
+        Self::PATHS[self as usize]
     }
 }
 
@@ -255,7 +417,7 @@ impl ConfigHome {
             page_size: None,
         };
         for profile in &config.profiles {
-            let _ = crate::provider::build(profile, &options);
+            let _ = crate::providers::build(profile, &options);
         }
         Ok(config)
     }

@@ -7,6 +7,7 @@ pub mod config;
 mod credentials;
 pub mod critical;
 pub mod error;
+#[cfg(any(test, fuzzing, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -115,6 +115,24 @@ impl KeyStatus {
             KeyStatus::Inactive => "inactive",
         }
     }
+
+    /// A status as the clouds write it (`Active`, Huawei's `active`), in any case; `None`
+    /// for any other word (`providers::key_status` makes that an error).
+    pub fn from_wire(status: &str) -> Option<Self> {
+        match status.to_ascii_lowercase().as_str() {
+            "active" => Some(KeyStatus::Active),
+            "inactive" => Some(KeyStatus::Inactive),
+            _ => None,
+        }
+    }
+
+    /// The form AWS, Tencent and Alibaba take: `Active`, `Inactive`.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
 }
 
 impl fmt::Display for KeyStatus {

@@ -1,4 +1,5 @@
-//! The boundary every command talks to, and the factory that builds a provider from a profile.
+//! The boundary every command talks to, and a profile's settings after the command line's
+//! overrides (`providers::build` makes the provider).
 
 use std::sync::Arc;
 
@@ -8,12 +9,11 @@ use url::Url;
 
 use crate::config::Profile;
 use crate::error::{Error, Result};
-use crate::http::{check_endpoint, Failure, HttpClient, Idempotency, Request, Response};
+use crate::http::{check_endpoint, HttpClient};
 use crate::model::{
     ExpiringCredential, Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind,
     UserRef,
 };
-use crate::providers;
 
 /// One cloud account seen through one profile's credentials.
 #[async_trait]
@@ -94,33 +94,6 @@ pub struct ResolvedProfile {
     pub page_size: Option<u32>,
 }
 
-impl ResolvedProfile {
-    /// Sends one call of this profile through the shared client: the profile's credential
-    /// spends its own rate budget for `action` (the clouds limit each API on its own), and
-    /// errors name the provider and the profile.
-    pub async fn execute<T>(
-        &self,
-        http: &HttpClient,
-        action: &str,
-        idempotency: Idempotency,
-        build: impl FnMut(chrono::DateTime<chrono::Utc>) -> Result<Request>,
-        classify: impl Fn(Response) -> std::result::Result<T, Failure>,
-    ) -> Result<T> {
-        let profile = &self.profile;
-        http.execute(
-            (profile.provider, profile.access_key_id.as_str(), action),
-            idempotency,
-            build,
-            classify,
-        )
-        .await
-        .map_err(|err| {
-            err.with_provider(profile.provider)
-                .with_profile(&profile.name)
-        })
-    }
-}
-
 /// A profile with the command-line overrides applied (endpoint checked, region chosen).
 pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedProfile> {
     let endpoint = options
@@ -156,94 +129,13 @@ pub fn resolve(profile: &Profile, options: &ProviderOptions) -> Result<ResolvedP
     })
 }
 
-/// Every cloud's region ids are short runs of letters, digits and dashes.
-fn is_region_name(region: &str) -> bool {
+/// Every cloud's region ids are short runs of letters, digits and dashes, as a host name's
+/// label is (no dash at either end).
+pub fn is_region_name(region: &str) -> bool {
     region.len() <= 64
+        && !region.starts_with('-')
+        && !region.ends_with('-')
         && region
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
-/// Builds the provider for a profile.
-pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn AccessKeyProvider>> {
-    let resolved = resolve(profile, options)?;
-    let http = options.http.clone();
-    Ok(match profile.provider {
-        ProviderKind::Aws => Arc::new(providers::aws::AwsProvider::new(resolved, http)),
-        ProviderKind::Alibaba => {
-            Arc::new(providers::alibaba::AlibabaProvider::new(resolved, http)?)
-        }
-        ProviderKind::Tencent => Arc::new(providers::tencent::TencentProvider::new(resolved, http)),
-        ProviderKind::Huawei => Arc::new(providers::huawei::HuaweiProvider::new(resolved, http)),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Source;
-    use crate::http::HttpSettings;
-    use crate::model::{ProviderKind, Secret};
-
-    fn profile(provider: ProviderKind, region: Option<&str>) -> Profile {
-        Profile {
-            name: "p".into(),
-            provider,
-            access_key_id: "AKIA1".into(),
-            secret_access_key: Secret::new("s"),
-            session_token: None,
-            region: region.map(str::to_string),
-            endpoint: None,
-            project_id: None,
-            source: Source::Environment,
-            secret_env: None,
-        }
-    }
-
-    #[test]
-    fn regions_must_be_region_names_before_they_reach_a_host_name() {
-        // Found by the toml_profiles_round_trip property: a region of "\u{10d69}a" made
-        // `sts.<region>.amazonaws.com` unparsable and the AWS provider panicked; one like
-        // "evil.example/x#" would have sent signed requests to another host.
-        let options = ProviderOptions {
-            http: Arc::new(HttpClient::new(HttpSettings::default()).unwrap()),
-            endpoint: None,
-            region: None,
-            allow_insecure_http: false,
-            page_size: None,
-        };
-        for kind in ProviderKind::ALL {
-            for bad in [
-                "\u{10d69}a",
-                "bad region",
-                "evil.example/x#",
-                "a\nb",
-                "us-east-1.",
-            ] {
-                let err = build(&profile(kind, Some(bad)), &options).err().expect(bad);
-                assert_eq!(err.exit_code(), 2, "{kind} {bad:?}");
-                assert!(!err.to_string().contains('\n'));
-            }
-            for good in [
-                "us-east-1",
-                " cn-north-4 ",
-                "ap-southeast-1",
-                "us-gov-west-1",
-            ] {
-                assert!(
-                    build(&profile(kind, Some(good)), &options).is_ok(),
-                    "{kind} {good}"
-                );
-            }
-            let resolved = resolve(&profile(kind, Some(" ")), &options).unwrap();
-            assert_eq!(resolved.region, None);
-        }
-        // --region is checked the same way, and wins over the profile's.
-        let options = ProviderOptions {
-            region: Some("x y".into()),
-            ..options
-        };
-        let err = build(&profile(ProviderKind::Aws, Some("us-east-1")), &options).err();
-        assert_eq!(err.map(|e| e.exit_code()), Some(2));
-    }
 }

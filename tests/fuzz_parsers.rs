@@ -1182,7 +1182,7 @@ fn regression_region_that_is_no_host_name() {
         allow_insecure_http: false,
         page_size: None,
     };
-    let err = cloudkeys::provider::build(&config.profiles[0], &options)
+    let err = cloudkeys::providers::build(&config.profiles[0], &options)
         .err()
         .expect("refused");
     assert_eq!(err.exit_code(), 2);

@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, HttpSettings};
 use crate::model::{KeyRecord, ProviderKind, UserRef};
 use crate::output::Printer;
-use crate::provider::{self, AccessKeyProvider, ProviderOptions};
+use crate::provider::{AccessKeyProvider, ProviderOptions};
 
 /// What every command gets: typed settings, the loaded config and a printer.
 pub struct Context {
@@ -158,7 +158,7 @@ impl Context {
             allow_insecure_http: self.global.allow_insecure_http,
             page_size: self.global.page_size,
         };
-        provider::build(profile, &options).map_err(|e| e.with_profile(&profile.name))
+        crate::providers::build(profile, &options).map_err(|e| e.with_profile(&profile.name))
     }
 
     /// Providers for the selected profiles; `hint` is the cloud a key id points at.

@@ -12,18 +12,20 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
+use crate::providers::{family, key_status, paginate, Client, CloudError, Dialect, Rule, Unsigned};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -71,19 +73,12 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
     };
     let sts = match region.map(str::trim).filter(|r| !r.is_empty()) {
         None => parse("https://sts.aliyuncs.com/")?,
-        Some(region) => {
-            let valid = region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !region.starts_with('-')
-                && !region.ends_with('-');
-            if !valid {
-                return Err(Error::usage(format!(
-                    "'{region}' is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)"
-                )));
-            }
-            parse(&format!("https://sts.{region}.aliyuncs.com/"))?
+        Some(region) if !is_region_name(region) => {
+            return Err(Error::usage(format!(
+                "'{region}' is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)"
+            )))
         }
+        Some(region) => parse(&format!("https://sts.{region}.aliyuncs.com/"))?,
     };
     Ok(Endpoints {
         ram: parse("https://ram.aliyuncs.com/")?,
@@ -93,8 +88,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
 }
 
 pub struct AlibabaProvider {
-    profile: ResolvedProfile,
-    http: Arc<HttpClient>,
+    client: Client,
     endpoints: Endpoints,
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
@@ -106,8 +100,7 @@ impl AlibabaProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Result<Self> {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref())?;
         Ok(AlibabaProvider {
-            profile,
-            http,
+            client: Client { profile, http },
             endpoints,
             identity: OnceCell::new(),
             report: ReportCell::default(),
@@ -115,7 +108,18 @@ impl AlibabaProvider {
     }
 
     fn name(&self) -> &str {
-        &self.profile.profile.name
+        self.client.name()
+    }
+
+    /// An idempotent call.
+    async fn ask<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T> {
+        self.call(service, action, params, Idempotency::Idempotent)
+            .await
     }
 
     /// GenerateCredentialReport until it is COMPLETED (made at most every 4 hours; a fresh one
@@ -123,66 +127,48 @@ impl AlibabaProvider {
     async fn fetch_report(&self) -> Result<CredentialReport> {
         wait_until_generated(|| async {
             let answer: api::GenerateCredentialReportResponse = self
-                .call(
-                    Service::Ims,
-                    "GenerateCredentialReport",
-                    &[],
-                    Idempotency::Idempotent,
-                )
+                .ask(Service::Ims, "GenerateCredentialReport", &[])
                 .await?;
             Ok(answer.state.as_deref() == Some("COMPLETED"))
         })
         .await?;
         let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
-        let max_items = self
-            .profile
-            .page_size
-            .unwrap_or(REPORT_PAGE_SIZE)
-            .to_string();
-        let mut pages = Vec::new();
-        let mut generated_at = None;
-        let mut token: Option<String> = None;
-        loop {
-            let mut params = vec![("MaxItems", max_items.as_str())];
-            if let Some(t) = &token {
-                params.push(("NextToken", t));
-            }
+        let page_size = self.client.profile.page_size;
+        let max_items = &page_size.unwrap_or(REPORT_PAGE_SIZE).to_string()[..];
+        let pages = paginate("GetCredentialReport", |token| async move {
+            let mut params = vec![("MaxItems", max_items)];
+            params.extend(token.as_deref().map(|t| ("NextToken", t)));
             let page: api::GetCredentialReportResponse = self
-                .call(
-                    Service::Ims,
-                    "GetCredentialReport",
-                    &params,
-                    Idempotency::Idempotent,
-                )
+                .ask(Service::Ims, "GetCredentialReport", &params)
                 .await?;
-            let content = page.content.unwrap_or_default();
-            pages.push(
-                base64::engine::general_purpose::STANDARD
-                    .decode(content.trim())
-                    .map_err(|err| unreadable(format!("content is not base64: {err}")))?,
-            );
-            generated_at = generated_at.or(page.generated_time.as_deref().and_then(parse_rfc3339));
-            match (page.is_truncated, page.next_token) {
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(page.content.unwrap_or_default().trim())
+                .map_err(|err| unreadable(format!("content is not base64: {err}")))?;
+            let generated_at = page.generated_time.as_deref().and_then(parse_rfc3339);
+            let next = match (page.is_truncated, page.next_token) {
                 (true, Some(next)) if !next.is_empty() && Some(&next) != token.as_ref() => {
-                    token = Some(next)
+                    Some(next)
                 }
                 (true, _) => {
                     return Err(unreadable(
                         "the answer is truncated but gives no new NextToken".into(),
                     ))
                 }
-                (false, _) => break,
-            }
-        }
-        let csv = api::join_report_pages(&pages);
+                (false, _) => None,
+            };
+            Ok((vec![(content, generated_at)], next))
+        })
+        .await?;
+        let csv: Vec<Vec<u8>> = pages.iter().map(|(content, _)| content.clone()).collect();
+        let csv = api::join_report_pages(&csv);
         Ok(CredentialReport {
-            generated_at,
+            generated_at: pages.iter().find_map(|(_, at)| *at),
             users: api::parse_credential_report(&csv, ROOT_USER).map_err(unreadable)?,
             names_service: false,
         })
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    async fn call<T: DeserializeOwned>(
         &self,
         service: Service,
         action: &str,
@@ -201,35 +187,24 @@ impl AlibabaProvider {
             .join("&");
         let mut url = endpoint.clone();
         url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let profile = &self.profile.profile;
-        let build = |time: DateTime<Utc>| {
+        let profile = &self.client.profile.profile;
+        let sign = |parts: RequestParts<'_>, time| {
             // A fresh nonce for every attempt: the service refuses one it has seen.
             let nonce = uuid::Uuid::new_v4().simple().to_string();
-            Ok(signed_request(profile, &url, action, version, time, &nonce))
+            sign(profile, parts, time, &nonce)
         };
-        self.profile
-            .execute(&self.http, action, idempotency, build, |response| {
-                classify(action, response)
-            })
+        let request = unsigned(url, action, version);
+        self.client
+            .send::<Alibaba, T>(action, idempotency, request, sign)
             .await
     }
 
     async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
-                let answer: api::GetCallerIdentityResponse = self
-                    .call(
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        &[],
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
-                Ok(identity_from(
-                    answer,
-                    self.name(),
-                    &self.profile.profile.access_key_id,
-                ))
+                let answer = self.ask(Service::Sts, "GetCallerIdentity", &[]).await?;
+                let key_id = &self.client.profile.profile.access_key_id;
+                Ok(identity_from(answer, self.name(), key_id))
             })
             .await
     }
@@ -240,22 +215,12 @@ impl AlibabaProvider {
     /// never goes on the wire: from a RAM user or role it is refused here, since no call of
     /// theirs reaches the account's own keys.
     async fn user_name(&self, user: Option<&UserRef>) -> Result<Option<String>> {
-        match user {
-            None => Ok(None),
-            Some(u) if u.is_root() => {
-                if self.identity().await?.identity_type == IdentityType::Root {
-                    Ok(None)
-                } else {
-                    Err(Error::usage(format!(
-                        "{ROOT_USER} means the account's own AccessKeys, which only the account itself can manage; profile {} signs as a RAM identity",
-                        self.name()
-                    ))
-                    .with_provider(ProviderKind::Alibaba)
-                    .with_profile(self.name()))
-                }
-            }
-            Some(u) => Ok(Some(u.name.clone())),
-        }
+        let is_root = async { Ok(self.identity().await?.identity_type == IdentityType::Root) };
+        let refusal = || {
+            format!("{ROOT_USER} means the account's own AccessKeys, which only the account itself can manage; profile {} signs as a RAM identity", self.name())
+        };
+        let user = self.client.wire_user(user, is_root, refusal).await?;
+        Ok(user.map(|u| u.name.clone()))
     }
 
     /// A record of a key of `user` (the caller when `None`).
@@ -266,8 +231,16 @@ impl AlibabaProvider {
         create_date: Option<&str>,
         user: Option<&UserRef>,
     ) -> Result<KeyRecord> {
+        self.own(
+            key_record(self.name(), access_key_id, status, create_date)?,
+            user,
+        )
+        .await
+    }
+
+    /// Names the account and owner of a record: `user`, else the caller.
+    async fn own(&self, mut record: KeyRecord, user: Option<&UserRef>) -> Result<KeyRecord> {
         let identity = self.identity().await?;
-        let mut record = key_record(self.name(), access_key_id, status, create_date)?;
         record.account_id = identity.account_id.clone();
         match user {
             Some(u) => {
@@ -287,15 +260,24 @@ impl AlibabaProvider {
     }
 }
 
+/// `params` with `UserName` when a user is named (none for the caller's own keys).
+fn with_user<'a>(
+    mut params: Vec<(&'a str, &'a str)>,
+    user_name: &'a Option<String>,
+) -> Vec<(&'a str, &'a str)> {
+    params.extend(user_name.as_deref().map(|name| ("UserName", name)));
+    params
+}
+
 /// The part of a key record the answer itself tells: id, status and creation time.
-fn key_record(
+pub fn key_record(
     profile: &str,
     access_key_id: String,
     status: Option<&str>,
     create_date: Option<&str>,
 ) -> Result<KeyRecord> {
     let status = match status {
-        Some(s) => parse_status(s)?,
+        Some(s) => key_status(s)?,
         None => {
             return Err(Error::bad_response(format!(
                 "key {access_key_id} comes without a Status"
@@ -308,76 +290,60 @@ fn key_record(
 }
 
 /// A GetAccessKeyLastUsed answer: RAM 2015-05-01 tells only the time.
-fn last_used_from(answer: api::GetAccessKeyLastUsedResponse) -> Result<LastUsed> {
+pub fn last_used_from(answer: api::GetAccessKeyLastUsedResponse) -> Result<LastUsed> {
     let date = answer
         .access_key_last_used
         .and_then(|used| used.last_used_date);
     Ok(LastUsed {
         at: parse_time("LastUsedDate", date.as_deref())?,
-        service: None,
-        region: None,
-        date_only: false,
-        as_of: None,
+        ..LastUsed::default()
     })
 }
 
-/// `POST <url>` with an empty body, signed: `x-acs-action` and `x-acs-version` besides the
-/// headers the signer adds (date, nonce, content hash, `x-acs-security-token` for STS
-/// credentials, `Authorization`). The parameters are already in `url`'s query.
-fn signed_request(
+/// `POST <url>` with an empty body: `x-acs-action` and `x-acs-version` besides the headers the
+/// signer adds. The parameters are already in `url`'s query.
+fn unsigned(url: Url, action: &str, version: &str) -> Unsigned {
+    Unsigned {
+        method: Method::POST,
+        url,
+        headers: vec![
+            ("x-acs-action".to_string(), action.to_string()),
+            ("x-acs-version".to_string(), version.to_string()),
+        ],
+        body: Vec::new(),
+    }
+}
+
+/// The headers the signer adds: date, nonce, content hash, `x-acs-security-token` for STS
+/// credentials, `Authorization`.
+fn sign(
     profile: &Profile,
-    url: &Url,
-    action: &str,
-    version: &str,
+    parts: RequestParts<'_>,
     time: DateTime<Utc>,
     nonce: &str,
-) -> Request {
-    let headers = vec![
-        ("x-acs-action".to_string(), action.to_string()),
-        ("x-acs-version".to_string(), version.to_string()),
-    ];
+) -> Vec<(String, String)> {
     let key = signer::SigningKey {
         access_key_id: &profile.access_key_id,
         access_key_secret: profile.secret_access_key.expose(),
         security_token: profile.session_token.as_ref().map(Secret::expose),
     };
-    let host = host_header(url);
-    let parts = RequestParts {
-        method: "POST",
-        host: &host,
-        path: url.path(),
-        query: url.query().unwrap_or(""),
-        headers: &headers,
-        body: b"",
-    };
-    let (added, _) = signer::sign(&key, &parts, time, nonce);
-    let mut all = headers;
-    all.extend(added);
-    Request {
-        method: Method::POST,
-        url: url.clone(),
-        headers: all,
-        body: Vec::new(),
-    }
+    signer::sign(&key, &parts, time, nonce).0
 }
 
-fn parse_status(status: &str) -> Result<KeyStatus> {
-    if status.eq_ignore_ascii_case("Active") {
-        Ok(KeyStatus::Active)
-    } else if status.eq_ignore_ascii_case("Inactive") {
-        Ok(KeyStatus::Inactive)
-    } else {
-        Err(Error::bad_response(format!(
-            "unknown key status '{status}'"
-        )))
-    }
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
+/// A created key: the secret, taken first so that it is kept even if the rest of the answer
+/// is odd, and the key's record.
+pub fn created_from(answer: api::CreateAccessKeyResponse, profile: &str) -> Result<NewKey> {
+    let created = answer.access_key;
+    let secret = Secret::new(created.access_key_secret);
+    // A key is created active; the answer says so, but do not depend on it.
+    let status = Some(created.status.as_deref().unwrap_or("Active"));
+    let record = key_record(
+        profile,
+        created.access_key_id,
+        status,
+        created.create_date.as_deref(),
+    )?;
+    Ok(NewKey { record, secret })
 }
 
 /// ISO 8601 UTC (`2015-01-23T12:33:18Z`); absent or empty is `None`, anything else unreadable
@@ -391,7 +357,7 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>>
     }
 }
 
-fn identity_from(
+pub fn identity_from(
     answer: api::GetCallerIdentityResponse,
     profile: &str,
     access_key_id: &str,
@@ -431,97 +397,46 @@ fn identity_from(
     }
 }
 
-/// Maps a RAM/STS error code (and the HTTP status) to our kind and retry class.
-fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
-    let family = |prefix: &str| code == prefix || code.starts_with(&format!("{prefix}."));
-    if family("EntityNotExist") {
-        (ErrorKind::NotFound, Retry::Never)
-    } else if family("LimitExceeded") {
-        (ErrorKind::Limit, Retry::Never)
-    } else if family("InvalidAccessKeyId")
-        || family("InvalidSecurityToken")
-        || family("SignatureDoesNotMatch")
-        || family("IncompleteSignature")
-        || family("SignatureNonceUsed")
-        || family("MissingSecurityToken")
-        || family("InvalidAccessKeySecret")
-    {
-        (ErrorKind::Auth, Retry::Never)
-    } else if family("NoPermission") || family("Forbidden") || family("AccessDenied") {
-        (ErrorKind::Permission, Retry::Never)
-    } else if family("InvalidTimeStamp") || family("IllegalTimestamp") {
+/// RAM's and STS's RPC style: JSON answers and error bodies.
+pub struct Alibaba;
+
+impl Dialect for Alibaba {
+    const REQUEST_ID_HEADER: Option<&'static str> = Some("x-acs-request-id");
+    const CODES: &'static [Rule] = &[
+        family("EntityNotExist", ErrorKind::NotFound),
+        family("LimitExceeded", ErrorKind::Limit),
+        family("InvalidAccessKeyId InvalidSecurityToken", ErrorKind::Auth),
+        family("SignatureDoesNotMatch IncompleteSignature", ErrorKind::Auth),
+        family("SignatureNonceUsed MissingSecurityToken", ErrorKind::Auth),
+        family("InvalidAccessKeySecret", ErrorKind::Auth),
+        family("NoPermission Forbidden AccessDenied", ErrorKind::Permission),
         // `InvalidTimeStamp.Expired` is the documented answer to a date more than 15 minutes
         // off; `IllegalTimestamp` ("The input parameter "Timestamp" … is not supplied.") is what
         // users with a wrong clock also report from the same gateway. Both: correct and retry.
-        (ErrorKind::ClockSkew, Retry::ClockSkew)
-    } else if family("Throttling") || family("ServiceUnavailable.Throttling") {
-        (ErrorKind::Throttled, Retry::Throttled)
-    } else if family("InternalError")
-        || family("ServiceUnavailable")
-        || family("InternalFailure")
-        || family("UnknownError")
-        || family("ServiceTimeout")
-    {
-        (ErrorKind::Server, Retry::Server)
-    } else if status == 429 {
-        (ErrorKind::Throttled, Retry::Throttled)
-    } else if status >= 500 {
-        (ErrorKind::Server, Retry::Server)
-    } else {
-        (ErrorKind::Refused, Retry::Never)
-    }
-}
+        family("InvalidTimeStamp IllegalTimestamp", ErrorKind::ClockSkew),
+        family("Throttling", ErrorKind::Throttled),
+        family("ServiceUnavailable.Throttling", ErrorKind::Throttled),
+        family("InternalError ServiceUnavailable", ErrorKind::Server),
+        family("InternalFailure UnknownError", ErrorKind::Server),
+        family("ServiceTimeout", ErrorKind::Server),
+    ];
 
-fn classify<T: serde::de::DeserializeOwned>(
-    action: &str,
-    response: Response,
-) -> std::result::Result<T, Failure> {
-    if (200..300).contains(&response.status) {
-        return api::parse(&response.body).map_err(|err| {
-            Failure::new(
-                Error::bad_response(format!("{action}: unreadable answer: {err}")),
-                Retry::Never,
-            )
-        });
-    }
-    let header_request_id = response.header("x-acs-request-id").map(str::to_string);
-    match api::parse_error(&response.body) {
-        Some(body) => {
-            let code = body.code.unwrap_or_default();
-            let (kind, retry) = error_class(&code, response.status);
-            let message = body
-                .message
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
-            let mut error =
-                Error::cloud(kind, code, message, body.request_id.or(header_request_id));
-            let detail = [
-                body.access_denied_detail.map(|d| d.to_string()),
-                body.recommend,
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-            if !detail.is_empty() {
-                error = error.with_detail(detail);
-            }
-            Err(Failure::new(error, retry))
-        }
-        None => {
-            let (kind, retry) = error_class("", response.status);
-            let kind = if kind == ErrorKind::Refused {
-                ErrorKind::BadResponse
-            } else {
-                kind
-            };
-            let mut error = Error::new(
-                kind,
-                format!("{action}: HTTP {} with an unreadable body", response.status),
-            );
-            error.request_id = header_request_id;
-            Err(Failure::new(error, retry))
-        }
+    fn parse_error(body: &[u8]) -> Option<CloudError> {
+        let body = api::parse_error(body)?;
+        let detail = [
+            body.access_denied_detail.map(|d| d.to_string()),
+            body.recommend,
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        Some(CloudError {
+            code: body.code.unwrap_or_default(),
+            message: body.message,
+            request_id: body.request_id,
+            detail: (!detail.is_empty()).then_some(detail),
+        })
     }
 }
 
@@ -540,40 +455,29 @@ impl AccessKeyProvider for AlibabaProvider {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRef>> {
-        let mut users = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut pages = super::PageGuard::new("ListUsers");
-        loop {
+        paginate("ListUsers", |marker| async move {
             let mut params = vec![("MaxItems", PAGE_SIZE)];
-            if let Some(m) = &marker {
-                params.push(("Marker", m));
-            }
-            let page: api::ListUsersResponse = self
-                .call(Service::Ram, "ListUsers", &params, Idempotency::Idempotent)
-                .await?;
+            params.extend(marker.as_deref().map(|m| ("Marker", m)));
+            let page: api::ListUsersResponse = self.ask(Service::Ram, "ListUsers", &params).await?;
             let listed = page
                 .users()
                 .map_err(|err| Error::bad_response(format!("ListUsers: {err}")))?;
-            users.extend(listed.into_iter().map(|u| UserRef {
+            let users = listed.into_iter().map(|u| UserRef {
                 name: u.user_name,
                 id: u.user_id,
-            }));
-            match (page.is_truncated, page.marker) {
-                (true, Some(next)) if !next.is_empty() => {
-                    pages.follow(&next)?;
-                    marker = Some(next)
-                }
+            });
+            let next = match (page.is_truncated, page.marker) {
+                (true, Some(next)) if !next.is_empty() => Some(next),
                 (true, _) => {
-                    return Err(Error::bad_response(
+                    return Err(self.client.blame(Error::bad_response(
                         "ListUsers: the answer is truncated but gives no new Marker",
-                    )
-                    .with_provider(ProviderKind::Alibaba)
-                    .with_profile(self.name()))
+                    )))
                 }
-                (false, _) => break,
-            }
-        }
-        Ok(users)
+                (false, _) => None,
+            };
+            Ok((users.collect(), next))
+        })
+        .await
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
@@ -583,19 +487,9 @@ impl AccessKeyProvider for AlibabaProvider {
         // The identity fills account and owner of every record.
         self.identity().await?;
         let user_name = self.user_name(user).await?;
-        let params: Vec<(&str, &str)> = user_name
-            .as_deref()
-            .map(|name| ("UserName", name))
-            .into_iter()
-            .collect();
-        let answer: api::ListAccessKeysResponse = self
-            .call(
-                Service::Ram,
-                "ListAccessKeys",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = with_user(Vec::new(), &user_name);
+        let answer: api::ListAccessKeysResponse =
+            self.ask(Service::Ram, "ListAccessKeys", &params).await?;
         let keys = answer
             .keys()
             .map_err(|err| Error::bad_response(format!("ListAccessKeys: {err}")))?;
@@ -616,19 +510,14 @@ impl AccessKeyProvider for AlibabaProvider {
 
     async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
         let user_name = self.user_name(key.user.as_ref()).await?;
-        let mut params = vec![("UserAccessKeyId", key.access_key_id.as_str())];
-        if let Some(name) = &user_name {
-            params.push(("UserName", name));
-        }
-        let answer: api::GetAccessKeyLastUsedResponse = self
-            .call(
-                Service::Ram,
-                "GetAccessKeyLastUsed",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
-        last_used_from(answer)
+        let params = with_user(
+            vec![("UserAccessKeyId", key.access_key_id.as_str())],
+            &user_name,
+        );
+        last_used_from(
+            self.ask(Service::Ram, "GetAccessKeyLastUsed", &params)
+                .await?,
+        )
     }
 
     async fn fill_last_used(&self, records: &mut [KeyRecord], concurrency: usize) -> Result<()> {
@@ -642,12 +531,8 @@ impl AccessKeyProvider for AlibabaProvider {
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
         self.identity().await?;
         let user_name = self.user_name(user).await?;
-        let params: Vec<(&str, &str)> = user_name
-            .as_deref()
-            .map(|name| ("UserName", name))
-            .into_iter()
-            .collect();
-        let answer: api::CreateAccessKeyResponse = self
+        let params = with_user(Vec::new(), &user_name);
+        let answer = self
             .call(
                 Service::Ram,
                 "CreateAccessKey",
@@ -655,126 +540,53 @@ impl AccessKeyProvider for AlibabaProvider {
                 Idempotency::NotIdempotent,
             )
             .await?;
-        let created = answer.access_key;
-        // Taken first, so the secret is kept even if the rest of the answer is odd.
-        let secret = Secret::new(created.access_key_secret);
-        let record = self
-            .record(
-                created.access_key_id,
-                // A key is created active; the answer says so, but do not depend on it.
-                Some(created.status.as_deref().unwrap_or("Active")),
-                created.create_date.as_deref(),
-                user,
-            )
-            .await?;
+        let NewKey { record, secret } = created_from(answer, self.name())?;
+        let record = self.own(record, user).await?;
         Ok(NewKey { record, secret })
     }
 
     async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
         let user_name = self.user_name(key.user.as_ref()).await?;
-        let mut params = vec![
+        let params = vec![
             ("UserAccessKeyId", key.access_key_id.as_str()),
-            ("Status", wire_status(status)),
+            ("Status", status.as_wire()),
         ];
-        if let Some(name) = &user_name {
-            params.push(("UserName", name));
-        }
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Ram,
-                "UpdateAccessKey",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = with_user(params, &user_name);
+        let _: IgnoredAny = self.ask(Service::Ram, "UpdateAccessKey", &params).await?;
         Ok(())
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let user_name = self.user_name(key.user.as_ref()).await?;
-        let mut params = vec![("UserAccessKeyId", key.access_key_id.as_str())];
-        if let Some(name) = &user_name {
-            params.push(("UserName", name));
-        }
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Ram,
-                "DeleteAccessKey",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = with_user(
+            vec![("UserAccessKeyId", key.access_key_id.as_str())],
+            &user_name,
+        );
+        let _: IgnoredAny = self.ask(Service::Ram, "DeleteAccessKey", &params).await?;
         Ok(())
-    }
-}
-
-/// Every answer parser here on one answer (see [`crate::fuzzing`]).
-#[doc(hidden)]
-pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
-    let answer = || crate::fuzzing::response(status, body);
-    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
-        .map(|a| identity_from(a, "fuzz", "LTAIFUZZ"))
-        .map_err(|f| f.error);
-    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
-        .map_err(|f| f.error)
-        .and_then(|a| {
-            a.keys()
-                .map_err(|err| Error::bad_response(format!("ListAccessKeys: {err}")))?
-                .into_iter()
-                .map(|key| {
-                    key_record(
-                        "fuzz",
-                        key.access_key_id,
-                        key.status.as_deref(),
-                        key.create_date.as_deref(),
-                    )
-                })
-                .collect()
-        });
-    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
-        .map_err(|f| f.error)
-        .and_then(|page| {
-            Ok(page
-                .users()
-                .map_err(|err| Error::bad_response(format!("ListUsers: {err}")))?
-                .into_iter()
-                .map(|u| UserRef {
-                    name: u.user_name,
-                    id: u.user_id,
-                })
-                .collect())
-        });
-    let last_used = classify::<api::GetAccessKeyLastUsedResponse>("GetAccessKeyLastUsed", answer())
-        .map_err(|f| f.error)
-        .and_then(last_used_from)
-        .map(|used| vec![used]);
-    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
-        .map_err(|f| f.error)
-        .and_then(|a| {
-            let created = a.access_key;
-            let secret = Secret::new(created.access_key_secret);
-            let record = key_record(
-                "fuzz",
-                created.access_key_id,
-                Some(created.status.as_deref().unwrap_or("Active")),
-                created.create_date.as_deref(),
-            )?;
-            Ok(NewKey { record, secret })
-        });
-    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
-    crate::fuzzing::Parsed {
-        keys,
-        users,
-        identity,
-        last_used,
-        created,
-        cce: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{Request, Retry};
+
+    fn error_class(code: &str, status: u16) -> (ErrorKind, Retry) {
+        crate::providers::error_class::<Alibaba>(code, "", status)
+    }
+
+    fn signed_request(
+        profile: &Profile,
+        url: &Url,
+        action: &str,
+        version: &str,
+        time: DateTime<Utc>,
+        nonce: &str,
+    ) -> Request {
+        let sign = |parts: RequestParts<'_>, time| sign(profile, parts, time, nonce);
+        crate::providers::signed(&unsigned(url.clone(), action, version), &sign, time)
+    }
     use crate::config::Source;
     use crate::http::HttpSettings;
     use crate::sandbox::{Sandbox, Seed};

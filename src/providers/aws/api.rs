@@ -18,6 +18,27 @@ impl<T> Default for Members<T> {
     }
 }
 
+/// Every answer wraps its result: `<XResponse><XResult>…</XResult>…</XResponse>`.
+macro_rules! answers {
+    ($($name:ident($tag:literal, $result:ty)),* $(,)?) => {$(
+        #[derive(Debug, Deserialize)]
+        pub struct $name {
+            #[serde(rename = $tag)]
+            pub result: $result,
+        }
+    )*};
+}
+
+answers! {
+    ListAccessKeysResponse("ListAccessKeysResult", ListAccessKeysResult),
+    ListUsersResponse("ListUsersResult", ListUsersResult),
+    GetAccessKeyLastUsedResponse("GetAccessKeyLastUsedResult", GetAccessKeyLastUsedResult),
+    GetCallerIdentityResponse("GetCallerIdentityResult", GetCallerIdentityResult),
+    GetAccessKeyInfoResponse("GetAccessKeyInfoResult", GetAccessKeyInfoResult),
+    GenerateCredentialReportResponse("GenerateCredentialReportResult", GenerateCredentialReportResult),
+    GetCredentialReportResponse("GetCredentialReportResult", GetCredentialReportResult),
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AccessKeyMetadata {
@@ -28,12 +49,6 @@ pub struct AccessKeyMetadata {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ListAccessKeysResponse {
-    #[serde(rename = "ListAccessKeysResult")]
-    pub result: ListAccessKeysResult,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListAccessKeysResult {
     #[serde(default)]
@@ -41,12 +56,6 @@ pub struct ListAccessKeysResult {
     #[serde(default)]
     pub is_truncated: bool,
     pub marker: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ListUsersResponse {
-    #[serde(rename = "ListUsersResult")]
-    pub result: ListUsersResult,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,12 +99,6 @@ pub struct CreatedAccessKey {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct GetAccessKeyLastUsedResponse {
-    #[serde(rename = "GetAccessKeyLastUsedResult")]
-    pub result: GetAccessKeyLastUsedResult,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetAccessKeyLastUsedResult {
     pub user_name: Option<String>,
@@ -111,23 +114,11 @@ pub struct AccessKeyLastUsed {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct GetCallerIdentityResponse {
-    #[serde(rename = "GetCallerIdentityResult")]
-    pub result: GetCallerIdentityResult,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetCallerIdentityResult {
     pub user_id: Option<String>,
     pub account: Option<String>,
     pub arn: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct GetAccessKeyInfoResponse {
-    #[serde(rename = "GetAccessKeyInfoResult")]
-    pub result: GetAccessKeyInfoResult,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,22 +128,10 @@ pub struct GetAccessKeyInfoResult {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct GenerateCredentialReportResponse {
-    #[serde(rename = "GenerateCredentialReportResult")]
-    pub result: GenerateCredentialReportResult,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GenerateCredentialReportResult {
     /// `STARTED`, `INPROGRESS` or `COMPLETE`.
     pub state: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct GetCredentialReportResponse {
-    #[serde(rename = "GetCredentialReportResult")]
-    pub result: GetCredentialReportResult,
 }
 
 #[derive(Debug, Deserialize)]

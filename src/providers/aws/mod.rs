@@ -5,21 +5,24 @@ pub mod signer;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-
 use async_trait::async_trait;
+use base64::Engine as _;
 use reqwest::Method;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
+use crate::providers::{
+    is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -40,49 +43,98 @@ pub struct Endpoints {
     pub sts_region: String,
 }
 
-fn url(raw: &str) -> Url {
-    Url::parse(raw).expect("built-in endpoint URLs are valid")
-}
-
 /// Endpoints by partition: `cn-*` → aws-cn, `us-gov-*` → aws-us-gov, anything else → aws.
 pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     let region = region.filter(|r| !r.is_empty());
-    let mut endpoints = match region {
-        Some(r) if r.starts_with("cn-") => Endpoints {
-            iam: url("https://iam.cn-north-1.amazonaws.com.cn/"),
-            iam_region: "cn-north-1".into(),
-            sts: url(&format!("https://sts.{r}.amazonaws.com.cn/")),
-            sts_region: r.into(),
-        },
-        Some(r) if r.starts_with("us-gov-") => Endpoints {
-            iam: url("https://iam.us-gov.amazonaws.com/"),
-            iam_region: "us-gov-west-1".into(),
-            sts: url(&format!("https://sts.{r}.amazonaws.com/")),
-            sts_region: r.into(),
-        },
-        Some(r) => Endpoints {
-            iam: url("https://iam.amazonaws.com/"),
-            iam_region: "us-east-1".into(),
-            sts: url(&format!("https://sts.{r}.amazonaws.com/")),
-            sts_region: r.into(),
-        },
-        None => Endpoints {
-            iam: url("https://iam.amazonaws.com/"),
-            iam_region: "us-east-1".into(),
-            sts: url("https://sts.amazonaws.com/"),
-            sts_region: "us-east-1".into(),
-        },
+    let (iam, iam_region, sts_host) = match region {
+        Some(r) if r.starts_with("cn-") => (
+            "iam.cn-north-1.amazonaws.com.cn",
+            "cn-north-1",
+            "amazonaws.com.cn",
+        ),
+        Some(r) if r.starts_with("us-gov-") => {
+            ("iam.us-gov.amazonaws.com", "us-gov-west-1", "amazonaws.com")
+        }
+        _ => ("iam.amazonaws.com", "us-east-1", "amazonaws.com"),
     };
-    if let Some(base) = endpoint {
-        endpoints.iam = base.clone();
-        endpoints.sts = base.clone();
+    let sts = match region {
+        Some(r) => format!("https://sts.{r}.{sts_host}/"),
+        None => "https://sts.amazonaws.com/".to_string(),
+    };
+    let url = |raw: &str| Url::parse(raw).expect("built-in endpoint URLs are valid");
+    Endpoints {
+        iam: endpoint
+            .cloned()
+            .unwrap_or_else(|| url(&format!("https://{iam}/"))),
+        iam_region: iam_region.into(),
+        sts: endpoint.cloned().unwrap_or_else(|| url(&sts)),
+        sts_region: region.unwrap_or("us-east-1").into(),
     }
-    endpoints
+}
+
+/// IAM's and STS's query protocol: XML answers, `<ErrorResponse>` errors.
+pub struct Aws;
+
+/// IAM and STS refuse a stale or future X-Amz-Date as SignatureDoesNotMatch; only the message
+/// tells it from a wrong secret.
+fn clock_message(message: &str) -> bool {
+    message.starts_with("Signature expired:") || message.starts_with("Signature not yet current:")
+}
+
+impl Dialect for Aws {
+    const REQUEST_ID_HEADER: Option<&'static str> = Some("x-amzn-requestid");
+    const CODES: &'static [Rule] = &[
+        when("SignatureDoesNotMatch", clock_message, ErrorKind::ClockSkew),
+        is("NoSuchEntity", ErrorKind::NotFound),
+        is("LimitExceeded", ErrorKind::Limit),
+        is("InvalidClientTokenId", ErrorKind::Auth),
+        is("SignatureDoesNotMatch IncompleteSignature", ErrorKind::Auth),
+        is("MissingAuthenticationToken", ErrorKind::Auth),
+        is("InvalidAccessKeyId ExpiredToken", ErrorKind::Auth),
+        is("AuthFailure InvalidToken", ErrorKind::Auth),
+        is("AccessDenied AccessDeniedException", ErrorKind::Permission),
+        is("UnauthorizedOperation", ErrorKind::Permission),
+        // A key call without UserName from temporary (role) credentials: the caller must name
+        // a user, a usage error rather than a refusal.
+        when(
+            "ValidationError",
+            |m| m.contains("non-User credentials"),
+            ErrorKind::Usage,
+        ),
+        is("RequestExpired RequestTimeTooSkewed", ErrorKind::ClockSkew),
+        is("SignatureExpired", ErrorKind::ClockSkew),
+        is("Throttling ThrottlingException", ErrorKind::Throttled),
+        is("RequestLimitExceeded", ErrorKind::Throttled),
+        is("TooManyRequestsException", ErrorKind::Throttled),
+        is("ServiceFailure InternalFailure", ErrorKind::Server),
+        is("ServiceUnavailable InternalError", ErrorKind::Server),
+    ];
+
+    fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
+        api::parse(body).map_err(Unreadable::from)
+    }
+
+    fn parse_error(body: &[u8]) -> Option<CloudError> {
+        let body = api::parse_error(body)?;
+        Some(CloudError {
+            code: body.code.unwrap_or_default(),
+            message: body.message,
+            request_id: body.request_id,
+            detail: None,
+        })
+    }
+
+    /// IAM's answer to a role session asking for "its own" keys: say what it means.
+    fn reword(kind: ErrorKind, message: String) -> String {
+        match kind {
+            ErrorKind::Usage => format!("a role session has no access keys of its own: name the IAM user with --user ({message})"),
+            _ => message,
+        }
+    }
 }
 
 pub struct AwsProvider {
-    profile: ResolvedProfile,
-    http: Arc<HttpClient>,
+    client: Client,
     endpoints: Endpoints,
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
@@ -94,8 +146,7 @@ impl AwsProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
         AwsProvider {
-            profile,
-            http,
+            client: Client { profile, http },
             endpoints,
             identity: OnceCell::new(),
             report: ReportCell::default(),
@@ -104,32 +155,19 @@ impl AwsProvider {
 
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
     fn max_items(&self) -> String {
-        self.profile.page_size.unwrap_or(1000).to_string()
+        self.client.profile.page_size.unwrap_or(1000).to_string()
     }
 
     /// GenerateCredentialReport until it is COMPLETE (IAM makes at most one every 4 hours and
     /// answers COMPLETE at once while one is fresh), then GetCredentialReport.
     async fn fetch_report(&self) -> Result<CredentialReport> {
         wait_until_generated(|| async {
-            let answer: api::GenerateCredentialReportResponse = self
-                .call(
-                    Service::Iam,
-                    "GenerateCredentialReport",
-                    &[],
-                    Idempotency::Idempotent,
-                )
-                .await?;
+            let answer: api::GenerateCredentialReportResponse =
+                self.iam("GenerateCredentialReport", &[]).await?;
             Ok(answer.result.state.as_deref() == Some("COMPLETE"))
         })
         .await?;
-        let answer: api::GetCredentialReportResponse = self
-            .call(
-                Service::Iam,
-                "GetCredentialReport",
-                &[],
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let answer: api::GetCredentialReportResponse = self.iam("GetCredentialReport", &[]).await?;
         let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
         let content = answer.result.content.unwrap_or_default();
         let csv = base64::engine::general_purpose::STANDARD
@@ -147,10 +185,16 @@ impl AwsProvider {
     }
 
     fn name(&self) -> &str {
-        &self.profile.profile.name
+        self.client.name()
     }
 
-    async fn call<T: for<'de> serde::Deserialize<'de>>(
+    /// An idempotent IAM call.
+    async fn iam<T: DeserializeOwned>(&self, action: &str, params: &[(&str, &str)]) -> Result<T> {
+        self.call(Service::Iam, action, params, Idempotency::Idempotent)
+            .await
+    }
+
+    async fn call<T: DeserializeOwned>(
         &self,
         service: Service,
         action: &str,
@@ -173,18 +217,19 @@ impl AwsProvider {
         };
         let mut body = format!("Action={action}&Version={version}");
         for (name, value) in params {
-            body.push('&');
-            body.push_str(name);
-            body.push('=');
-            body.push_str(&percent_encode(value));
+            body.push_str(&format!("&{name}={}", percent_encode(value)));
         }
-        let host = host_header(endpoint);
-        let profile = &self.profile.profile;
-        let build = |time| {
-            let headers = vec![(
+        let request = Unsigned {
+            method: Method::POST,
+            url: endpoint.clone(),
+            headers: vec![(
                 "Content-Type".to_string(),
                 "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            )];
+            )],
+            body: body.into_bytes(),
+        };
+        let profile = &self.client.profile.profile;
+        let sign = |parts: RequestParts<'_>, time| {
             let key = signer::SigningKey {
                 access_key_id: &profile.access_key_id,
                 secret_access_key: profile.secret_access_key.expose(),
@@ -192,28 +237,10 @@ impl AwsProvider {
                 region,
                 service: service_name,
             };
-            let parts = RequestParts {
-                method: "POST",
-                host: &host,
-                path: endpoint.path(),
-                query: endpoint.query().unwrap_or(""),
-                headers: &headers,
-                body: body.as_bytes(),
-            };
-            let (added, _) = signer::sign(&key, &parts, time);
-            let mut all = headers.clone();
-            all.extend(added);
-            Ok(Request {
-                method: Method::POST,
-                url: endpoint.clone(),
-                headers: all,
-                body: body.clone().into_bytes(),
-            })
+            signer::sign(&key, &parts, time).0
         };
-        self.profile
-            .execute(&self.http, action, idempotency, build, |response| {
-                classify(action, response)
-            })
+        self.client
+            .send::<Aws, T>(action, idempotency, request, sign)
             .await
     }
 
@@ -228,49 +255,58 @@ impl AwsProvider {
                         Idempotency::Idempotent,
                     )
                     .await?;
-                Ok(identity_from(
-                    answer.result,
-                    self.name(),
-                    &self.profile.profile.access_key_id,
-                ))
+                let key_id = &self.client.profile.profile.access_key_id;
+                Ok(identity_from(answer.result, self.name(), key_id))
             })
             .await
-    }
-
-    fn record(&self, key: api::AccessKeyMetadata, account_id: Option<&str>) -> Result<KeyRecord> {
-        record_from(key, self.name(), account_id)
     }
 
     /// The user to name in `UserName`: `None` for the caller's own keys. The root user
     /// ([`UserRef::is_root`]) has no user name: IAM reaches its keys only through the root
     /// user's own credentials, with no `UserName`, so the display label never goes out.
     async fn named_user<'a>(&self, user: Option<&'a UserRef>) -> Result<Option<&'a UserRef>> {
+        let is_root = async { Ok(self.identity().await?.identity_type == IdentityType::Root) };
+        self.client
+            .wire_user(user, is_root, || {
+                format!("the root user's keys ({ROOT_USER}) can be managed only with the root user's own credentials")
+            })
+            .await
+    }
+
+    /// `params` with `UserName` when a user is named.
+    async fn with_user<'a>(
+        &self,
+        mut params: Vec<(&'a str, &'a str)>,
+        user: Option<&'a UserRef>,
+    ) -> Result<Vec<(&'a str, &'a str)>> {
+        if let Some(user) = self.named_user(user).await? {
+            params.push(("UserName", &user.name));
+        }
+        Ok(params)
+    }
+
+    /// Names the owner of a record: the named user, else the caller (its user name, else the
+    /// root label).
+    fn own(record: &mut KeyRecord, user: Option<&UserRef>, identity: &Identity) {
         match user {
-            Some(u) if u.is_root() => {
-                if self.identity().await?.identity_type == IdentityType::Root {
-                    Ok(None)
-                } else {
-                    Err(Error::usage(format!(
-                        "the root user's keys ({ROOT_USER}) can be managed only with the root user's own credentials"
-                    ))
-                    .with_provider(ProviderKind::Aws)
-                    .with_profile(self.name()))
+            Some(u) => {
+                record.user.get_or_insert_with(|| u.name.clone());
+                record.user_id = u.id.clone();
+            }
+            None => {
+                record.user.get_or_insert_with(|| {
+                    identity
+                        .user
+                        .clone()
+                        .unwrap_or_else(|| ROOT_USER.to_string())
+                });
+                if identity.identity_type == IdentityType::User {
+                    record.user_id = identity.user_id.clone();
                 }
             }
-            other => Ok(other),
         }
     }
 
-    /// How the caller's own keys are labelled when IAM names no user: the caller's user name,
-    /// else the root label.
-    fn own_label(identity: &Identity) -> String {
-        identity
-            .user
-            .clone()
-            .unwrap_or_else(|| ROOT_USER.to_string())
-    }
-
-    /// AWS STS GetAccessKeyInfo: the account that owns any key id.
     /// The account of any key, from STS GetAccessKeyInfo.
     async fn key_account_from_sts(&self, access_key_id: &str) -> Result<Option<String>> {
         let answer: api::GetAccessKeyInfoResponse = self
@@ -285,25 +321,54 @@ impl AwsProvider {
     }
 }
 
-fn record_from(
+pub fn record_from(
     key: api::AccessKeyMetadata,
     profile: &str,
     account_id: Option<&str>,
 ) -> Result<KeyRecord> {
-    let mut record = KeyRecord::new(
-        ProviderKind::Aws,
-        profile,
-        key.access_key_id,
-        parse_status(&key.status)?,
-    );
+    let status = key_status(&key.status)?;
+    let mut record = KeyRecord::new(ProviderKind::Aws, profile, key.access_key_id, status);
     record.account_id = account_id.map(str::to_string);
     record.user = key.user_name;
     record.created_at = key.create_date.as_deref().and_then(parse_rfc3339);
     Ok(record)
 }
 
+/// A created key: the secret and the key's record.
+pub fn created_from(
+    answer: api::CreateAccessKeyResponse,
+    profile: &str,
+    account_id: Option<&str>,
+) -> Result<NewKey> {
+    let created = answer.result.access_key;
+    let secret = Secret::new(created.secret_access_key);
+    let key = api::AccessKeyMetadata {
+        user_name: created.user_name,
+        access_key_id: created.access_key_id,
+        status: created.status,
+        create_date: created.create_date,
+    };
+    Ok(NewKey {
+        record: record_from(key, profile, account_id)?,
+        secret,
+    })
+}
+
+/// A page of users and the next page's marker.
+pub fn users_page(page: api::ListUsersResponse) -> (Vec<UserRef>, Option<String>) {
+    let result = page.result;
+    let users = result.users.member.into_iter().map(|u| UserRef {
+        name: u.user_name,
+        id: u.user_id,
+    });
+    (
+        users.collect(),
+        result.marker.filter(|_| result.is_truncated),
+    )
+}
+
 /// A GetAccessKeyLastUsed answer; "N/A" is how AWS says "never".
-fn last_used_from(used: Option<api::AccessKeyLastUsed>) -> LastUsed {
+pub fn last_used_from(used: Option<api::AccessKeyLastUsed>) -> LastUsed {
     let Some(used) = used else {
         return LastUsed::default();
     };
@@ -312,27 +377,11 @@ fn last_used_from(used: Option<api::AccessKeyLastUsed>) -> LastUsed {
         at: used.last_used_date.as_deref().and_then(parse_rfc3339),
         service: known(used.service_name),
         region: known(used.region),
-        date_only: false,
-        as_of: None,
+        ..LastUsed::default()
     }
 }
 
-fn parse_status(status: &str) -> Result<KeyStatus> {
-    match status {
-        "Active" => Ok(KeyStatus::Active),
-        "Inactive" => Ok(KeyStatus::Inactive),
-        other => Err(Error::bad_response(format!("unknown key status '{other}'"))),
-    }
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
-}
-
-fn identity_from(
+pub fn identity_from(
     result: api::GetCallerIdentityResult,
     profile: &str,
     access_key_id: &str,
@@ -362,101 +411,6 @@ fn identity_from(
     }
 }
 
-/// Maps an IAM/STS error code (and, where the code is ambiguous, its message) to our kind
-/// and retry class.
-fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
-    match code {
-        // IAM and STS refuse a stale or future X-Amz-Date as SignatureDoesNotMatch; only the
-        // message tells it from a wrong secret.
-        "SignatureDoesNotMatch"
-            if message.starts_with("Signature expired:")
-                || message.starts_with("Signature not yet current:") =>
-        {
-            (ErrorKind::ClockSkew, Retry::ClockSkew)
-        }
-        "NoSuchEntity" => (ErrorKind::NotFound, Retry::Never),
-        "LimitExceeded" => (ErrorKind::Limit, Retry::Never),
-        "InvalidClientTokenId"
-        | "SignatureDoesNotMatch"
-        | "IncompleteSignature"
-        | "MissingAuthenticationToken"
-        | "InvalidAccessKeyId"
-        | "ExpiredToken"
-        | "AuthFailure"
-        | "InvalidToken" => (ErrorKind::Auth, Retry::Never),
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
-            (ErrorKind::Permission, Retry::Never)
-        }
-        // A key call without UserName from temporary (role) credentials: the caller must name
-        // a user, a usage error rather than a refusal.
-        "ValidationError" if message.contains("non-User credentials") => {
-            (ErrorKind::Usage, Retry::Never)
-        }
-        "RequestExpired" | "RequestTimeTooSkewed" | "SignatureExpired" => {
-            (ErrorKind::ClockSkew, Retry::ClockSkew)
-        }
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException" => (ErrorKind::Throttled, Retry::Throttled),
-        "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
-            (ErrorKind::Server, Retry::Server)
-        }
-        _ if status == 429 => (ErrorKind::Throttled, Retry::Throttled),
-        _ if status >= 500 => (ErrorKind::Server, Retry::Server),
-        _ => (ErrorKind::Refused, Retry::Never),
-    }
-}
-
-fn classify<T: for<'de> serde::Deserialize<'de>>(
-    action: &str,
-    response: Response,
-) -> std::result::Result<T, Failure> {
-    if (200..300).contains(&response.status) {
-        return api::parse(&response.body).map_err(|err| {
-            Failure::new(
-                Error::bad_response(format!("{action}: unreadable answer: {err}")),
-                Retry::Never,
-            )
-        });
-    }
-    let header_request_id = response.header("x-amzn-requestid").map(str::to_string);
-    match api::parse_error(&response.body) {
-        Some(body) => {
-            let code = body.code.unwrap_or_default();
-            let message = body
-                .message
-                .unwrap_or_else(|| format!("{action} failed with HTTP {}", response.status));
-            let (kind, retry) = error_class(&code, &message, response.status);
-            // IAM's answer to a role session asking for "its own" keys: say what it means.
-            let message = if kind == ErrorKind::Usage {
-                format!("a role session has no access keys of its own: name the IAM user with --user ({message})")
-            } else {
-                message
-            };
-            Err(Failure::new(
-                Error::cloud(kind, code, message, body.request_id.or(header_request_id)),
-                retry,
-            ))
-        }
-        None => {
-            let (kind, retry) = error_class("", "", response.status);
-            let kind = if kind == ErrorKind::Refused {
-                ErrorKind::BadResponse
-            } else {
-                kind
-            };
-            Err(Failure::new(
-                Error::new(
-                    kind,
-                    format!("{action}: HTTP {} with an unreadable body", response.status),
-                ),
-                retry,
-            ))
-        }
-    }
-}
-
 #[async_trait]
 impl AccessKeyProvider for AwsProvider {
     fn kind(&self) -> ProviderKind {
@@ -480,31 +434,13 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRef>> {
-        let mut users = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut pages = super::PageGuard::new("ListUsers");
-        loop {
-            let max_items = self.max_items();
-            let mut params = vec![("MaxItems", max_items.as_str())];
-            if let Some(m) = &marker {
-                params.push(("Marker", m));
-            }
-            let page: api::ListUsersResponse = self
-                .call(Service::Iam, "ListUsers", &params, Idempotency::Idempotent)
-                .await?;
-            users.extend(page.result.users.member.into_iter().map(|u| UserRef {
-                name: u.user_name,
-                id: u.user_id,
-            }));
-            match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) => {
-                    pages.follow(&next)?;
-                    marker = Some(next)
-                }
-                _ => break,
-            }
-        }
-        Ok(users)
+        let max_items = &self.max_items()[..];
+        paginate("ListUsers", |marker| async move {
+            let mut params = vec![("MaxItems", max_items)];
+            params.extend(marker.as_deref().map(|m| ("Marker", m)));
+            Ok(users_page(self.iam("ListUsers", &params).await?))
+        })
+        .await
     }
 
     async fn list_keys(&self, user: Option<&UserRef>) -> Result<Vec<KeyRecord>> {
@@ -513,65 +449,31 @@ impl AccessKeyProvider for AwsProvider {
         }
         let user = self.named_user(user).await?;
         let identity = self.identity().await?;
-        let account_id = identity.account_id.clone();
-        let mut records = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut pages = super::PageGuard::new("ListAccessKeys");
-        loop {
-            let max_items = self.max_items();
-            let mut params = vec![("MaxItems", max_items.as_str())];
-            if let Some(user) = user {
-                params.push(("UserName", &user.name));
-            }
-            if let Some(m) = &marker {
-                params.push(("Marker", m));
-            }
-            let page: api::ListAccessKeysResponse = self
-                .call(
-                    Service::Iam,
-                    "ListAccessKeys",
-                    &params,
-                    Idempotency::Idempotent,
-                )
-                .await?;
+        let account_id = identity.account_id.as_deref();
+        let max_items = &self.max_items()[..];
+        paginate("ListAccessKeys", |marker| async move {
+            let mut params = vec![("MaxItems", max_items)];
+            params.extend(user.map(|u| ("UserName", u.name.as_str())));
+            params.extend(marker.as_deref().map(|m| ("Marker", m)));
+            let page: api::ListAccessKeysResponse = self.iam("ListAccessKeys", &params).await?;
+            let mut records = Vec::new();
             for key in page.result.access_key_metadata.member {
-                let mut record = self.record(key, account_id.as_deref())?;
-                match user {
-                    Some(u) => {
-                        record.user.get_or_insert_with(|| u.name.clone());
-                        record.user_id = u.id.clone();
-                    }
-                    None => {
-                        if record.user.is_none() {
-                            record.user = Some(Self::own_label(identity));
-                        }
-                        if identity.identity_type == IdentityType::User {
-                            record.user_id = identity.user_id.clone();
-                        }
-                    }
-                }
+                let mut record = record_from(key, self.name(), account_id)?;
+                Self::own(&mut record, user, identity);
                 records.push(record);
             }
-            match (page.result.is_truncated, page.result.marker) {
-                (true, Some(next)) => {
-                    pages.follow(&next)?;
-                    marker = Some(next)
-                }
-                _ => break,
-            }
-        }
-        Ok(records)
+            Ok((
+                records,
+                page.result.marker.filter(|_| page.result.is_truncated),
+            ))
+        })
+        .await
     }
 
     async fn last_used(&self, key: &KeyRef) -> Result<LastUsed> {
-        let answer: api::GetAccessKeyLastUsedResponse = self
-            .call(
-                Service::Iam,
-                "GetAccessKeyLastUsed",
-                &[("AccessKeyId", &key.access_key_id)],
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = [("AccessKeyId", key.access_key_id.as_str())];
+        let answer: api::GetAccessKeyLastUsedResponse =
+            self.iam("GetAccessKeyLastUsed", &params).await?;
         Ok(last_used_from(answer.result.access_key_last_used))
     }
 
@@ -586,12 +488,11 @@ impl AccessKeyProvider for AwsProvider {
     async fn create_key(&self, user: Option<&UserRef>) -> Result<NewKey> {
         let user = self.named_user(user).await?;
         let identity = self.identity().await?;
-        let account_id = identity.account_id.clone();
-        let params: Vec<(&str, &str)> = user
+        let params: Vec<_> = user
             .map(|u| ("UserName", u.name.as_str()))
             .into_iter()
             .collect();
-        let answer: api::CreateAccessKeyResponse = self
+        let answer = self
             .call(
                 Service::Iam,
                 "CreateAccessKey",
@@ -599,124 +500,30 @@ impl AccessKeyProvider for AwsProvider {
                 Idempotency::NotIdempotent,
             )
             .await?;
-        let created = answer.result.access_key;
-        let secret = Secret::new(created.secret_access_key);
-        let mut record = self.record(
-            api::AccessKeyMetadata {
-                user_name: created.user_name,
-                access_key_id: created.access_key_id,
-                status: created.status,
-                create_date: created.create_date,
-            },
-            account_id.as_deref(),
-        )?;
-        match user {
-            Some(u) => {
-                record.user.get_or_insert_with(|| u.name.clone());
-                record.user_id = u.id.clone();
-            }
-            None => {
-                record.user.get_or_insert_with(|| Self::own_label(identity));
-            }
+        let mut created = created_from(answer, self.name(), identity.account_id.as_deref())?;
+        Self::own(&mut created.record, user, identity);
+        if user.is_none() {
+            // Unlike a listing, a created key of the caller's own names no user id.
+            created.record.user_id = None;
         }
-        Ok(NewKey { record, secret })
+        Ok(created)
     }
 
     async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
-        let mut params = vec![
+        let params = vec![
             ("AccessKeyId", key.access_key_id.as_str()),
-            ("Status", wire_status(status)),
+            ("Status", status.as_wire()),
         ];
-        if let Some(user) = self.named_user(key.user.as_ref()).await? {
-            params.push(("UserName", &user.name));
-        }
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Iam,
-                "UpdateAccessKey",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = self.with_user(params, key.user.as_ref()).await?;
+        let _: IgnoredAny = self.iam("UpdateAccessKey", &params).await?;
         Ok(())
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
-        let mut params = vec![("AccessKeyId", key.access_key_id.as_str())];
-        if let Some(user) = self.named_user(key.user.as_ref()).await? {
-            params.push(("UserName", &user.name));
-        }
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Iam,
-                "DeleteAccessKey",
-                &params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let params = vec![("AccessKeyId", key.access_key_id.as_str())];
+        let params = self.with_user(params, key.user.as_ref()).await?;
+        let _: IgnoredAny = self.iam("DeleteAccessKey", &params).await?;
         Ok(())
-    }
-}
-
-/// Every answer parser here on one answer (see [`crate::fuzzing`]).
-#[doc(hidden)]
-pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
-    let answer = || crate::fuzzing::response(status, body);
-    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
-        .map(|a| identity_from(a.result, "fuzz", "AKIAFUZZ"))
-        .map_err(|f| f.error);
-    let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
-    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
-        .map_err(|f| f.error)
-        .and_then(|page| {
-            page.result
-                .access_key_metadata
-                .member
-                .into_iter()
-                .map(|key| record_from(key, "fuzz", account_id.as_deref()))
-                .collect()
-        });
-    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
-        .map(|page| {
-            page.result
-                .users
-                .member
-                .into_iter()
-                .map(|u| UserRef {
-                    name: u.user_name,
-                    id: u.user_id,
-                })
-                .collect()
-        })
-        .map_err(|f| f.error);
-    let last_used = classify::<api::GetAccessKeyLastUsedResponse>("GetAccessKeyLastUsed", answer())
-        .map(|a| vec![last_used_from(a.result.access_key_last_used)])
-        .map_err(|f| f.error);
-    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
-        .map_err(|f| f.error)
-        .and_then(|a| {
-            let created = a.result.access_key;
-            let secret = Secret::new(created.secret_access_key);
-            let key = api::AccessKeyMetadata {
-                user_name: created.user_name,
-                access_key_id: created.access_key_id,
-                status: created.status,
-                create_date: created.create_date,
-            };
-            Ok(NewKey {
-                record: record_from(key, "fuzz", account_id.as_deref())?,
-                secret,
-            })
-        });
-    let _ = classify::<api::GetAccessKeyInfoResponse>("GetAccessKeyInfo", answer());
-    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
-    crate::fuzzing::Parsed {
-        keys,
-        users,
-        identity,
-        last_used,
-        created,
-        cce: None,
     }
 }
 
@@ -745,6 +552,11 @@ pub fn account_from_key_id(access_key_id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Retry;
+
+    fn error_class(code: &str, message: &str, status: u16) -> (ErrorKind, Retry) {
+        crate::providers::error_class::<Aws>(code, message, status)
+    }
 
     #[test]
     fn partitions_pick_endpoints_and_signing_regions() {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::model::Secret;
+use crate::providers::CloudError;
 
 /// `page_info` of the v5 lists: `next_marker` is present (and non-null) while pages remain.
 #[derive(Debug, Default, Deserialize)]
@@ -142,15 +143,6 @@ pub struct KeystoneError {
     pub title: Option<String>,
 }
 
-/// An error envelope reduced to what we report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloudError {
-    pub code: String,
-    pub message: Option<String>,
-    pub request_id: Option<String>,
-    pub encoded_authorization_message: Option<String>,
-}
-
 impl ErrorBody {
     /// The code, message and request id, whichever envelope carried them; `None` when the
     /// body names no error code at all.
@@ -174,9 +166,7 @@ impl ErrorBody {
                 .or(keystone.message)
                 .filter(|m| !m.is_empty()),
             request_id: self.request_id.filter(|r| !r.is_empty()),
-            encoded_authorization_message: self
-                .encoded_authorization_message
-                .filter(|m| !m.is_empty()),
+            detail: self.encoded_authorization_message.filter(|m| !m.is_empty()),
         })
     }
 }
@@ -207,7 +197,7 @@ mod tests {
         let v5 = v5.normalize().unwrap();
         assert_eq!(v5.code, "PAP5.0001");
         assert_eq!(v5.request_id.as_deref(), Some("abc"));
-        assert_eq!(v5.encoded_authorization_message.as_deref(), Some("ZW5j"));
+        assert_eq!(v5.detail.as_deref(), Some("ZW5j"));
         let cce: ErrorBody =
             serde_json::from_str(r#"{"errorCode":"CCE.01404001","errorMessage":"gone"}"#).unwrap();
         let cce = cce.normalize().unwrap();

@@ -120,11 +120,7 @@ impl CceAkskStatus {
         })
     }
 
-    pub(super) fn from_wire(
-        profile: &str,
-        project_id: &str,
-        wire: CheckAkskResponse,
-    ) -> Result<Self> {
+    pub fn from_wire(profile: &str, project_id: &str, wire: CheckAkskResponse) -> Result<Self> {
         Ok(CceAkskStatus {
             provider: ProviderKind::Huawei,
             profile: profile.to_string(),

@@ -16,18 +16,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
+use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef,
+    UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::providers::{
+    family, is, key_status, prefix, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+};
 use crate::signing::RequestParts;
 use crate::time::{parse_beijing, parse_beijing_date, parse_rfc3339};
 
@@ -35,9 +38,6 @@ use api::{Answer, CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
 
 /// STS needs a region; this one when the profile names none (tccli's own default).
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
-
-/// How the root account's own keys are labelled (it is no sub-user and has no user name).
-use crate::model::ROOT_USER as ROOT_LABEL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
@@ -74,19 +74,18 @@ pub struct Endpoints {
     pub region_given: bool,
 }
 
-fn url(raw: &str) -> Url {
-    Url::parse(raw).expect("built-in endpoint URLs are valid")
-}
-
 /// The public hosts, or the one base URL of `--endpoint`/the profile for both services.
 pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     let region = region.map(str::trim).filter(|r| !r.is_empty());
     let (cam, sts) = match endpoint {
         Some(base) => (base.clone(), base.clone()),
-        None => (
-            url("https://cam.tencentcloudapi.com/"),
-            url("https://sts.tencentcloudapi.com/"),
-        ),
+        None => {
+            let url = |raw: &str| Url::parse(raw).expect("built-in endpoint URLs are valid");
+            (
+                url("https://cam.tencentcloudapi.com/"),
+                url("https://sts.tencentcloudapi.com/"),
+            )
+        }
     };
     Endpoints {
         cam,
@@ -107,8 +106,7 @@ struct Caller {
 }
 
 pub struct TencentProvider {
-    profile: ResolvedProfile,
-    http: Arc<HttpClient>,
+    client: Client,
     endpoints: Endpoints,
     caller: OnceCell<Caller>,
     /// `ListUsers`, read once per run (a refusal is not remembered).
@@ -119,8 +117,7 @@ impl TencentProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
         TencentProvider {
-            profile,
-            http,
+            client: Client { profile, http },
             endpoints,
             caller: OnceCell::new(),
             users: OnceCell::new(),
@@ -128,7 +125,7 @@ impl TencentProvider {
     }
 
     fn name(&self) -> &str {
-        &self.profile.profile.name
+        self.client.name()
     }
 
     async fn call<T: DeserializeOwned>(
@@ -144,45 +141,45 @@ impl TencentProvider {
         };
         let body = serde_json::to_vec(&params)
             .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
-        let host = host_header(endpoint);
         let region = (service == Service::Sts || self.endpoints.region_given)
             .then_some(self.endpoints.region.as_str());
-        let profile = &self.profile.profile;
-        let build = |time: DateTime<Utc>| {
-            let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        let request = Unsigned {
+            method: Method::POST,
+            url: endpoint.clone(),
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body,
+        };
+        let profile = &self.client.profile.profile;
+        let sign = |parts: RequestParts<'_>, time: DateTime<Utc>| {
             let key = signer::SigningKey {
                 secret_id: &profile.access_key_id,
                 secret_key: profile.secret_access_key.expose(),
                 token: profile.session_token.as_ref().map(Secret::expose),
                 service: service.name(),
             };
+            // Signed as `POST /` whatever path a base URL has, as the SDK does.
             let parts = RequestParts {
-                method: "POST",
-                host: &host,
                 path: "/",
                 query: "",
-                headers: &headers,
-                body: &body,
+                ..parts
             };
             let (added, _) = signer::sign(&key, &parts, time.timestamp());
-            let mut all = headers.clone();
-            all.push(("X-TC-Action".to_string(), action.to_string()));
-            all.push(("X-TC-Version".to_string(), service.version().to_string()));
-            if let Some(region) = region {
-                all.push(("X-TC-Region".to_string(), region.to_string()));
-            }
+            let mut all = vec![
+                ("X-TC-Action".to_string(), action.to_string()),
+                ("X-TC-Version".to_string(), service.version().to_string()),
+            ];
+            all.extend(region.map(|r| ("X-TC-Region".to_string(), r.to_string())));
             all.extend(added);
-            Ok(Request {
-                method: Method::POST,
-                url: endpoint.clone(),
-                headers: all,
-                body: body.clone(),
-            })
+            all
         };
-        self.profile
-            .execute(&self.http, action, idempotency, build, |response| {
-                classify(action, response)
-            })
+        self.client
+            .send::<Tencent, T>(action, idempotency, request, sign)
+            .await
+    }
+
+    /// An idempotent CAM call.
+    async fn cam<T: DeserializeOwned>(&self, action: &str, params: Value) -> Result<T> {
+        self.call(Service::Cam, action, params, Idempotency::Idempotent)
             .await
     }
 
@@ -197,11 +194,11 @@ impl TencentProvider {
                         Idempotency::Idempotent,
                     )
                     .await?;
-                let mut identity =
-                    identity_from(answer, self.name(), &self.profile.profile.access_key_id);
+                let key_id = &self.client.profile.profile.access_key_id;
+                let mut identity = identity_from(answer, self.name(), key_id);
                 let uin = identity.user_id.as_deref().and_then(|id| id.parse().ok());
                 let label = match identity.identity_type {
-                    IdentityType::Root => ROOT_LABEL.to_string(),
+                    IdentityType::Root => ROOT_USER.to_string(),
                     _ => {
                         // STS tells the uin only; the name comes from the user list, which a
                         // caller without cam:ListUsers cannot read: then the uin stands in.
@@ -239,14 +236,7 @@ impl TencentProvider {
     async fn sub_users(&self) -> Result<Vec<api::SubAccountInfo>> {
         self.users
             .get_or_try_init(|| async {
-                let answer: api::ListUsersResponse = self
-                    .call(
-                        Service::Cam,
-                        "ListUsers",
-                        json!({}),
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
+                let answer: api::ListUsersResponse = self.cam("ListUsers", json!({})).await?;
                 Ok(answer.data)
             })
             .await
@@ -265,19 +255,16 @@ impl TencentProvider {
                 .as_deref()
                 .and_then(|id| id.parse::<u64>().ok())
                 .ok_or_else(|| {
-                    Error::bad_response(
+                    self.client.blame(Error::bad_response(
                         "GetCallerIdentity: no account uin to name the main account by",
-                    )
-                    .with_provider(ProviderKind::Tencent)
-                    .with_profile(self.name())
+                    ))
                 })?;
-            return Ok((ROOT_LABEL.to_string(), owner));
+            return Ok((ROOT_USER.to_string(), owner));
         }
         if let Some(id) = &user.id {
             let uin = id.parse::<u64>().map_err(|_| {
-                Error::usage(format!("user id '{id}' is not a Tencent uin"))
-                    .with_provider(ProviderKind::Tencent)
-                    .with_profile(self.name())
+                self.client
+                    .blame(Error::usage(format!("user id '{id}' is not a Tencent uin")))
             })?;
             return Ok((user.name.clone(), uin));
         }
@@ -289,7 +276,7 @@ impl TencentProvider {
                 return Ok((caller.label.clone(), uin));
             }
             if caller.identity.account_id.as_deref() == Some(name) {
-                return Ok((ROOT_LABEL.to_string(), uin));
+                return Ok((ROOT_USER.to_string(), uin));
             }
             if let Ok(users) = self.sub_users().await {
                 if let Some(found) = users.iter().find(|u| u.uin == uin) {
@@ -302,14 +289,7 @@ impl TencentProvider {
             // Let CAM say whether the uin exists (InvalidParameter.UserNotExist).
             return Ok((name.to_string(), uin));
         }
-        let answer: api::GetUserResponse = self
-            .call(
-                Service::Cam,
-                "GetUser",
-                json!({ "Name": name }),
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let answer: api::GetUserResponse = self.cam("GetUser", json!({ "Name": name })).await?;
         Ok((answer.name, answer.uin))
     }
 
@@ -332,24 +312,9 @@ impl TencentProvider {
         }
     }
 
-    fn record(
-        &self,
-        key: api::AccessKey,
-        account_id: Option<&str>,
-        user: &str,
-        uin: Option<u64>,
-    ) -> Result<KeyRecord> {
-        record_from(key, self.name(), account_id, user, uin)
-    }
-
     async fn last_used_batch(&self, ids: Vec<String>) -> Result<HashMap<String, LastUsed>> {
         let answer: api::GetSecurityLastUsedResponse = self
-            .call(
-                Service::Cam,
-                "GetSecurityLastUsed",
-                json!({ "SecretIdList": ids }),
-                Idempotency::Idempotent,
-            )
+            .cam("GetSecurityLastUsed", json!({ "SecretIdList": ids }))
             .await?;
         Ok(answer
             .secret_id_last_used_rows
@@ -363,7 +328,7 @@ impl TencentProvider {
 }
 
 /// A key record from the wire, times converted from Beijing time.
-fn record_from(
+pub fn record_from(
     key: api::AccessKey,
     profile: &str,
     account_id: Option<&str>,
@@ -374,7 +339,7 @@ fn record_from(
         ProviderKind::Tencent,
         profile,
         key.access_key_id,
-        parse_status(&key.status)?,
+        key_status(&key.status)?,
     );
     record.account_id = account_id.map(str::to_string);
     record.user = Some(user.to_string());
@@ -392,7 +357,7 @@ fn parse_time(value: &str) -> Option<DateTime<Utc>> {
 /// small values) and wins when non-zero; `LastUsedDate` is only a Beijing day, recorded about
 /// a day late, so it is the fallback and the record then says `date` precision (`at` is the
 /// start of that day).
-fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
+pub fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
     let exact = row
         .last_secret_used_date
         .filter(|&s| s > 0)
@@ -429,24 +394,30 @@ fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
     }
 }
 
-fn parse_status(status: &str) -> Result<KeyStatus> {
-    match status {
-        "Active" => Ok(KeyStatus::Active),
-        "Inactive" => Ok(KeyStatus::Inactive),
-        other => Err(Error::bad_response(format!("unknown key status '{other}'"))),
-    }
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
+/// A created key: the secret and the key's record.
+pub fn created_from(
+    answer: api::CreateAccessKeyResponse,
+    profile: &str,
+    account_id: Option<&str>,
+    user: &str,
+    uin: Option<u64>,
+) -> Result<NewKey> {
+    let created = answer
+        .access_key
+        .ok_or_else(|| Error::bad_response("CreateAccessKey: the answer holds no AccessKey"))?;
+    let secret = Secret::new(created.secret_access_key);
+    let key = api::AccessKey {
+        access_key_id: created.access_key_id,
+        status: created.status,
+        create_time: created.create_time,
+    };
+    let record = record_from(key, profile, account_id, user, uin)?;
+    Ok(NewKey { record, secret })
 }
 
 /// `Type` is `CAMUser` for sub-users (and federated users), `CAMRole` for roles; the root
 /// account is the one whose key belongs to the owner uin itself.
-fn identity_from(
+pub fn identity_from(
     answer: api::GetCallerIdentityResponse,
     profile: &str,
     access_key_id: &str,
@@ -477,75 +448,47 @@ fn identity_from(
     }
 }
 
-/// Maps a Tencent error code to our kind and retry class: the CAM codes first, then the
-/// common codes by prefix.
-fn error_class(code: &str) -> (ErrorKind, Retry) {
-    let prefix = |p: &str| code == p || code.starts_with(&format!("{p}."));
-    match code {
-        "AuthFailure.SignatureExpire" => (ErrorKind::ClockSkew, Retry::ClockSkew),
-        "AuthFailure.UnauthorizedOperation" | "OperationDenied.SubUin" => {
-            (ErrorKind::Permission, Retry::Never)
-        }
-        "InvalidParameter.UserNotExist" | "OperationDenied.UinNotMatch" => {
-            (ErrorKind::NotFound, Retry::Never)
-        }
-        "OperationDenied.AccessKeyOverLimit" => (ErrorKind::Limit, Retry::Never),
-        _ if prefix("UnauthorizedOperation") => (ErrorKind::Permission, Retry::Never),
-        _ if prefix("AuthFailure") => (ErrorKind::Auth, Retry::Never),
-        _ if prefix("ResourceNotFound") => (ErrorKind::NotFound, Retry::Never),
-        _ if code.starts_with("RequestLimitExceeded") => (ErrorKind::Throttled, Retry::Throttled),
+/// API 3.0: `{"Response": {...}}` answers, errors in `Response.Error` with HTTP 200.
+pub struct Tencent;
+
+impl Dialect for Tencent {
+    const REQUEST_ID_HEADER: Option<&'static str> = None;
+    /// The CAM codes first, then the common codes by family.
+    const CODES: &'static [Rule] = &[
+        is("AuthFailure.SignatureExpire", ErrorKind::ClockSkew),
+        is("AuthFailure.UnauthorizedOperation", ErrorKind::Permission),
+        is("OperationDenied.SubUin", ErrorKind::Permission),
+        is("InvalidParameter.UserNotExist", ErrorKind::NotFound),
+        is("OperationDenied.UinNotMatch", ErrorKind::NotFound),
+        is("OperationDenied.AccessKeyOverLimit", ErrorKind::Limit),
+        family("UnauthorizedOperation", ErrorKind::Permission),
+        family("AuthFailure", ErrorKind::Auth),
+        family("ResourceNotFound", ErrorKind::NotFound),
+        prefix("RequestLimitExceeded", ErrorKind::Throttled),
         // Common code "LimitExceeded": a quota, not a request rate.
-        _ if prefix("LimitExceeded") => (ErrorKind::Limit, Retry::Never),
-        _ if prefix("InternalError") || prefix("ServiceUnavailable") => {
-            (ErrorKind::Server, Retry::Server)
+        family("LimitExceeded", ErrorKind::Limit),
+        family("InternalError ServiceUnavailable", ErrorKind::Server),
+    ];
+
+    fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
+        match api::parse::<T>(body) {
+            Ok(Answer::Ok(value)) => Ok(value),
+            Ok(Answer::Err(envelope)) => Err(Unreadable::Envelope(cloud_error(envelope))),
+            Err(why) => Err(Unreadable::Text(why, api::request_id(body))),
         }
-        _ => (ErrorKind::Refused, Retry::Never),
+    }
+
+    fn parse_error(body: &[u8]) -> Option<CloudError> {
+        api::parse_error(body).map(cloud_error)
     }
 }
 
-fn classify<T: DeserializeOwned>(
-    action: &str,
-    response: Response,
-) -> std::result::Result<T, Failure> {
-    let status = response.status;
-    if !(200..300).contains(&status) {
-        // API 3.0 answers 200 even for errors; anything else came from a proxy or gateway.
-        if let Some(body) = api::parse_error(&response.body) {
-            let (kind, retry) = error_class(&body.code);
-            return Err(Failure::new(
-                Error::cloud(kind, body.code, body.message, body.request_id),
-                retry,
-            ));
-        }
-        let (kind, retry) = match status {
-            429 => (ErrorKind::Throttled, Retry::Throttled),
-            s if s >= 500 => (ErrorKind::Server, Retry::Server),
-            _ => (ErrorKind::BadResponse, Retry::Never),
-        };
-        return Err(Failure::new(
-            Error::new(kind, format!("{action}: HTTP {status}")),
-            retry,
-        ));
-    }
-    match api::parse::<T>(&response.body) {
-        Ok(Answer::Ok(value)) => Ok(value),
-        Ok(Answer::Err(body)) => {
-            let (kind, retry) = error_class(&body.code);
-            let message = if body.message.is_empty() {
-                format!("{action} failed")
-            } else {
-                body.message
-            };
-            Err(Failure::new(
-                Error::cloud(kind, body.code, message, body.request_id),
-                retry,
-            ))
-        }
-        Err(err) => {
-            let mut error = Error::bad_response(format!("{action}: unreadable answer: {err}"));
-            error.request_id = api::request_id(&response.body);
-            Err(Failure::new(error, Retry::Never))
-        }
+fn cloud_error(envelope: api::ErrorBody) -> CloudError {
+    CloudError {
+        code: envelope.code,
+        message: Some(envelope.message),
+        request_id: envelope.request_id,
+        detail: None,
     }
 }
 
@@ -580,18 +523,11 @@ impl AccessKeyProvider for TencentProvider {
         let account_id = self.caller().await?.identity.account_id.clone();
         let (params, label, uin) = self.target(user).await?;
         // ListAccessKeys has no paging: at most two keys per user.
-        let answer: api::ListAccessKeysResponse = self
-            .call(
-                Service::Cam,
-                "ListAccessKeys",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let answer: api::ListAccessKeysResponse = self.cam("ListAccessKeys", params).await?;
         answer
             .access_keys
             .into_iter()
-            .map(|key| self.record(key, account_id.as_deref(), &label, uin))
+            .map(|key| record_from(key, self.name(), account_id.as_deref(), &label, uin))
             .collect()
     }
 
@@ -634,127 +570,41 @@ impl AccessKeyProvider for TencentProvider {
                 Idempotency::NotIdempotent,
             )
             .await?;
-        let created = answer.access_key.ok_or_else(|| {
-            Error::bad_response("CreateAccessKey: the answer holds no AccessKey")
-                .with_provider(ProviderKind::Tencent)
-                .with_profile(self.name())
-        })?;
-        let secret = Secret::new(created.secret_access_key);
-        let record = self.record(
-            api::AccessKey {
-                access_key_id: created.access_key_id,
-                status: created.status,
-                create_time: created.create_time,
-            },
-            account_id.as_deref(),
-            &label,
-            uin,
-        )?;
-        Ok(NewKey { record, secret })
+        created_from(answer, self.name(), account_id.as_deref(), &label, uin)
+            .map_err(|err| self.client.blame(err))
     }
 
     async fn set_status(&self, key: &KeyRef, status: KeyStatus) -> Result<()> {
         let (mut params, _, _) = self.target(key.user.as_ref()).await?;
         params["AccessKeyId"] = json!(key.access_key_id);
-        params["Status"] = json!(wire_status(status));
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Cam,
-                "UpdateAccessKey",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        params["Status"] = json!(status.as_wire());
+        let _: IgnoredAny = self.cam("UpdateAccessKey", params).await?;
         Ok(())
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let (mut params, _, _) = self.target(key.user.as_ref()).await?;
         params["AccessKeyId"] = json!(key.access_key_id);
-        let _: serde::de::IgnoredAny = self
-            .call(
-                Service::Cam,
-                "DeleteAccessKey",
-                params,
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let _: IgnoredAny = self.cam("DeleteAccessKey", params).await?;
         Ok(())
-    }
-}
-
-/// Every answer parser here on one answer (see [`crate::fuzzing`]).
-#[doc(hidden)]
-pub fn fuzz_answer(status: u16, body: &[u8]) -> crate::fuzzing::Parsed {
-    let answer = || crate::fuzzing::response(status, body);
-    let identity = classify::<api::GetCallerIdentityResponse>("GetCallerIdentity", answer())
-        .map(|a| identity_from(a, "fuzz", "AKIDFUZZ"))
-        .map_err(|f| f.error);
-    let account_id = identity.as_ref().ok().and_then(|i| i.account_id.clone());
-    let uin = identity
-        .as_ref()
-        .ok()
-        .and_then(|i| i.user_id.as_deref())
-        .and_then(|id| id.parse::<u64>().ok());
-    let keys = classify::<api::ListAccessKeysResponse>("ListAccessKeys", answer())
-        .map_err(|f| f.error)
-        .and_then(|a| {
-            a.access_keys
-                .into_iter()
-                .map(|key| record_from(key, "fuzz", account_id.as_deref(), "user", uin))
-                .collect()
-        });
-    let users = classify::<api::ListUsersResponse>("ListUsers", answer())
-        .map(|a| {
-            a.data
-                .into_iter()
-                .map(|u| UserRef {
-                    name: u.name,
-                    id: Some(u.uin.to_string()),
-                })
-                .collect()
-        })
-        .map_err(|f| f.error);
-    let last_used = classify::<api::GetSecurityLastUsedResponse>("GetSecurityLastUsed", answer())
-        .map(|a| {
-            a.secret_id_last_used_rows
-                .iter()
-                .map(last_used_from)
-                .collect()
-        })
-        .map_err(|f| f.error);
-    let created = classify::<api::CreateAccessKeyResponse>("CreateAccessKey", answer())
-        .map_err(|f| f.error)
-        .and_then(|a| {
-            let created = a
-                .access_key
-                .ok_or_else(|| Error::bad_response("CreateAccessKey: no AccessKey"))?;
-            let secret = Secret::new(created.secret_access_key);
-            let key = api::AccessKey {
-                access_key_id: created.access_key_id,
-                status: created.status,
-                create_time: created.create_time,
-            };
-            Ok(NewKey {
-                record: record_from(key, "fuzz", account_id.as_deref(), "user", uin)?,
-                secret,
-            })
-        });
-    let _ = classify::<api::GetUserResponse>("GetUser", answer());
-    let _ = classify::<serde::de::IgnoredAny>("UpdateAccessKey", answer());
-    crate::fuzzing::Parsed {
-        keys,
-        users,
-        identity,
-        last_used,
-        created,
-        cce: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{Failure, Response, Retry};
+
+    fn error_class(code: &str) -> (ErrorKind, Retry) {
+        crate::providers::error_class::<Tencent>(code, "", 200)
+    }
+
+    fn classify<T: DeserializeOwned>(
+        action: &str,
+        response: Response,
+    ) -> std::result::Result<T, Failure> {
+        crate::providers::decode::<Tencent, T>(action, response)
+    }
     use crate::model::format_time;
     use chrono::TimeZone;
 
