@@ -1,6 +1,7 @@
 //! The one error type every layer returns, with the exit code it maps to.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::model::ProviderKind;
 
@@ -85,13 +86,20 @@ impl ErrorKind {
     }
 }
 
+/// What an error wraps (an I/O, JSON or HTTP error), for [`std::error::Error::source`]; shared
+/// so that [`Error`] stays `Clone`.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
 /// An error with enough context for a one-line report: which cloud and profile, the cloud's
 /// own code, its message and request id. Never holds a secret. Boxed so that `Result`s stay
 /// one pointer wide on the happy path; fields are reached through `Deref`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
 pub struct Error(Box<ErrorInfo>);
 
-#[derive(Debug, Clone)]
+/// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", line(self))]
 pub struct ErrorInfo {
     pub kind: ErrorKind,
     pub message: String,
@@ -102,6 +110,8 @@ pub struct ErrorInfo {
     pub request_id: Option<String>,
     /// Extra detail for `-v` (e.g. Huawei's encoded authorization message).
     pub detail: Option<String>,
+    /// The error this one wraps, if any; never shown in the one-line report.
+    pub source: Option<Source>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -129,6 +139,7 @@ impl Error {
             code: None,
             request_id: None,
             detail: None,
+            source: None,
         }))
     }
 
@@ -141,7 +152,9 @@ impl Error {
     }
 
     pub fn io(what: impl fmt::Display, err: &std::io::Error) -> Self {
+        // io::Error is not Clone: the source keeps its kind and text.
         Self::new(ErrorKind::Io, format!("{what}: {err}"))
+            .with_source(std::io::Error::new(err.kind(), err.to_string()))
     }
 
     pub fn bad_response(message: impl Into<String>) -> Self {
@@ -171,6 +184,12 @@ impl Error {
         if self.profile.is_none() {
             self.profile = Some(profile.to_string());
         }
+        self
+    }
+
+    /// Records the error this one wraps, for `source()`.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -207,30 +226,24 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-impl fmt::Display for Error {
-    /// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.provider, &self.profile) {
-            (Some(provider), Some(profile)) => write!(f, "{provider} ({}): ", one_line(profile))?,
-            (Some(provider), None) => write!(f, "{provider}: ")?,
-            (None, Some(profile)) => write!(f, "profile {}: ", one_line(profile))?,
-            (None, None) => {}
-        }
-        if let Some(code) = self.code.as_deref().map(one_line) {
-            if !code.is_empty() {
-                write!(f, "{code}: ")?;
-            }
-        }
-        // A cloud's message may span lines; the report must stay one line.
-        write!(f, "{}", one_line(&self.message))?;
-        if let Some(request_id) = &self.request_id {
-            write!(f, " (request id {})", one_line(request_id))?;
-        }
-        Ok(())
+/// The one-line report of [`ErrorInfo`]'s `Display`.
+fn line(e: &ErrorInfo) -> String {
+    let mut line = match (&e.provider, &e.profile) {
+        (Some(provider), Some(profile)) => format!("{provider} ({}): ", one_line(profile)),
+        (Some(provider), None) => format!("{provider}: "),
+        (None, Some(profile)) => format!("profile {}: ", one_line(profile)),
+        (None, None) => String::new(),
+    };
+    if let Some(code) = e.code.as_deref().map(one_line).filter(|c| !c.is_empty()) {
+        line.push_str(&format!("{code}: "));
     }
+    // A cloud's message may span lines; the report must stay one line.
+    line.push_str(&one_line(&e.message));
+    if let Some(request_id) = &e.request_id {
+        line.push_str(&format!(" (request id {})", one_line(request_id)));
+    }
+    line
 }
-
-impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {
@@ -272,6 +285,20 @@ mod tests {
         );
         let err = Error::cloud(ErrorKind::Refused, "\u{1}", "m", None);
         assert_eq!(err.to_string(), "m");
+    }
+
+    #[test]
+    fn wrapped_errors_are_the_source_but_not_in_the_line() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let err = Error::io("/x/y", &io).with_profile("p");
+        assert_eq!(err.to_string(), "profile p: /x/y: denied");
+        let source = err.source().expect("the io error");
+        assert_eq!(source.to_string(), "denied");
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let err = Error::config(format!("damaged ({json})")).with_source(json);
+        assert!(err.source().unwrap().to_string().contains("EOF"));
+        assert!(Error::usage("plain").source().is_none());
     }
 
     #[test]

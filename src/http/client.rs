@@ -357,7 +357,8 @@ impl From<reqwest::Error> for SendError {
         };
         SendError {
             connect: err.is_connect(),
-            error: Error::new(kind, message),
+            // Without its URL: a signed query string has no place in a debug print.
+            error: Error::new(kind, message).with_source(err.without_url()),
         }
     }
 }
