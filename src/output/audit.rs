@@ -4,7 +4,7 @@ use comfy_table::Cell;
 
 use super::table::{days, fit, last_used_text, Column, Fitted, Step, Style};
 use super::{markdown_escape, Zone};
-use crate::model::{Finding, Rule};
+use crate::audit::{Finding, Rule};
 
 /// Findings (worst first, allowed last) and what was read to find them.
 pub struct AuditReport<'a> {
