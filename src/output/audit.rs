@@ -2,7 +2,7 @@
 
 use comfy_table::Cell;
 
-use super::table::{days, fit, last_used_text, Column, Fitted, Step, Style};
+use super::table::{days, fit, last_used_text, Column, Fitted, Shape, Step, Style};
 use super::{markdown_escape, Zone};
 use crate::audit::{Finding, Rule};
 
@@ -91,55 +91,23 @@ fn last_used(f: &Finding, zone: Zone, time_of_day: bool) -> String {
     }
 }
 
-/// What an audit table shows; fitting turns these off one by one (the finding wraps last).
-#[derive(Clone)]
-struct Shape {
-    cloud: bool,
-    profile: bool,
-    time_of_day: bool,
-    age: bool,
-    last_used: bool,
-}
-
 /// The finding's message says how old or idle the key is, so AGE and LAST USED go before
-/// the columns that say where the key is.
-const STEPS: [Step<Shape>; 5] = [
+/// the columns that say where the key is; the finding wraps last.
+const STEPS: [Step; 5] = [
     Step {
         name: "time of day",
-        applies: |s| s.time_of_day,
-        apply: |s| s.time_of_day = false,
-        moot: |s| !s.last_used,
+        of: &["LAST USED"],
     },
-    Step {
-        name: "AGE",
-        applies: |s| s.age,
-        apply: |s| s.age = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "LAST USED",
-        applies: |s| s.last_used,
-        apply: |s| s.last_used = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "PROFILE",
-        applies: |s| s.profile,
-        apply: |s| s.profile = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "CLOUD",
-        applies: |s| s.cloud,
-        apply: |s| s.cloud = false,
-        moot: |_| false,
-    },
+    Step::column("AGE"),
+    Step::column("LAST USED"),
+    Step::column("PROFILE"),
+    Step::column("CLOUD"),
 ];
 
 /// The CLOUD and PROFILE columns, when the shape has them.
 fn place_columns(shape: &Shape, rows: &[&Finding]) -> Vec<Column> {
     let mut columns = Vec::new();
-    if shape.cloud {
+    if shape.has("CLOUD") {
         let mut column = Column::new("CLOUD");
         column.cells = rows
             .iter()
@@ -147,7 +115,7 @@ fn place_columns(shape: &Shape, rows: &[&Finding]) -> Vec<Column> {
             .collect();
         columns.push(column);
     }
-    if shape.profile {
+    if shape.has("PROFILE") {
         let mut column = Column::new("PROFILE");
         column.cells = rows.iter().map(|f| Cell::new(&f.profile)).collect();
         columns.push(column);
@@ -184,17 +152,16 @@ fn wrap_words(text: &str, width: usize) -> String {
 pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     let findings = report.findings;
     let first = findings.first();
-    let shape = Shape {
-        cloud: findings
+    let shape = Shape::without([
+        findings
             .iter()
-            .any(|f| Some(f.provider) != first.map(|f| f.provider)),
-        profile: findings
+            .all(|f| Some(f.provider) == first.map(|f| f.provider))
+            .then_some("CLOUD"),
+        findings
             .iter()
-            .any(|f| Some(&f.profile) != first.map(|f| &f.profile)),
-        time_of_day: true,
-        age: true,
-        last_used: true,
-    };
+            .all(|f| Some(&f.profile) == first.map(|f| &f.profile))
+            .then_some("PROFILE"),
+    ]);
     let zone = style.zone;
     let color = style.color;
 
@@ -222,12 +189,12 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
                     f.user.as_deref().unwrap_or("-").to_string()
                 }));
                 columns.push(text_column("ACCESS KEY ID", &rows, subject));
-                if shape.age {
+                if shape.has("AGE") {
                     columns.push(text_column("AGE", &rows, |f| days(f.age_days)));
                 }
-                if shape.last_used {
+                if shape.has("LAST USED") {
                     columns.push(text_column(&zone.header("LAST USED"), &rows, |f| {
-                        last_used(f, zone, shape.time_of_day)
+                        last_used(f, zone, shape.has("time of day"))
                     }));
                 }
             } else {
@@ -237,7 +204,7 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
                 columns.push(text_column(&zone.header("EXPIRES"), &rows, |f| {
                     f.expires_at
                         .as_ref()
-                        .map(|t| zone.time(t, shape.time_of_day))
+                        .map(|t| zone.time(t, shape.has("time of day")))
                         .unwrap_or_else(|| "-".into())
                 }));
             }

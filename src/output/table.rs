@@ -59,13 +59,41 @@ impl Column {
     }
 }
 
-/// One way to make a table narrower: `name` for the note, whether it `applies` to a shape,
-/// what it does, and whether a later step made it `moot` (left out what it shortened).
-pub(super) struct Step<S> {
+/// What a table shows: everything but the columns and details (by name) left out to fit it.
+#[derive(Clone, Default)]
+pub(super) struct Shape {
+    hidden: Vec<&'static str>,
+}
+
+impl Shape {
+    /// Everything but `hidden` (e.g. a CLOUD column when every row has the same cloud).
+    pub fn without(hidden: impl IntoIterator<Item = Option<&'static str>>) -> Self {
+        Shape {
+            hidden: hidden.into_iter().flatten().collect(),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        !self.hidden.contains(&name)
+    }
+}
+
+/// One way to make a table narrower: leave out `name` (a column, or a detail of some), named
+/// in the note unless all the columns it shortened (`of`) were left out later (moot).
+pub(super) struct Step {
     pub name: &'static str,
-    pub applies: fn(&S) -> bool,
-    pub apply: fn(&mut S),
-    pub moot: fn(&S) -> bool,
+    pub of: &'static [&'static str],
+}
+
+impl Step {
+    /// Leaves out a whole column.
+    pub const fn column(name: &'static str) -> Self {
+        Step { name, of: &[] }
+    }
+
+    fn moot(&self, shape: &Shape) -> bool {
+        !self.of.is_empty() && self.of.iter().all(|column| !shape.has(column))
+    }
 }
 
 /// Columns are two spaces apart, as in `gh` and `kubectl`.
@@ -114,11 +142,11 @@ fn needed(wraps: &[Option<usize>], natural: &[u16], wrapping: bool) -> usize {
 /// leaves out something, named for the note) in order until the table fits, then lets
 /// the free-text columns wrap. Ids never wrap: a line longer than the terminal is better
 /// than a key id split in two.
-pub(super) fn fit<S>(
+pub(super) fn fit(
     style: &Style,
-    mut shape: S,
-    steps: &[Step<S>],
-    build: impl Fn(&S) -> Vec<Column>,
+    mut shape: Shape,
+    steps: &[Step],
+    build: impl Fn(&Shape) -> Vec<Column>,
 ) -> Fitted {
     let (mut table, mut wraps) = table_of(build(&shape));
     let Some(width) = style.width else {
@@ -133,8 +161,8 @@ pub(super) fn fit<S>(
         if needed(&wraps, &natural, true) <= width {
             break;
         }
-        if (step.applies)(&shape) {
-            (step.apply)(&mut shape);
+        if shape.has(step.name) && !step.moot(&shape) {
+            shape.hidden.push(step.name);
             taken.push(step);
             (table, wraps) = table_of(build(&shape));
             natural = table.column_max_content_widths();
@@ -143,7 +171,7 @@ pub(super) fn fit<S>(
     // Named in the note: what is missing in the end (no "time of day" once the times went).
     let hidden = taken
         .iter()
-        .filter(|step| !(step.moot)(&shape))
+        .filter(|step| !step.moot(&shape))
         .map(|step| step.name)
         .collect();
     if needed(&wraps, &natural, false) > width {
@@ -216,56 +244,21 @@ pub(super) fn last_used_text(
     Some(text)
 }
 
-/// What the key table shows; fitting turns these off one by one.
-#[derive(Clone)]
-struct KeyShape {
-    cloud: bool,
-    profile: bool,
-    time_of_day: bool,
-    place: bool,
-    created: bool,
-    last_used: bool,
-}
-
 /// Least useful first: the time of day, where a key was last used, then the columns another
 /// one repeats (AGE says what CREATED does, IDLE what LAST USED does), profile before cloud.
-const KEY_STEPS: [Step<KeyShape>; 6] = [
+const KEY_STEPS: [Step; 6] = [
     Step {
         name: "time of day",
-        applies: |s| s.time_of_day,
-        apply: |s| s.time_of_day = false,
-        moot: |s| !s.created && !s.last_used,
+        of: &["CREATED", "LAST USED"],
     },
     Step {
         name: "service/region",
-        applies: |s| s.place && s.last_used,
-        apply: |s| s.place = false,
-        moot: |s| !s.last_used,
+        of: &["LAST USED"],
     },
-    Step {
-        name: "CREATED",
-        applies: |s| s.created,
-        apply: |s| s.created = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "LAST USED",
-        applies: |s| s.last_used,
-        apply: |s| s.last_used = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "PROFILE",
-        applies: |s| s.profile,
-        apply: |s| s.profile = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "CLOUD",
-        applies: |s| s.cloud,
-        apply: |s| s.cloud = false,
-        moot: |_| false,
-    },
+    Step::column("CREATED"),
+    Step::column("LAST USED"),
+    Step::column("PROFILE"),
+    Step::column("CLOUD"),
 ];
 
 /// Key records; the provider and profile columns only when rows differ in them.
@@ -276,14 +269,16 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
             hidden: Vec::new(),
         };
     }
-    let shape = KeyShape {
-        cloud: records.iter().any(|r| r.provider != records[0].provider),
-        profile: records.iter().any(|r| r.profile != records[0].profile),
-        time_of_day: true,
-        place: true,
-        created: true,
-        last_used: true,
-    };
+    let shape = Shape::without([
+        records
+            .iter()
+            .all(|r| r.provider == records[0].provider)
+            .then_some("CLOUD"),
+        records
+            .iter()
+            .all(|r| r.profile == records[0].profile)
+            .then_some("PROFILE"),
+    ]);
     let color = style.color;
     let zone = style.zone;
     fit(style, shape, &KEY_STEPS, |shape| {
@@ -311,7 +306,7 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
             created.cells.push(Cell::new(
                 r.created_at
                     .as_ref()
-                    .map(|t| zone.time(t, shape.time_of_day))
+                    .map(|t| zone.time(t, shape.has("time of day")))
                     .unwrap_or_else(|| "-".into()),
             ));
             age.cells
@@ -322,8 +317,8 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
                     r.last_used_precision.is_some(),
                     [&r.last_used_service, &r.last_used_region],
                     zone,
-                    shape.time_of_day,
-                    shape.place,
+                    shape.has("time of day"),
+                    shape.has("service/region"),
                 )
                 .unwrap_or_else(|| "never".into()),
             ));
@@ -331,18 +326,18 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
                 .push(colored(days(r.idle_days), age_color(r.idle_days), color));
         }
         let mut columns = Vec::new();
-        if shape.cloud {
+        if shape.has("CLOUD") {
             columns.push(cloud);
         }
-        if shape.profile {
+        if shape.has("PROFILE") {
             columns.push(profile);
         }
         columns.extend([user, id, status]);
-        if shape.created {
+        if shape.has("CREATED") {
             columns.push(created);
         }
         columns.push(age);
-        if shape.last_used {
+        if shape.has("LAST USED") {
             columns.push(last_used);
         }
         columns.push(idle);
@@ -358,7 +353,7 @@ pub(super) fn days(value: Option<i64>) -> String {
 fn plain(style: &Style, columns: Vec<Column>) -> String {
     let columns = std::cell::RefCell::new(Some(columns));
     // No steps: `build` runs once.
-    fit(style, (), &[], |_| {
+    fit(style, Shape::default(), &[], |_| {
         columns.borrow_mut().take().unwrap_or_default()
     })
     .text
@@ -476,4 +471,64 @@ pub fn fields(values: &[serde_json::Value], columns: &[&str], style: &Style) -> 
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: [Step; 3] = [
+        Step {
+            name: "time of day",
+            of: &["WHEN"],
+        },
+        Step::column("WHEN"),
+        Step::column("WHERE"),
+    ];
+
+    /// ID (20 wide), WHEN (16, or 10 without the time of day), WHERE (9): 49 with the gaps.
+    fn draw(width: usize, shape: Shape) -> Fitted {
+        let column = |header: &str, cell: &str| {
+            let mut column = Column::new(header);
+            column.cells.push(Cell::new(cell));
+            column
+        };
+        let style = Style {
+            color: false,
+            width: Some(width),
+            zone: Zone::Utc,
+        };
+        fit(&style, shape, &STEPS, |shape| {
+            let mut columns = vec![column("ID", "AKIAIOSFODNN7EXAMPLE")];
+            if shape.has("WHEN") {
+                let when = if shape.has("time of day") {
+                    "2025-06-01 12:00"
+                } else {
+                    "2025-06-01"
+                };
+                columns.push(column("WHEN", when));
+            }
+            if shape.has("WHERE") {
+                columns.push(column("WHERE", "us-east-1"));
+            }
+            columns
+        })
+    }
+
+    #[test]
+    fn steps_apply_in_order_until_it_fits_and_moot_ones_go_unnamed() {
+        let whole = draw(49, Shape::default());
+        assert!(whole.hidden.is_empty() && whole.text.contains("12:00"));
+        assert_eq!(draw(45, Shape::default()).hidden, ["time of day"]);
+        // WHEN went too: its time of day is not worth a mention.
+        let narrow = draw(40, Shape::default());
+        assert_eq!(narrow.hidden, ["WHEN"]);
+        assert!(narrow.text.contains("us-east-1") && !narrow.text.contains("2025"));
+        // A column left out from the start is no step taken.
+        assert_eq!(
+            draw(37, Shape::without([Some("WHERE")])).hidden,
+            ["time of day"]
+        );
+        assert!(draw(38, Shape::without([Some("WHERE")])).hidden.is_empty());
+    }
 }
