@@ -297,7 +297,10 @@ impl Printer {
                 self.emit_fitted(audit::table(report, &self.style()))
             }
             OutputFormat::Markdown => emit_text(&audit::markdown(report, self.zone)),
-            _ => self.structured(&to_values(report.findings), &FINDING_COLUMNS),
+            _ => self.structured(
+                &to_values(report.findings),
+                &[&KEY_COLUMNS[..], &FINDING_COLUMNS].concat(),
+            ),
         }
     }
 
@@ -439,21 +442,8 @@ const KEY_COLUMNS: [&str; 14] = [
     "age_days",
     "idle_days",
 ];
-const FINDING_COLUMNS: [&str; 21] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "access_key_id",
-    "status",
-    "created_at",
-    "last_used_at",
-    "last_used_service",
-    "last_used_region",
-    "last_used_precision",
-    "age_days",
-    "idle_days",
+/// What a finding adds to the columns of the key it is about.
+const FINDING_COLUMNS: [&str; 7] = [
     "project_id",
     "expires_at",
     "rule",
