@@ -442,12 +442,17 @@ mod tests {
             until,
         };
         let policy = Policy {
-            allow: vec![entry("AKIAOLDEST", None), entry("AKIAGONE", Some(day(1)))],
+            allow: vec![
+                entry("AKIAOLDEST", None),
+                entry("AKIAOLD", Some(day(1) - chrono::Days::new(1))),
+                entry("AKIAGONE", Some(day(1))),
+            ],
             ..Policy::default()
         };
         let records = vec![
             key("AKIAOLDEST", "a", KeyStatus::Active, 500, Some(1)),
             key("AKIAOLD", "b", KeyStatus::Active, 100, Some(1)),
+            key("AKIAGONE", "c", KeyStatus::Active, 100, Some(1)),
         ];
         let findings = policy.evaluate(&records, &[], now());
         let order: Vec<(Option<&str>, bool)> = findings
@@ -457,11 +462,27 @@ mod tests {
         // The older key would come first, but allowed findings never fail the run: last.
         assert_eq!(
             order,
-            [(Some("AKIAOLD"), false), (Some("AKIAOLDEST"), true)]
+            [
+                (Some("AKIAOLD"), false),
+                (Some("AKIAOLDEST"), true),
+                (Some("AKIAGONE"), true),
+            ]
         );
         assert_eq!(findings[1].allow_reason.as_deref(), Some("vendor"));
-        // An entry holds through its last day.
-        assert!(policy.expired_allows(day(1)).is_empty());
-        assert_eq!(policy.expired_allows(day(2))[0].access_key_id, "AKIAGONE");
+        // An entry holds through its last day (today for AKIAGONE); after, it says when it ended.
+        assert_eq!(findings[2].allow_until, Some(day(1)));
+        assert!(
+            findings[0]
+                .message
+                .ends_with("(its allow-list entry ended on 2025-05-31)"),
+            "{}",
+            findings[0].message
+        );
+        let expired = |today| -> Vec<String> {
+            let entries = policy.expired_allows(today);
+            entries.iter().map(|a| a.access_key_id.clone()).collect()
+        };
+        assert_eq!(expired(day(1)), ["AKIAOLD"]);
+        assert_eq!(expired(day(2)), ["AKIAOLD", "AKIAGONE"]);
     }
 }

@@ -555,6 +555,14 @@ mod tests {
             .await
     }
 
+    /// The error of a read call to `url` with `retries` and `timeout`.
+    async fn fails(url: &Url, retries: u32, timeout: Duration) -> Error {
+        let client = quick(retries, timeout);
+        call(&client, url, Idempotency::Idempotent)
+            .await
+            .unwrap_err()
+    }
+
     /// One call with `retries` to a [`scripted`] server: its result and the requests seen.
     async fn scripted_call(
         script: Vec<(u16, Option<i64>)>,
@@ -599,13 +607,7 @@ mod tests {
                 }
             });
             let url = serve(app).await;
-            let err = call(
-                &quick(0, Duration::from_secs(30)),
-                &url,
-                Idempotency::Idempotent,
-            )
-            .await
-            .unwrap_err();
+            let err = fails(&url, 0, Duration::from_secs(30)).await;
             assert_eq!(err.kind, ErrorKind::BadResponse, "{err}");
             assert!(err.to_string().contains("larger than 8 MiB"), "{err}");
         }
@@ -707,13 +709,7 @@ mod tests {
             }
         });
         let url = serve(app).await;
-        let err = call(
-            &quick(3, Duration::from_secs(10)),
-            &url,
-            Idempotency::Idempotent,
-        )
-        .await
-        .unwrap_err();
+        let err = fails(&url, 3, Duration::from_secs(10)).await;
         assert_eq!(err.kind, ErrorKind::BadResponse);
         assert!(
             err.to_string()
@@ -730,13 +726,7 @@ mod tests {
     #[tokio::test]
     async fn a_slow_server_times_out() {
         let (url, _) = scripted(Vec::new(), Duration::from_secs(30)).await;
-        let err = call(
-            &quick(0, Duration::from_millis(300)),
-            &url,
-            Idempotency::Idempotent,
-        )
-        .await
-        .unwrap_err();
+        let err = fails(&url, 0, Duration::from_millis(300)).await;
         assert_eq!(err.kind, ErrorKind::Timeout);
         assert_eq!(err.exit_code(), 4);
     }

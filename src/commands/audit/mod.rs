@@ -166,22 +166,6 @@ pub async fn run(ctx: &Context, args: &AuditArgs) -> Result<i32> {
 mod tests {
     use super::*;
     use crate::config::AllowEntry;
-    use crate::model::{KeyRecord, KeyStatus, ProviderKind};
-    use chrono::{DateTime, TimeZone};
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap()
-    }
-
-    fn key(id: &str, user: &str, status: KeyStatus, age: i64, idle: Option<i64>) -> KeyRecord {
-        let mut r = KeyRecord::new(ProviderKind::Aws, "prod", id.into(), status);
-        r.account_id = Some("111122223333".into());
-        r.user = Some(user.into());
-        r.created_at = Some(now() - chrono::Duration::days(age));
-        r.last_used_at = idle.map(|d| now() - chrono::Duration::days(d));
-        r.compute_ages(now());
-        r
-    }
 
     fn allow_entry(id: &str, until: Option<&str>) -> AllowEntry {
         AllowEntry {
@@ -192,42 +176,31 @@ mod tests {
     }
 
     #[test]
-    fn allow_entries_hold_until_their_last_day() {
+    fn the_allow_list_is_the_configs_then_the_flags() {
         let config = AuditConfig {
-            allow: vec![
-                allow_entry("AKIAKEPT000000000000", Some("2025-06-01")),
-                allow_entry("AKIALAPSED0000000000", Some("2025-05-31")),
-            ],
+            allow: vec![allow_entry("AKIAKEPT000000000000", Some(" 2025-06-01 "))],
             ..AuditConfig::default()
         };
-        let found = policy(&AuditArgs::default(), &config).unwrap();
-        let records = vec![
-            key("AKIAKEPT000000000000", "a", KeyStatus::Active, 100, Some(1)),
-            key("AKIALAPSED0000000000", "b", KeyStatus::Active, 100, Some(1)),
-        ];
-        let findings = found.evaluate(&records, &[], now());
-        let kept = findings
-            .iter()
-            .find(|f| f.access_key_id.as_deref() == Some("AKIAKEPT000000000000"))
-            .unwrap();
-        assert!(kept.allowed);
-        assert_eq!(kept.allow_reason.as_deref(), Some("vendor"));
-        let lapsed = findings
-            .iter()
-            .find(|f| f.access_key_id.as_deref() == Some("AKIALAPSED0000000000"))
-            .unwrap();
-        assert!(!lapsed.allowed);
-        assert!(
-            lapsed.message.contains("ended on 2025-05-31"),
-            "{}",
-            lapsed.message
-        );
-        // The failing finding comes first.
+        let args = AuditArgs {
+            allow: vec!["AKIAFLAG000000000000".into()],
+            ..AuditArgs::default()
+        };
+        let entry = |id: &str, reason: &str, until| Allow {
+            access_key_id: id.into(),
+            reason: reason.into(),
+            until,
+        };
         assert_eq!(
-            findings[0].access_key_id.as_deref(),
-            Some("AKIALAPSED0000000000")
+            policy(&args, &config).unwrap().allow,
+            [
+                entry(
+                    "AKIAKEPT000000000000",
+                    "vendor",
+                    NaiveDate::from_ymd_opt(2025, 6, 1)
+                ),
+                entry("AKIAFLAG000000000000", "allowed with --allow", None),
+            ]
         );
-        assert_eq!(found.expired_allows(now().date_naive()).len(), 1);
     }
 
     #[test]
