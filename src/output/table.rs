@@ -59,6 +59,47 @@ impl Column {
     }
 }
 
+/// The columns of a table over `rows`; a column whose name the shape hides is left out.
+pub(super) struct Columns<'a, T> {
+    rows: &'a [T],
+    shape: &'a Shape,
+    pub list: Vec<Column>,
+}
+
+impl<'a, T> Columns<'a, T> {
+    pub fn new(rows: &'a [T], shape: &'a Shape) -> Self {
+        Columns {
+            rows,
+            shape,
+            list: Vec::new(),
+        }
+    }
+
+    /// A column headed by its name.
+    pub fn add(&mut self, name: &str, cell: impl Fn(&T) -> Cell) -> &mut Self {
+        self.add_as(name, name.to_string(), None, cell)
+    }
+
+    /// A column with a header of its own (e.g. naming the zone); `wrap_to` as in [`Column`].
+    pub fn add_as(
+        &mut self,
+        name: &str,
+        header: String,
+        wrap_to: Option<usize>,
+        cell: impl Fn(&T) -> Cell,
+    ) -> &mut Self {
+        if self.shape.has(name) {
+            let cells = self.rows.iter().map(cell).collect();
+            self.list.push(Column {
+                header,
+                cells,
+                wrap_to,
+            });
+        }
+        self
+    }
+}
+
 /// What a table shows: everything but the columns and details (by name) left out to fit it.
 #[derive(Clone, Default)]
 pub(super) struct Shape {
@@ -282,66 +323,48 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
     let color = style.color;
     let zone = style.zone;
     fit(style, shape, &KEY_STEPS, |shape| {
-        let mut cloud = Column::new("CLOUD");
-        let mut profile = Column::new("PROFILE");
-        let mut user = Column::new("USER");
-        let mut id = Column::new("ACCESS KEY ID");
-        let mut status = Column::new("STATUS");
-        let mut created = Column::new(zone.header("CREATED"));
-        let mut age = Column::new("AGE");
-        let mut last_used = Column::new(zone.header("LAST USED"));
-        let mut idle = Column::new("IDLE");
-        for r in records {
-            cloud.cells.push(Cell::new(r.provider.as_str()));
-            profile.cells.push(Cell::new(&r.profile));
-            user.cells.push(Cell::new(r.user.as_deref().unwrap_or("-")));
-            id.cells.push(Cell::new(&r.access_key_id));
-            let status_color = match r.status {
-                KeyStatus::Active => Color::Green,
-                KeyStatus::Inactive => Color::DarkGrey,
-            };
-            status
-                .cells
-                .push(colored(r.status.to_string(), Some(status_color), color));
-            created.cells.push(Cell::new(
-                r.created_at
-                    .as_ref()
-                    .map(|t| zone.time(t, shape.has("time of day")))
-                    .unwrap_or_else(|| "-".into()),
-            ));
-            age.cells
-                .push(colored(days(r.age_days), age_color(r.age_days), color));
-            last_used.cells.push(Cell::new(
-                last_used_text(
-                    &r.last_used_at,
-                    r.last_used_precision.is_some(),
-                    [&r.last_used_service, &r.last_used_region],
-                    zone,
-                    shape.has("time of day"),
-                    shape.has("service/region"),
+        let time_of_day = shape.has("time of day");
+        let mut table = Columns::new(records, shape);
+        table
+            .add("CLOUD", |r| Cell::new(r.provider.as_str()))
+            .add("PROFILE", |r| Cell::new(&r.profile))
+            .add("USER", |r| Cell::new(r.user.as_deref().unwrap_or("-")))
+            .add("ACCESS KEY ID", |r| Cell::new(&r.access_key_id))
+            .add("STATUS", |r| {
+                let status_color = match r.status {
+                    KeyStatus::Active => Color::Green,
+                    KeyStatus::Inactive => Color::DarkGrey,
+                };
+                colored(r.status.to_string(), Some(status_color), color)
+            })
+            .add_as("CREATED", zone.header("CREATED"), None, |r| {
+                Cell::new(
+                    r.created_at
+                        .as_ref()
+                        .map(|t| zone.time(t, time_of_day))
+                        .unwrap_or_else(|| "-".into()),
                 )
-                .unwrap_or_else(|| "never".into()),
-            ));
-            idle.cells
-                .push(colored(days(r.idle_days), age_color(r.idle_days), color));
-        }
-        let mut columns = Vec::new();
-        if shape.has("CLOUD") {
-            columns.push(cloud);
-        }
-        if shape.has("PROFILE") {
-            columns.push(profile);
-        }
-        columns.extend([user, id, status]);
-        if shape.has("CREATED") {
-            columns.push(created);
-        }
-        columns.push(age);
-        if shape.has("LAST USED") {
-            columns.push(last_used);
-        }
-        columns.push(idle);
-        columns
+            })
+            .add("AGE", |r| {
+                colored(days(r.age_days), age_color(r.age_days), color)
+            })
+            .add_as("LAST USED", zone.header("LAST USED"), None, |r| {
+                Cell::new(
+                    last_used_text(
+                        &r.last_used_at,
+                        r.last_used_precision.is_some(),
+                        [&r.last_used_service, &r.last_used_region],
+                        zone,
+                        time_of_day,
+                        shape.has("service/region"),
+                    )
+                    .unwrap_or_else(|| "never".into()),
+                )
+            })
+            .add("IDLE", |r| {
+                colored(days(r.idle_days), age_color(r.idle_days), color)
+            });
+        table.list
     })
 }
 
