@@ -5,85 +5,67 @@ use std::sync::Arc;
 
 use crate::model::ProviderKind;
 
-/// What went wrong, as far as the exit code and the retry policy care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Bad flag or argument, invalid key id, a refused local action.
-    Usage,
-    /// Malformed or inconsistent configuration, unknown profile, missing credentials.
-    Config,
-    /// A local file could not be read or written.
-    Io,
-    /// The cloud refused the credentials or the signature.
-    Auth,
-    /// The cloud says the caller may not do this.
-    Permission,
-    /// No such user or key.
-    NotFound,
-    /// A quota, such as two keys per user.
-    Limit,
-    /// Any other refusal by the cloud (bad parameter, conflict).
-    Refused,
-    /// The cloud rate-limited us, after all retries.
-    Throttled,
-    /// The server failed (5xx), after all retries.
-    Server,
-    /// Connecting or sending failed.
-    Network,
-    /// The call took longer than `--timeout`.
-    Timeout,
-    /// The answer could not be understood.
-    BadResponse,
-    /// Our clock and the cloud's disagree.
-    ClockSkew,
-    /// Some targets failed; the others' results were printed.
-    Partial,
-    /// The user pressed Ctrl-C.
-    Interrupted,
+/// Declares [`ErrorKind`] from one table: each kind with its JSON name and its exit code.
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident = $name:literal => $code:literal,)*) => {
+        /// What went wrong, as far as the exit code and the retry policy care.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            /// Exit code of DESIGN.md: 2 usage/config, 3 cloud refusal, 4 network, 5 partial,
+            /// 130 interrupt.
+            pub fn exit_code(self) -> i32 {
+                match self {
+                    $(ErrorKind::$kind => $code,)*
+                }
+            }
+
+            /// Stable lower-case name, used in JSON errors.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorKind {
-    /// Exit code of DESIGN.md: 2 usage/config, 3 cloud refusal, 4 network, 5 partial, 130 interrupt.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::Usage | ErrorKind::Config | ErrorKind::Io => 2,
-            ErrorKind::Auth
-            | ErrorKind::Permission
-            | ErrorKind::NotFound
-            | ErrorKind::Limit
-            | ErrorKind::Refused
-            | ErrorKind::ClockSkew => 3,
-            ErrorKind::Throttled
-            | ErrorKind::Server
-            | ErrorKind::Network
-            | ErrorKind::Timeout
-            | ErrorKind::BadResponse => 4,
-            ErrorKind::Partial => 5,
-            ErrorKind::Interrupted => 130,
-        }
-    }
-
-    /// Stable lower-case name, used in JSON errors.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Usage => "usage",
-            ErrorKind::Config => "config",
-            ErrorKind::Io => "io",
-            ErrorKind::Auth => "auth",
-            ErrorKind::Permission => "permission",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::Limit => "limit",
-            ErrorKind::Refused => "refused",
-            ErrorKind::Throttled => "throttled",
-            ErrorKind::Server => "server",
-            ErrorKind::Network => "network",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::BadResponse => "bad-response",
-            ErrorKind::ClockSkew => "clock-skew",
-            ErrorKind::Partial => "partial",
-            ErrorKind::Interrupted => "interrupted",
-        }
-    }
+error_kinds! {
+    /// Bad flag or argument, invalid key id, a refused local action.
+    Usage = "usage" => 2,
+    /// Malformed or inconsistent configuration, unknown profile, missing credentials.
+    Config = "config" => 2,
+    /// A local file could not be read or written.
+    Io = "io" => 2,
+    /// The cloud refused the credentials or the signature.
+    Auth = "auth" => 3,
+    /// The cloud says the caller may not do this.
+    Permission = "permission" => 3,
+    /// No such user or key.
+    NotFound = "not-found" => 3,
+    /// A quota, such as two keys per user.
+    Limit = "limit" => 3,
+    /// Any other refusal by the cloud (bad parameter, conflict).
+    Refused = "refused" => 3,
+    /// The cloud rate-limited us, after all retries.
+    Throttled = "throttled" => 4,
+    /// The server failed (5xx), after all retries.
+    Server = "server" => 4,
+    /// Connecting or sending failed.
+    Network = "network" => 4,
+    /// The call took longer than `--timeout`.
+    Timeout = "timeout" => 4,
+    /// The answer could not be understood.
+    BadResponse = "bad-response" => 4,
+    /// Our clock and the cloud's disagree.
+    ClockSkew = "clock-skew" => 3,
+    /// Some targets failed; the others' results were printed.
+    Partial = "partial" => 5,
+    /// The user pressed Ctrl-C.
+    Interrupted = "interrupted" => 130,
 }
 
 /// What an error wraps (an I/O, JSON or HTTP error), for [`std::error::Error::source`]; shared
@@ -310,5 +292,8 @@ mod tests {
         assert_eq!(ErrorKind::Timeout.exit_code(), 4);
         assert_eq!(ErrorKind::Partial.exit_code(), 5);
         assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+        assert_eq!(ErrorKind::ClockSkew.exit_code(), 3);
+        assert_eq!(ErrorKind::NotFound.as_str(), "not-found");
+        assert_eq!(ErrorKind::BadResponse.as_str(), "bad-response");
     }
 }
