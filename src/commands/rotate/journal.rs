@@ -23,7 +23,8 @@ pub(super) enum Stage {
     Verified,
 }
 
-/// No secret in it. The fields after `started_at` are missing from journals of older versions.
+/// No secret in it. The fields after `started_at` are missing from journals of older versions
+/// (serde reads a missing `Option` as `None`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Journal {
     pub stage: Stage,
@@ -35,22 +36,16 @@ pub(super) struct Journal {
     pub profile: String,
     #[serde(default)]
     pub provider: String,
-    #[serde(default)]
     pub account: Option<String>,
-    #[serde(default)]
     pub user: Option<String>,
     /// The user's key ids just before the create: none of them is ever an orphan.
-    #[serde(default)]
     pub keys_before: Option<Vec<String>>,
     /// A key the lost create made was created (cloud's clock) no earlier than this…
-    #[serde(default)]
     pub window_start: Option<DateTime<Utc>>,
     /// …and no later than this (unknown when cloudkeys was stopped during the create).
-    #[serde(default)]
     pub window_end: Option<DateTime<Utc>>,
     /// The keys that appeared between the listings before and after the lost answer, when the
     /// second listing worked.
-    #[serde(default)]
     pub appeared: Option<Vec<String>>,
 }
 
