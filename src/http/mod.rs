@@ -97,11 +97,7 @@ pub struct Caller {
 
 impl From<ProviderKind> for Caller {
     fn from(provider: ProviderKind) -> Self {
-        Caller {
-            provider,
-            access_key_id: String::new(),
-            family: String::new(),
-        }
+        (provider, "", "").into()
     }
 }
 
