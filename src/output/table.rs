@@ -42,23 +42,6 @@ pub(super) struct Column {
     pub wrap_to: Option<usize>,
 }
 
-impl Column {
-    pub fn new(header: impl Into<String>) -> Self {
-        Column {
-            header: header.into(),
-            cells: Vec::new(),
-            wrap_to: None,
-        }
-    }
-
-    pub fn wrapping(header: impl Into<String>, wrap_to: usize) -> Self {
-        Column {
-            wrap_to: Some(wrap_to),
-            ..Column::new(header)
-        }
-    }
-}
-
 /// The columns of a table over `rows`; a column whose name the shape hides is left out.
 pub(super) struct Columns<'a, T> {
     rows: &'a [T],
@@ -372,25 +355,24 @@ pub(super) fn days(value: Option<i64>) -> String {
     value.map(|d| format!("{d}d")).unwrap_or_else(|| "-".into())
 }
 
-/// A table with no fitting steps: fitted only by wrapping its free-text columns.
-fn plain(style: &Style, columns: Vec<Column>) -> String {
-    let columns = std::cell::RefCell::new(Some(columns));
-    // No steps: `build` runs once.
-    fit(style, Shape::default(), &[], |_| {
-        columns.borrow_mut().take().unwrap_or_default()
+/// A table with no fitting steps, of the columns `add` gives over `rows`: fitted only by
+/// wrapping its free-text columns.
+fn plain<T>(style: &Style, rows: &[T], add: impl Fn(&mut Columns<T>)) -> String {
+    fit(style, Shape::default(), &[], |shape| {
+        let mut table = Columns::new(rows, shape);
+        add(&mut table);
+        table.list
     })
     .text
 }
 
 /// A FIELD/VALUE table (nothing in it wraps: a secret must copy whole).
 fn field_table(style: &Style, rows: Vec<(String, Cell)>) -> String {
-    let mut field = Column::new("FIELD");
-    let mut value = Column::new("VALUE");
-    for (name, cell) in rows {
-        field.cells.push(Cell::new(name));
-        value.cells.push(cell);
-    }
-    plain(style, vec![field, value])
+    plain(style, &rows, |table| {
+        table
+            .add("FIELD", |(name, _)| Cell::new(name))
+            .add("VALUE", |(_, value)| value.clone());
+    })
 }
 
 pub fn new_key(key: &NewKey, show_secret: bool, style: &Style) -> String {
@@ -422,54 +404,35 @@ pub fn new_key(key: &NewKey, show_secret: bool, style: &Style) -> String {
 }
 
 pub fn identities(identities: &[Identity], style: &Style) -> String {
-    let headers = [
-        "PROFILE",
-        "PROVIDER",
-        "ACCOUNT",
-        "USER",
-        "TYPE",
-        "ACCESS KEY ID",
-    ];
-    let mut columns: Vec<Column> = headers.iter().map(|h| Column::new(*h)).collect();
-    for i in identities {
-        let values = [
-            i.profile.clone(),
-            i.provider.to_string(),
-            i.account_id.clone().unwrap_or_else(|| "-".into()),
-            i.user.clone().unwrap_or_else(|| "-".into()),
-            format!("{:?}", i.identity_type).to_lowercase(),
-            i.access_key_id.clone(),
-        ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.cells.push(Cell::new(value));
-        }
-    }
-    plain(style, columns)
+    plain(style, identities, |table| {
+        let or_dash = |value: &Option<String>| Cell::new(value.as_deref().unwrap_or("-"));
+        table
+            .add("PROFILE", |i| Cell::new(&i.profile))
+            .add("PROVIDER", |i| Cell::new(i.provider.as_str()))
+            .add("ACCOUNT", |i| or_dash(&i.account_id))
+            .add("USER", |i| or_dash(&i.user))
+            .add("TYPE", |i| {
+                Cell::new(format!("{:?}", i.identity_type).to_lowercase())
+            })
+            .add("ACCESS KEY ID", |i| Cell::new(&i.access_key_id));
+    })
 }
 
 pub fn profiles(rows: &[ProfileRow], style: &Style) -> String {
     if rows.is_empty() {
         return "no profiles found\n".to_string();
     }
-    let mut columns: Vec<Column> = ["NAME", "PROVIDER", "ACCESS KEY ID", "REGION"]
-        .iter()
-        .map(|h| Column::new(*h))
-        .collect();
-    // Paths may wrap; names and ids may not.
-    columns.push(Column::wrapping("SOURCE", 20));
-    for p in rows {
-        let values = [
-            p.name.clone(),
-            p.provider.clone(),
-            p.access_key_id.clone(),
-            p.region.clone().unwrap_or_else(|| "-".into()),
-            p.source.clone(),
-        ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.cells.push(Cell::new(value));
-        }
-    }
-    plain(style, columns)
+    plain(style, rows, |table| {
+        table
+            .add("NAME", |p| Cell::new(&p.name))
+            .add("PROVIDER", |p| Cell::new(&p.provider))
+            .add("ACCESS KEY ID", |p| Cell::new(&p.access_key_id))
+            .add("REGION", |p| Cell::new(p.region.as_deref().unwrap_or("-")))
+            // Paths may wrap; names and ids may not.
+            .add_as("SOURCE", "SOURCE".into(), Some(20), |p| {
+                Cell::new(&p.source)
+            });
+    })
 }
 
 /// One FIELD/VALUE table per record, fields in `columns` order, `-` for null.
@@ -511,10 +474,10 @@ mod tests {
 
     /// ID (20 wide), WHEN (16, or 10 without the time of day), WHERE (9): 49 with the gaps.
     fn draw(width: usize, shape: Shape) -> Fitted {
-        let column = |header: &str, cell: &str| {
-            let mut column = Column::new(header);
-            column.cells.push(Cell::new(cell));
-            column
+        let column = |header: &str, cell: &str| Column {
+            header: header.into(),
+            cells: vec![Cell::new(cell)],
+            wrap_to: None,
         };
         let style = Style {
             color: false,

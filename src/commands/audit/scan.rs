@@ -140,21 +140,14 @@ async fn fill_last_used(
     }
 }
 
-#[derive(Default)]
-struct ProfileScan {
-    records: Vec<KeyRecord>,
-    credentials: Vec<ExpiringCredential>,
-    errors: Vec<Error>,
-    read_any: bool,
-}
-
+/// One profile's keys and credentials (`profiles_read` is 1 when any of its keys were read).
 async fn scan_profile(
     provider: Arc<dyn AccessKeyProvider>,
     args: &AuditArgs,
     want_credentials: bool,
     concurrency: usize,
     progress: &Progress,
-) -> ProfileScan {
+) -> Scan {
     let kind = provider.kind();
     let name = provider.profile().to_string();
     let tag = |err: Error| err.with_provider(kind).with_profile(&name);
@@ -185,7 +178,7 @@ async fn scan_profile(
         Ok::<_, Error>(users)
     };
     let (credentials, keys) = futures::join!(credentials, keys);
-    let mut scan = ProfileScan::default();
+    let mut scan = Scan::default();
     match credentials {
         Ok(found) => scan.credentials = found,
         Err(err) => scan.errors.push(tag(err)),
@@ -193,7 +186,7 @@ async fn scan_profile(
     match keys {
         Ok(users) => {
             // Read when its users were listed and any of them (or none exists) could be read.
-            scan.read_any = users.is_empty() || users.iter().any(Result::is_ok);
+            scan.profiles_read = usize::from(users.is_empty() || users.iter().any(Result::is_ok));
             for result in users {
                 match result {
                     Ok(records) => scan.records.extend(records),
@@ -227,7 +220,7 @@ pub async fn scan(
     progress.finish();
     let mut scan = Scan::default();
     for result in results {
-        scan.profiles_read += usize::from(result.read_any);
+        scan.profiles_read += result.profiles_read;
         scan.records.extend(result.records);
         scan.credentials.extend(result.credentials);
         scan.errors.extend(result.errors);
