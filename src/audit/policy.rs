@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Finding, Rule};
+use super::finding::{Finding, Rule};
 use crate::model::{CredentialKind, ExpiringCredential, KeyRecord, KeyStatus};
 
 /// The thresholds, in whole days; a key or credential past one is a finding.

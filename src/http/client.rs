@@ -8,11 +8,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::rate::RateLimiter;
+use super::call::{describe, Caller, Failure, Idempotency, Request, Response, Retry, MAX_BODY};
+use super::rate::{RateLimiter, START_RATES};
 use super::retry::{retry_after, HttpSettings, MAX_CLOCK_OFFSET};
-use super::{
-    describe, Caller, Failure, Idempotency, Request, Response, Retry, MAX_BODY, START_RATES,
-};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The shared client. Cheap to share behind an `Arc`; connections are pooled.

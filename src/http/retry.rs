@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use super::{Proxies, DEFAULT_RATE_LIMITS};
+use super::proxy::Proxies;
+use super::rate::DEFAULT_RATE_LIMITS;
 use crate::model::ProviderKind;
 
 /// Retry and timeout settings, from the global flags.
