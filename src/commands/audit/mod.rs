@@ -36,43 +36,30 @@ fn allow_date(until: &AllowUntil) -> Option<NaiveDate> {
 /// The thresholds: flags win over the config's `[audit]` table, which wins over the defaults.
 fn limits(args: &AuditArgs, config: &AuditConfig) -> Result<Limits> {
     let default = Limits::default();
-    let days = |flag: Option<i64>, name: &str, value: Option<i64>, default: i64| match value {
+    // A bad config value is refused even when a flag overrides it.
+    let pick = |flag: Option<i64>, name: &str, value: Option<i64>, default: i64| match value {
         Some(days) if !(0..=36500).contains(&days) => Err(Error::config(format!(
             "[audit] {name} = {days}: expected a number of days from 0 to 36500"
         ))),
         _ => Ok(flag.or(value).unwrap_or(default)),
     };
+    // The config's keys, `[audit]`'s, are the fields' names.
+    macro_rules! days {
+        ($flag:ident, $field:ident) => {
+            pick(
+                args.$flag,
+                stringify!($field),
+                config.$field,
+                default.$field,
+            )?
+        };
+    }
     Ok(Limits {
-        max_age_days: days(
-            args.max_age,
-            "max_age_days",
-            config.max_age_days,
-            default.max_age_days,
-        )?,
-        max_idle_days: days(
-            args.max_idle,
-            "max_idle_days",
-            config.max_idle_days,
-            default.max_idle_days,
-        )?,
-        never_used_days: days(
-            args.never_used_days,
-            "never_used_days",
-            config.never_used_days,
-            default.never_used_days,
-        )?,
-        inactive_days: days(
-            args.inactive_days,
-            "inactive_days",
-            config.inactive_days,
-            default.inactive_days,
-        )?,
-        cce_warn_days: days(
-            args.cce_warn_days,
-            "cce_warn_days",
-            config.cce_warn_days,
-            default.cce_warn_days,
-        )?,
+        max_age_days: days!(max_age, max_age_days),
+        max_idle_days: days!(max_idle, max_idle_days),
+        never_used_days: days!(never_used_days, never_used_days),
+        inactive_days: days!(inactive_days, inactive_days),
+        cce_warn_days: days!(cce_warn_days, cce_warn_days),
     })
 }
 
