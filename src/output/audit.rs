@@ -126,17 +126,7 @@ fn wrap_words(text: &str, width: usize) -> String {
 /// A section per rule, worst first, then the allowed findings, then the summary.
 pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     let findings = report.findings;
-    let first = findings.first();
-    let shape = Shape::without([
-        findings
-            .iter()
-            .all(|f| Some(f.provider) == first.map(|f| f.provider))
-            .then_some("CLOUD"),
-        findings
-            .iter()
-            .all(|f| Some(&f.profile) == first.map(|f| &f.profile))
-            .then_some("PROFILE"),
-    ]);
+    let shape = Shape::of_places(findings, |f| (f.provider, f.profile.as_str()));
     let zone = style.zone;
     let color = style.color;
 

@@ -6,7 +6,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::{cloud_day, ProfileRow, Zone};
-use crate::model::{Identity, KeyRecord, KeyStatus, NewKey};
+use crate::model::{Identity, KeyRecord, KeyStatus, NewKey, ProviderKind};
 
 /// How tables are drawn: colour, the terminal width to fit (`None`: every column, no
 /// fitting) and the zone times are shown in.
@@ -95,6 +95,22 @@ impl Shape {
         Shape {
             hidden: hidden.into_iter().flatten().collect(),
         }
+    }
+
+    /// Everything, but CLOUD and PROFILE only when the rows' (cloud, profile) differ in them.
+    pub fn of_places<T>(rows: &[T], place: impl Fn(&T) -> (ProviderKind, &str)) -> Self {
+        let places: Vec<_> = rows.iter().map(place).collect();
+        let first = places.first();
+        Shape::without([
+            places
+                .iter()
+                .all(|p| Some(p.0) == first.map(|f| f.0))
+                .then_some("CLOUD"),
+            places
+                .iter()
+                .all(|p| Some(p.1) == first.map(|f| f.1))
+                .then_some("PROFILE"),
+        ])
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -293,16 +309,7 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
             hidden: Vec::new(),
         };
     }
-    let shape = Shape::without([
-        records
-            .iter()
-            .all(|r| r.provider == records[0].provider)
-            .then_some("CLOUD"),
-        records
-            .iter()
-            .all(|r| r.profile == records[0].profile)
-            .then_some("PROFILE"),
-    ]);
+    let shape = Shape::of_places(records, |r| (r.provider, r.profile.as_str()));
     let color = style.color;
     let zone = style.zone;
     fit(style, shape, &KEY_STEPS, |shape| {
