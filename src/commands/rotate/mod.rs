@@ -64,14 +64,9 @@ struct Rotation<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
-    if let Some(key) = &args.key {
-        check_key_id(key)?;
-    }
-    let mut profiles = ctx.profiles(
-        args.key
-            .as_deref()
-            .and_then(|k| check_key_id(k).ok().flatten()),
-    )?;
+    // A key id names its cloud (most do), which narrows the profiles to choose from.
+    let cloud = args.key.as_deref().map(check_key_id).transpose()?.flatten();
+    let mut profiles = ctx.profiles(cloud)?;
     if profiles.len() != 1 {
         return Err(Error::usage(format!(
             "rotate acts on one profile, but {} were selected; choose one with -p NAME",
