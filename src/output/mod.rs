@@ -166,11 +166,16 @@ pub fn sanitize(text: &str) -> String {
 
 /// Asks a question on stderr (no line end; the answer is read by the caller). Never panics.
 pub fn prompt(question: &str) {
+    to_stderr(&sanitize(question));
+}
+
+/// Writes to stderr, unless it is closed; a failure is ignored (nobody is left to tell).
+fn to_stderr(text: &str) {
     if STDERR_CLOSED.load(Ordering::Relaxed) {
         return;
     }
     let mut err = io::stderr().lock();
-    let _ = write!(err, "{}", sanitize(question)).and_then(|_| err.flush());
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
 }
 
 /// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
@@ -205,11 +210,7 @@ pub fn guard_standard_streams() {
 /// One line to stderr that never panics: `eprintln!` panics when stderr is gone (a closed
 /// pipe, a full disk), and that must not happen after a key was made.
 pub fn stderr_line(line: &str) {
-    if STDERR_CLOSED.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{}", sanitize(line)).and_then(|_| err.flush());
+    to_stderr(&format!("{}\n", sanitize(line)));
 }
 
 /// Writes a secret to stdout: every failure counts, a closed pipe and a closed stdout too,
