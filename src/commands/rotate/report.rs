@@ -1,7 +1,5 @@
 //! What a rotation tells: each step as it happens (stderr), and the whole at the end.
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 
 use crate::cli::{OldKeyAction, OutputFormat};
@@ -25,9 +23,10 @@ impl Report {
             "planned" => "·",
             _ => "-",
         };
-        // Not eprintln!: a closed stderr must never abort a rotation half-way.
+        // Never eprintln!: a closed stderr must not abort a rotation half-way. Through the one
+        // stderr writer, so a cloud's message can't reach the terminal's control sequences.
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "{mark} {step}: {detail}");
+            crate::output::stderr_line(&format!("{mark} {step}: {detail}"));
         }
         self.steps
             .push(json!({ "step": step, "status": status, "detail": detail }));
