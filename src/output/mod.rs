@@ -322,7 +322,11 @@ impl Printer {
             OutputFormat::Table | OutputFormat::Wide => {
                 for_terminal(&table::new_key(key, show_secret, &self.style()))
             }
-            _ => self.render(&[value], &NEW_KEY_COLUMNS)?,
+            // The key's columns up to created_at, then the secret.
+            _ => self.render(
+                &[value],
+                &[&KEY_COLUMNS[..8], &["secret_access_key"]].concat(),
+            )?,
         };
         if show_secret {
             emit_secret(&text)
@@ -453,17 +457,6 @@ const FINDING_COLUMNS: [&str; 7] = [
     "allow_reason",
     "allow_until",
 ];
-const NEW_KEY_COLUMNS: [&str; 9] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "access_key_id",
-    "status",
-    "created_at",
-    "secret_access_key",
-];
 const IDENTITY_COLUMNS: [&str; 8] = [
     "provider",
     "profile",
@@ -491,18 +484,19 @@ fn cell(map: &Map<String, Value>, column: &str) -> String {
     }
 }
 
+/// The columns some row has (e.g. secret_access_key only when printed).
+fn present<'a>(values: &[Value], columns: &[&'a str]) -> Vec<&'a str> {
+    let has = |c: &&str| {
+        values
+            .iter()
+            .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
+    };
+    columns.iter().copied().filter(has).collect()
+}
+
 fn csv_text(values: &[Value], columns: &[&str]) -> io::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    // Only columns some row has (e.g. secret_access_key only when printed).
-    let present: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|c| {
-            values
-                .iter()
-                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
-        })
-        .collect();
+    let present = present(values, columns);
     writer.write_record(&present).map_err(io::Error::other)?;
     for value in values {
         let Some(map) = value.as_object() else {
@@ -564,15 +558,7 @@ fn markdown_keys(records: &[KeyRecord], zone: Zone) -> String {
 
 /// A GitHub-flavoured Markdown table (for CI step summaries).
 pub fn markdown(values: &[Value], columns: &[&str]) -> String {
-    let present: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|c| {
-            values
-                .iter()
-                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
-        })
-        .collect();
+    let present = present(values, columns);
     let mut out = format!("| {} |\n", present.join(" | "));
     out.push_str(&format!("|{}\n", " --- |".repeat(present.len())));
     for value in values {
