@@ -239,7 +239,7 @@ pub struct AuditArgs {
     pub allow: Vec<String>,
     /// Do not check these rules (repeat or comma-separate)
     #[arg(long, value_delimiter = ',', value_name = "RULE",
-          value_parser = clap::builder::PossibleValuesParser::new(crate::model::Rule::NAMES))]
+          value_parser = clap::builder::PossibleValuesParser::new(crate::audit::Rule::NAMES))]
     pub skip: Vec<String>,
 }
 

@@ -1,97 +1,87 @@
 //! The one error type every layer returns, with the exit code it maps to.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::model::ProviderKind;
 
-/// What went wrong, as far as the exit code and the retry policy care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+/// Declares [`ErrorKind`] from one table: each kind with its JSON name and its exit code.
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident = $name:literal => $code:literal,)*) => {
+        /// What went wrong, as far as the exit code and the retry policy care.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            /// Exit code of DESIGN.md: 2 usage/config, 3 cloud refusal, 4 network, 5 partial,
+            /// 130 interrupt.
+            pub fn exit_code(self) -> i32 {
+                match self {
+                    $(ErrorKind::$kind => $code,)*
+                }
+            }
+
+            /// Stable lower-case name, used in JSON errors.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
     /// Bad flag or argument, invalid key id, a refused local action.
-    Usage,
+    Usage = "usage" => 2,
     /// Malformed or inconsistent configuration, unknown profile, missing credentials.
-    Config,
+    Config = "config" => 2,
     /// A local file could not be read or written.
-    Io,
+    Io = "io" => 2,
     /// The cloud refused the credentials or the signature.
-    Auth,
+    Auth = "auth" => 3,
     /// The cloud says the caller may not do this.
-    Permission,
+    Permission = "permission" => 3,
     /// No such user or key.
-    NotFound,
+    NotFound = "not-found" => 3,
     /// A quota, such as two keys per user.
-    Limit,
+    Limit = "limit" => 3,
     /// Any other refusal by the cloud (bad parameter, conflict).
-    Refused,
+    Refused = "refused" => 3,
     /// The cloud rate-limited us, after all retries.
-    Throttled,
+    Throttled = "throttled" => 4,
     /// The server failed (5xx), after all retries.
-    Server,
+    Server = "server" => 4,
     /// Connecting or sending failed.
-    Network,
+    Network = "network" => 4,
     /// The call took longer than `--timeout`.
-    Timeout,
+    Timeout = "timeout" => 4,
     /// The answer could not be understood.
-    BadResponse,
+    BadResponse = "bad-response" => 4,
     /// Our clock and the cloud's disagree.
-    ClockSkew,
+    ClockSkew = "clock-skew" => 3,
     /// Some targets failed; the others' results were printed.
-    Partial,
+    Partial = "partial" => 5,
     /// The user pressed Ctrl-C.
-    Interrupted,
+    Interrupted = "interrupted" => 130,
 }
 
-impl ErrorKind {
-    /// Exit code of DESIGN.md: 2 usage/config, 3 cloud refusal, 4 network, 5 partial, 130 interrupt.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::Usage | ErrorKind::Config | ErrorKind::Io => 2,
-            ErrorKind::Auth
-            | ErrorKind::Permission
-            | ErrorKind::NotFound
-            | ErrorKind::Limit
-            | ErrorKind::Refused
-            | ErrorKind::ClockSkew => 3,
-            ErrorKind::Throttled
-            | ErrorKind::Server
-            | ErrorKind::Network
-            | ErrorKind::Timeout
-            | ErrorKind::BadResponse => 4,
-            ErrorKind::Partial => 5,
-            ErrorKind::Interrupted => 130,
-        }
-    }
-
-    /// Stable lower-case name, used in JSON errors.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Usage => "usage",
-            ErrorKind::Config => "config",
-            ErrorKind::Io => "io",
-            ErrorKind::Auth => "auth",
-            ErrorKind::Permission => "permission",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::Limit => "limit",
-            ErrorKind::Refused => "refused",
-            ErrorKind::Throttled => "throttled",
-            ErrorKind::Server => "server",
-            ErrorKind::Network => "network",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::BadResponse => "bad-response",
-            ErrorKind::ClockSkew => "clock-skew",
-            ErrorKind::Partial => "partial",
-            ErrorKind::Interrupted => "interrupted",
-        }
-    }
-}
+/// What an error wraps (an I/O, JSON or HTTP error), for [`std::error::Error::source`]; shared
+/// so that [`Error`] stays `Clone`.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
 
 /// An error with enough context for a one-line report: which cloud and profile, the cloud's
 /// own code, its message and request id. Never holds a secret. Boxed so that `Result`s stay
 /// one pointer wide on the happy path; fields are reached through `Deref`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
 pub struct Error(Box<ErrorInfo>);
 
-#[derive(Debug, Clone)]
+/// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", line(self))]
 pub struct ErrorInfo {
     pub kind: ErrorKind,
     pub message: String,
@@ -102,6 +92,8 @@ pub struct ErrorInfo {
     pub request_id: Option<String>,
     /// Extra detail for `-v` (e.g. Huawei's encoded authorization message).
     pub detail: Option<String>,
+    /// The error this one wraps, if any; never shown in the one-line report.
+    pub source: Option<Source>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -129,6 +121,7 @@ impl Error {
             code: None,
             request_id: None,
             detail: None,
+            source: None,
         }))
     }
 
@@ -141,7 +134,9 @@ impl Error {
     }
 
     pub fn io(what: impl fmt::Display, err: &std::io::Error) -> Self {
+        // io::Error is not Clone: the source keeps its kind and text.
         Self::new(ErrorKind::Io, format!("{what}: {err}"))
+            .with_source(std::io::Error::new(err.kind(), err.to_string()))
     }
 
     pub fn bad_response(message: impl Into<String>) -> Self {
@@ -171,6 +166,12 @@ impl Error {
         if self.profile.is_none() {
             self.profile = Some(profile.to_string());
         }
+        self
+    }
+
+    /// Records the error this one wraps, for `source()`.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -207,30 +208,24 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-impl fmt::Display for Error {
-    /// One line: `aws (prod): NoSuchEntity: The user … cannot be found. (request id …)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.provider, &self.profile) {
-            (Some(provider), Some(profile)) => write!(f, "{provider} ({}): ", one_line(profile))?,
-            (Some(provider), None) => write!(f, "{provider}: ")?,
-            (None, Some(profile)) => write!(f, "profile {}: ", one_line(profile))?,
-            (None, None) => {}
-        }
-        if let Some(code) = self.code.as_deref().map(one_line) {
-            if !code.is_empty() {
-                write!(f, "{code}: ")?;
-            }
-        }
-        // A cloud's message may span lines; the report must stay one line.
-        write!(f, "{}", one_line(&self.message))?;
-        if let Some(request_id) = &self.request_id {
-            write!(f, " (request id {})", one_line(request_id))?;
-        }
-        Ok(())
+/// The one-line report of [`ErrorInfo`]'s `Display`.
+fn line(e: &ErrorInfo) -> String {
+    let mut line = match (&e.provider, &e.profile) {
+        (Some(provider), Some(profile)) => format!("{provider} ({}): ", one_line(profile)),
+        (Some(provider), None) => format!("{provider}: "),
+        (None, Some(profile)) => format!("profile {}: ", one_line(profile)),
+        (None, None) => String::new(),
+    };
+    if let Some(code) = e.code.as_deref().map(one_line).filter(|c| !c.is_empty()) {
+        line.push_str(&format!("{code}: "));
     }
+    // A cloud's message may span lines; the report must stay one line.
+    line.push_str(&one_line(&e.message));
+    if let Some(request_id) = &e.request_id {
+        line.push_str(&format!(" (request id {})", one_line(request_id)));
+    }
+    line
 }
-
-impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {
@@ -275,6 +270,20 @@ mod tests {
     }
 
     #[test]
+    fn wrapped_errors_are_the_source_but_not_in_the_line() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let err = Error::io("/x/y", &io).with_profile("p");
+        assert_eq!(err.to_string(), "profile p: /x/y: denied");
+        let source = err.source().expect("the io error");
+        assert_eq!(source.to_string(), "denied");
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let err = Error::config(format!("damaged ({json})")).with_source(json);
+        assert!(err.source().unwrap().to_string().contains("EOF"));
+        assert!(Error::usage("plain").source().is_none());
+    }
+
+    #[test]
     fn exit_codes_follow_the_contract() {
         assert_eq!(ErrorKind::Config.exit_code(), 2);
         assert_eq!(ErrorKind::Usage.exit_code(), 2);
@@ -283,5 +292,8 @@ mod tests {
         assert_eq!(ErrorKind::Timeout.exit_code(), 4);
         assert_eq!(ErrorKind::Partial.exit_code(), 5);
         assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+        assert_eq!(ErrorKind::ClockSkew.exit_code(), 3);
+        assert_eq!(ErrorKind::NotFound.as_str(), "not-found");
+        assert_eq!(ErrorKind::BadResponse.as_str(), "bad-response");
     }
 }

@@ -1,6 +1,7 @@
 //! cloudkeys: list, create, enable/disable, delete, rotate and audit cloud access keys.
 
 pub mod atomic;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -2,9 +2,9 @@
 
 use comfy_table::Cell;
 
-use super::table::{days, fit, last_used_text, Column, Fitted, Step, Style};
+use super::table::{days, fit, last_used_text, Columns, Fitted, Shape, Step, Style};
 use super::{markdown_escape, Zone};
-use crate::model::{Finding, Rule};
+use crate::audit::{Finding, Rule};
 
 /// Findings (worst first, allowed last) and what was read to find them.
 pub struct AuditReport<'a> {
@@ -91,75 +91,18 @@ fn last_used(f: &Finding, zone: Zone, time_of_day: bool) -> String {
     }
 }
 
-/// What an audit table shows; fitting turns these off one by one (the finding wraps last).
-#[derive(Clone)]
-struct Shape {
-    cloud: bool,
-    profile: bool,
-    time_of_day: bool,
-    age: bool,
-    last_used: bool,
-}
-
 /// The finding's message says how old or idle the key is, so AGE and LAST USED go before
-/// the columns that say where the key is.
-const STEPS: [Step<Shape>; 5] = [
+/// the columns that say where the key is; the finding wraps last.
+const STEPS: [Step; 5] = [
     Step {
         name: "time of day",
-        applies: |s| s.time_of_day,
-        apply: |s| s.time_of_day = false,
-        moot: |s| !s.last_used,
+        of: &["LAST USED"],
     },
-    Step {
-        name: "AGE",
-        applies: |s| s.age,
-        apply: |s| s.age = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "LAST USED",
-        applies: |s| s.last_used,
-        apply: |s| s.last_used = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "PROFILE",
-        applies: |s| s.profile,
-        apply: |s| s.profile = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "CLOUD",
-        applies: |s| s.cloud,
-        apply: |s| s.cloud = false,
-        moot: |_| false,
-    },
+    Step::column("AGE"),
+    Step::column("LAST USED"),
+    Step::column("PROFILE"),
+    Step::column("CLOUD"),
 ];
-
-/// The CLOUD and PROFILE columns, when the shape has them.
-fn place_columns(shape: &Shape, rows: &[&Finding]) -> Vec<Column> {
-    let mut columns = Vec::new();
-    if shape.cloud {
-        let mut column = Column::new("CLOUD");
-        column.cells = rows
-            .iter()
-            .map(|f| Cell::new(f.provider.as_str()))
-            .collect();
-        columns.push(column);
-    }
-    if shape.profile {
-        let mut column = Column::new("PROFILE");
-        column.cells = rows.iter().map(|f| Cell::new(&f.profile)).collect();
-        columns.push(column);
-    }
-    columns
-}
-
-fn text_column(header: &str, rows: &[&Finding], text: impl Fn(&Finding) -> String) -> Column {
-    let mut column = Column::new(header);
-    column.cells = rows.iter().map(|f| Cell::new(text(f))).collect();
-    column
-}
 
 /// Prose broken between words into lines of at most `width` characters (on a terminal).
 fn wrap_words(text: &str, width: usize) -> String {
@@ -183,18 +126,7 @@ fn wrap_words(text: &str, width: usize) -> String {
 /// A section per rule, worst first, then the allowed findings, then the summary.
 pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     let findings = report.findings;
-    let first = findings.first();
-    let shape = Shape {
-        cloud: findings
-            .iter()
-            .any(|f| Some(f.provider) != first.map(|f| f.provider)),
-        profile: findings
-            .iter()
-            .any(|f| Some(&f.profile) != first.map(|f| &f.profile)),
-        time_of_day: true,
-        age: true,
-        last_used: true,
-    };
+    let shape = Shape::of_places(findings, |f| (f.provider, f.profile.as_str()));
     let zone = style.zone;
     let color = style.color;
 
@@ -216,35 +148,36 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
         }
         let about_keys = rows.iter().all(|f| f.access_key_id.is_some());
         out.push(fit(style, shape.clone(), &STEPS, |shape| {
-            let mut columns = place_columns(shape, &rows);
+            let mut table = Columns::new(&rows, shape);
+            table
+                .add("CLOUD", |f| Cell::new(f.provider.as_str()))
+                .add("PROFILE", |f| Cell::new(&f.profile));
             if about_keys {
-                columns.push(text_column("USER", &rows, |f| {
-                    f.user.as_deref().unwrap_or("-").to_string()
-                }));
-                columns.push(text_column("ACCESS KEY ID", &rows, subject));
-                if shape.age {
-                    columns.push(text_column("AGE", &rows, |f| days(f.age_days)));
-                }
-                if shape.last_used {
-                    columns.push(text_column(&zone.header("LAST USED"), &rows, |f| {
-                        last_used(f, zone, shape.time_of_day)
-                    }));
-                }
+                table
+                    .add("USER", |f| Cell::new(f.user.as_deref().unwrap_or("-")))
+                    .add("ACCESS KEY ID", |f| Cell::new(subject(f)))
+                    .add("AGE", |f| Cell::new(days(f.age_days)))
+                    .add_as("LAST USED", zone.header("LAST USED"), None, |f| {
+                        Cell::new(last_used(f, zone, shape.has("time of day")))
+                    });
             } else {
-                columns.push(text_column("PROJECT", &rows, |f| {
-                    f.project_id.as_deref().unwrap_or("-").to_string()
-                }));
-                columns.push(text_column(&zone.header("EXPIRES"), &rows, |f| {
-                    f.expires_at
-                        .as_ref()
-                        .map(|t| zone.time(t, shape.time_of_day))
-                        .unwrap_or_else(|| "-".into())
-                }));
+                table
+                    .add("PROJECT", |f| {
+                        Cell::new(f.project_id.as_deref().unwrap_or("-"))
+                    })
+                    .add_as("EXPIRES", zone.header("EXPIRES"), None, |f| {
+                        Cell::new(
+                            f.expires_at
+                                .as_ref()
+                                .map(|t| zone.time(t, shape.has("time of day")))
+                                .unwrap_or_else(|| "-".into()),
+                        )
+                    });
             }
-            let mut finding = Column::wrapping("FINDING", 24);
-            finding.cells = rows.iter().map(|f| Cell::new(&f.message)).collect();
-            columns.push(finding);
-            columns
+            table.add_as("FINDING", "FINDING".into(), Some(24), |f| {
+                Cell::new(&f.message)
+            });
+            table.list
         }));
         out.text.push('\n');
     }
@@ -255,27 +188,21 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
             allowed.len()
         ));
         out.push(fit(style, shape.clone(), &STEPS, |shape| {
-            let mut columns = vec![text_column("RULE", &allowed, |f| {
-                f.rule.as_str().to_string()
-            })];
-            columns.extend(place_columns(shape, &allowed));
-            columns.push(text_column("USER", &allowed, |f| {
-                f.user.as_deref().unwrap_or("-").to_string()
-            }));
-            columns.push(text_column("ACCESS KEY ID", &allowed, subject));
-            let mut reason = Column::wrapping("REASON", 20);
-            reason.cells = allowed
-                .iter()
-                .map(|f| Cell::new(f.allow_reason.as_deref().unwrap_or("-")))
-                .collect();
-            columns.push(reason);
-            // The allow-list's own date: the last day it holds, as written in the config.
-            columns.push(text_column("UNTIL", &allowed, |f| {
-                f.allow_until
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "-".into())
-            }));
-            columns
+            let mut table = Columns::new(&allowed, shape);
+            table
+                .add("RULE", |f| Cell::new(f.rule.as_str()))
+                .add("CLOUD", |f| Cell::new(f.provider.as_str()))
+                .add("PROFILE", |f| Cell::new(&f.profile))
+                .add("USER", |f| Cell::new(f.user.as_deref().unwrap_or("-")))
+                .add("ACCESS KEY ID", |f| Cell::new(subject(f)))
+                .add_as("REASON", "REASON".into(), Some(20), |f| {
+                    Cell::new(f.allow_reason.as_deref().unwrap_or("-"))
+                })
+                // The allow-list's own date: the last day it holds, as written in the config.
+                .add("UNTIL", |f| {
+                    Cell::new(f.allow_until.map_or_else(|| "-".into(), |d| d.to_string()))
+                });
+            table.list
         }));
         out.text.push('\n');
     }

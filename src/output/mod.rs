@@ -166,11 +166,16 @@ pub fn sanitize(text: &str) -> String {
 
 /// Asks a question on stderr (no line end; the answer is read by the caller). Never panics.
 pub fn prompt(question: &str) {
+    to_stderr(&sanitize(question));
+}
+
+/// Writes to stderr, unless it is closed; a failure is ignored (nobody is left to tell).
+fn to_stderr(text: &str) {
     if STDERR_CLOSED.load(Ordering::Relaxed) {
         return;
     }
     let mut err = io::stderr().lock();
-    let _ = write!(err, "{}", sanitize(question)).and_then(|_| err.flush());
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
 }
 
 /// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
@@ -205,11 +210,7 @@ pub fn guard_standard_streams() {
 /// One line to stderr that never panics: `eprintln!` panics when stderr is gone (a closed
 /// pipe, a full disk), and that must not happen after a key was made.
 pub fn stderr_line(line: &str) {
-    if STDERR_CLOSED.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{}", sanitize(line)).and_then(|_| err.flush());
+    to_stderr(&format!("{}\n", sanitize(line)));
 }
 
 /// Writes a secret to stdout: every failure counts, a closed pipe and a closed stdout too,
@@ -297,7 +298,10 @@ impl Printer {
                 self.emit_fitted(audit::table(report, &self.style()))
             }
             OutputFormat::Markdown => emit_text(&audit::markdown(report, self.zone)),
-            _ => self.structured(&to_values(report.findings), &FINDING_COLUMNS),
+            _ => self.structured(
+                &to_values(report.findings),
+                &[&KEY_COLUMNS[..], &FINDING_COLUMNS].concat(),
+            ),
         }
     }
 
@@ -318,7 +322,11 @@ impl Printer {
             OutputFormat::Table | OutputFormat::Wide => {
                 for_terminal(&table::new_key(key, show_secret, &self.style()))
             }
-            _ => self.render(&[value], &NEW_KEY_COLUMNS)?,
+            // The key's columns up to created_at, then the secret.
+            _ => self.render(
+                &[value],
+                &[&KEY_COLUMNS[..8], &["secret_access_key"]].concat(),
+            )?,
         };
         if show_secret {
             emit_secret(&text)
@@ -439,21 +447,8 @@ const KEY_COLUMNS: [&str; 14] = [
     "age_days",
     "idle_days",
 ];
-const FINDING_COLUMNS: [&str; 21] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "access_key_id",
-    "status",
-    "created_at",
-    "last_used_at",
-    "last_used_service",
-    "last_used_region",
-    "last_used_precision",
-    "age_days",
-    "idle_days",
+/// What a finding adds to the columns of the key it is about.
+const FINDING_COLUMNS: [&str; 7] = [
     "project_id",
     "expires_at",
     "rule",
@@ -461,17 +456,6 @@ const FINDING_COLUMNS: [&str; 21] = [
     "allowed",
     "allow_reason",
     "allow_until",
-];
-const NEW_KEY_COLUMNS: [&str; 9] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "access_key_id",
-    "status",
-    "created_at",
-    "secret_access_key",
 ];
 const IDENTITY_COLUMNS: [&str; 8] = [
     "provider",
@@ -500,18 +484,19 @@ fn cell(map: &Map<String, Value>, column: &str) -> String {
     }
 }
 
+/// The columns some row has (e.g. secret_access_key only when printed).
+fn present<'a>(values: &[Value], columns: &[&'a str]) -> Vec<&'a str> {
+    let has = |c: &&str| {
+        values
+            .iter()
+            .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
+    };
+    columns.iter().copied().filter(has).collect()
+}
+
 fn csv_text(values: &[Value], columns: &[&str]) -> io::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    // Only columns some row has (e.g. secret_access_key only when printed).
-    let present: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|c| {
-            values
-                .iter()
-                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
-        })
-        .collect();
+    let present = present(values, columns);
     writer.write_record(&present).map_err(io::Error::other)?;
     for value in values {
         let Some(map) = value.as_object() else {
@@ -573,15 +558,7 @@ fn markdown_keys(records: &[KeyRecord], zone: Zone) -> String {
 
 /// A GitHub-flavoured Markdown table (for CI step summaries).
 pub fn markdown(values: &[Value], columns: &[&str]) -> String {
-    let present: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|c| {
-            values
-                .iter()
-                .any(|v| v.as_object().is_some_and(|m| m.contains_key(*c)))
-        })
-        .collect();
+    let present = present(values, columns);
     let mut out = format!("| {} |\n", present.join(" | "));
     out.push_str(&format!("|{}\n", " --- |".repeat(present.len())));
     for value in values {

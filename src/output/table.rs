@@ -6,7 +6,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::{cloud_day, ProfileRow, Zone};
-use crate::model::{Identity, KeyRecord, KeyStatus, NewKey};
+use crate::model::{Identity, KeyRecord, KeyStatus, NewKey, ProviderKind};
 
 /// How tables are drawn: colour, the terminal width to fit (`None`: every column, no
 /// fitting) and the zone times are shown in.
@@ -42,30 +42,98 @@ pub(super) struct Column {
     pub wrap_to: Option<usize>,
 }
 
-impl Column {
-    pub fn new(header: impl Into<String>) -> Self {
-        Column {
-            header: header.into(),
-            cells: Vec::new(),
-            wrap_to: None,
+/// The columns of a table over `rows`; a column whose name the shape hides is left out.
+pub(super) struct Columns<'a, T> {
+    rows: &'a [T],
+    shape: &'a Shape,
+    pub list: Vec<Column>,
+}
+
+impl<'a, T> Columns<'a, T> {
+    pub fn new(rows: &'a [T], shape: &'a Shape) -> Self {
+        Columns {
+            rows,
+            shape,
+            list: Vec::new(),
         }
     }
 
-    pub fn wrapping(header: impl Into<String>, wrap_to: usize) -> Self {
-        Column {
-            wrap_to: Some(wrap_to),
-            ..Column::new(header)
+    /// A column headed by its name.
+    pub fn add(&mut self, name: &str, cell: impl Fn(&T) -> Cell) -> &mut Self {
+        self.add_as(name, name.to_string(), None, cell)
+    }
+
+    /// A column with a header of its own (e.g. naming the zone); `wrap_to` as in [`Column`].
+    pub fn add_as(
+        &mut self,
+        name: &str,
+        header: String,
+        wrap_to: Option<usize>,
+        cell: impl Fn(&T) -> Cell,
+    ) -> &mut Self {
+        if self.shape.has(name) {
+            let cells = self.rows.iter().map(cell).collect();
+            self.list.push(Column {
+                header,
+                cells,
+                wrap_to,
+            });
         }
+        self
     }
 }
 
-/// One way to make a table narrower: `name` for the note, whether it `applies` to a shape,
-/// what it does, and whether a later step made it `moot` (left out what it shortened).
-pub(super) struct Step<S> {
+/// What a table shows: everything but the columns and details (by name) left out to fit it.
+#[derive(Clone, Default)]
+pub(super) struct Shape {
+    hidden: Vec<&'static str>,
+}
+
+impl Shape {
+    /// Everything but `hidden` (e.g. a CLOUD column when every row has the same cloud).
+    pub fn without(hidden: impl IntoIterator<Item = Option<&'static str>>) -> Self {
+        Shape {
+            hidden: hidden.into_iter().flatten().collect(),
+        }
+    }
+
+    /// Everything, but CLOUD and PROFILE only when the rows' (cloud, profile) differ in them.
+    pub fn of_places<T>(rows: &[T], place: impl Fn(&T) -> (ProviderKind, &str)) -> Self {
+        let places: Vec<_> = rows.iter().map(place).collect();
+        let first = places.first();
+        Shape::without([
+            places
+                .iter()
+                .all(|p| Some(p.0) == first.map(|f| f.0))
+                .then_some("CLOUD"),
+            places
+                .iter()
+                .all(|p| Some(p.1) == first.map(|f| f.1))
+                .then_some("PROFILE"),
+        ])
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        !self.hidden.contains(&name)
+    }
+}
+
+/// One way to make a table narrower: leave out `name` (a column, or a detail of some), named
+/// in the note unless all the columns it shortened (`of`) were left out later (moot).
+pub(super) struct Step {
     pub name: &'static str,
-    pub applies: fn(&S) -> bool,
-    pub apply: fn(&mut S),
-    pub moot: fn(&S) -> bool,
+    pub of: &'static [&'static str],
+}
+
+impl Step {
+    /// Leaves out a whole column.
+    pub const fn column(name: &'static str) -> Self {
+        Step { name, of: &[] }
+    }
+
+    fn moot(&self, shape: &Shape) -> bool {
+        !self.of.is_empty() && self.of.iter().all(|column| !shape.has(column))
+    }
 }
 
 /// Columns are two spaces apart, as in `gh` and `kubectl`.
@@ -114,11 +182,11 @@ fn needed(wraps: &[Option<usize>], natural: &[u16], wrapping: bool) -> usize {
 /// leaves out something, named for the note) in order until the table fits, then lets
 /// the free-text columns wrap. Ids never wrap: a line longer than the terminal is better
 /// than a key id split in two.
-pub(super) fn fit<S>(
+pub(super) fn fit(
     style: &Style,
-    mut shape: S,
-    steps: &[Step<S>],
-    build: impl Fn(&S) -> Vec<Column>,
+    mut shape: Shape,
+    steps: &[Step],
+    build: impl Fn(&Shape) -> Vec<Column>,
 ) -> Fitted {
     let (mut table, mut wraps) = table_of(build(&shape));
     let Some(width) = style.width else {
@@ -133,8 +201,8 @@ pub(super) fn fit<S>(
         if needed(&wraps, &natural, true) <= width {
             break;
         }
-        if (step.applies)(&shape) {
-            (step.apply)(&mut shape);
+        if shape.has(step.name) && !step.moot(&shape) {
+            shape.hidden.push(step.name);
             taken.push(step);
             (table, wraps) = table_of(build(&shape));
             natural = table.column_max_content_widths();
@@ -143,7 +211,7 @@ pub(super) fn fit<S>(
     // Named in the note: what is missing in the end (no "time of day" once the times went).
     let hidden = taken
         .iter()
-        .filter(|step| !(step.moot)(&shape))
+        .filter(|step| !step.moot(&shape))
         .map(|step| step.name)
         .collect();
     if needed(&wraps, &natural, false) > width {
@@ -216,56 +284,21 @@ pub(super) fn last_used_text(
     Some(text)
 }
 
-/// What the key table shows; fitting turns these off one by one.
-#[derive(Clone)]
-struct KeyShape {
-    cloud: bool,
-    profile: bool,
-    time_of_day: bool,
-    place: bool,
-    created: bool,
-    last_used: bool,
-}
-
 /// Least useful first: the time of day, where a key was last used, then the columns another
 /// one repeats (AGE says what CREATED does, IDLE what LAST USED does), profile before cloud.
-const KEY_STEPS: [Step<KeyShape>; 6] = [
+const KEY_STEPS: [Step; 6] = [
     Step {
         name: "time of day",
-        applies: |s| s.time_of_day,
-        apply: |s| s.time_of_day = false,
-        moot: |s| !s.created && !s.last_used,
+        of: &["CREATED", "LAST USED"],
     },
     Step {
         name: "service/region",
-        applies: |s| s.place && s.last_used,
-        apply: |s| s.place = false,
-        moot: |s| !s.last_used,
+        of: &["LAST USED"],
     },
-    Step {
-        name: "CREATED",
-        applies: |s| s.created,
-        apply: |s| s.created = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "LAST USED",
-        applies: |s| s.last_used,
-        apply: |s| s.last_used = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "PROFILE",
-        applies: |s| s.profile,
-        apply: |s| s.profile = false,
-        moot: |_| false,
-    },
-    Step {
-        name: "CLOUD",
-        applies: |s| s.cloud,
-        apply: |s| s.cloud = false,
-        moot: |_| false,
-    },
+    Step::column("CREATED"),
+    Step::column("LAST USED"),
+    Step::column("PROFILE"),
+    Step::column("CLOUD"),
 ];
 
 /// Key records; the provider and profile columns only when rows differ in them.
@@ -276,77 +309,52 @@ pub fn keys(records: &[KeyRecord], style: &Style) -> Fitted {
             hidden: Vec::new(),
         };
     }
-    let shape = KeyShape {
-        cloud: records.iter().any(|r| r.provider != records[0].provider),
-        profile: records.iter().any(|r| r.profile != records[0].profile),
-        time_of_day: true,
-        place: true,
-        created: true,
-        last_used: true,
-    };
+    let shape = Shape::of_places(records, |r| (r.provider, r.profile.as_str()));
     let color = style.color;
     let zone = style.zone;
     fit(style, shape, &KEY_STEPS, |shape| {
-        let mut cloud = Column::new("CLOUD");
-        let mut profile = Column::new("PROFILE");
-        let mut user = Column::new("USER");
-        let mut id = Column::new("ACCESS KEY ID");
-        let mut status = Column::new("STATUS");
-        let mut created = Column::new(zone.header("CREATED"));
-        let mut age = Column::new("AGE");
-        let mut last_used = Column::new(zone.header("LAST USED"));
-        let mut idle = Column::new("IDLE");
-        for r in records {
-            cloud.cells.push(Cell::new(r.provider.as_str()));
-            profile.cells.push(Cell::new(&r.profile));
-            user.cells.push(Cell::new(r.user.as_deref().unwrap_or("-")));
-            id.cells.push(Cell::new(&r.access_key_id));
-            let status_color = match r.status {
-                KeyStatus::Active => Color::Green,
-                KeyStatus::Inactive => Color::DarkGrey,
-            };
-            status
-                .cells
-                .push(colored(r.status.to_string(), Some(status_color), color));
-            created.cells.push(Cell::new(
-                r.created_at
-                    .as_ref()
-                    .map(|t| zone.time(t, shape.time_of_day))
-                    .unwrap_or_else(|| "-".into()),
-            ));
-            age.cells
-                .push(colored(days(r.age_days), age_color(r.age_days), color));
-            last_used.cells.push(Cell::new(
-                last_used_text(
-                    &r.last_used_at,
-                    r.last_used_precision.is_some(),
-                    [&r.last_used_service, &r.last_used_region],
-                    zone,
-                    shape.time_of_day,
-                    shape.place,
+        let time_of_day = shape.has("time of day");
+        let mut table = Columns::new(records, shape);
+        table
+            .add("CLOUD", |r| Cell::new(r.provider.as_str()))
+            .add("PROFILE", |r| Cell::new(&r.profile))
+            .add("USER", |r| Cell::new(r.user.as_deref().unwrap_or("-")))
+            .add("ACCESS KEY ID", |r| Cell::new(&r.access_key_id))
+            .add("STATUS", |r| {
+                let status_color = match r.status {
+                    KeyStatus::Active => Color::Green,
+                    KeyStatus::Inactive => Color::DarkGrey,
+                };
+                colored(r.status.to_string(), Some(status_color), color)
+            })
+            .add_as("CREATED", zone.header("CREATED"), None, |r| {
+                Cell::new(
+                    r.created_at
+                        .as_ref()
+                        .map(|t| zone.time(t, time_of_day))
+                        .unwrap_or_else(|| "-".into()),
                 )
-                .unwrap_or_else(|| "never".into()),
-            ));
-            idle.cells
-                .push(colored(days(r.idle_days), age_color(r.idle_days), color));
-        }
-        let mut columns = Vec::new();
-        if shape.cloud {
-            columns.push(cloud);
-        }
-        if shape.profile {
-            columns.push(profile);
-        }
-        columns.extend([user, id, status]);
-        if shape.created {
-            columns.push(created);
-        }
-        columns.push(age);
-        if shape.last_used {
-            columns.push(last_used);
-        }
-        columns.push(idle);
-        columns
+            })
+            .add("AGE", |r| {
+                colored(days(r.age_days), age_color(r.age_days), color)
+            })
+            .add_as("LAST USED", zone.header("LAST USED"), None, |r| {
+                Cell::new(
+                    last_used_text(
+                        &r.last_used_at,
+                        r.last_used_precision.is_some(),
+                        [&r.last_used_service, &r.last_used_region],
+                        zone,
+                        time_of_day,
+                        shape.has("service/region"),
+                    )
+                    .unwrap_or_else(|| "never".into()),
+                )
+            })
+            .add("IDLE", |r| {
+                colored(days(r.idle_days), age_color(r.idle_days), color)
+            });
+        table.list
     })
 }
 
@@ -354,25 +362,24 @@ pub(super) fn days(value: Option<i64>) -> String {
     value.map(|d| format!("{d}d")).unwrap_or_else(|| "-".into())
 }
 
-/// A table with no fitting steps: fitted only by wrapping its free-text columns.
-fn plain(style: &Style, columns: Vec<Column>) -> String {
-    let columns = std::cell::RefCell::new(Some(columns));
-    // No steps: `build` runs once.
-    fit(style, (), &[], |_| {
-        columns.borrow_mut().take().unwrap_or_default()
+/// A table with no fitting steps, of the columns `add` gives over `rows`: fitted only by
+/// wrapping its free-text columns.
+fn plain<T>(style: &Style, rows: &[T], add: impl Fn(&mut Columns<T>)) -> String {
+    fit(style, Shape::default(), &[], |shape| {
+        let mut table = Columns::new(rows, shape);
+        add(&mut table);
+        table.list
     })
     .text
 }
 
 /// A FIELD/VALUE table (nothing in it wraps: a secret must copy whole).
 fn field_table(style: &Style, rows: Vec<(String, Cell)>) -> String {
-    let mut field = Column::new("FIELD");
-    let mut value = Column::new("VALUE");
-    for (name, cell) in rows {
-        field.cells.push(Cell::new(name));
-        value.cells.push(cell);
-    }
-    plain(style, vec![field, value])
+    plain(style, &rows, |table| {
+        table
+            .add("FIELD", |(name, _)| Cell::new(name))
+            .add("VALUE", |(_, value)| value.clone());
+    })
 }
 
 pub fn new_key(key: &NewKey, show_secret: bool, style: &Style) -> String {
@@ -404,54 +411,35 @@ pub fn new_key(key: &NewKey, show_secret: bool, style: &Style) -> String {
 }
 
 pub fn identities(identities: &[Identity], style: &Style) -> String {
-    let headers = [
-        "PROFILE",
-        "PROVIDER",
-        "ACCOUNT",
-        "USER",
-        "TYPE",
-        "ACCESS KEY ID",
-    ];
-    let mut columns: Vec<Column> = headers.iter().map(|h| Column::new(*h)).collect();
-    for i in identities {
-        let values = [
-            i.profile.clone(),
-            i.provider.to_string(),
-            i.account_id.clone().unwrap_or_else(|| "-".into()),
-            i.user.clone().unwrap_or_else(|| "-".into()),
-            format!("{:?}", i.identity_type).to_lowercase(),
-            i.access_key_id.clone(),
-        ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.cells.push(Cell::new(value));
-        }
-    }
-    plain(style, columns)
+    plain(style, identities, |table| {
+        let or_dash = |value: &Option<String>| Cell::new(value.as_deref().unwrap_or("-"));
+        table
+            .add("PROFILE", |i| Cell::new(&i.profile))
+            .add("PROVIDER", |i| Cell::new(i.provider.as_str()))
+            .add("ACCOUNT", |i| or_dash(&i.account_id))
+            .add("USER", |i| or_dash(&i.user))
+            .add("TYPE", |i| {
+                Cell::new(format!("{:?}", i.identity_type).to_lowercase())
+            })
+            .add("ACCESS KEY ID", |i| Cell::new(&i.access_key_id));
+    })
 }
 
 pub fn profiles(rows: &[ProfileRow], style: &Style) -> String {
     if rows.is_empty() {
         return "no profiles found\n".to_string();
     }
-    let mut columns: Vec<Column> = ["NAME", "PROVIDER", "ACCESS KEY ID", "REGION"]
-        .iter()
-        .map(|h| Column::new(*h))
-        .collect();
-    // Paths may wrap; names and ids may not.
-    columns.push(Column::wrapping("SOURCE", 20));
-    for p in rows {
-        let values = [
-            p.name.clone(),
-            p.provider.clone(),
-            p.access_key_id.clone(),
-            p.region.clone().unwrap_or_else(|| "-".into()),
-            p.source.clone(),
-        ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.cells.push(Cell::new(value));
-        }
-    }
-    plain(style, columns)
+    plain(style, rows, |table| {
+        table
+            .add("NAME", |p| Cell::new(&p.name))
+            .add("PROVIDER", |p| Cell::new(&p.provider))
+            .add("ACCESS KEY ID", |p| Cell::new(&p.access_key_id))
+            .add("REGION", |p| Cell::new(p.region.as_deref().unwrap_or("-")))
+            // Paths may wrap; names and ids may not.
+            .add_as("SOURCE", "SOURCE".into(), Some(20), |p| {
+                Cell::new(&p.source)
+            });
+    })
 }
 
 /// One FIELD/VALUE table per record, fields in `columns` order, `-` for null.
@@ -476,4 +464,64 @@ pub fn fields(values: &[serde_json::Value], columns: &[&str], style: &Style) -> 
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: [Step; 3] = [
+        Step {
+            name: "time of day",
+            of: &["WHEN"],
+        },
+        Step::column("WHEN"),
+        Step::column("WHERE"),
+    ];
+
+    /// ID (20 wide), WHEN (16, or 10 without the time of day), WHERE (9): 49 with the gaps.
+    fn draw(width: usize, shape: Shape) -> Fitted {
+        let column = |header: &str, cell: &str| Column {
+            header: header.into(),
+            cells: vec![Cell::new(cell)],
+            wrap_to: None,
+        };
+        let style = Style {
+            color: false,
+            width: Some(width),
+            zone: Zone::Utc,
+        };
+        fit(&style, shape, &STEPS, |shape| {
+            let mut columns = vec![column("ID", "AKIAIOSFODNN7EXAMPLE")];
+            if shape.has("WHEN") {
+                let when = if shape.has("time of day") {
+                    "2025-06-01 12:00"
+                } else {
+                    "2025-06-01"
+                };
+                columns.push(column("WHEN", when));
+            }
+            if shape.has("WHERE") {
+                columns.push(column("WHERE", "us-east-1"));
+            }
+            columns
+        })
+    }
+
+    #[test]
+    fn steps_apply_in_order_until_it_fits_and_moot_ones_go_unnamed() {
+        let whole = draw(49, Shape::default());
+        assert!(whole.hidden.is_empty() && whole.text.contains("12:00"));
+        assert_eq!(draw(45, Shape::default()).hidden, ["time of day"]);
+        // WHEN went too: its time of day is not worth a mention.
+        let narrow = draw(40, Shape::default());
+        assert_eq!(narrow.hidden, ["WHEN"]);
+        assert!(narrow.text.contains("us-east-1") && !narrow.text.contains("2025"));
+        // A column left out from the start is no step taken.
+        assert_eq!(
+            draw(37, Shape::without([Some("WHERE")])).hidden,
+            ["time of day"]
+        );
+        assert!(draw(38, Shape::without([Some("WHERE")])).hidden.is_empty());
+    }
 }
