@@ -38,7 +38,8 @@ fn carol_key(
             let (id, _) = s.add_aws_key(aws::TEST_ACCOUNT, Some("carol"), ago(created));
             let key = s.find_key_mut(&id).expect("key");
             key.status = status;
-            key.last_used = used.map(|d| (ago(d), "s3".to_string(), "us-east-1".to_string()));
+            key.last_used = used.map(ago);
+            key.last_used_in = used.map(|_| ("s3".to_string(), "us-east-1".to_string()));
             id
         }
         ProviderKind::Alibaba => {
@@ -324,7 +325,7 @@ fn cce_aksk_expiry_is_audited_on_huawei_profiles_with_a_project() {
                 .huawei
                 .accounts
                 .iter_mut()
-                .find(|a| a.domain_id == TEST_DOMAIN)
+                .find(|a| a.account_id == TEST_DOMAIN)
                 .expect("test account");
             account.projects[0].long_aksk = days.map(|d| LongAksk {
                 expires_at: now + Duration::days(d),

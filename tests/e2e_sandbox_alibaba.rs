@@ -89,7 +89,8 @@ fn all_users_scan_reads_the_credential_report() {
     world.with_state(|s| {
         let account = s.alibaba.account_mut(TEST_ACCOUNT).unwrap();
         for i in 0..26 {
-            account.add_user(&format!("svc-{i:03}"), "svc", false, now - day(300));
+            let user = account.add_user(&format!("svc-{i:03}"), false, now - day(300));
+            user.display_name = "svc".into();
         }
         let none = std::time::Duration::ZERO;
         for i in 0..8 {

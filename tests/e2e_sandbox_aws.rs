@@ -507,7 +507,8 @@ fn all_users_scan_reads_the_credential_report() {
             let (id, _) = s.add_aws_key(ACCOUNT, Some(&format!("svc-{i:03}")), Utc::now());
             if i % 2 == 0 {
                 let key = s.find_key_mut(&id).unwrap();
-                key.last_used = Some((Utc::now(), "ec2".into(), "eu-west-1".into()));
+                key.last_used = Some(Utc::now());
+                key.last_used_in = Some(("ec2".into(), "eu-west-1".into()));
             }
         }
     });

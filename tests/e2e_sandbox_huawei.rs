@@ -4,8 +4,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use cloudkeys::model::{format_time, KeyStatus};
+use cloudkeys::model::{format_time, KeyStatus, ProviderKind};
 use cloudkeys::sandbox::huawei::{HuaweiUser, DEMO_DOMAIN, TEST_DOMAIN, TEST_PROJECT};
+use cloudkeys::sandbox::{Effect, Fault};
 use common::{assert_one_line_error, json_array, run, World};
 use serde_json::Value;
 
@@ -569,11 +570,15 @@ fn cce_aksk_status_as_json_table_and_csv() {
 #[test]
 fn throttled_calls_are_retried() {
     let world = world();
-    world.with_state(|s| s.huawei.throttle_next = 2);
+    let throttle = |times| {
+        let fault = Fault::always(Effect::Throttle).provider(ProviderKind::Huawei);
+        world.with_state(|s| s.settings.faults = vec![fault.times(times)]);
+    };
+    throttle(2);
     let (stdout, _) = run(&mut world.cmd(["-p", ADMIN, "whoami", "-o", "json"]), 0);
     assert_eq!(json_array(&stdout)[0]["user"], "admin");
-    assert_eq!(world.with_state(|s| s.huawei.throttle_next), 0);
-    world.with_state(|s| s.huawei.throttle_next = 1);
+    assert_eq!(world.with_state(|s| s.settings.faults[0].times), 0);
+    throttle(1);
     let (_, stderr) = run(&mut world.cmd(["-p", ADMIN, "whoami", "--retries", "0"]), 4);
     assert_one_line_error(&stderr, "APIGW.0308");
 }
@@ -684,7 +689,7 @@ fn whoami_and_list_need_no_iam_list_permission() {
             .huawei
             .accounts
             .iter_mut()
-            .find(|a| a.domain_id == TEST_DOMAIN);
+            .find(|a| a.account_id == TEST_DOMAIN);
         let admin = account
             .and_then(|a| a.users.iter_mut().find(|u| u.name == "admin"))
             .expect("seeded");

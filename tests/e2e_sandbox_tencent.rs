@@ -69,7 +69,7 @@ fn assert_no_secret(world: &World, text: &str) {
 /// A key's last use in the sandbox, as RFC 3339 UTC to the second.
 fn exact_last_use(world: &World, id: &str) -> String {
     world.with_state(|s| {
-        let at = s.tencent.find_key(id).unwrap().2.last_used.unwrap();
+        let at = s.tencent.find_key(id).unwrap().1.last_used.unwrap();
         cloudkeys::model::format_time(&at)
     })
 }
@@ -253,10 +253,11 @@ fn create_prints_the_secret_once_and_the_cloud_has_the_key() {
         .with_timezone(&Utc);
     assert!((Utc::now() - created).num_seconds().abs() < 60, "{created}");
     let stored = world.with_state(|s| {
-        let (_, uin, key) = s.tencent.find_key(id).unwrap();
-        (uin, key.secret.clone(), key.status)
+        let (owner, key) = s.tencent.find_key(id).unwrap();
+        (owner.user, key.secret.clone(), key.status)
     });
-    assert_eq!(stored, (test_uin(3), secret.to_string(), KeyStatus::Active));
+    let carol = Some("carol".to_string());
+    assert_eq!(stored, (carol, secret.to_string(), KeyStatus::Active));
     assert!(!stderr.contains(secret));
 }
 
@@ -285,7 +286,7 @@ fn create_saves_to_a_private_file_and_never_overwrites() {
     assert!(!stderr.contains(&secret));
     assert_eq!(json_array(&stdout)[0]["access_key_id"], id.as_str());
     assert_eq!(
-        world.with_state(|s| s.tencent.find_key(&id).unwrap().2.secret.clone()),
+        world.with_state(|s| s.tencent.find_key(&id).unwrap().1.secret.clone()),
         secret
     );
 
@@ -637,12 +638,7 @@ fn audit_batches_last_use_across_users() {
         let now = Utc::now();
         let account = s.tencent.account_mut(TEST_OWNER_UIN).unwrap();
         for i in 0..25u64 {
-            account.add_user(
-                &format!("svc{i:02}"),
-                TEST_OWNER_UIN + 9_000 + i,
-                false,
-                now,
-            );
+            account.add_user(&format!("svc{i:02}"), false, now).uin = TEST_OWNER_UIN + 9_000 + i;
         }
         for i in 0..25u64 {
             tencent::add_key(s, TEST_OWNER_UIN, TEST_OWNER_UIN + 9_000 + i, now);

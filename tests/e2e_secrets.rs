@@ -22,7 +22,7 @@ const CLOUDS: &[(ProviderKind, &str)] = &[
 /// Every secret and token the sandbox holds, on every cloud.
 fn sandbox_secrets(state: &State) -> Vec<String> {
     let mut all = Vec::new();
-    for account in &state.aws_accounts {
+    for account in &state.aws.accounts {
         let user_keys = account.users.iter().flat_map(|u| &u.keys);
         all.extend(
             account
@@ -42,7 +42,7 @@ fn sandbox_secrets(state: &State) -> Vec<String> {
                 .map(|k| k.secret.clone()),
         );
     }
-    for temp in &state.tencent.temp_credentials {
+    for temp in &state.tencent.temporary {
         all.push(temp.secret.clone());
         all.push(temp.token.clone());
     }

@@ -28,7 +28,11 @@ use tokio::task::JoinHandle;
 use crate::model::ProviderKind;
 
 pub use faults::{Effect, Fault};
-pub use state::{AwsAccount, AwsKey, AwsRoleSession, AwsUser, KeyOwner, Settings, State, Stats};
+pub use state::{Account, Cloud, Key, KeyOwner, Settings, State, Stats, TempKey, User};
+/// The one model under the names each cloud's tests know it by.
+pub type AwsAccount = Account;
+pub type AwsUser = User;
+pub type AwsKey = Key;
 
 /// Credentials the seed made for the CLI to use. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -92,6 +96,229 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl Incoming {
+    /// A header's values joined with `,` as signers canonicalize them; `None` when absent or
+    /// not text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect::<Option<Vec<_>>>()?;
+        (!values.is_empty()).then(|| values.join(","))
+    }
+
+    /// The (name, value) of every header a signature names, or the first one not sent.
+    pub fn signed<'a>(&self, names: &'a [String]) -> Result<Vec<(String, String)>, &'a str> {
+        names
+            .iter()
+            .map(|name| Ok((name.clone(), self.header(name).ok_or(name.as_str())?)))
+            .collect()
+    }
+
+    /// The URL query's pairs.
+    pub fn query(&self) -> Vec<(String, String)> {
+        crate::signing::parse_query(self.uri.query().unwrap_or(""))
+    }
+
+    /// The pairs of a form-encoded body.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}
+
+/// One emulated cloud's wire dialect: how its requests name their action, how it answers,
+/// faults included, and the seed of its part of the world. Handlers share the one [`State`].
+pub(crate) trait Dialect: Sync {
+    fn kind(&self) -> ProviderKind;
+    /// The first word of the cloud's `Authorization` header.
+    fn scheme(&self) -> &'static str;
+    /// The cloud's name for the call a request makes, as fault rules name it.
+    fn action_of(&self, request: &Incoming) -> String;
+    /// The cloud's own throttling or 5xx answer.
+    fn fault(&self, throttled: bool) -> Response;
+    /// Answers a request at `now`, under the state's lock.
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response;
+    /// Seeds the cloud's part of the world; returns the profiles for the CLI.
+    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile>;
+}
+
+/// Every dialect, in the order the seeds list their profiles.
+static DIALECTS: [&dyn Dialect; 4] = [
+    &aws::Aws,
+    &alibaba::Alibaba,
+    &tencent::Tencent,
+    &huawei::Huawei,
+];
+
+fn dialect(kind: ProviderKind) -> &'static dyn Dialect {
+    *DIALECTS
+        .iter()
+        .find(|d| d.kind() == kind)
+        .expect("every provider has a dialect")
+}
+
+/// Request parameters by name (the first of a name wins).
+pub(crate) struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-empty parameter, or `missing(name)`.
+    pub fn require<E>(&self, name: &str, missing: impl FnOnce(&str) -> E) -> Result<&str, E> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(name))
+    }
+}
+
+/// Why a list's page window is refused.
+pub(crate) enum BadPage {
+    Size,
+    Marker,
+}
+
+/// `(start, size)` of a list page: `size` (in `1..=max`, `default` when absent) and a
+/// `marker` we handed out (an offset).
+pub(crate) fn page_window(
+    size: Option<&str>,
+    default: usize,
+    max: usize,
+    marker: Option<&str>,
+) -> Result<(usize, usize), BadPage> {
+    let size = match size {
+        None => default,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(BadPage::Size)?,
+    };
+    let start = match marker {
+        None => 0,
+        Some(marker) => state::decode_marker(marker).ok_or(BadPage::Marker)?,
+    };
+    Ok((start, size))
+}
+
+/// The marker of the page after `start..start + size` of `total` items, if any remain.
+pub(crate) fn next_marker(total: usize, start: usize, size: usize, upper: bool) -> Option<String> {
+    let end = start.saturating_add(size);
+    (end < total).then(|| state::encode_marker(end, upper))
+}
+
+/// The actions every user may call on their own keys (AWS and Alibaba name them alike).
+pub(crate) const SELF_SERVICE: [&str; 5] = [
+    "ListAccessKeys",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "GetAccessKeyLastUsed",
+];
+
+/// Who signed a request, once its signature checked out.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub account_id: String,
+    /// The user signing; `None` for the account itself (root) or an AWS role.
+    pub user: Option<User>,
+    /// Temporary credentials signing, if so.
+    pub temp: Option<TempKey>,
+    pub admin: bool,
+    /// The action is in `Settings::denied_actions` (honoured by AWS and Alibaba).
+    pub denied: bool,
+}
+
+impl Caller {
+    pub fn user_name(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// Admins (and root) may do anything not denied; others only `self_service` calls on
+    /// their `own` keys.
+    pub fn may(&self, self_service: bool, own: bool) -> bool {
+        !self.denied && (self.admin || (self_service && own))
+    }
+}
+
+/// A user without its keys: who a caller is, copied cheaply.
+fn identity(user: &User) -> User {
+    User {
+        name: user.name.clone(),
+        user_id: user.user_id.clone(),
+        admin: user.admin,
+        created_at: user.created_at,
+        uin: user.uin,
+        root: user.root,
+        no_list_permission: user.no_list_permission,
+        ..User::default()
+    }
+}
+
+/// What a key id names in a cloud: a long-term key (with its account and user) or temporary
+/// credentials.
+pub(crate) enum Credential<'a> {
+    Key(&'a Account, Option<&'a User>, &'a Key),
+    Temp(&'a TempKey),
+}
+
+impl<'a> Credential<'a> {
+    pub fn find(cloud: &'a state::Cloud, id: &str) -> Option<Credential<'a>> {
+        match cloud.key_entry(id) {
+            Some((account, user, key)) => Some(Credential::Key(account, user, key)),
+            None => cloud.temporary_key(id).map(Credential::Temp),
+        }
+    }
+
+    pub fn secret(&self) -> &'a str {
+        match self {
+            Credential::Key(_, _, key) => &key.secret,
+            Credential::Temp(temp) => &temp.secret,
+        }
+    }
+}
+
+/// The end of every authentication: the caller of a verified credential, and the key's use
+/// recorded (with AWS's service and region). Root, admins and AWS roles are admins.
+pub(crate) fn caller(
+    state: &mut State,
+    kind: ProviderKind,
+    id: &str,
+    action: &str,
+    now: DateTime<Utc>,
+    place: Option<(String, String)>,
+) -> Option<Caller> {
+    let denied = state.settings.denied_actions.iter().any(|a| a == action);
+    let cloud = state.cloud_mut(kind);
+    let (account_id, user, temp) = match Credential::find(cloud, id)? {
+        Credential::Key(account, user, _) => (account.account_id.clone(), user.map(identity), None),
+        Credential::Temp(temp) => {
+            let user = temp
+                .user
+                .as_deref()
+                .and_then(|name| cloud.account(&temp.account_id)?.user(name).map(identity));
+            (temp.account_id.clone(), user, Some(temp.clone()))
+        }
+    };
+    cloud.touch(id, now, place);
+    let admin = user.as_ref().is_none_or(|u| u.admin || u.root);
+    Some(Caller {
+        account_id,
+        user,
+        temp,
+        admin,
+        denied,
+    })
+}
+
 impl Sandbox {
     /// Binds 127.0.0.1:`port` (0 picks a free port), seeds the state and serves in a
     /// spawned tokio task.
@@ -100,10 +327,10 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let mut profiles = aws::seed(&mut state, seed, now);
-        profiles.extend(alibaba::seed(&mut state, seed, now));
-        profiles.extend(tencent::seed(&mut state, seed, now));
-        profiles.extend(huawei::seed(&mut state, seed, now));
+        let profiles = DIALECTS
+            .iter()
+            .flat_map(|d| d.seed(&mut state, seed, now))
+            .collect();
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -234,34 +461,112 @@ fn toml_key(name: &str) -> String {
     }
 }
 
-/// The emulated cloud a request is for, by its `Authorization` scheme.
-fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
-    let authorization = request
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match authorization.split_whitespace().next().unwrap_or("") {
-        crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
-        crate::providers::alibaba::signer::ALGORITHM => Some(ProviderKind::Alibaba),
-        crate::providers::tencent::signer::ALGORITHM => Some(ProviderKind::Tencent),
-        crate::providers::huawei::signer::ALGORITHM => Some(ProviderKind::Huawei),
-        _ => None,
+/// A key a seed makes: its holder (`None`: the account itself), age and last use in days,
+/// whether it is active, and (AWS) the service and region of its last use.
+pub(crate) struct SeedKey(
+    pub Option<&'static str>,
+    pub i64,
+    pub Option<i64>,
+    pub bool,
+    pub Option<(&'static str, &'static str)>,
+);
+
+/// The users every cloud's test seed has: (name, admin, age in days).
+pub(crate) const TEST_USERS: [(&str, bool, i64); 4] = [
+    ("admin", true, 900),
+    ("alice", false, 400),
+    ("bob", false, 600),
+    ("carol", false, 30),
+];
+
+/// The keys every cloud's test seed has: admin's (the profile's), alice's old used one and
+/// new one, bob's inactive one.
+pub(crate) const TEST_KEYS: [SeedKey; 4] = [
+    SeedKey(Some("admin"), 90, None, true, None),
+    SeedKey(
+        Some("alice"),
+        200,
+        Some(100),
+        true,
+        Some(("s3", "us-east-1")),
+    ),
+    SeedKey(Some("alice"), 10, None, true, None),
+    SeedKey(Some("bob"), 400, None, false, None),
+];
+
+/// Puts a seeded account in its cloud with `keys`; returns the first key's (id, secret).
+pub(crate) fn seed_account(
+    state: &mut State,
+    account: Account,
+    keys: &[SeedKey],
+    now: DateTime<Utc>,
+) -> (String, String) {
+    let days = chrono::Duration::days;
+    let delay = state.settings.new_key_delay;
+    let account_id = account.account_id.clone();
+    let cloud = state.cloud_mut(account.kind);
+    cloud.accounts.push(account);
+    let mut first = None;
+    for SeedKey(user, age, used, active, place) in keys {
+        let made = cloud.add_key(&account_id, *user, now - days(*age), delay);
+        let key = cloud.find_key_mut(&made.0).expect("just made");
+        key.last_used = used.map(|d| now - days(d));
+        key.last_used_in = place.map(|(s, r)| (s.to_string(), r.to_string()));
+        if !active {
+            key.status = crate::model::KeyStatus::Inactive;
+        }
+        first.get_or_insert(made);
     }
+    first.expect("a seed makes keys")
+}
+
+/// A profile of the seeded credentials.
+pub(crate) fn profile(
+    provider: ProviderKind,
+    name: &str,
+    region: &str,
+    account_id: &str,
+    user: Option<&str>,
+    (access_key_id, secret_access_key): (String, String),
+) -> SandboxProfile {
+    SandboxProfile {
+        name: name.to_string(),
+        provider,
+        access_key_id,
+        secret_access_key,
+        region: region.to_string(),
+        account_id: account_id.to_string(),
+        user: user.map(str::to_string),
+        project_id: None,
+    }
+}
+
+/// The dialect a request speaks, by its `Authorization` scheme.
+fn dialect_of(request: &Incoming) -> Option<&'static dyn Dialect> {
+    let authorization = request.header("authorization").unwrap_or_default();
+    let scheme = authorization.split_whitespace().next().unwrap_or("");
+    DIALECTS.iter().copied().find(|d| d.scheme() == scheme)
 }
 
 /// Answers one request: injected faults first, then the cloud's handler at the sandbox's
 /// (possibly skewed) time, with a `Date` header telling that time as real servers do.
 async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
-    let Some(cloud) = cloud_of(request) else {
-        return aws::missing_authentication(request);
+    let Some(dialect) = dialect_of(request) else {
+        return aws::missing_authentication();
     };
+    let cloud = dialect.kind();
+    let action = dialect.action_of(request);
     let (effects, skew, over_rate) = {
         let mut guard = lock(state);
-        let action = action_of(cloud, request);
         let skew = guard.settings.clock_skew;
         guard.stats.requests += 1;
-        *guard.stats.by_action.entry(action.clone()).or_default() += 1;
+        match guard.stats.by_action.get_mut(&action) {
+            Some(count) => *count += 1,
+            None => {
+                guard.stats.by_action.insert(action.clone(), 1);
+            }
+        }
+        guard.cloud_mut(cloud).log_call(&action);
         let over_rate = over_rate(&mut guard, request, &action);
         if over_rate {
             guard.stats.throttled += 1;
@@ -273,7 +578,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         )
     };
     if over_rate {
-        return fault_response(cloud, true);
+        return dialect.fault(true);
     }
     let mut lose_answer = false;
     let mut truncate = false;
@@ -281,7 +586,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         match effect {
             Effect::Latency(delay) => tokio::time::sleep(*delay).await,
             Effect::Throttle | Effect::ServerError => {
-                return fault_response(cloud, *effect == Effect::Throttle);
+                return dialect.fault(*effect == Effect::Throttle);
             }
             Effect::Drop => return faults::dropped(),
             Effect::LoseAnswer => lose_answer = true,
@@ -311,9 +616,8 @@ fn over_rate(state: &mut State, request: &Incoming, action: &str) -> bool {
         return false;
     };
     let key_id = request
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .header("authorization")
+        .as_deref()
         .and_then(signing_key_id)
         .unwrap_or_default();
     let now = std::time::Instant::now();
@@ -343,39 +647,14 @@ fn signing_key_id(authorization: &str) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
-/// The cloud's name for the call a request makes, as fault rules name it.
-fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
-    match cloud {
-        ProviderKind::Aws => aws::action_of(request),
-        ProviderKind::Alibaba => alibaba::action_of(request),
-        ProviderKind::Tencent => tencent::action_of(request),
-        ProviderKind::Huawei => huawei::action_of(request),
-    }
-}
-
-/// The cloud's own throttling or 5xx answer.
-fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
-    match cloud {
-        ProviderKind::Alibaba => alibaba::fault_response(throttled),
-        ProviderKind::Tencent => tencent::fault_response(throttled),
-        ProviderKind::Huawei => huawei::fault_response(throttled),
-        ProviderKind::Aws => aws::fault_response(throttled),
-    }
-}
-
-/// Routes a request to its cloud's handler.
+/// Routes a request to its cloud's handler, under the state's lock.
 pub fn dispatch(
     state: &Mutex<State>,
     request: &Incoming,
     cloud: ProviderKind,
     now: DateTime<Utc>,
 ) -> Response {
-    match cloud {
-        ProviderKind::Aws => aws::handle(state, request, now),
-        ProviderKind::Alibaba => alibaba::handle(state, request, now),
-        ProviderKind::Tencent => tencent::handle(state, request, now),
-        ProviderKind::Huawei => huawei::handle(state, request, now),
-    }
+    dialect(cloud).handle(&mut lock(state), request, now)
 }
 
 #[cfg(test)]
