@@ -2,15 +2,14 @@
 //! style, ACS3-HMAC-SHA256 checked with our signer's `compute`, JSON answers and the real
 //! error envelope `{"RequestId","HostId","Code","Message","Recommend"}`.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::state::{Account, State};
 use super::{
-    next_marker, page_window, seed_account, BadPage, Caller, Dialect, Incoming, Params,
-    SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
+    fail as err, next_marker, page_window, reply, seed_account, BadPage, Caller, Dialect, Fail,
+    Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::alibaba::api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
@@ -30,35 +29,19 @@ const MAX_KEYS_PER_USER: usize = 2;
 /// Users per `ListUsers` page of the test seed, whatever `MaxItems` asks: paging is exercised.
 pub const TEST_PAGE_SIZE: usize = 3;
 
-/// An error answer.
-#[derive(Debug)]
-struct AliError {
-    status: u16,
-    code: String,
-    message: String,
-}
-
-fn err(status: u16, code: &str, message: impl Into<String>) -> AliError {
-    AliError {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-    }
-}
-
-fn missing(name: &str) -> AliError {
+fn missing(name: &str) -> Fail {
     err(
         400,
-        &format!("Missing{name}"),
+        format!("Missing{name}"),
         format!("{name} is mandatory for this action."),
     )
 }
 
-fn no_such_user() -> AliError {
+fn no_such_user() -> Fail {
     err(404, "EntityNotExist.User", "The user does not exist.")
 }
 
-fn no_such_key() -> AliError {
+fn no_such_key() -> Fail {
     err(
         404,
         "EntityNotExist.User.AccessKey",
@@ -66,7 +49,7 @@ fn no_such_key() -> AliError {
     )
 }
 
-fn key_not_found() -> AliError {
+fn key_not_found() -> Fail {
     err(
         404,
         "InvalidAccessKeyId.NotFound",
@@ -74,7 +57,7 @@ fn key_not_found() -> AliError {
     )
 }
 
-fn signature_mismatch() -> AliError {
+fn signature_mismatch() -> Fail {
     err(
         400,
         "SignatureDoesNotMatch",
@@ -82,14 +65,14 @@ fn signature_mismatch() -> AliError {
     )
 }
 
-fn incomplete(message: impl Into<String>) -> AliError {
+fn incomplete(message: impl Into<String>) -> Fail {
     err(400, "IncompleteSignature", message)
 }
 
-fn bad_parameter(name: &str, why: &str) -> AliError {
+fn bad_parameter(name: &str, why: &str) -> Fail {
     err(
         400,
-        &format!("InvalidParameter.{name}"),
+        format!("InvalidParameter.{name}"),
         format!("The parameter - {name} {why}."),
     )
 }
@@ -103,20 +86,17 @@ fn new_request_id() -> String {
 }
 
 fn json_response(status: u16, body: &Value, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (status, body.to_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-acs-request-id", value);
-    }
-    response
+    let body = Some(body.to_string());
+    reply(
+        status,
+        "application/json;charset=utf-8",
+        "x-acs-request-id",
+        request_id,
+        body,
+    )
 }
 
-fn error_response(error: &AliError, host_id: &str, product: &str) -> Response {
+fn error_response(error: &Fail, host_id: &str, product: &str) -> Response {
     let request_id = new_request_id();
     let body = json!({
         "RequestId": request_id,
@@ -133,7 +113,7 @@ fn error_response(error: &AliError, host_id: &str, product: &str) -> Response {
 
 /// Admins and the account may do anything in the account; other users only act on their own
 /// keys.
-fn authorize(caller: &Caller, action: &str, target: Option<&str>) -> Result<(), AliError> {
+fn authorize(caller: &Caller, action: &str, target: Option<&str>) -> Result<(), Fail> {
     let own = target.is_some() && target == caller.user_name();
     if caller.may(SELF_SERVICE.contains(&action), own) {
         return Ok(());
@@ -243,7 +223,7 @@ fn authenticate(
     request: &Incoming,
     action: &str,
     now: DateTime<Utc>,
-) -> Result<Caller, AliError> {
+) -> Result<Caller, Fail> {
     let authorization = request.header("authorization").unwrap_or_default();
     let parsed = signer::parse_authorization(&authorization)
         .ok_or_else(|| incomplete("The request signature does not conform to Aliyun standards."))?;
@@ -347,7 +327,7 @@ fn authenticate(
     .ok_or_else(key_not_found)
 }
 
-fn valid_user_name(name: &str) -> Result<(), AliError> {
+fn valid_user_name(name: &str) -> Result<(), Fail> {
     if name.is_empty() || name.chars().count() > 64 {
         return Err(err(
             400,
@@ -375,7 +355,7 @@ fn target_user(
     caller: &Caller,
     action: &str,
     params: &Params,
-) -> Result<Option<String>, AliError> {
+) -> Result<Option<String>, Fail> {
     match params.get("UserName").filter(|n| !n.is_empty()) {
         Some(name) => {
             valid_user_name(name)?;
@@ -428,7 +408,7 @@ fn run(
     request: &Incoming,
     params: &Params,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, AliError> {
+) -> Result<Map<String, Value>, Fail> {
     let version = request.header("x-acs-version").unwrap_or_default();
     if action.is_empty() {
         return Err(err(
@@ -736,6 +716,7 @@ fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxP
 mod tests {
     use super::*;
     use crate::sandbox::lock;
+    use axum::http::HeaderValue;
     use std::sync::Mutex;
 
     fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {

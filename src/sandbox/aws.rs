@@ -4,15 +4,14 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
 use super::state::{Account, Key, State, TempKey};
 use super::{
-    next_marker, seed_account, BadPage, Caller, Credential, Dialect, Incoming, Params,
-    SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
+    fail as err, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail,
+    Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::aws::signer::{self, SigningKey};
@@ -30,23 +29,7 @@ const REGION: &str = "us-east-1";
 const MAX_SKEW_MINUTES: i64 = 15;
 const MAX_KEYS_PER_USER: usize = 2;
 
-/// An error answer.
-#[derive(Debug)]
-struct AwsError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-fn err(status: u16, code: &'static str, message: impl Into<String>) -> AwsError {
-    AwsError {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        code,
-        message: message.into(),
-    }
-}
-
-fn invalid_token() -> AwsError {
+fn invalid_token() -> Fail {
     err(
         403,
         "InvalidClientTokenId",
@@ -54,7 +37,7 @@ fn invalid_token() -> AwsError {
     )
 }
 
-fn no_such_user(name: &str) -> AwsError {
+fn no_such_user(name: &str) -> Fail {
     err(
         404,
         "NoSuchEntity",
@@ -62,7 +45,7 @@ fn no_such_user(name: &str) -> AwsError {
     )
 }
 
-fn no_such_key(id: &str) -> AwsError {
+fn no_such_key(id: &str) -> Fail {
     err(
         404,
         "NoSuchEntity",
@@ -70,17 +53,17 @@ fn no_such_key(id: &str) -> AwsError {
     )
 }
 
-fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("text/xml"));
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-RequestId", value);
-    }
-    response
+fn xml_response(status: u16, body: String, request_id: &str) -> Response {
+    reply(
+        status,
+        "text/xml",
+        "x-amzn-RequestId",
+        request_id,
+        Some(body),
+    )
 }
 
-fn error_response(ns: &str, error: &AwsError) -> Response {
+fn error_response(ns: &str, error: &Fail) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = format!(
         "<ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
@@ -114,7 +97,7 @@ fn params(request: &Incoming) -> Params {
     Params(pairs)
 }
 
-fn missing(name: &str) -> AwsError {
+fn missing(name: &str) -> Fail {
     err(
         400,
         "MissingParameter",
@@ -178,7 +161,7 @@ impl Dialect for Aws {
                 let body = format!(
                     "<{action}Response xmlns=\"{ns}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
                 );
-                xml_response(StatusCode::OK, body, &request_id)
+                xml_response(200, body, &request_id)
             }
             Err(error) => error_response(ns, &error),
         }
@@ -216,7 +199,7 @@ fn arn(caller: &Caller) -> String {
 }
 
 /// Admins and root may do anything in their account; others only act on their own keys.
-fn authorize(caller: &Caller, action: &str, target: Option<Option<&str>>) -> Result<(), AwsError> {
+fn authorize(caller: &Caller, action: &str, target: Option<Option<&str>>) -> Result<(), Fail> {
     let own = matches!(target, Some(Some(name)) if Some(name) == caller.user_name());
     if caller.may(SELF_SERVICE.contains(&action), own) {
         return Ok(());
@@ -244,7 +227,7 @@ fn authenticate(
     request: &Incoming,
     action: &str,
     now: DateTime<Utc>,
-) -> Result<(Caller, String), AwsError> {
+) -> Result<(Caller, String), Fail> {
     let authorization = request.header("authorization").ok_or_else(|| {
         err(
             403,
@@ -369,7 +352,7 @@ fn authenticate(
 }
 
 /// Parses `MaxItems` (1–1000, default 100) and `Marker` (an offset we handed out).
-fn page_window(params: &Params) -> Result<(usize, usize), AwsError> {
+fn page_window(params: &Params) -> Result<(usize, usize), Fail> {
     let raw = params.get("MaxItems");
     super::page_window(raw, 100, 1000, params.get("Marker")).map_err(|bad| match bad {
         BadPage::Size => err(
@@ -394,7 +377,7 @@ fn page_tail(out: &mut String, total: usize, start: usize, max: usize) {
     }
 }
 
-fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, AwsError> {
+fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
     state
         .aws_account(&caller.account_id)
         .ok_or_else(invalid_token)
@@ -407,7 +390,7 @@ fn target_user(
     caller: &Caller,
     action: &str,
     params: &Params,
-) -> Result<Option<String>, AwsError> {
+) -> Result<Option<String>, Fail> {
     match params.get("UserName").filter(|n| !n.is_empty()) {
         Some(name) => {
             // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name
@@ -473,7 +456,7 @@ fn run(
     action: &str,
     params: &Params,
     now: DateTime<Utc>,
-) -> Result<Option<String>, AwsError> {
+) -> Result<Option<String>, Fail> {
     match action {
         "GetCallerIdentity" => {
             let user_id = match (&caller.temp, &caller.user) {

@@ -9,15 +9,15 @@
 //! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
 //! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
 
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::state::{new_hex_id, Account, Key, State, User};
 use super::{
-    next_marker, seed_account, BadPage, Caller, Credential, Dialect, Incoming, SandboxProfile,
-    Seed, SeedKey,
+    fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
+    SandboxProfile, Seed, SeedKey,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::huawei::signer::{self, SigningKey};
@@ -65,28 +65,19 @@ fn go_time(t: &DateTime<Utc>) -> String {
     format!("{}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
-/// An error answer and the envelope it travels in.
-#[derive(Debug)]
-struct HwError {
-    status: u16,
-    code: &'static str,
-    message: String,
-    /// IAM v3 and CCE answers carry no `request_id` in the body.
-    body_request_id: bool,
-    encoded_authorization_message: Option<String>,
+fn err(status: u16, code: &'static str, message: impl Into<String>) -> Fail {
+    fail(status, code, message)
 }
 
-fn err(status: u16, code: &'static str, message: impl Into<String>) -> HwError {
-    HwError {
-        status,
-        code,
-        message: message.into(),
-        body_request_id: true,
-        encoded_authorization_message: None,
+/// IAM v3 and CCE answers carry no `request_id` in the body.
+fn bare(error: Fail) -> Fail {
+    Fail {
+        bare: true,
+        ..error
     }
 }
 
-fn auth_failed(detail: impl std::fmt::Display) -> HwError {
+fn auth_failed(detail: impl std::fmt::Display) -> Fail {
     err(
         401,
         "APIGW.0301",
@@ -94,11 +85,11 @@ fn auth_failed(detail: impl std::fmt::Display) -> HwError {
     )
 }
 
-fn no_such_user(user_id: &str) -> HwError {
+fn no_such_user(user_id: &str) -> Fail {
     err(404, NO_SUCH_ENTITY, format!("user not found: {user_id}"))
 }
 
-fn no_such_key(access_key_id: &str) -> HwError {
+fn no_such_key(access_key_id: &str) -> Fail {
     err(
         404,
         NO_SUCH_ENTITY,
@@ -106,33 +97,27 @@ fn no_such_key(access_key_id: &str) -> HwError {
     )
 }
 
-fn invalid_parameter(message: impl Into<String>) -> HwError {
+fn invalid_parameter(message: impl Into<String>) -> Fail {
     err(400, INVALID_PARAMETER, message)
 }
 
 fn respond(status: u16, body: Option<Value>, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = match body {
-        Some(body) => (status, body.to_string()).into_response(),
-        None => status.into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", value);
-    }
-    response
+    let body = body.map(|b| b.to_string());
+    reply(
+        status,
+        "application/json;charset=UTF-8",
+        "x-request-id",
+        request_id,
+        body,
+    )
 }
 
-fn error_response(error: HwError, request_id: &str) -> Response {
+fn error_response(error: Fail, request_id: &str) -> Response {
     let mut body = json!({"error_code": error.code, "error_msg": error.message});
-    if error.body_request_id {
+    if !error.bare {
         body["request_id"] = json!(request_id);
     }
-    if let Some(encoded) = error.encoded_authorization_message {
+    if let Some(encoded) = error.detail {
         body["encoded_authorization_message"] = json!(encoded);
     }
     respond(error.status, Some(body), request_id)
@@ -149,7 +134,7 @@ fn me(caller: &Caller) -> &User {
 
 /// Admins may do anything in their account; other users only the self-service key actions on
 /// their own user. A refusal carries the (here merely hex-encoded) authorization message.
-fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Result<(), HwError> {
+fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Result<(), Fail> {
     let self_service = matches!(
         permission,
         "iam:credentials:listCredentialsV5"
@@ -182,7 +167,7 @@ fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Re
         ACCESS_DENIED,
         format!("access denied: the user is not authorized to perform {permission} on {resource}"),
     );
-    error.encoded_authorization_message = Some(hex::encode(explanation.to_string()));
+    error.detail = Some(hex::encode(explanation.to_string()));
     Err(error)
 }
 
@@ -246,11 +231,7 @@ impl Dialect for Huawei {
 }
 
 /// Checks date, key and signature; records the key's use; returns the caller.
-fn authenticate(
-    state: &mut State,
-    request: &Incoming,
-    now: DateTime<Utc>,
-) -> Result<Caller, HwError> {
+fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Result<Caller, Fail> {
     let authorization = request.header("authorization").unwrap_or_default();
     let parsed = signer::parse_authorization(&authorization)
         .ok_or_else(|| auth_failed("the Authorization header is malformed"))?;
@@ -395,7 +376,7 @@ fn route(method: &Method, path: &str) -> Route {
 }
 
 /// `limit` (1–200, default 100) and `marker` (an offset we handed out) of a v5 list.
-fn page_window(cap: usize, query: &[(String, String)]) -> Result<(usize, usize), HwError> {
+fn page_window(cap: usize, query: &[(String, String)]) -> Result<(usize, usize), Fail> {
     let get = |name: &str| {
         query
             .iter()
@@ -456,7 +437,7 @@ fn run(
     caller: &Caller,
     request: &Incoming,
     now: DateTime<Utc>,
-) -> Result<(u16, Option<Value>), HwError> {
+) -> Result<(u16, Option<Value>), Fail> {
     let query = parse_query(request.uri.query().unwrap_or(""));
     let new_key_delay = state.settings.new_key_delay;
     let world = &mut state.huawei;
@@ -601,13 +582,12 @@ fn run(
         }
         Route::Credential(key_id) => {
             // IAM v3: any user may look up their own key; admins any key of the account.
-            let not_found = || HwError {
-                body_request_id: false,
-                ..err(
+            let not_found = || {
+                bare(err(
                     404,
                     "IAM.0004",
                     format!("Could not find credential: {key_id}."),
-                )
+                ))
             };
             let (owner_account, owner, key) = world.key_entry(&key_id).ok_or_else(not_found)?;
             let owner = owner.map(|u| u.user_id.as_str()).unwrap_or_default();
@@ -615,14 +595,8 @@ fn run(
                 return Err(not_found());
             }
             if owner != me(caller).user_id && !caller.admin {
-                return Err(HwError {
-                    body_request_id: false,
-                    ..err(
-                        403,
-                        "IAM.0002",
-                        "You are not authorized to perform the requested action.",
-                    )
-                });
+                let message = "You are not authorized to perform the requested action.";
+                return Err(bare(err(403, "IAM.0002", message)));
             }
             Ok((
                 200,
@@ -640,13 +614,12 @@ fn run(
                 .projects
                 .iter()
                 .find(|p| p.project_id == project_id)
-                .ok_or_else(|| HwError {
-                    body_request_id: false,
-                    ..err(
+                .ok_or_else(|| {
+                    bare(err(
                         404,
                         "CCE.01404001",
                         format!("project {project_id} not found"),
-                    )
+                    ))
                 })?;
             let body = match &project.long_aksk {
                 Some(aksk) => json!({
@@ -747,6 +720,7 @@ fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxP
 mod tests {
     use super::*;
     use crate::sandbox::lock;
+    use axum::http::HeaderValue;
     use std::sync::Mutex;
 
     fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {

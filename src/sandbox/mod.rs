@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -161,6 +162,49 @@ fn dialect(kind: ProviderKind) -> &'static dyn Dialect {
         .expect("every provider has a dialect")
 }
 
+/// An error answer in any dialect: HTTP status, the cloud's code and message, and (Huawei)
+/// whether the body repeats the request id and the encoded authorization message.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub bare: bool,
+    pub detail: Option<String>,
+}
+
+pub(crate) fn fail(status: u16, code: impl Into<String>, message: impl Into<String>) -> Fail {
+    Fail {
+        status,
+        code: code.into(),
+        message: message.into(),
+        bare: false,
+        detail: None,
+    }
+}
+
+/// An answer with the cloud's content type and request-id header (none when `id_header` is
+/// empty); no body when `body` is `None`.
+pub(crate) fn reply(
+    status: u16,
+    content_type: &'static str,
+    id_header: &'static str,
+    request_id: &str,
+    body: Option<String>,
+) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match body {
+        Some(body) => (status, body).into_response(),
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    if let (false, Ok(value)) = (id_header.is_empty(), HeaderValue::from_str(request_id)) {
+        headers.insert(id_header, value);
+    }
+    response
+}
+
 /// Request parameters by name (the first of a name wins).
 pub(crate) struct Params(pub Vec<(String, String)>);
 
@@ -272,10 +316,12 @@ pub(crate) enum Credential<'a> {
 
 impl<'a> Credential<'a> {
     pub fn find(cloud: &'a state::Cloud, id: &str) -> Option<Credential<'a>> {
-        match cloud.key_entry(id) {
-            Some((account, user, key)) => Some(Credential::Key(account, user, key)),
-            None => cloud.temporary_key(id).map(Credential::Temp),
+        // Temporary credentials first: few, and a miss in the key index rebuilds it.
+        if let Some(temp) = cloud.temporary_key(id) {
+            return Some(Credential::Temp(temp));
         }
+        let (account, user, key) = cloud.key_entry(id)?;
+        Some(Credential::Key(account, user, key))
     }
 
     pub fn secret(&self) -> &'a str {

@@ -511,14 +511,12 @@ impl Cloud {
         self.temporary.iter().find(|t| t.access_key_id == id)
     }
 
-    fn id_taken(&self, id: &str) -> bool {
-        self.locate(id).is_some() || self.temporary_key(id).is_some()
-    }
-
+    /// A new id no key holds: the index alone is asked (a miss rebuilds nothing), for ids are
+    /// random enough that a key added behind its back cannot collide.
     fn fresh_key_id(&self, account_id: &str) -> String {
         loop {
             let id = new_key_id(self.kind, account_id);
-            if !self.id_taken(&id) {
+            if !self.index.borrow().contains_key(&id) && self.temporary_key(&id).is_none() {
                 return id;
             }
         }
@@ -543,14 +541,22 @@ impl Cloud {
             .iter()
             .position(|a| account.is(&a.account_id))
             .unwrap_or_else(|| panic!("sandbox: no {kind} account"));
-        let id = self.fresh_key_id(&self.accounts[a].account_id.clone());
+        let id = self.fresh_key_id(&self.accounts[a].account_id);
         let secret = new_secret(kind);
         let usable_after = (!delay.is_zero()).then(|| {
             created_at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
         });
-        let keys = self.accounts[a]
-            .keys_mut(holder)
+        let u = holder
+            .user_index(&self.accounts[a])
             .unwrap_or_else(|| panic!("sandbox: no such {kind} user"));
+        let account = &mut self.accounts[a];
+        let keys = match u {
+            Some(u) => &mut account.users[u].keys,
+            None => &mut account.root_keys,
+        };
+        // Indexed at once: a new key is found without a rebuild.
+        let loc = (a, u, keys.len());
+        self.index.get_mut().insert(id.clone(), loc);
         keys.push(Key {
             access_key_id: id.clone(),
             secret: secret.clone(),

@@ -6,13 +6,15 @@
 //! `*.tencentcloudapi.com` name and from the credential scope otherwise, and then recomputes
 //! the signature for that service with our signer's `compute`.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
 use super::state::{Account, Key, State, TempKey, User};
-use super::{seed_account, Caller, Credential, Dialect, Incoming, SandboxProfile, Seed, SeedKey};
+use super::{
+    fail, reply, seed_account, Caller, Credential, Dialect, Fail, Incoming, SandboxProfile, Seed,
+    SeedKey,
+};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
 use crate::providers::tencent::signer::{self, SigningKey};
@@ -71,82 +73,66 @@ pub fn add_temp_credential(
 // Answers
 // ---------------------------------------------------------------------------------------------
 
-/// An error answer: `Response.Error.{Code, Message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcError {
-    pub code: &'static str,
-    pub message: String,
+/// An error: `Response.Error.{Code, Message}`, HTTP 200 like the real API.
+fn err(code: &'static str, message: impl Into<String>) -> Fail {
+    fail(200, code, message)
 }
 
-fn err(code: &'static str, message: impl Into<String>) -> TcError {
-    TcError {
-        code,
-        message: message.into(),
-    }
-}
-
-fn signature_failure() -> TcError {
+fn signature_failure() -> Fail {
     err(
         "AuthFailure.SignatureFailure",
         "The provided credentials could not be validated. Please check your signature is correct.",
     )
 }
 
-fn secret_id_not_found() -> TcError {
+fn secret_id_not_found() -> Fail {
     err(
         "AuthFailure.SecretIdNotFound",
         "The SecretId is not found, please ensure that your SecretId is correct.",
     )
 }
 
-fn token_failure(why: &str) -> TcError {
+fn token_failure(why: &str) -> Fail {
     err(
         "AuthFailure.TokenFailure",
         format!("Token verification failed: {why}."),
     )
 }
 
-fn missing(name: &str) -> TcError {
+fn missing(name: &str) -> Fail {
     err(
         "MissingParameter",
         format!("The request is missing a required parameter `{name}`."),
     )
 }
 
-fn param_error(message: impl Into<String>) -> TcError {
+fn param_error(message: impl Into<String>) -> Fail {
     err("InvalidParameter.ParamError", message)
 }
 
-fn user_not_exist(uin: u64) -> TcError {
+fn user_not_exist(uin: u64) -> Fail {
     err(
         "InvalidParameter.UserNotExist",
         format!("The user with uin {uin} does not exist."),
     )
 }
 
-fn uin_not_match(id: &str, uin: u64) -> TcError {
+fn uin_not_match(id: &str, uin: u64) -> Fail {
     err(
         "OperationDenied.UinNotMatch",
         format!("The access key {id} does not belong to uin {uin}."),
     )
 }
 
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 fn json_response(mut inner: Map<String, Value>) -> Response {
-    inner.insert("RequestId".into(), Value::String(new_request_id()));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    inner.insert("RequestId".into(), Value::String(request_id));
     let body = json!({ "Response": Value::Object(inner) }).to_string();
-    let mut response = (StatusCode::OK, body).into_response();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
+    reply(200, "application/json", "", "", Some(body))
 }
 
 /// The error envelope, HTTP 200 like the real API.
-pub fn error_response(error: &TcError) -> Response {
+fn error_response(error: &Fail) -> Response {
     let mut inner = Map::new();
     inner.insert(
         "Error".into(),
@@ -218,7 +204,7 @@ fn is_root(caller: &Caller) -> bool {
     caller.user.is_none() && caller.temp.is_none()
 }
 
-fn unauthorized(caller: &Caller, action: &str, resource: &str) -> TcError {
+fn unauthorized(caller: &Caller, action: &str, resource: &str) -> Fail {
     err(
         "AuthFailure.UnauthorizedOperation",
         format!(
@@ -273,7 +259,7 @@ fn serve(
     state: &mut State,
     request: &Incoming,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, TcError> {
+) -> Result<Map<String, Value>, Fail> {
     let action = request.header("x-tc-action").unwrap_or_default();
     if action.is_empty() {
         return Err(missing("Action"));
@@ -304,7 +290,7 @@ fn serve(
 
 /// The action's parameters: the JSON body of a POST, the form-encoded query of a GET
 /// (`SecretIdList.0=…` collected into an array, `TargetUin` made a number).
-fn params(request: &Incoming) -> Result<Map<String, Value>, TcError> {
+fn params(request: &Incoming) -> Result<Map<String, Value>, Fail> {
     if request.method == axum::http::Method::GET {
         let mut out = Map::new();
         for (name, value) in crate::signing::parse_query(request.uri.query().unwrap_or("")) {
@@ -347,7 +333,7 @@ fn authenticate(
     request: &Incoming,
     action: &str,
     now: DateTime<Utc>,
-) -> Result<(Caller, String), TcError> {
+) -> Result<(Caller, String), Fail> {
     let authorization = request
         .header("authorization")
         .ok_or_else(|| missing("Authorization"))?;
@@ -449,14 +435,14 @@ fn authenticate(
     Ok((caller, service))
 }
 
-fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, TcError> {
+fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
     state
         .tencent
         .account(owner(caller))
         .ok_or_else(secret_id_not_found)
 }
 
-fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, TcError> {
+fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, Fail> {
     match params.get(name) {
         None | Some(Value::Null) => Err(missing(name)),
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
@@ -468,7 +454,7 @@ fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a st
     }
 }
 
-fn target_uin(params: &Map<String, Value>) -> Result<Option<u64>, TcError> {
+fn target_uin(params: &Map<String, Value>) -> Result<Option<u64>, Fail> {
     match params.get("TargetUin") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
@@ -491,7 +477,7 @@ fn key_target(
     caller: &Caller,
     action: &str,
     params: &Map<String, Value>,
-) -> Result<u64, TcError> {
+) -> Result<u64, Fail> {
     let target = target_uin(params)?.unwrap_or(uin(caller));
     let account = account(state, caller)?;
     if target == owner(caller) {
@@ -544,7 +530,7 @@ fn run(
     action: &str,
     params: &Map<String, Value>,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, TcError> {
+) -> Result<Map<String, Value>, Fail> {
     let mut out = Map::new();
     match action {
         "GetCallerIdentity" => {
@@ -809,6 +795,7 @@ pub fn test_uin(index: usize) -> u64 {
 mod tests {
     use super::*;
     use crate::sandbox::lock;
+    use axum::http::{HeaderValue, StatusCode};
     use std::sync::Mutex;
 
     fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
