@@ -8,13 +8,14 @@ use serde_json::{json, Map, Value};
 
 use super::state::{Account, State};
 use super::{
-    fail as err, next_marker, page_window, reply, seed_account, BadPage, Caller, Dialect, Fail,
-    Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
+    fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
+    Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
+    TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::alibaba::api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
 use crate::providers::alibaba::signer::{self, SigningKey};
-use crate::signing::{constant_time_eq, sha256_hex, RequestParts};
+use crate::signing::{sha256_hex, RequestParts};
 
 pub use super::state::{Account as AlibabaAccount, Key as AlibabaKey, User as AlibabaUser};
 
@@ -152,14 +153,6 @@ const IMS_ACTIONS: [&str; 2] = ["GenerateCredentialReport", "GetCredentialReport
 pub struct Alibaba;
 
 impl Dialect for Alibaba {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Alibaba
-    }
-
-    fn scheme(&self) -> &'static str {
-        signer::ALGORITHM
-    }
-
     /// The action a request asks for (`x-acs-action`).
     fn action_of(&self, request: &Incoming) -> String {
         request.header("x-acs-action").unwrap_or_default()
@@ -209,10 +202,6 @@ impl Dialect for Alibaba {
             }
             Err(error) => error_response(&error, &host_id, product),
         }
-    }
-
-    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        seed_world(state, seed, now)
     }
 }
 
@@ -283,30 +272,18 @@ fn authenticate(
     if content_sha256 != sha256_hex(&request.body) {
         return Err(signature_mismatch());
     }
-    let signed = request.signed(&parsed.signed_headers).map_err(|name| {
-        incomplete(format!(
+    let key = SigningKey {
+        access_key_id: &parsed.access_key_id,
+        access_key_secret: &key.secret,
+        security_token: None,
+    };
+    let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
+    request.verify(&parsed.signed_headers, None, compute, &parsed.signature, |name| match name {
+        Some(name) => incomplete(format!(
             "The request signature does not conform to Aliyun standards: signed header {name} is not sent."
-        ))
+        )),
+        None => signature_mismatch(),
     })?;
-    let host = request.header("host").unwrap_or_default();
-    let expected = signer::compute(
-        &SigningKey {
-            access_key_id: &parsed.access_key_id,
-            access_key_secret: &key.secret,
-            security_token: None,
-        },
-        &RequestParts {
-            method: request.method.as_str(),
-            host: &host,
-            path: request.uri.path(),
-            query: request.uri.query().unwrap_or(""),
-            headers: &signed,
-            body: &request.body,
-        },
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(signature_mismatch());
-    }
     // Only a correctly signed request spends its nonce.
     let horizon = Duration::minutes(2 * MAX_SKEW_MINUTES);
     if !state.alibaba.nonces.spend(&nonce, now, horizon) {
@@ -367,13 +344,6 @@ fn target_user(
             authorize(caller, action, caller.user_name())?;
             Ok(caller.user_name().map(str::to_string))
         }
-    }
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
     }
 }
 
@@ -568,16 +538,11 @@ fn run(
         }
         "GenerateCredentialReport" => {
             authorize(caller, action, None)?;
-            // A new report at most every 4 hours; until then the last one is it.
-            let fresh = account
-                .credential_report
-                .as_ref()
-                .is_some_and(|(at, _)| now - *at < Duration::hours(4));
-            if fresh {
-                return Ok(object(json!({ "State": "COMPLETED" })));
-            }
-            account.credential_report = Some((now, credential_report(account)));
-            Ok(object(json!({ "State": "STARTED" })))
+            let state = match account.refresh_report(now, credential_report) {
+                true => "STARTED",
+                false => "COMPLETED",
+            };
+            Ok(object(json!({ "State": state })))
         }
         "GetCredentialReport" => {
             use base64::Engine as _;
@@ -670,7 +635,7 @@ fn credential_report(account: &Account) -> String {
 }
 
 /// Seeds the Alibaba side of the world and returns the profiles for the CLI.
-fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let profile = |name, account, user, key| {
         super::profile(ProviderKind::Alibaba, name, REGION, account, user, key)
     };
@@ -718,10 +683,6 @@ mod tests {
     use crate::sandbox::lock;
     use axum::http::HeaderValue;
     use std::sync::Mutex;
-
-    fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        Alibaba.seed(state, seed, now)
-    }
 
     fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
         crate::sandbox::dispatch(state, request, ProviderKind::Alibaba, now)

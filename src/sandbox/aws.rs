@@ -8,10 +8,11 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{Account, Key, State, TempKey};
+use super::state::{change_key, Account, Key, State, TempKey};
 use super::{
-    fail as err, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail,
-    Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS, TEST_USERS,
+    fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
+    Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
+    TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::aws::signer::{self, SigningKey};
@@ -109,14 +110,6 @@ fn missing(name: &str) -> Fail {
 pub struct Aws;
 
 impl Dialect for Aws {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Aws
-    }
-
-    fn scheme(&self) -> &'static str {
-        signer::ALGORITHM
-    }
-
     /// The `Action` a request asks for (form body, then query string).
     fn action_of(&self, request: &Incoming) -> String {
         params(request)
@@ -165,10 +158,6 @@ impl Dialect for Aws {
             }
             Err(error) => error_response(ns, &error),
         }
-    }
-
-    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        seed_world(state, seed, now)
     }
 }
 
@@ -312,32 +301,21 @@ fn authenticate(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     };
-    let signed = request
-        .signed(&parsed.signed_headers)
-        .map_err(|_| mismatch())?;
-    let host = request.header("host").unwrap_or_default();
-    let parts = RequestParts {
-        method: request.method.as_str(),
-        host: &host,
-        path: request.uri.path(),
-        query: request.uri.query().unwrap_or(""),
-        headers: &signed,
-        body: &request.body,
+    let key = SigningKey {
+        access_key_id: &parsed.access_key_id,
+        secret_access_key: &secret,
+        session_token: None,
+        region: &parsed.region,
+        service: &parsed.service,
     };
-    let expected = signer::compute(
-        &SigningKey {
-            access_key_id: &parsed.access_key_id,
-            secret_access_key: &secret,
-            session_token: None,
-            region: &parsed.region,
-            service: &parsed.service,
-        },
-        &parts,
-        &amz_date,
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(mismatch());
-    }
+    let compute = |parts: &RequestParts| signer::compute(&key, parts, &amz_date).signature;
+    request.verify(
+        &parsed.signed_headers,
+        None,
+        compute,
+        &parsed.signature,
+        |_| mismatch(),
+    )?;
     let place = Some((parsed.service.clone(), parsed.region.clone()));
     let caller = super::caller(
         state,
@@ -439,13 +417,6 @@ fn key_member(user: Option<&str>, key: &Key) -> String {
         wire_status(key.status),
         time(&key.created_at),
     )
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
 }
 
 /// Runs an authenticated action: `Ok(Some(inner))` is the content of `<ActionResult>`,
@@ -576,17 +547,10 @@ fn run(
                 .aws_account_mut(&caller.account_id)
                 .and_then(|a| a.keys_mut(user.as_deref()))
                 .ok_or_else(|| no_such_key(&id))?;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == id)
-                .ok_or_else(|| no_such_key(&id))?;
-            match status {
-                Some(status) => keys[index].status = status,
-                None => {
-                    keys.remove(index);
-                }
+            match change_key(keys, &id, status) {
+                true => Ok(None),
+                false => Err(no_such_key(&id)),
             }
-            Ok(None)
         }
         "GetAccessKeyLastUsed" => {
             let id = params.require("AccessKeyId", missing)?;
@@ -617,15 +581,9 @@ fn run(
             let account = state
                 .aws_account_mut(&caller.account_id)
                 .ok_or_else(invalid_token)?;
-            // IAM makes a new report at most every 4 hours; until then it answers COMPLETE.
-            let fresh = account
-                .credential_report
-                .as_ref()
-                .is_some_and(|(at, _)| now - *at < Duration::hours(4));
-            if fresh {
+            if !account.refresh_report(now, credential_report) {
                 return Ok(Some("<State>COMPLETE</State>".to_string()));
             }
-            account.credential_report = Some((now, credential_report(account)));
             Ok(Some(
                 "<State>STARTED</State><Description>No report exists. Starting a new report generation task</Description>"
                     .to_string(),
@@ -717,7 +675,7 @@ fn credential_report(account: &Account) -> String {
 }
 
 /// Seeds the AWS side of the world and returns the profiles for the CLI.
-fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let profile = |name, account, user, key| {
         super::profile(ProviderKind::Aws, name, REGION, account, Some(user), key)
     };

@@ -14,7 +14,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::state::{new_hex_id, Account, Key, State, User};
+use super::state::{change_key, new_hex_id, Account, Key, State, User};
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -175,14 +175,6 @@ fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Re
 pub struct Huawei;
 
 impl Dialect for Huawei {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Huawei
-    }
-
-    fn scheme(&self) -> &'static str {
-        signer::ALGORITHM
-    }
-
     /// The API name of a request (`CreateAccessKeyV5`, …).
     fn action_of(&self, request: &Incoming) -> String {
         match route(&request.method, request.uri.path()) {
@@ -223,10 +215,6 @@ impl Dialect for Huawei {
             Ok((status, body)) => respond(status, body, &request_id),
             Err(error) => error_response(error, &request_id),
         }
-    }
-
-    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        seed_world(state, seed, now)
     }
 }
 
@@ -288,28 +276,19 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
             return Err(mismatch());
         }
     }
-    let signed = request
-        .signed(&parsed.signed_headers)
-        .map_err(|_| mismatch())?;
-    let host = request.header("host").unwrap_or_default();
-    let expected = signer::compute(
-        &SigningKey {
-            access_key: &parsed.access_key,
-            secret_key: &secret,
-            security_token: None,
-        },
-        &RequestParts {
-            method: request.method.as_str(),
-            host: &host,
-            path: request.uri.path(),
-            query: request.uri.query().unwrap_or(""),
-            headers: &signed,
-            body: &request.body,
-        },
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(mismatch());
-    }
+    let key = SigningKey {
+        access_key: &parsed.access_key,
+        secret_key: &secret,
+        security_token: None,
+    };
+    let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
+    request.verify(
+        &parsed.signed_headers,
+        None,
+        compute,
+        &parsed.signature,
+        |_| mismatch(),
+    )?;
     let action = Huawei.action_of(request);
     super::caller(
         state,
@@ -556,12 +535,10 @@ fn run(
                 .and_then(|a| a.users.iter_mut().find(|u| u.user_id == user_id))
                 .ok_or_else(|| no_such_user(&user_id))?
                 .keys;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == key_id)
-                .ok_or_else(|| no_such_key(&key_id))?;
-            keys.remove(index);
-            Ok((204, None))
+            match change_key(keys, &key_id, None) {
+                true => Ok((204, None)),
+                false => Err(no_such_key(&key_id)),
+            }
         }
         Route::KeyLastUsed(user_id, key_id) => {
             authorize(
@@ -645,7 +622,7 @@ fn run(
 }
 
 /// Seeds Huawei's side of the world and returns the profiles for the CLI.
-fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let days = Duration::days;
     // Whole milliseconds, as the real APIs report them.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
@@ -722,10 +699,6 @@ mod tests {
     use crate::sandbox::lock;
     use axum::http::HeaderValue;
     use std::sync::Mutex;
-
-    fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        Huawei.seed(state, seed, now)
-    }
     use crate::sandbox::dispatch;
     use axum::http::{HeaderMap, HeaderName, Uri};
 

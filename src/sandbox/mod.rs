@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::model::ProviderKind;
+use crate::signing::{constant_time_eq, RequestParts};
 
 pub use faults::{Effect, Fault};
 pub use state::{Account, Cloud, Key, KeyOwner, Settings, State, Stats, TempKey, User};
@@ -118,6 +119,33 @@ impl Incoming {
             .collect()
     }
 
+    /// Recomputes the request's signature with `compute` over the headers `names` (at `path`,
+    /// the request's own when `None`) and compares it with `given`; `bad(Some(name))` when a
+    /// named header is not sent, `bad(None)` when the signatures differ.
+    pub fn verify<E>(
+        &self,
+        names: &[String],
+        path: Option<&str>,
+        compute: impl FnOnce(&RequestParts) -> String,
+        given: &str,
+        bad: impl Fn(Option<&str>) -> E,
+    ) -> Result<(), E> {
+        let signed = self.signed(names).map_err(|name| bad(Some(name)))?;
+        let host = self.header("host").unwrap_or_default();
+        let parts = RequestParts {
+            method: self.method.as_str(),
+            host: &host,
+            path: path.unwrap_or(self.uri.path()),
+            query: self.uri.query().unwrap_or(""),
+            headers: &signed,
+            body: &self.body,
+        };
+        match constant_time_eq(&compute(&parts), given) {
+            true => Ok(()),
+            false => Err(bad(None)),
+        }
+    }
+
     /// The URL query's pairs.
     pub fn query(&self) -> Vec<(String, String)> {
         crate::signing::parse_query(self.uri.query().unwrap_or(""))
@@ -134,33 +162,45 @@ impl Incoming {
 /// One emulated cloud's wire dialect: how its requests name their action, how it answers,
 /// faults included, and the seed of its part of the world. Handlers share the one [`State`].
 pub(crate) trait Dialect: Sync {
-    fn kind(&self) -> ProviderKind;
-    /// The first word of the cloud's `Authorization` header.
-    fn scheme(&self) -> &'static str;
     /// The cloud's name for the call a request makes, as fault rules name it.
     fn action_of(&self, request: &Incoming) -> String;
     /// The cloud's own throttling or 5xx answer.
     fn fault(&self, throttled: bool) -> Response;
     /// Answers a request at `now`, under the state's lock.
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response;
-    /// Seeds the cloud's part of the world; returns the profiles for the CLI.
-    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile>;
 }
 
-/// Every dialect, in the order the seeds list their profiles.
-static DIALECTS: [&dyn Dialect; 4] = [
-    &aws::Aws,
-    &alibaba::Alibaba,
-    &tencent::Tencent,
-    &huawei::Huawei,
+/// A seed of one cloud's part of the world: the profiles it made for the CLI.
+type SeedFn = fn(&mut State, Seed, DateTime<Utc>) -> Vec<SandboxProfile>;
+
+/// Every cloud: its kind, the first word of its `Authorization` header, its dialect and seed,
+/// in the order the seeds list their profiles.
+static CLOUDS: [(ProviderKind, &str, &dyn Dialect, SeedFn); 4] = [
+    (
+        ProviderKind::Aws,
+        crate::providers::aws::signer::ALGORITHM,
+        &aws::Aws,
+        aws::seed,
+    ),
+    (
+        ProviderKind::Alibaba,
+        crate::providers::alibaba::signer::ALGORITHM,
+        &alibaba::Alibaba,
+        alibaba::seed,
+    ),
+    (
+        ProviderKind::Tencent,
+        crate::providers::tencent::signer::ALGORITHM,
+        &tencent::Tencent,
+        tencent::seed,
+    ),
+    (
+        ProviderKind::Huawei,
+        crate::providers::huawei::signer::ALGORITHM,
+        &huawei::Huawei,
+        huawei::seed,
+    ),
 ];
-
-fn dialect(kind: ProviderKind) -> &'static dyn Dialect {
-    *DIALECTS
-        .iter()
-        .find(|d| d.kind() == kind)
-        .expect("every provider has a dialect")
-}
 
 /// An error answer in any dialect: HTTP status, the cloud's code and message, and (Huawei)
 /// whether the body repeats the request id and the encoded authorization message.
@@ -257,6 +297,14 @@ pub(crate) fn page_window(
 pub(crate) fn next_marker(total: usize, start: usize, size: usize, upper: bool) -> Option<String> {
     let end = start.saturating_add(size);
     (end < total).then(|| state::encode_marker(end, upper))
+}
+
+/// `Active` / `Inactive`, as AWS, Alibaba and Tencent spell a key's status.
+pub(crate) fn wire_status(status: crate::model::KeyStatus) -> &'static str {
+    match status {
+        crate::model::KeyStatus::Active => "Active",
+        crate::model::KeyStatus::Inactive => "Inactive",
+    }
 }
 
 /// The actions every user may call on their own keys (AWS and Alibaba name them alike).
@@ -373,9 +421,9 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let profiles = DIALECTS
+        let profiles = CLOUDS
             .iter()
-            .flat_map(|d| d.seed(&mut state, seed, now))
+            .flat_map(|(.., seed_fn)| seed_fn(&mut state, seed, now))
             .collect();
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
@@ -587,20 +635,20 @@ pub(crate) fn profile(
     }
 }
 
-/// The dialect a request speaks, by its `Authorization` scheme.
-fn dialect_of(request: &Incoming) -> Option<&'static dyn Dialect> {
+/// The cloud a request is for and its dialect, by its `Authorization` scheme.
+fn dialect_of(request: &Incoming) -> Option<(ProviderKind, &'static dyn Dialect)> {
     let authorization = request.header("authorization").unwrap_or_default();
     let scheme = authorization.split_whitespace().next().unwrap_or("");
-    DIALECTS.iter().copied().find(|d| d.scheme() == scheme)
+    let found = CLOUDS.iter().find(|(_, s, ..)| *s == scheme);
+    found.map(|(kind, _, dialect, _)| (*kind, *dialect))
 }
 
 /// Answers one request: injected faults first, then the cloud's handler at the sandbox's
 /// (possibly skewed) time, with a `Date` header telling that time as real servers do.
 async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
-    let Some(dialect) = dialect_of(request) else {
+    let Some((cloud, dialect)) = dialect_of(request) else {
         return aws::missing_authentication();
     };
-    let cloud = dialect.kind();
     let action = dialect.action_of(request);
     let (effects, skew, over_rate) = {
         let mut guard = lock(state);
@@ -700,7 +748,11 @@ pub fn dispatch(
     cloud: ProviderKind,
     now: DateTime<Utc>,
 ) -> Response {
-    dialect(cloud).handle(&mut lock(state), request, now)
+    let (.., dialect, _) = CLOUDS
+        .iter()
+        .find(|(kind, ..)| *kind == cloud)
+        .expect("every cloud");
+    dialect.handle(&mut lock(state), request, now)
 }
 
 #[cfg(test)]

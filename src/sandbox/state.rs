@@ -185,7 +185,7 @@ impl Key {
 
 /// Temporary credentials: a key id that signs only with its session token. `Debug` hides the
 /// secret and the token.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct TempKey {
     pub access_key_id: String,
     pub secret: String,
@@ -382,6 +382,19 @@ impl Account {
             .map(Some)
     }
 
+    /// Makes a new credential report with `make` unless the last is under 4 hours old, as
+    /// IAM and IMS do; true when one was made.
+    pub fn refresh_report(&mut self, now: DateTime<Utc>, make: fn(&Account) -> String) -> bool {
+        let fresh = self
+            .credential_report
+            .as_ref()
+            .is_some_and(|(at, _)| now - *at < chrono::Duration::hours(4));
+        if !fresh {
+            self.credential_report = Some((now, make(self)));
+        }
+        !fresh
+    }
+
     /// A Huawei account (domain): its root user, named like the account, comes first.
     pub fn huawei(domain_id: &str, name: &str, created_at: DateTime<Utc>) -> Self {
         let mut account = Account::new(ProviderKind::Huawei, domain_id);
@@ -431,14 +444,6 @@ impl Cloud {
 
     pub fn account_mut(&mut self, id: impl AccountId) -> Option<&mut Account> {
         self.accounts.iter_mut().find(|a| id.is(&a.account_id))
-    }
-
-    /// `limit` as the page size, under `page_cap`.
-    pub fn page_size(&self, limit: usize) -> usize {
-        match self.page_cap {
-            0 => limit,
-            cap => limit.min(cap),
-        }
     }
 
     /// Remembers an action asked for, forgetting the oldest half once the log is full.
@@ -610,7 +615,7 @@ impl Cloud {
             account_id: account_id.to_string(),
             user: Some(user.to_string()),
             expires_at: Some(now + ttl),
-            ..TempKey::blank()
+            ..TempKey::default()
         };
         self.add_temporary(temp, 96)
     }
@@ -626,15 +631,6 @@ impl Cloud {
 }
 
 impl State {
-    pub fn cloud(&self, kind: ProviderKind) -> &Cloud {
-        match kind {
-            ProviderKind::Aws => &self.aws,
-            ProviderKind::Alibaba => &self.alibaba,
-            ProviderKind::Tencent => &self.tencent,
-            ProviderKind::Huawei => &self.huawei,
-        }
-    }
-
     pub fn cloud_mut(&mut self, kind: ProviderKind) -> &mut Cloud {
         match kind {
             ProviderKind::Aws => &mut self.aws,
@@ -686,26 +682,23 @@ impl State {
             account_id: account.to_string(),
             session_name: session_name.to_string(),
             role: Some((role_name.to_string(), role_id)),
-            ..TempKey::blank()
+            ..TempKey::default()
         };
         self.aws.add_temporary(temp, 120)
     }
 }
 
-impl TempKey {
-    /// A template for [`Cloud::add_temporary`], which fills in the id, secret and token.
-    pub fn blank() -> Self {
-        TempKey {
-            access_key_id: String::new(),
-            secret: String::new(),
-            token: String::new(),
-            account_id: String::new(),
-            user: None,
-            session_name: String::new(),
-            role: None,
-            expires_at: None,
-        }
+/// Sets `status` on the key `id` of `keys`, or removes the key when `status` is `None`; false
+/// when there is no such key.
+pub fn change_key(keys: &mut Vec<Key>, id: &str, status: Option<KeyStatus>) -> bool {
+    let Some(index) = keys.iter().position(|k| k.access_key_id == id) else {
+        return false;
+    };
+    match status {
+        Some(status) => keys[index].status = status,
+        None => drop(keys.remove(index)),
     }
+    true
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

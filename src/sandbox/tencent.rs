@@ -10,10 +10,10 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{Account, Key, State, TempKey, User};
+use super::state::{change_key, Account, Key, State, TempKey, User};
 use super::{
-    fail, reply, seed_account, Caller, Credential, Dialect, Fail, Incoming, SandboxProfile, Seed,
-    SeedKey,
+    fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
+    SandboxProfile, Seed, SeedKey,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
@@ -64,7 +64,7 @@ pub fn add_temp_credential(
         user,
         session_name: session_name.to_string(),
         expires_at: Some(expires_at),
-        ..TempKey::blank()
+        ..TempKey::default()
     };
     state.tencent.add_temporary(temp, 96)
 }
@@ -156,13 +156,6 @@ fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------------
@@ -218,14 +211,6 @@ fn unauthorized(caller: &Caller, action: &str, resource: &str) -> Fail {
 pub struct Tencent;
 
 impl Dialect for Tencent {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Tencent
-    }
-
-    fn scheme(&self) -> &'static str {
-        signer::ALGORITHM
-    }
-
     /// The action a request asks for (`X-TC-Action`).
     fn action_of(&self, request: &Incoming) -> String {
         request.header("x-tc-action").unwrap_or_default()
@@ -248,10 +233,6 @@ impl Dialect for Tencent {
             Ok(inner) => json_response(inner),
             Err(error) => error_response(&error),
         }
-    }
-
-    fn seed(&self, state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        seed_world(state, seed, now)
     }
 }
 
@@ -399,30 +380,17 @@ fn authenticate(
     {
         return Err(signature_failure());
     }
-    let signed = request
-        .signed(&parsed.signed_headers)
-        .map_err(|_| signature_failure())?;
-    let parts = RequestParts {
-        method: request.method.as_str(),
-        host: &host,
-        path: "/",
-        query: request.uri.query().unwrap_or(""),
-        headers: &signed,
-        body: &request.body,
+    let key = SigningKey {
+        secret_id: &parsed.secret_id,
+        secret_key: &secret,
+        token: None,
+        service: &service,
     };
-    let expected = signer::compute(
-        &SigningKey {
-            secret_id: &parsed.secret_id,
-            secret_key: &secret,
-            token: None,
-            service: &service,
-        },
-        &parts,
-        timestamp,
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(signature_failure());
-    }
+    let compute = |parts: &RequestParts| signer::compute(&key, parts, timestamp).signature;
+    let given = &parsed.signature;
+    request.verify(&parsed.signed_headers, Some("/"), compute, given, |_| {
+        signature_failure()
+    })?;
     let caller = super::caller(
         state,
         ProviderKind::Tencent,
@@ -644,15 +612,8 @@ fn run(
                 .account_mut(owner(caller))
                 .and_then(|a| a.keys_mut(target))
                 .ok_or_else(|| user_not_exist(target))?;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == id)
-                .ok_or_else(|| uin_not_match(&id, target))?;
-            match status {
-                Some(status) => keys[index].status = status,
-                None => {
-                    keys.remove(index);
-                }
+            if !change_key(keys, &id, status) {
+                return Err(uin_not_match(&id, target));
             }
         }
         "GetSecurityLastUsed" => {
@@ -740,7 +701,7 @@ fn run(
 // ---------------------------------------------------------------------------------------------
 
 /// Seeds the Tencent side of the world and returns the profiles for the CLI.
-fn seed_world(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let profile = |name, owner: u64, key| {
         let owner = owner.to_string();
         super::profile(
@@ -797,10 +758,6 @@ mod tests {
     use crate::sandbox::lock;
     use axum::http::{HeaderValue, StatusCode};
     use std::sync::Mutex;
-
-    fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-        Tencent.seed(state, seed, now)
-    }
 
     fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
         crate::sandbox::dispatch(state, request, ProviderKind::Tencent, now)
