@@ -20,6 +20,8 @@ use crate::signing::{sha256_hex, RequestParts};
 pub use super::state::{Account as AlibabaAccount, Key as AlibabaKey, User as AlibabaUser};
 
 /// The account of the test seed (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_ACCOUNT: &str = "1968132000123456";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "5123987600554321";

@@ -22,6 +22,8 @@ pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The account of the test seed (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_ACCOUNT: &str = "111122223333";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "444455556666";

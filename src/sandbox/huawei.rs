@@ -28,6 +28,8 @@ pub use super::state::{
 };
 
 /// The account (domain) of the test seed, also the first of the demo seed.
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_DOMAIN: &str = "0c5a8e1f3b7d4e29a6f1c8b3d5e7a902";
 /// The test account's project in [`REGION`], which has a long-term AK/SK uploaded to CCE.
 pub const TEST_PROJECT: &str = "6f2d9b4c8a1e47d3b5c0e9f8a7d6c5b4";
@@ -696,11 +698,11 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::dispatch;
     use crate::sandbox::lock;
     use axum::http::HeaderValue;
-    use std::sync::Mutex;
-    use crate::sandbox::dispatch;
     use axum::http::{HeaderMap, HeaderName, Uri};
+    use std::sync::Mutex;
 
     const HOST: &str = "127.0.0.1:8790";
 

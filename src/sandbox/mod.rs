@@ -176,27 +176,22 @@ type SeedFn = fn(&mut State, Seed, DateTime<Utc>) -> Vec<SandboxProfile>;
 /// Every cloud: its kind, the first word of its `Authorization` header, its dialect and seed,
 /// in the order the seeds list their profiles.
 static CLOUDS: [(ProviderKind, &str, &dyn Dialect, SeedFn); 4] = [
-    (
-        ProviderKind::Aws,
-        crate::providers::aws::signer::ALGORITHM,
-        &aws::Aws,
-        aws::seed,
-    ),
+    (ProviderKind::Aws, aws::SCHEME, &aws::Aws, aws::seed),
     (
         ProviderKind::Alibaba,
-        crate::providers::alibaba::signer::ALGORITHM,
+        alibaba::SCHEME,
         &alibaba::Alibaba,
         alibaba::seed,
     ),
     (
         ProviderKind::Tencent,
-        crate::providers::tencent::signer::ALGORITHM,
+        tencent::SCHEME,
         &tencent::Tencent,
         tencent::seed,
     ),
     (
         ProviderKind::Huawei,
-        crate::providers::huawei::signer::ALGORITHM,
+        huawei::SCHEME,
         &huawei::Huawei,
         huawei::seed,
     ),

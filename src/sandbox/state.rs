@@ -454,21 +454,31 @@ impl Cloud {
         self.calls.push(action.to_string());
     }
 
-    fn key_at(&self, (a, u, k): Loc) -> Option<&Key> {
+    fn keys_at(&self, a: usize, u: Option<usize>) -> Option<&Vec<Key>> {
         let account = self.accounts.get(a)?;
         match u {
-            Some(u) => account.users.get(u)?.keys.get(k),
-            None => account.root_keys.get(k),
+            Some(u) => account.users.get(u).map(|u| &u.keys),
+            None => Some(&account.root_keys),
         }
     }
 
-    /// Where a key is, through the index; a stale or missing entry rebuilds it.
+    fn key_at(&self, (a, u, k): Loc) -> Option<&Key> {
+        self.keys_at(a, u)?.get(k)
+    }
+
+    /// Where a key is, through the index: a key moved within its holder's keys (one before it
+    /// deleted) is found there; anything else stale or missing rebuilds the index.
     fn locate(&self, id: &str) -> Option<Loc> {
         let cached = self.index.borrow().get(id).copied();
-        if let Some(loc) =
-            cached.filter(|loc| self.key_at(*loc).is_some_and(|k| k.access_key_id == id))
-        {
-            return Some(loc);
+        if let Some((a, u, was)) = cached {
+            let keys = self.keys_at(a, u).map(Vec::as_slice).unwrap_or_default();
+            if keys.get(was).is_some_and(|k| k.access_key_id == id) {
+                return Some((a, u, was));
+            }
+            if let Some(k) = keys.iter().position(|k| k.access_key_id == id) {
+                self.index.borrow_mut().insert(id.to_string(), (a, u, k));
+                return Some((a, u, k));
+            }
         }
         let mut index = self.index.borrow_mut();
         index.clear();
@@ -853,8 +863,16 @@ mod tests {
         state.find_key_mut(&id).unwrap().status = KeyStatus::Inactive;
         assert!(!state.find_key(&id).unwrap().1.usable(Utc::now()));
         // The index follows keys moved or removed behind its back.
-        state.aws.accounts[0].users[0].keys.clear();
+        let (second, _) = state.add_aws_key("111122223333", Some("alice"), Utc::now());
+        assert!(change_key(
+            &mut state.aws.accounts[0].users[0].keys,
+            &id,
+            None
+        ));
+        assert_eq!(state.find_key(&second).unwrap().1.access_key_id, second);
         assert!(state.find_key(&id).is_none());
+        state.aws.accounts[0].users[0].keys.clear();
+        assert!(state.find_key(&second).is_none());
         assert_eq!(state.find_key(&late).unwrap().0.user, None);
     }
 

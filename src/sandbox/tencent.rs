@@ -23,6 +23,8 @@ use crate::signing::{constant_time_eq, RequestParts};
 pub use super::state::{Account as TencentAccount, Key as TencentKey, User as TencentUser};
 
 /// The owner (root) uin of the test seed's account (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_OWNER_UIN: u64 = 100000000001;
 /// The owner uin of the demo seed's second account.
 pub const DEMO_OWNER_UIN: u64 = 200012345678;
