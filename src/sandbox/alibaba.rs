@@ -6,7 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{Account, State};
+use super::state::{Account, State, MAX_KEYS};
 use super::{
     fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
     Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
@@ -28,7 +28,6 @@ pub const DEMO_ACCOUNT: &str = "5123987600554321";
 const REGION: &str = "cn-hangzhou";
 /// `x-acs-date` must be within this many minutes of the server's clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 /// Users per `ListUsers` page of the test seed, whatever `MaxItems` asks: paging is exercised.
 pub const TEST_PAGE_SIZE: usize = 3;
 
@@ -335,18 +334,11 @@ fn target_user(
     action: &str,
     params: &Params,
 ) -> Result<Option<String>, Fail> {
-    match params.get("UserName").filter(|n| !n.is_empty()) {
-        Some(name) => {
-            valid_user_name(name)?;
-            authorize(caller, action, Some(name))?;
-            account.user(name).ok_or_else(no_such_user)?;
-            Ok(Some(name.to_string()))
-        }
-        None => {
-            authorize(caller, action, caller.user_name())?;
-            Ok(caller.user_name().map(str::to_string))
-        }
-    }
+    let check = |name: Option<&str>| match name {
+        Some(name) => valid_user_name(name).and_then(|_| authorize(caller, action, Some(name))),
+        None => authorize(caller, action, caller.user_name()),
+    };
+    super::target_user(account, caller, params, check, |_| no_such_user())
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -407,7 +399,6 @@ fn run(
             format!("Specified parameter Version \"{version}\" is not valid."),
         ));
     }
-    let delay = state.settings.new_key_delay;
     let world = &mut state.alibaba;
     let cap = world.page_cap;
     let account = world
@@ -480,20 +471,14 @@ fn run(
         }
         "CreateAccessKey" => {
             let user = target_user(account, caller, action, params)?;
-            let count = account.keys(user.as_deref()).map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    "LimitExceeded.User.AccessKey",
-                    format!(
-                        "The count of AccessKeys of the user exceeds the limit ({MAX_KEYS_PER_USER})."
-                    ),
-                ));
-            }
-            let (id, secret) =
-                state
-                    .alibaba
-                    .add_key(&caller.account_id, user.as_deref(), now, delay);
+            let (id, secret) = state
+                .create_key(ProviderKind::Alibaba, account_id, user.as_deref(), now)
+                .ok_or_else(|| {
+                    let message = format!(
+                        "The count of AccessKeys of the user exceeds the limit ({MAX_KEYS})."
+                    );
+                    err(409, "LimitExceeded.User.AccessKey", message)
+                })?;
             Ok(object(json!({
                 "AccessKey": {
                     "AccessKeyId": id,

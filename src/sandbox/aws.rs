@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{change_key, Account, Key, State, TempKey};
+use super::state::{change_key, Account, Key, State, TempKey, MAX_KEYS};
 use super::{
     fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
     Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
@@ -30,7 +30,6 @@ pub const DEMO_ACCOUNT: &str = "444455556666";
 const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 
 fn invalid_token() -> Fail {
     err(
@@ -363,47 +362,40 @@ fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
         .ok_or_else(invalid_token)
 }
 
-/// The user a key action is about: `UserName` (checked for permission, then existence)
-/// or the caller. `None` means the root user.
+/// The user a key action is about: `UserName` (its pattern, the permission, then its
+/// existence checked) or the caller. `None` means the root user.
 fn target_user(
     state: &State,
     caller: &Caller,
     action: &str,
     params: &Params,
 ) -> Result<Option<String>, Fail> {
-    match params.get("UserName").filter(|n| !n.is_empty()) {
-        Some(name) => {
-            // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name
-            // like `<root>` is invalid, not unknown.
-            let valid = name
+    let check = |name: Option<&str>| {
+        match name {
+        // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name like
+        // `<root>` is invalid, not unknown.
+        Some(name)
+            if !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-            if !valid {
-                return Err(err(
-                    400,
-                    "ValidationError",
-                    "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
-                ));
-            }
-            authorize(caller, action, Some(Some(name)))?;
-            account(state, caller)?
-                .user(name)
-                .ok_or_else(|| no_such_user(name))?;
-            Ok(Some(name.to_string()))
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) =>
+        {
+            Err(err(
+                400,
+                "ValidationError",
+                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+            ))
         }
-        None => {
-            // A role session is no IAM user: it has no keys to default to.
-            if caller.temp.is_some() {
-                return Err(err(
-                    400,
-                    "ValidationError",
-                    "Must specify userName when calling with non-User credentials",
-                ));
-            }
-            authorize(caller, action, Some(caller.user_name()))?;
-            Ok(caller.user_name().map(str::to_string))
-        }
+        Some(name) => authorize(caller, action, Some(Some(name))),
+        // A role session is no IAM user: it has no keys to default to.
+        None if caller.temp.is_some() => Err(err(
+            400,
+            "ValidationError",
+            "Must specify userName when calling with non-User credentials",
+        )),
+        None => authorize(caller, action, Some(caller.user_name())),
     }
+    };
+    super::target_user(account(state, caller)?, caller, params, check, no_such_user)
 }
 
 fn user_name_xml(user: Option<&str>) -> String {
@@ -509,17 +501,12 @@ fn run(
         }
         "CreateAccessKey" => {
             let user = target_user(state, caller, action, params)?;
-            let count = account(state, caller)?
-                .keys(user.as_deref())
-                .map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    "LimitExceeded",
-                    format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"),
-                ));
-            }
-            let (id, secret) = state.add_aws_key(&caller.account_id, user.as_deref(), now);
+            let (id, secret) = state
+                .create_key(ProviderKind::Aws, &caller.account_id, user.as_deref(), now)
+                .ok_or_else(|| {
+                    let message = format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}");
+                    err(409, "LimitExceeded", message)
+                })?;
             Ok(Some(format!(
                 "<AccessKey>{}<AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{}</SecretAccessKey><CreateDate>{}</CreateDate></AccessKey>",
                 user_name_xml(user.as_deref()),

@@ -14,7 +14,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::state::{change_key, new_hex_id, Account, Key, State, User};
+use super::state::{change_key, new_hex_id, Account, Key, State, User, MAX_KEYS};
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -40,7 +40,6 @@ const REGION: &str = "cn-north-4";
 const DEMO_REGION: &str = "ap-southeast-1";
 /// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 /// Largest `limit` the v5 lists accept, and their default.
 const MAX_LIMIT: usize = 200;
 const DEFAULT_LIMIT: usize = 100;
@@ -420,7 +419,6 @@ fn run(
     now: DateTime<Utc>,
 ) -> Result<(u16, Option<Value>), Fail> {
     let query = parse_query(request.uri.query().unwrap_or(""));
-    let new_key_delay = state.settings.new_key_delay;
     let world = &mut state.huawei;
     let update_time_text = world.cce_update_time_text.clone();
     let account = world
@@ -484,16 +482,14 @@ fn run(
         }
         Route::CreateKey(user_id) => {
             authorize(caller, "iam:credentials:createCredentialV5", Some(&user_id))?;
-            let user = user_of(&user_id)?;
-            if user.keys.len() >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    QUOTA_EXCEEDED,
-                    format!("access keys per user limit exceeded: at most {MAX_KEYS_PER_USER}"),
-                ));
-            }
-            let (domain_id, user_name) = (account.account_id.clone(), user.name.clone());
-            let (id, secret) = world.add_key(&domain_id, user_name.as_str(), now, new_key_delay);
+            let name = user_of(&user_id)?.name.clone();
+            let (id, secret) = state
+                .create_key(ProviderKind::Huawei, &caller.account_id, name.as_str(), now)
+                .ok_or_else(|| {
+                    let message =
+                        format!("access keys per user limit exceeded: at most {MAX_KEYS}");
+                    err(409, QUOTA_EXCEEDED, message)
+                })?;
             Ok((
                 201,
                 Some(json!({"access_key": {

@@ -311,6 +311,25 @@ pub(crate) const SELF_SERVICE: [&str; 5] = [
     "GetAccessKeyLastUsed",
 ];
 
+/// The user a key call names (AWS, Alibaba): `UserName` when given, checked by `check` (its
+/// pattern, the caller's right) and then looked up, else the caller itself once `check(None)`
+/// passes; `None` is the account itself.
+pub(crate) fn target_user(
+    account: &Account,
+    caller: &Caller,
+    params: &Params,
+    check: impl FnOnce(Option<&str>) -> Result<(), Fail>,
+    no_user: impl FnOnce(&str) -> Fail,
+) -> Result<Option<String>, Fail> {
+    let Some(name) = params.get("UserName").filter(|n| !n.is_empty()) else {
+        check(None)?;
+        return Ok(caller.user_name().map(str::to_string));
+    };
+    check(Some(name))?;
+    account.user(name).ok_or_else(|| no_user(name))?;
+    Ok(Some(name.to_string()))
+}
+
 /// Who signed a request, once its signature checked out.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {

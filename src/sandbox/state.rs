@@ -94,6 +94,9 @@ pub struct Cloud {
     index: RefCell<HashMap<String, Loc>>,
 }
 
+/// Every cloud's quota: two access keys a user.
+pub const MAX_KEYS: usize = 2;
+
 /// How many calls [`Cloud::calls`] keeps.
 pub const CALL_LOG: usize = 4096;
 
@@ -289,7 +292,7 @@ impl AccountId for u64 {
 
 /// A key holder of an account: a user by name (`None`: the account itself) or a Tencent uin
 /// (the owner uin: the account itself).
-pub trait Holder {
+pub trait Holder: Copy {
     fn user_index(&self, account: &Account) -> Option<Option<usize>>;
 }
 
@@ -648,6 +651,21 @@ impl State {
             ProviderKind::Tencent => &mut self.tencent,
             ProviderKind::Huawei => &mut self.huawei,
         }
+    }
+
+    /// Creates a key for a holder of an account at `now`, usable after
+    /// `settings.new_key_delay`; `None` when the holder has [`MAX_KEYS`] already.
+    pub fn create_key(
+        &mut self,
+        kind: ProviderKind,
+        account_id: &str,
+        holder: impl Holder,
+        now: DateTime<Utc>,
+    ) -> Option<(String, String)> {
+        let delay = self.settings.new_key_delay;
+        let cloud = self.cloud_mut(kind);
+        let held = cloud.account(account_id).and_then(|a| a.keys(holder));
+        (held.map_or(0, Vec::len) < MAX_KEYS).then(|| cloud.add_key(account_id, holder, now, delay))
     }
 
     pub fn aws_account(&self, account_id: &str) -> Option<&Account> {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{change_key, Account, Key, State, TempKey, User};
+use super::state::{change_key, Account, Key, State, TempKey, User, MAX_KEYS};
 use super::{
     fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -31,7 +31,6 @@ pub const DEMO_OWNER_UIN: u64 = 200012345678;
 const REGION: &str = "ap-guangzhou";
 /// `X-TC-Timestamp` may be this far from the server's clock.
 const MAX_SKEW_SECONDS: i64 = 300;
-const MAX_KEYS_PER_USER: usize = 2;
 
 /// Creates an active key for `uin` (a sub-user, or the owner) of an existing account and
 /// returns its (id, secret). Usable from `created_at + settings.new_key_delay`.
@@ -575,14 +574,12 @@ fn run(
         }
         "CreateAccessKey" => {
             let target = key_target(state, caller, action, params)?;
-            let count = account(state, caller)?.keys(target).map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    "OperationDenied.AccessKeyOverLimit",
-                    format!("Each account can have up to {MAX_KEYS_PER_USER} access keys."),
-                ));
-            }
-            let (id, secret) = add_key(state, owner(caller), target, now);
+            let (id, secret) = state
+                .create_key(ProviderKind::Tencent, &caller.account_id, target, now)
+                .ok_or_else(|| {
+                    let message = format!("Each account can have up to {MAX_KEYS} access keys.");
+                    err("OperationDenied.AccessKeyOverLimit", message)
+                })?;
             out.insert(
                 "AccessKey".into(),
                 json!({
