@@ -1,9 +1,26 @@
 //! A local emulator of the clouds' access-key APIs, for the tests, `cloudkeys sandbox` and
 //! `cloudkeys demo`.
 //!
-//! One HTTP server on 127.0.0.1, one port, in-memory [`State`]. Each request is routed to a
-//! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); the
-//! cloud module checks the real request signature and answers in the cloud's real shapes.
+//! One HTTP server on 127.0.0.1, one port, one in-memory world ([`State`]: one model of
+//! accounts, users and keys for every cloud, keys indexed by id). Each request is routed to a
+//! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); faults,
+//! rate limits and counts apply alike to all, then the cloud's `Dialect` checks the real
+//! request signature and answers in the cloud's real shapes. Built only with the `sandbox`
+//! feature (the default).
+
+/// `Debug` for a type holding secrets: its `fields`, then `***` for each of its `hidden` ones.
+macro_rules! debug_hiding {
+    ($type:ident { $($field:ident),* } hiding { $($hidden:ident),* }) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($hidden), &"***"))*
+                    .finish()
+            }
+        }
+    };
+}
 
 pub mod alibaba;
 pub mod aws;
@@ -12,7 +29,6 @@ pub mod huawei;
 pub mod state;
 pub mod tencent;
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -50,20 +66,9 @@ pub struct SandboxProfile {
     pub project_id: Option<String>,
 }
 
-impl fmt::Debug for SandboxProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SandboxProfile")
-            .field("name", &self.name)
-            .field("provider", &self.provider)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
-            .field("region", &self.region)
-            .field("account_id", &self.account_id)
-            .field("user", &self.user)
-            .field("project_id", &self.project_id)
-            .finish()
-    }
-}
+debug_hiding!(SandboxProfile {
+    name, provider, access_key_id, region, account_id, user, project_id
+} hiding { secret_access_key });
 
 /// Which world to start with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -159,20 +159,9 @@ pub struct Key {
     pub usable_after: Option<DateTime<Utc>>,
 }
 
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Key")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("status", &self.status)
-            .field("created_at", &self.created_at)
-            .field("last_used", &self.last_used)
-            .field("last_used_in", &self.last_used_in)
-            .field("last_used_day_only", &self.last_used_day_only)
-            .field("usable_after", &self.usable_after)
-            .finish()
-    }
-}
+debug_hiding!(Key {
+    access_key_id, status, created_at, last_used, last_used_in, last_used_day_only, usable_after
+} hiding { secret });
 
 impl Key {
     /// Known to the cloud at `now` (past its eventual-consistency delay).
@@ -202,20 +191,9 @@ pub struct TempKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-impl std::fmt::Debug for TempKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TempKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("token", &"***")
-            .field("account_id", &self.account_id)
-            .field("user", &self.user)
-            .field("session_name", &self.session_name)
-            .field("role", &self.role)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
+debug_hiding!(TempKey {
+    access_key_id, account_id, user, session_name, role, expires_at
+} hiding { secret, token });
 
 /// A Huawei project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
 #[derive(Debug, Clone)]
