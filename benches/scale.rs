@@ -63,7 +63,7 @@ fn main() {
             guard.settings.rate_limit = rate_limit;
             guard.rate_buckets.clear();
             // Every run makes its own credential report, as a first run would.
-            for account in &mut guard.aws_accounts {
+            for account in &mut guard.aws.accounts {
                 account.credential_report = None;
             }
         }

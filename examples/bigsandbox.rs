@@ -8,14 +8,12 @@
 //! `aws-admin` profile can list every user's keys), then a last line `# ready`, and serves until
 //! interrupted (Ctrl-C or SIGTERM).
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::{Duration, Utc};
 use cloudkeys::model::KeyStatus;
-use cloudkeys::sandbox::state::{new_aws_key_id, new_secret};
-use cloudkeys::sandbox::{AwsKey, Sandbox, Seed};
+use cloudkeys::sandbox::{Sandbox, Seed};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -115,16 +113,6 @@ fn grow(sandbox: &Sandbox, users: usize, per_user: usize) -> usize {
     let state = sandbox.state();
     let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
     let now = Utc::now();
-    let mut taken: HashSet<String> = HashSet::new();
-    for account in &state.aws_accounts {
-        for key in account
-            .root_keys
-            .iter()
-            .chain(account.users.iter().flat_map(|u| u.keys.iter()))
-        {
-            taken.insert(key.access_key_id.clone());
-        }
-    }
     let Some(account) = state.aws_account_mut(ACCOUNT) else {
         return 0;
     };
@@ -134,41 +122,34 @@ fn grow(sandbox: &Sandbox, users: usize, per_user: usize) -> usize {
         account.add_user(&format!("user-{n:05}"), false, created);
         n += 1;
     }
-    let mut total = 0;
-    for (index, user) in account.users.iter_mut().enumerate() {
-        while user.keys.len() < per_user {
-            let mut id = new_aws_key_id(ACCOUNT);
-            while taken.contains(&id) {
-                id = new_aws_key_id(ACCOUNT);
-            }
-            taken.insert(id.clone());
-            let age = (index * 7 + user.keys.len() * 200) % 1200;
+    let holders: Vec<(String, usize)> = account
+        .users
+        .iter()
+        .map(|u| (u.name.clone(), u.keys.len()))
+        .collect();
+    for (index, (name, mut have)) in holders.into_iter().enumerate() {
+        while have < per_user {
+            let age = (index * 7 + have * 200) % 1200;
             let created_at = now - Duration::days(age as i64);
+            let zero = std::time::Duration::ZERO;
+            let (id, _) = state
+                .aws
+                .add_key(ACCOUNT, Some(name.as_str()), created_at, zero);
+            let key = state.aws.find_key_mut(&id).expect("just made");
             // A third of the keys were used lately, some keys are disabled.
-            let last_used = (index % 3 == 0).then(|| {
-                (
-                    now - Duration::days((index % 40) as i64),
-                    "s3".into(),
-                    "us-east-1".into(),
-                )
-            });
-            let status = if index % 10 == 9 && !user.keys.is_empty() {
-                KeyStatus::Inactive
-            } else {
-                KeyStatus::Active
-            };
-            user.keys.push(AwsKey {
-                access_key_id: id,
-                secret: new_secret(),
-                status,
-                created_at,
-                last_used,
-                usable_after: None,
-            });
+            if index % 3 == 0 {
+                key.last_used = Some(now - Duration::days((index % 40) as i64));
+                key.last_used_in = Some(("s3".into(), "us-east-1".into()));
+            }
+            if index % 10 == 9 && have > 0 {
+                key.status = KeyStatus::Inactive;
+            }
+            have += 1;
         }
-        total += user.keys.len();
     }
-    total + account.root_keys.len()
+    state.aws_account(ACCOUNT).map_or(0, |a| {
+        a.root_keys.len() + a.users.iter().map(|u| u.keys.len()).sum::<usize>()
+    })
 }
 
 /// Ctrl-C or SIGTERM.

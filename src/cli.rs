@@ -171,8 +171,10 @@ An interrupted rotation can be run again with the same arguments: it finishes th
     #[command(subcommand)]
     Huawei(HuaweiCommand),
     /// Serve local emulators of the clouds' key APIs and print a config pointing at them
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// Try cloudkeys with no cloud account: runs `list --all-users` and `audit` against a built-in sandbox
+    #[cfg(feature = "sandbox")]
     Demo,
     /// Print a shell completion script
     Completions(CompletionsArgs),
@@ -323,6 +325,7 @@ pub struct RevokeArgs {
     pub delete: bool,
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one)

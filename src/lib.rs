@@ -16,6 +16,7 @@ pub mod model;
 pub mod output;
 pub mod provider;
 pub mod providers;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signing;
 pub mod time;

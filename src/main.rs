@@ -67,6 +67,7 @@ fn run(cli: Cli, json_errors: bool) -> Result<i32, Error> {
         return commands::profiles::run(&ctx);
     }
     let runtime = match cli.command {
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

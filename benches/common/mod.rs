@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use cloudkeys::model::{KeyStatus, ProviderKind};
-use cloudkeys::sandbox::alibaba::AlibabaAccount;
-use cloudkeys::sandbox::huawei::{HuaweiAccount, HuaweiProject, LongAksk};
-use cloudkeys::sandbox::tencent::{self, TencentAccount};
-use cloudkeys::sandbox::{AwsAccount, Sandbox, Seed, State};
+use cloudkeys::sandbox::huawei::{HuaweiProject, LongAksk};
+use cloudkeys::sandbox::{Account, Sandbox, Seed, State};
 
 /// A profile the bench config names: (name, provider, key id, secret, project id).
 pub struct Profile {
@@ -40,142 +38,74 @@ pub fn build_fleet(state: &mut State, profiles: usize, users: usize) -> (Vec<Pro
     let mut out = Vec::new();
     let mut keys = 0;
     for p in 0..profiles {
-        // AWS
-        let account = format!("{:012}", 700_000_000_000u64 + p as u64);
-        let mut aws = AwsAccount::new(&account);
-        aws.add_user("admin", true, ago(now, 900));
-        for i in 1..users {
-            aws.add_user(&format!("user{i:03}"), false, ago(now, 500));
-        }
-        state.aws_accounts.push(aws);
-        let (id, secret) = state.add_aws_key(&account, Some("admin"), ago(now, 30));
-        out.push(Profile {
-            name: format!("aws-{p:02}"),
-            provider: ProviderKind::Aws,
-            access_key_id: id,
-            secret,
-            project_id: None,
-        });
-        for i in 1..users {
-            for (created, used, active) in keys_of(i) {
-                let (id, _) =
-                    state.add_aws_key(&account, Some(&format!("user{i:03}")), ago(now, created));
-                let key = state.find_key_mut(&id).expect("key just made");
-                key.last_used = used.map(|d| (ago(now, d), "s3".into(), "us-east-1".into()));
-                if !active {
-                    key.status = KeyStatus::Inactive;
+        for kind in [
+            ProviderKind::Aws,
+            ProviderKind::Alibaba,
+            ProviderKind::Tencent,
+            ProviderKind::Huawei,
+        ] {
+            let project = format!("{:032x}", 0xce00u128 + p as u128);
+            let mut account = match kind {
+                ProviderKind::Aws => {
+                    Account::new(kind, &format!("{:012}", 700_000_000_000u64 + p as u64))
                 }
-                keys += 1;
+                ProviderKind::Alibaba => Account::new(
+                    kind,
+                    &format!("{:016}", 5_000_000_000_000_000u64 + p as u64),
+                ),
+                ProviderKind::Tencent => {
+                    Account::new(kind, &(300_000_000_000u64 + p as u64 * 1000).to_string())
+                }
+                // The account's root user comes first; audit through an admin IAM user.
+                ProviderKind::Huawei => {
+                    let domain = format!("{:032x}", 0xbe00u128 + p as u128);
+                    let mut hw = Account::huawei(&domain, &format!("fleet-{p:02}"), ago(now, 1500));
+                    hw.projects.push(HuaweiProject {
+                        project_id: project.clone(),
+                        region: "cn-north-4".into(),
+                        long_aksk: Some(LongAksk {
+                            expires_at: now + chrono::Duration::days(p as i64 * 5),
+                            created_at: ago(now, 300),
+                            updated_at: ago(now, 300),
+                        }),
+                    });
+                    hw
+                }
+            };
+            let owner: u64 = account.account_id.parse().unwrap_or(0);
+            let name = |i: usize| match i {
+                0 => "admin".to_string(),
+                i => format!("user{i:03}"),
+            };
+            for i in 0..users {
+                let user =
+                    account.add_user(&name(i), i == 0, ago(now, if i == 0 { 900 } else { 500 }));
+                user.display_name = if i == 0 { "Admin" } else { "User" }.into();
+                user.uin = owner + 1 + i as u64;
             }
-        }
-
-        // Alibaba
-        let account = format!("{:016}", 5_000_000_000_000_000u64 + p as u64);
-        let mut ali = AlibabaAccount::new(&account);
-        ali.add_user("admin", "Admin", true, ago(now, 900));
-        for i in 1..users {
-            ali.add_user(&format!("user{i:03}"), "User", false, ago(now, 500));
-        }
-        state.alibaba.accounts.push(ali);
-        let (id, secret) = state
-            .alibaba
-            .add_key(&account, Some("admin"), ago(now, 30), zero);
-        out.push(Profile {
-            name: format!("alibaba-{p:02}"),
-            provider: ProviderKind::Alibaba,
-            access_key_id: id,
-            secret,
-            project_id: None,
-        });
-        for i in 1..users {
-            for (created, used, active) in keys_of(i) {
-                let (id, _) = state.alibaba.add_key(
-                    &account,
-                    Some(&format!("user{i:03}")),
-                    ago(now, created),
-                    zero,
-                );
-                let key = state.alibaba.find_key_mut(&id).expect("key just made");
-                key.last_used = used.map(|d| ago(now, d));
-                if !active {
-                    key.status = KeyStatus::Inactive;
+            let account_id = account.account_id.clone();
+            let cloud = state.cloud_mut(kind);
+            cloud.accounts.push(account);
+            let (id, secret) = cloud.add_key(&account_id, Some("admin"), ago(now, 30), zero);
+            out.push(Profile {
+                name: format!("{kind}-{p:02}"),
+                provider: kind,
+                access_key_id: id,
+                secret,
+                project_id: (kind == ProviderKind::Huawei).then(|| project.clone()),
+            });
+            for i in 1..users {
+                for (created, used, active) in keys_of(i) {
+                    let (id, _) =
+                        cloud.add_key(&account_id, Some(name(i).as_str()), ago(now, created), zero);
+                    let key = cloud.find_key_mut(&id).expect("key just made");
+                    key.last_used = used.map(|d| ago(now, d));
+                    key.last_used_in = used.map(|_| ("s3".into(), "us-east-1".into()));
+                    if !active {
+                        key.status = KeyStatus::Inactive;
+                    }
+                    keys += 1;
                 }
-                keys += 1;
-            }
-        }
-
-        // Tencent
-        let owner = 300_000_000_000u64 + p as u64 * 1000;
-        let mut tc = TencentAccount::new(owner);
-        tc.add_user("admin", owner + 1, true, ago(now, 900));
-        for i in 1..users {
-            tc.add_user(
-                &format!("user{i:03}"),
-                owner + 1 + i as u64,
-                false,
-                ago(now, 500),
-            );
-        }
-        state.tencent.accounts.push(tc);
-        let (id, secret) = tencent::add_key(state, owner, owner + 1, ago(now, 30));
-        out.push(Profile {
-            name: format!("tencent-{p:02}"),
-            provider: ProviderKind::Tencent,
-            access_key_id: id,
-            secret,
-            project_id: None,
-        });
-        for i in 1..users {
-            for (created, used, active) in keys_of(i) {
-                let (id, _) =
-                    tencent::add_key(state, owner, owner + 1 + i as u64, ago(now, created));
-                let key = state.tencent.find_key_mut(&id).expect("key just made");
-                key.last_used = used.map(|d| ago(now, d));
-                if !active {
-                    key.status = KeyStatus::Inactive;
-                }
-                keys += 1;
-            }
-        }
-
-        // Huawei: the account's root user comes first; audit through an admin IAM user.
-        let domain = format!("{:032x}", 0xbe00u128 + p as u128);
-        let project = format!("{:032x}", 0xce00u128 + p as u128);
-        let mut hw = HuaweiAccount::new(&domain, &format!("fleet-{p:02}"), ago(now, 1500));
-        hw.add_user("admin", true, ago(now, 900));
-        for i in 1..users {
-            hw.add_user(&format!("user{i:03}"), false, ago(now, 500));
-        }
-        hw.projects.push(HuaweiProject {
-            project_id: project.clone(),
-            region: "cn-north-4".into(),
-            long_aksk: Some(LongAksk {
-                expires_at: now + chrono::Duration::days(p as i64 * 5),
-                created_at: ago(now, 300),
-                updated_at: ago(now, 300),
-            }),
-        });
-        state.huawei.accounts.push(hw);
-        let (id, secret) = state.huawei.add_key(&domain, "admin", ago(now, 30), zero);
-        out.push(Profile {
-            name: format!("huawei-{p:02}"),
-            provider: ProviderKind::Huawei,
-            access_key_id: id,
-            secret,
-            project_id: Some(project),
-        });
-        for i in 1..users {
-            for (created, used, active) in keys_of(i) {
-                let (id, _) =
-                    state
-                        .huawei
-                        .add_key(&domain, &format!("user{i:03}"), ago(now, created), zero);
-                let key = state.huawei.find_key_mut(&id).expect("key just made");
-                key.last_used = used.map(|d| ago(now, d));
-                if !active {
-                    key.status = KeyStatus::Inactive;
-                }
-                keys += 1;
             }
         }
     }

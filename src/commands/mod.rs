@@ -4,6 +4,7 @@ pub mod audit;
 pub mod completions;
 pub mod create;
 pub mod delete;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod huawei;
 pub mod last_used;
@@ -11,6 +12,7 @@ pub mod list;
 pub mod profiles;
 pub mod revoke;
 pub mod rotate;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod update;
 pub mod whoami;
@@ -356,7 +358,9 @@ pub async fn find_key(
 /// Runs a command; returns its exit code.
 pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
     match cli.command {
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => return sandbox::run(&args, &cli.global).await,
+        #[cfg(feature = "sandbox")]
         Command::Demo => return demo::run(cli.global).await,
         Command::Completions(args) => return completions::run(&args),
         Command::Man => return completions::man(),
@@ -376,7 +380,9 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Revoke(args) => revoke::run(&ctx, &args).await,
         Command::Profiles => profiles::run(&ctx),
         Command::Huawei(command) => huawei::run(&ctx, &command).await,
-        Command::Sandbox(_) | Command::Demo | Command::Completions(_) | Command::Man => Ok(0),
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(_) | Command::Demo => Ok(0),
+        Command::Completions(_) | Command::Man => Ok(0),
     }
 }
 

@@ -2,297 +2,48 @@
 //! style, ACS3-HMAC-SHA256 checked with our signer's `compute`, JSON answers and the real
 //! error envelope `{"RequestId","HostId","Code","Message","Recommend"}`.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use super::state::State;
-use super::{lock, Incoming, SandboxProfile, Seed};
+use super::state::{Account, State, MAX_KEYS};
+use super::{
+    fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
+    Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
+    TEST_USERS,
+};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::alibaba::api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
 use crate::providers::alibaba::signer::{self, SigningKey};
-use crate::signing::{constant_time_eq, sha256_hex, RequestParts};
+use crate::signing::{sha256_hex, RequestParts};
+
+pub use super::state::{Account as AlibabaAccount, Key as AlibabaKey, User as AlibabaUser};
 
 /// The account of the test seed (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_ACCOUNT: &str = "1968132000123456";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "5123987600554321";
 const REGION: &str = "cn-hangzhou";
 /// `x-acs-date` must be within this many minutes of the server's clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 /// Users per `ListUsers` page of the test seed, whatever `MaxItems` asks: paging is exercised.
 pub const TEST_PAGE_SIZE: usize = 3;
 
-/// The Alibaba side of the sandbox world.
-#[derive(Debug, Default)]
-pub struct AlibabaWorld {
-    pub accounts: Vec<AlibabaAccount>,
-    /// Signature nonces already seen, with when: a repeat is refused (SignatureNonceUsed).
-    pub nonces: HashMap<String, DateTime<Utc>>,
-    /// At most this many users per `ListUsers` page, whatever `MaxItems` asks.
-    pub page_size_cap: Option<usize>,
-    /// Error answers (HTTP status, code) given, in order, to the next requests before anything
-    /// else is looked at: how the tests provoke throttling and server faults.
-    pub inject: VecDeque<(u16, String)>,
-    /// Every action asked for, in order (`x-acs-action`), including refused ones.
-    pub calls: Vec<String>,
-}
-
-/// One Alibaba Cloud account: its RAM users, and the account's own (root) keys.
-#[derive(Debug, Clone)]
-pub struct AlibabaAccount {
-    /// 16 digits.
-    pub account_id: String,
-    pub users: Vec<AlibabaUser>,
-    pub root_keys: Vec<AlibabaKey>,
-    /// The last user credential report: when it was made and its CSV rows (header first), a
-    /// snapshot as IMS keeps it.
-    pub credential_report: Option<(DateTime<Utc>, Vec<String>)>,
-}
-
-/// A RAM user.
-#[derive(Debug, Clone)]
-pub struct AlibabaUser {
-    pub name: String,
-    /// 16 digits.
-    pub user_id: String,
-    pub display_name: String,
-    /// An admin (AliyunRAMFullAccess) may do anything in its account; others only manage
-    /// their own keys (the console's "users manage their own AccessKeys" setting).
-    pub admin: bool,
-    pub created_at: DateTime<Utc>,
-    pub keys: Vec<AlibabaKey>,
-}
-
-/// An AccessKey pair. `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct AlibabaKey {
-    pub access_key_id: String,
-    pub secret: String,
-    pub status: KeyStatus,
-    pub created_at: DateTime<Utc>,
-    /// When it last signed a request.
-    pub last_used: Option<DateTime<Utc>>,
-    /// Refused as not found before this time (eventual consistency).
-    pub usable_after: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for AlibabaKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlibabaKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("status", &self.status)
-            .field("created_at", &self.created_at)
-            .field("last_used", &self.last_used)
-            .field("usable_after", &self.usable_after)
-            .finish()
-    }
-}
-
-impl AlibabaAccount {
-    pub fn new(account_id: &str) -> Self {
-        AlibabaAccount {
-            account_id: account_id.to_string(),
-            users: Vec::new(),
-            root_keys: Vec::new(),
-            credential_report: None,
-        }
-    }
-
-    pub fn user(&self, name: &str) -> Option<&AlibabaUser> {
-        self.users.iter().find(|u| u.name == name)
-    }
-
-    /// Keys of a RAM user, or of the account itself when `user` is `None`.
-    pub fn keys(&self, user: Option<&str>) -> Option<&Vec<AlibabaKey>> {
-        match user {
-            Some(name) => self.user(name).map(|u| &u.keys),
-            None => Some(&self.root_keys),
-        }
-    }
-
-    pub fn keys_mut(&mut self, user: Option<&str>) -> Option<&mut Vec<AlibabaKey>> {
-        match user {
-            Some(name) => self
-                .users
-                .iter_mut()
-                .find(|u| u.name == name)
-                .map(|u| &mut u.keys),
-            None => Some(&mut self.root_keys),
-        }
-    }
-
-    /// Adds a RAM user with a fresh user id.
-    pub fn add_user(
-        &mut self,
-        name: &str,
-        display_name: &str,
-        admin: bool,
-        created_at: DateTime<Utc>,
-    ) {
-        self.users.push(AlibabaUser {
-            name: name.to_string(),
-            user_id: random_digits(16),
-            display_name: display_name.to_string(),
-            admin,
-            created_at,
-            keys: Vec::new(),
-        });
-    }
-}
-
-/// Who owns a key: the account, and the RAM user (`None` for the account itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlibabaOwner {
-    pub account_id: String,
-    pub user: Option<String>,
-}
-
-impl AlibabaWorld {
-    pub fn account(&self, account_id: &str) -> Option<&AlibabaAccount> {
-        self.accounts.iter().find(|a| a.account_id == account_id)
-    }
-
-    pub fn account_mut(&mut self, account_id: &str) -> Option<&mut AlibabaAccount> {
-        self.accounts
-            .iter_mut()
-            .find(|a| a.account_id == account_id)
-    }
-
-    /// Finds a key in any account.
-    pub fn find_key(&self, access_key_id: &str) -> Option<(AlibabaOwner, &AlibabaKey)> {
-        for account in &self.accounts {
-            let owner = |user: Option<&str>| AlibabaOwner {
-                account_id: account.account_id.clone(),
-                user: user.map(str::to_string),
-            };
-            if let Some(key) = account
-                .root_keys
-                .iter()
-                .find(|k| k.access_key_id == access_key_id)
-            {
-                return Some((owner(None), key));
-            }
-            for user in &account.users {
-                if let Some(key) = user.keys.iter().find(|k| k.access_key_id == access_key_id) {
-                    return Some((owner(Some(&user.name)), key));
-                }
-            }
-        }
-        None
-    }
-
-    pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut AlibabaKey> {
-        self.accounts.iter_mut().find_map(|account| {
-            account
-                .root_keys
-                .iter_mut()
-                .chain(account.users.iter_mut().flat_map(|u| u.keys.iter_mut()))
-                .find(|k| k.access_key_id == access_key_id)
-        })
-    }
-
-    /// Creates an active key for a RAM user (or the account itself when `user` is `None`) and
-    /// returns its (id, secret). It is usable from `created_at + delay`.
-    ///
-    /// # Panics
-    /// When the account or the user does not exist (callers check first).
-    pub fn add_key(
-        &mut self,
-        account: &str,
-        user: Option<&str>,
-        created_at: DateTime<Utc>,
-        delay: std::time::Duration,
-    ) -> (String, String) {
-        let mut id = new_key_id();
-        while self.find_key(&id).is_some() {
-            id = new_key_id();
-        }
-        let secret = new_secret();
-        let usable_after = (!delay.is_zero())
-            .then(|| created_at + Duration::from_std(delay).unwrap_or(Duration::MAX));
-        let keys = self
-            .account_mut(account)
-            .unwrap_or_else(|| panic!("sandbox: no Alibaba account {account}"))
-            .keys_mut(user)
-            .unwrap_or_else(|| panic!("sandbox: no RAM user {user:?} in account {account}"));
-        keys.push(AlibabaKey {
-            access_key_id: id.clone(),
-            secret: secret.clone(),
-            status: KeyStatus::Active,
-            created_at,
-            last_used: None,
-            usable_after,
-        });
-        (id, secret)
-    }
-}
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
-}
-
-fn random_digits(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    let mut out = String::with_capacity(len);
-    out.push(char::from(b'1' + rng.gen_range(0..9u8)));
-    for _ in 1..len {
-        out.push(char::from(b'0' + rng.gen_range(0..10u8)));
-    }
-    out
-}
-
-/// `LTAI5t` + 18 letters and digits: 24 characters, as keys made today look.
-pub fn new_key_id() -> String {
-    format!("LTAI5t{}", random_string(ALNUM, 18))
-}
-
-/// 30 letters and digits.
-pub fn new_secret() -> String {
-    random_string(ALNUM, 30)
-}
-
-/// An error answer.
-#[derive(Debug)]
-struct AliError {
-    status: u16,
-    code: String,
-    message: String,
-}
-
-fn err(status: u16, code: &str, message: impl Into<String>) -> AliError {
-    AliError {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-    }
-}
-
-fn missing(name: &str) -> AliError {
+fn missing(name: &str) -> Fail {
     err(
         400,
-        &format!("Missing{name}"),
+        format!("Missing{name}"),
         format!("{name} is mandatory for this action."),
     )
 }
 
-fn no_such_user() -> AliError {
+fn no_such_user() -> Fail {
     err(404, "EntityNotExist.User", "The user does not exist.")
 }
 
-fn no_such_key() -> AliError {
+fn no_such_key() -> Fail {
     err(
         404,
         "EntityNotExist.User.AccessKey",
@@ -300,7 +51,7 @@ fn no_such_key() -> AliError {
     )
 }
 
-fn key_not_found() -> AliError {
+fn key_not_found() -> Fail {
     err(
         404,
         "InvalidAccessKeyId.NotFound",
@@ -308,7 +59,7 @@ fn key_not_found() -> AliError {
     )
 }
 
-fn signature_mismatch() -> AliError {
+fn signature_mismatch() -> Fail {
     err(
         400,
         "SignatureDoesNotMatch",
@@ -316,8 +67,16 @@ fn signature_mismatch() -> AliError {
     )
 }
 
-fn incomplete(message: impl Into<String>) -> AliError {
+fn incomplete(message: impl Into<String>) -> Fail {
     err(400, "IncompleteSignature", message)
+}
+
+fn bad_parameter(name: &str, why: &str) -> Fail {
+    err(
+        400,
+        format!("InvalidParameter.{name}"),
+        format!("The parameter - {name} {why}."),
+    )
 }
 
 fn time(t: &DateTime<Utc>) -> String {
@@ -329,20 +88,17 @@ fn new_request_id() -> String {
 }
 
 fn json_response(status: u16, body: &Value, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (status, body.to_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-acs-request-id", value);
-    }
-    response
+    let body = Some(body.to_string());
+    reply(
+        status,
+        "application/json;charset=utf-8",
+        "x-acs-request-id",
+        request_id,
+        body,
+    )
 }
 
-fn error_response(error: &AliError, host_id: &str, product: &str) -> Response {
+fn error_response(error: &Fail, host_id: &str, product: &str) -> Response {
     let request_id = new_request_id();
     let body = json!({
         "RequestId": request_id,
@@ -357,70 +113,18 @@ fn error_response(error: &AliError, host_id: &str, product: &str) -> Response {
     json_response(error.status, &body, &request_id)
 }
 
-/// The caller: owner of the signing key.
-struct Caller {
-    account_id: String,
-    /// `None` for the account itself.
-    user: Option<String>,
-    admin: bool,
-    /// Actions refused to this caller whatever its rights (`Settings::denied_actions`).
-    denied: Vec<String>,
-}
-
-impl Caller {
-    /// Admins and the account may do anything in the account; other users only act on their
-    /// own keys.
-    fn authorize(&self, action: &str, target: Option<&str>) -> Result<(), AliError> {
-        let denied = self.denied.iter().any(|a| a == action);
-        if self.admin && !denied {
-            return Ok(());
-        }
-        let own = target.is_some() && target == self.user.as_deref();
-        let self_service = matches!(
-            action,
-            "ListAccessKeys"
-                | "CreateAccessKey"
-                | "UpdateAccessKey"
-                | "DeleteAccessKey"
-                | "GetAccessKeyLastUsed"
-        );
-        if own && self_service && !denied {
-            return Ok(());
-        }
-        Err(err(
-            403,
-            "NoPermission",
-            "You are not authorized to do this action. You should be authorized by RAM.",
-        ))
+/// Admins and the account may do anything in the account; other users only act on their own
+/// keys.
+fn authorize(caller: &Caller, action: &str, target: Option<&str>) -> Result<(), Fail> {
+    let own = target.is_some() && target == caller.user_name();
+    if caller.may(SELF_SERVICE.contains(&action), own) {
+        return Ok(());
     }
-}
-
-/// Parameters from the URL query and, for a form body, the body.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn require(&self, name: &str) -> Result<&str, AliError> {
-        self.get(name)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| missing(name))
-    }
-}
-
-fn header(request: &Incoming, name: &str) -> Option<String> {
-    let values: Vec<&str> = request
-        .headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.to_str().ok())
-        .collect::<Option<Vec<_>>>()?;
-    (!values.is_empty()).then(|| values.join(","))
+    Err(err(
+        403,
+        "NoPermission",
+        "You are not authorized to do this action. You should be authorized by RAM.",
+    ))
 }
 
 /// Which API an action belongs to: (product for `Recommend`, default host, version).
@@ -446,77 +150,59 @@ const RAM_ACTIONS: [&str; 6] = [
 /// IMS 2019-08-15 actions served: the user credential report.
 const IMS_ACTIONS: [&str; 2] = ["GenerateCredentialReport", "GetCredentialReport"];
 
-/// The action a request asks for (`x-acs-action`), as fault rules name it.
-pub fn action_of(request: &Incoming) -> String {
-    header(request, "x-acs-action").unwrap_or_default()
-}
+/// Alibaba Cloud RAM, IMS and STS: RPC style, ACS3-HMAC-SHA256, JSON answers.
+pub struct Alibaba;
 
-/// Alibaba's answers to an injected fault: `Throttling.User` (400) or `ServiceUnavailable` (503).
-pub fn fault_response(throttled: bool) -> Response {
-    let error = if throttled {
-        err(
-            400,
-            "Throttling.User",
-            "Request was denied due to user flow control.",
-        )
-    } else {
-        err(
-            503,
-            "ServiceUnavailable",
-            "The request has failed due to a temporary failure of the server.",
-        )
-    };
-    error_response(&error, "ram.aliyuncs.com", "Ram")
-}
-
-/// Handles one ACS3-signed request.
-pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
-    let action = header(request, "x-acs-action").unwrap_or_default();
-    let (product, default_host, _) = api_of(&action);
-    let host_id = header(request, "host")
-        .map(|h| h.split(':').next().unwrap_or_default().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| default_host.to_string());
-    let mut guard = lock(state);
-    let state: &mut State = &mut guard;
-    state.alibaba.calls.push(action.clone());
-    if let Some((status, code)) = state.alibaba.inject.pop_front() {
-        let message = match code.as_str() {
-            c if c.starts_with("Throttling") => "Request was denied due to user flow control.",
-            "ServiceUnavailable" => {
-                "The request has failed due to a temporary failure of the server."
-            }
-            _ => "The request processing has failed due to some unknown error.",
-        };
-        return error_response(&err(status, &code, message), &host_id, product);
+impl Dialect for Alibaba {
+    /// The action a request asks for (`x-acs-action`).
+    fn action_of(&self, request: &Incoming) -> String {
+        request.header("x-acs-action").unwrap_or_default()
     }
-    let params = {
-        let mut pairs = request
-            .uri
-            .query()
-            .map(crate::signing::parse_query)
-            .unwrap_or_default();
-        let form = header(request, "content-type")
+
+    /// `Throttling.User` (400) or `ServiceUnavailable` (503).
+    fn fault(&self, throttled: bool) -> Response {
+        let error = if throttled {
+            err(
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            )
+        } else {
+            err(
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+            )
+        };
+        error_response(&error, "ram.aliyuncs.com", "Ram")
+    }
+
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
+        let action = self.action_of(request);
+        let (product, default_host, _) = api_of(&action);
+        let host_id = request
+            .header("host")
+            .map(|h| h.split(':').next().unwrap_or_default().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| default_host.to_string());
+        let mut pairs = request.query();
+        let form = request
+            .header("content-type")
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
         if form {
-            pairs.extend(
-                url::form_urlencoded::parse(&request.body)
-                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
-            );
+            pairs.extend(request.form());
         }
-        Params(pairs)
-    };
-    let caller = match authenticate(state, request, now) {
-        Ok(caller) => caller,
-        Err(error) => return error_response(&error, &host_id, product),
-    };
-    match run(state, &caller, &action, request, &params, now) {
-        Ok(mut body) => {
-            let request_id = new_request_id();
-            body.insert("RequestId".into(), Value::String(request_id.clone()));
-            json_response(200, &Value::Object(body), &request_id)
+        let params = Params(pairs);
+        let answer = authenticate(state, request, &action, now)
+            .and_then(|caller| run(state, &caller, &action, request, &params, now));
+        match answer {
+            Ok(mut body) => {
+                let request_id = new_request_id();
+                body.insert("RequestId".into(), Value::String(request_id.clone()));
+                json_response(200, &Value::Object(body), &request_id)
+            }
+            Err(error) => error_response(&error, &host_id, product),
         }
-        Err(error) => error_response(&error, &host_id, product),
     }
 }
 
@@ -525,13 +211,14 @@ pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> R
 fn authenticate(
     state: &mut State,
     request: &Incoming,
+    action: &str,
     now: DateTime<Utc>,
-) -> Result<Caller, AliError> {
-    let authorization = header(request, "authorization").unwrap_or_default();
+) -> Result<Caller, Fail> {
+    let authorization = request.header("authorization").unwrap_or_default();
     let parsed = signer::parse_authorization(&authorization)
         .ok_or_else(|| incomplete("The request signature does not conform to Aliyun standards."))?;
     let require = |name: &str| {
-        header(request, name).filter(|v| !v.is_empty()).ok_or_else(|| {
+        request.header(name).filter(|v| !v.is_empty()).ok_or_else(|| {
             err(
                 400,
                 "MissingParameter",
@@ -571,13 +258,11 @@ fn authenticate(
             )));
         }
     }
-    let (owner, key) = state
+    let (_, _, key) = state
         .alibaba
-        .find_key(&parsed.access_key_id)
+        .key_entry(&parsed.access_key_id)
+        .filter(|(_, _, key)| key.known(now))
         .ok_or_else(key_not_found)?;
-    if key.usable_after.is_some_and(|t| now < t) {
-        return Err(key_not_found());
-    }
     if key.status != KeyStatus::Active {
         return Err(err(
             400,
@@ -588,66 +273,39 @@ fn authenticate(
     if content_sha256 != sha256_hex(&request.body) {
         return Err(signature_mismatch());
     }
-    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
-    for name in &parsed.signed_headers {
-        let value = header(request, name).ok_or_else(|| {
-            incomplete(format!(
-                "The request signature does not conform to Aliyun standards: signed header {name} is not sent."
-            ))
-        })?;
-        signed.push((name.clone(), value));
-    }
-    let host = header(request, "host").unwrap_or_default();
-    let expected = signer::compute(
-        &SigningKey {
-            access_key_id: &parsed.access_key_id,
-            access_key_secret: &key.secret,
-            security_token: None,
-        },
-        &RequestParts {
-            method: request.method.as_str(),
-            host: &host,
-            path: request.uri.path(),
-            query: request.uri.query().unwrap_or(""),
-            headers: &signed,
-            body: &request.body,
-        },
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(signature_mismatch());
-    }
-    let denied = state.settings.denied_actions.clone();
+    let key = SigningKey {
+        access_key_id: &parsed.access_key_id,
+        access_key_secret: &key.secret,
+        security_token: None,
+    };
+    let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
+    request.verify(&parsed.signed_headers, None, compute, &parsed.signature, |name| match name {
+        Some(name) => incomplete(format!(
+            "The request signature does not conform to Aliyun standards: signed header {name} is not sent."
+        )),
+        None => signature_mismatch(),
+    })?;
     // Only a correctly signed request spends its nonce.
-    let world = &mut state.alibaba;
-    let horizon = now - Duration::minutes(2 * MAX_SKEW_MINUTES);
-    world.nonces.retain(|_, seen| *seen > horizon);
-    if world.nonces.contains_key(&nonce) {
+    let horizon = Duration::minutes(2 * MAX_SKEW_MINUTES);
+    if !state.alibaba.nonces.spend(&nonce, now, horizon) {
         return Err(err(
             400,
             "SignatureNonceUsed",
             "Specified signature nonce was used already.",
         ));
     }
-    world.nonces.insert(nonce, now);
-    let admin = match &owner.user {
-        None => true,
-        Some(name) => world
-            .account(&owner.account_id)
-            .and_then(|a| a.user(name))
-            .is_some_and(|u| u.admin),
-    };
-    if let Some(key) = world.find_key_mut(&parsed.access_key_id) {
-        key.last_used = Some(now);
-    }
-    Ok(Caller {
-        account_id: owner.account_id,
-        user: owner.user,
-        admin,
-        denied,
-    })
+    super::caller(
+        state,
+        ProviderKind::Alibaba,
+        &parsed.access_key_id,
+        action,
+        now,
+        None,
+    )
+    .ok_or_else(key_not_found)
 }
 
-fn valid_user_name(name: &str) -> Result<(), AliError> {
+fn valid_user_name(name: &str) -> Result<(), Fail> {
     if name.is_empty() || name.chars().count() > 64 {
         return Err(err(
             400,
@@ -671,48 +329,38 @@ fn valid_user_name(name: &str) -> Result<(), AliError> {
 /// The owner a key action is about: `UserName` (checked, authorized, must exist) or the
 /// caller. `None` means the account itself.
 fn target_user(
-    world: &AlibabaWorld,
+    account: &Account,
     caller: &Caller,
     action: &str,
     params: &Params,
-) -> Result<Option<String>, AliError> {
-    match params.get("UserName").filter(|n| !n.is_empty()) {
-        Some(name) => {
-            valid_user_name(name)?;
-            caller.authorize(action, Some(name))?;
-            world
-                .account(&caller.account_id)
-                .and_then(|a| a.user(name))
-                .ok_or_else(no_such_user)?;
-            Ok(Some(name.to_string()))
-        }
-        None => {
-            caller.authorize(action, caller.user.as_deref())?;
-            Ok(caller.user.clone())
-        }
-    }
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
-}
-
-fn encode_marker(offset: usize) -> String {
-    hex::encode(format!("cloudkeys-sandbox:{offset}")).to_ascii_uppercase()
-}
-
-fn decode_marker(marker: &str) -> Option<usize> {
-    let raw = String::from_utf8(hex::decode(marker).ok()?).ok()?;
-    raw.strip_prefix("cloudkeys-sandbox:")?.parse().ok()
+) -> Result<Option<String>, Fail> {
+    let check = |name: Option<&str>| match name {
+        Some(name) => valid_user_name(name).and_then(|_| authorize(caller, action, Some(name))),
+        None => authorize(caller, action, caller.user_name()),
+    };
+    super::target_user(account, caller, params, check, |_| no_such_user())
 }
 
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
+    }
+}
+
+/// `IsTruncated` (a bool, or as GetCredentialReport gives it a string) and the next marker.
+fn page_info(out: &mut Map<String, Value>, next: Option<String>, marker: &str, text: bool) {
+    let truncated = next.is_some();
+    out.insert(
+        "IsTruncated".into(),
+        if text {
+            Value::String(truncated.to_string())
+        } else {
+            Value::Bool(truncated)
+        },
+    );
+    if let Some(next) = next {
+        out.insert(marker.into(), Value::String(next));
     }
 }
 
@@ -724,8 +372,8 @@ fn run(
     request: &Incoming,
     params: &Params,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, AliError> {
-    let version = header(request, "x-acs-version").unwrap_or_default();
+) -> Result<Map<String, Value>, Fail> {
+    let version = request.header("x-acs-version").unwrap_or_default();
     if action.is_empty() {
         return Err(err(
             400,
@@ -751,68 +399,39 @@ fn run(
             format!("Specified parameter Version \"{version}\" is not valid."),
         ));
     }
-    let delay = state.settings.new_key_delay;
     let world = &mut state.alibaba;
-    let account = |world: &AlibabaWorld| -> Result<AlibabaAccount, AliError> {
-        world
-            .account(&caller.account_id)
-            .cloned()
-            .ok_or_else(key_not_found)
-    };
+    let cap = world.page_cap;
+    let account = world
+        .account_mut(&caller.account_id)
+        .ok_or_else(key_not_found)?;
+    let account_id = &caller.account_id;
     match action {
-        "GetCallerIdentity" => {
-            let account_id = &caller.account_id;
-            Ok(object(match &caller.user {
-                None => json!({
-                    "IdentityType": "Account",
-                    "AccountId": account_id,
-                    "PrincipalId": account_id,
-                    "UserId": account_id,
-                    "Arn": format!("acs:ram::{account_id}:root"),
-                }),
-                Some(name) => {
-                    let user_id = account(world)?
-                        .user(name)
-                        .map(|u| u.user_id.clone())
-                        .ok_or_else(key_not_found)?;
-                    json!({
-                        "IdentityType": "RAMUser",
-                        "AccountId": account_id,
-                        "PrincipalId": user_id,
-                        "UserId": user_id,
-                        "Arn": format!("acs:ram::{account_id}:user/{name}"),
-                    })
-                }
-            }))
-        }
+        "GetCallerIdentity" => Ok(object(match &caller.user {
+            None => json!({
+                "IdentityType": "Account",
+                "AccountId": account_id,
+                "PrincipalId": account_id,
+                "UserId": account_id,
+                "Arn": format!("acs:ram::{account_id}:root"),
+            }),
+            Some(user) => json!({
+                "IdentityType": "RAMUser",
+                "AccountId": account_id,
+                "PrincipalId": user.user_id,
+                "UserId": user.user_id,
+                "Arn": format!("acs:ram::{account_id}:user/{}", user.name),
+            }),
+        })),
         "ListUsers" => {
-            caller.authorize(action, None)?;
-            let max = match params.get("MaxItems") {
-                None => 100,
-                Some(raw) => raw
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        err(
-                            400,
-                            "InvalidParameter.MaxItems",
-                            "The parameter - MaxItems must be between 1 and 1000.",
-                        )
-                    })?,
-            };
-            let max = world.page_size_cap.map_or(max, |cap| max.min(cap.max(1)));
-            let start = match params.get("Marker").filter(|m| !m.is_empty()) {
-                None => 0,
-                Some(marker) => decode_marker(marker).ok_or_else(|| {
-                    err(
-                        400,
-                        "InvalidParameter.Marker",
-                        "The parameter - Marker is invalid.",
-                    )
-                })?,
-            };
-            let account = account(world)?;
+            authorize(caller, action, None)?;
+            let marker = params.get("Marker").filter(|m| !m.is_empty());
+            let (start, max) = page_window(params.get("MaxItems"), 100, 1000, marker).map_err(
+                |bad| match bad {
+                    BadPage::Size => bad_parameter("MaxItems", "must be between 1 and 1000"),
+                    BadPage::Marker => bad_parameter("Marker", "is invalid"),
+                },
+            )?;
+            let max = if cap == 0 { max } else { max.min(cap) };
             let users: Vec<Value> = account
                 .users
                 .iter()
@@ -828,20 +447,14 @@ fn run(
                     })
                 })
                 .collect();
-            let end = start.saturating_add(max);
             let mut out = Map::new();
-            if end < account.users.len() {
-                out.insert("IsTruncated".into(), Value::Bool(true));
-                out.insert("Marker".into(), Value::String(encode_marker(end)));
-            } else {
-                out.insert("IsTruncated".into(), Value::Bool(false));
-            }
+            let next = next_marker(account.users.len(), start, max, true);
+            page_info(&mut out, next, "Marker", false);
             out.insert("Users".into(), json!({ "User": users }));
             Ok(out)
         }
         "ListAccessKeys" => {
-            let user = target_user(world, caller, action, params)?;
-            let account = account(world)?;
+            let user = target_user(account, caller, action, params)?;
             let keys: Vec<Value> = account
                 .keys(user.as_deref())
                 .ok_or_else(no_such_user)?
@@ -857,18 +470,15 @@ fn run(
             Ok(object(json!({ "AccessKeys": { "AccessKey": keys } })))
         }
         "CreateAccessKey" => {
-            let user = target_user(world, caller, action, params)?;
-            let count = account(world)?.keys(user.as_deref()).map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    "LimitExceeded.User.AccessKey",
-                    format!(
-                        "The count of AccessKeys of the user exceeds the limit ({MAX_KEYS_PER_USER})."
-                    ),
-                ));
-            }
-            let (id, secret) = world.add_key(&caller.account_id, user.as_deref(), now, delay);
+            let user = target_user(account, caller, action, params)?;
+            let (id, secret) = state
+                .create_key(ProviderKind::Alibaba, account_id, user.as_deref(), now)
+                .ok_or_else(|| {
+                    let message = format!(
+                        "The count of AccessKeys of the user exceeds the limit ({MAX_KEYS})."
+                    );
+                    err(409, "LimitExceeded.User.AccessKey", message)
+                })?;
             Ok(object(json!({
                 "AccessKey": {
                     "AccessKeyId": id,
@@ -879,39 +489,28 @@ fn run(
             })))
         }
         "UpdateAccessKey" | "DeleteAccessKey" | "GetAccessKeyLastUsed" => {
-            let id = params.require("UserAccessKeyId")?.to_string();
+            let id = params.require("UserAccessKeyId", missing)?.to_string();
             let status = if action == "UpdateAccessKey" {
-                Some(match params.require("Status")? {
+                Some(match params.require("Status", missing)? {
                     "Active" => KeyStatus::Active,
                     "Inactive" => KeyStatus::Inactive,
-                    _ => {
-                        return Err(err(
-                            400,
-                            "InvalidParameter.Status",
-                            "The parameter - Status must be Active or Inactive.",
-                        ))
-                    }
+                    _ => return Err(bad_parameter("Status", "must be Active or Inactive")),
                 })
             } else {
                 None
             };
-            let user = target_user(world, caller, action, params)?;
-            let keys = world
-                .account_mut(&caller.account_id)
-                .and_then(|a| a.keys_mut(user.as_deref()))
-                .ok_or_else(no_such_key)?;
+            let user = target_user(account, caller, action, params)?;
+            let keys = account.keys_mut(user.as_deref()).ok_or_else(no_such_key)?;
             let index = keys
                 .iter()
                 .position(|k| k.access_key_id == id)
                 .ok_or_else(no_such_key)?;
-            match action {
-                "UpdateAccessKey" => {
-                    if let Some(status) = status {
-                        keys[index].status = status;
-                    }
+            match (action, status) {
+                ("UpdateAccessKey", Some(status)) => {
+                    keys[index].status = status;
                     Ok(Map::new())
                 }
-                "DeleteAccessKey" => {
+                ("DeleteAccessKey", _) => {
                     keys.remove(index);
                     Ok(Map::new())
                 }
@@ -925,77 +524,43 @@ fn run(
             }
         }
         "GenerateCredentialReport" => {
-            caller.authorize(action, None)?;
-            let account = world
-                .account_mut(&caller.account_id)
-                .ok_or_else(key_not_found)?;
-            // A new report at most every 4 hours; until then the last one is it.
-            let fresh = account
-                .credential_report
-                .as_ref()
-                .is_some_and(|(at, _)| now - *at < Duration::hours(4));
-            if fresh {
-                return Ok(object(json!({ "State": "COMPLETED" })));
-            }
-            account.credential_report = Some((now, credential_report(account)));
-            Ok(object(json!({ "State": "STARTED" })))
+            authorize(caller, action, None)?;
+            let state = match account.refresh_report(now, credential_report) {
+                true => "STARTED",
+                false => "COMPLETED",
+            };
+            Ok(object(json!({ "State": state })))
         }
         "GetCredentialReport" => {
             use base64::Engine as _;
-            caller.authorize(action, None)?;
-            let max = match params.get("MaxItems").filter(|m| !m.is_empty()) {
-                None => 3501,
-                Some(raw) => raw
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=3501).contains(n))
-                    .ok_or_else(|| {
-                        err(
-                            400,
-                            "InvalidParameter.MaxItems",
-                            "The parameter - MaxItems must be between 1 and 3501.",
-                        )
-                    })?,
-            };
-            let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
-                None => 0,
-                Some(token) => decode_marker(token).ok_or_else(|| {
-                    err(
-                        400,
-                        "InvalidParameter.NextToken",
-                        "The parameter - NextToken is invalid.",
-                    )
-                })?,
-            };
-            let account = world
-                .account(&caller.account_id)
-                .ok_or_else(key_not_found)?;
+            authorize(caller, action, None)?;
+            let raw = params.get("MaxItems").filter(|m| !m.is_empty());
+            let token = params.get("NextToken").filter(|t| !t.is_empty());
+            let (start, max) = page_window(raw, 3501, 3501, token).map_err(|bad| match bad {
+                BadPage::Size => bad_parameter("MaxItems", "must be between 1 and 3501"),
+                BadPage::Marker => bad_parameter("NextToken", "is invalid"),
+            })?;
             // Not documented; the code is the one report readers test for "no report".
-            let (at, rows) = account
+            let (at, report) = account
                 .credential_report
                 .as_ref()
                 .ok_or_else(|| err(404, "EntityNotExist.Report", "The report does not exist."))?;
-            let (header, users) = rows
-                .split_first()
-                .map_or(("", &[][..]), |(h, u)| (h.as_str(), u));
+            let mut rows = report.lines();
+            let header = rows.next().unwrap_or_default();
+            let users: Vec<&str> = rows.collect();
             // Each page a CSV of its own, header first.
             let mut csv = format!("{header}\n");
             for row in users.iter().skip(start).take(max) {
                 csv.push_str(row);
                 csv.push('\n');
             }
-            let end = start.saturating_add(max);
             let mut out = object(json!({
                 "GeneratedTime": time(at),
                 "Content": base64::engine::general_purpose::STANDARD.encode(csv),
             }));
             // The API reference gives IsTruncated as a string ("true").
-            if end < users.len() {
-                out.insert("IsTruncated".into(), Value::String("true".into()));
-                out.insert("NextToken".into(), Value::String(encode_marker(end)));
-            } else {
-                out.insert("IsTruncated".into(), Value::String("false".into()));
-            }
+            let next = next_marker(users.len(), start, max, true);
+            page_info(&mut out, next, "NextToken", true);
             Ok(out)
         }
         _ => Err(err(
@@ -1010,10 +575,10 @@ fn run(
 /// `<root>`, then every RAM user by logon name (`name@<account>.onaliyun.com`); per key slot
 /// whether it holds a key, is active, when it was made and last used (`N/A`: none). Keys past
 /// the 2-key limit go into the `additional_access_key_N` slots.
-fn credential_report(account: &AlibabaAccount) -> Vec<String> {
+fn credential_report(account: &Account) -> String {
     const HEADER: &str = "user,user_creation_time,user_last_logon,password_exist,password_active,password_last_changed,password_next_rotation,mfa_active,access_key_1_exist,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used,access_key_2_exist,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used,additional_access_key_1_exist,additional_access_key_1_active,additional_access_key_1_last_rotated,additional_access_key_1_last_used,additional_access_key_2_exist,additional_access_key_2_active,additional_access_key_2_last_rotated,additional_access_key_2_last_used,additional_access_key_3_exist,additional_access_key_3_active,additional_access_key_3_last_rotated,additional_access_key_3_last_used";
     let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
-    let slots = |keys: &[AlibabaKey]| {
+    let slots = |keys: &[super::state::Key]| {
         let mut cells = String::new();
         for n in 0..5 {
             match keys.get(n) {
@@ -1053,104 +618,62 @@ fn credential_report(account: &AlibabaAccount) -> Vec<String> {
             slots(&user.keys)
         ));
     }
-    rows
+    rows.join("\n")
 }
 
 /// Seeds the Alibaba side of the world and returns the profiles for the CLI.
-pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-    let days = Duration::days;
-    let none = std::time::Duration::ZERO;
-    let world = &mut state.alibaba;
-    let mut profiles = Vec::new();
-
-    let mut account = AlibabaAccount::new(TEST_ACCOUNT);
-    for (name, display, admin, age) in [
-        ("admin", "Admin", true, 900),
-        ("alice", "Alice", false, 400),
-        ("bob", "Bob", false, 600),
-        ("carol", "Carol", false, 30),
-    ] {
-        account.add_user(name, display, admin, now - days(age));
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+    let profile = |name, account, user, key| {
+        super::profile(ProviderKind::Alibaba, name, REGION, account, user, key)
+    };
+    let mut account = Account::new(ProviderKind::Alibaba, TEST_ACCOUNT);
+    for (name, admin, age) in TEST_USERS {
+        let user = account.add_user(name, admin, now - Duration::days(age));
+        // "Admin", "Alice", …
+        user.display_name = name[..1].to_ascii_uppercase() + &name[1..];
     }
-    world.accounts.push(account);
-    let (id, secret) = world.add_key(TEST_ACCOUNT, Some("admin"), now - days(90), none);
-    profiles.push(profile(
-        "alibaba-admin",
-        TEST_ACCOUNT,
-        Some("admin"),
-        id,
-        secret,
-    ));
-    let (old, _) = world.add_key(TEST_ACCOUNT, Some("alice"), now - days(200), none);
-    set_last_used(world, &old, now - days(100));
-    world.add_key(TEST_ACCOUNT, Some("alice"), now - days(10), none);
-    let (inactive, _) = world.add_key(TEST_ACCOUNT, Some("bob"), now - days(400), none);
-    if let Some(key) = world.find_key_mut(&inactive) {
-        key.status = KeyStatus::Inactive;
-    }
-
+    let key = seed_account(state, account, &TEST_KEYS, now);
+    let mut profiles = vec![profile("alibaba-admin", TEST_ACCOUNT, Some("admin"), key)];
     match seed {
-        Seed::Test => world.page_size_cap = Some(TEST_PAGE_SIZE),
+        Seed::Test => state.alibaba.page_cap = TEST_PAGE_SIZE,
         Seed::Demo => {
-            let mut account = AlibabaAccount::new(DEMO_ACCOUNT);
+            let mut account = Account::new(ProviderKind::Alibaba, DEMO_ACCOUNT);
             for (name, display, admin, age) in [
                 ("ops", "运维管理员", true, 1100),
                 ("deploy-bot", "Deploy bot", false, 700),
                 ("zhang.wei", "张伟", false, 250),
                 ("oss-backup", "OSS backup", false, 1500),
             ] {
-                account.add_user(name, display, admin, now - days(age));
+                account
+                    .add_user(name, admin, now - Duration::days(age))
+                    .display_name = display.to_string();
             }
-            world.accounts.push(account);
             // This account is reached through its own (root) key, as many still are.
-            let (id, secret) = world.add_key(DEMO_ACCOUNT, None, now - days(1300), none);
-            set_last_used(world, &id, now - days(3));
-            profiles.push(profile("alibaba-root", DEMO_ACCOUNT, None, id, secret));
-            let (key, _) = world.add_key(DEMO_ACCOUNT, Some("ops"), now - days(60), none);
-            set_last_used(world, &key, now - days(1));
-            let (key, _) = world.add_key(DEMO_ACCOUNT, Some("deploy-bot"), now - days(500), none);
-            set_last_used(world, &key, now - days(2));
-            world.add_key(DEMO_ACCOUNT, Some("deploy-bot"), now - days(20), none);
-            let (key, _) = world.add_key(DEMO_ACCOUNT, Some("zhang.wei"), now - days(120), none);
-            set_last_used(world, &key, now - days(40));
-            let (key, _) = world.add_key(DEMO_ACCOUNT, Some("oss-backup"), now - days(900), none);
-            set_last_used(world, &key, now - days(450));
-            if let Some(k) = world.find_key_mut(&key) {
-                k.status = KeyStatus::Inactive;
-            }
+            let keys = [
+                SeedKey(None, 1300, Some(3), true, None),
+                SeedKey(Some("ops"), 60, Some(1), true, None),
+                SeedKey(Some("deploy-bot"), 500, Some(2), true, None),
+                SeedKey(Some("deploy-bot"), 20, None, true, None),
+                SeedKey(Some("zhang.wei"), 120, Some(40), true, None),
+                SeedKey(Some("oss-backup"), 900, Some(450), false, None),
+            ];
+            let key = seed_account(state, account, &keys, now);
+            profiles.push(profile("alibaba-root", DEMO_ACCOUNT, None, key));
         }
     }
     profiles
 }
 
-fn set_last_used(world: &mut AlibabaWorld, id: &str, at: DateTime<Utc>) {
-    if let Some(key) = world.find_key_mut(id) {
-        key.last_used = Some(at);
-    }
-}
-
-fn profile(
-    name: &str,
-    account_id: &str,
-    user: Option<&str>,
-    access_key_id: String,
-    secret_access_key: String,
-) -> SandboxProfile {
-    SandboxProfile {
-        name: name.to_string(),
-        provider: ProviderKind::Alibaba,
-        access_key_id,
-        secret_access_key,
-        region: REGION.to_string(),
-        account_id: account_id.to_string(),
-        user: user.map(str::to_string),
-        project_id: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::lock;
+    use axum::http::HeaderValue;
+    use std::sync::Mutex;
+
+    fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+        crate::sandbox::dispatch(state, request, ProviderKind::Alibaba, now)
+    }
     use axum::body::Bytes;
     use axum::http::{HeaderMap, HeaderName, Method};
 
@@ -1573,44 +1096,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn injected_errors_come_first_and_in_order() {
-        let w = world();
-        lock(&w.state)
-            .alibaba
-            .inject
-            .extend([(400, "Throttling.User".to_string())]);
-        let answer = w.send(&w.admin_call("GetCallerIdentity", "")).await;
-        assert_error(&answer, 400, "Throttling.User");
-        assert_eq!(answer.1["HostId"], "ram.aliyuncs.com");
-        assert_eq!(w.send(&w.admin_call("GetCallerIdentity", "")).await.0, 200);
-        assert_eq!(
-            lock(&w.state).alibaba.calls,
-            ["GetCallerIdentity", "GetCallerIdentity"]
-        );
-    }
-
-    #[test]
-    fn ids_and_secrets_have_their_shapes() {
-        let id = new_key_id();
-        assert_eq!(id.len(), 24);
-        assert!(id.starts_with("LTAI"));
-        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
-        assert_eq!(new_secret().len(), 30);
-        let digits = random_digits(16);
-        assert_eq!(digits.len(), 16);
-        assert!(!digits.starts_with('0'));
-        let key = AlibabaKey {
-            access_key_id: id,
-            secret: "s3cr3tvalue".into(),
-            status: KeyStatus::Active,
-            created_at: Utc::now(),
-            last_used: None,
-            usable_after: None,
-        };
-        assert!(!format!("{key:?}").contains("s3cr3tvalue"));
-    }
-
-    #[tokio::test]
     async fn seeds_give_alibaba_profiles_in_the_config() {
         let sandbox = super::super::Sandbox::start(0, Seed::Demo).await.unwrap();
         let names: Vec<String> = sandbox
@@ -1629,7 +1114,7 @@ mod tests {
             let state = sandbox.state();
             let guard = lock(&state);
             // Demo pages like the real service; only the test seed pages small.
-            assert_eq!(guard.alibaba.page_size_cap, None);
+            assert_eq!(guard.alibaba.page_cap, 0);
             assert_eq!(
                 guard.alibaba.account(DEMO_ACCOUNT).unwrap().root_keys.len(),
                 1
@@ -1721,6 +1206,9 @@ mod tests {
                 .clone()
                 .unwrap()
                 .1
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
         };
         assert!(rows().iter().any(
             |r| r.starts_with("carol@") && r.contains(",FALSE,N/A,N/A,N/A,FALSE,N/A,N/A,N/A,")

@@ -3,15 +3,17 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use std::sync::Mutex;
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{AwsAccount, AwsKey, KeyOwner, State};
-use super::{lock, Incoming, SandboxProfile, Seed};
+use super::state::{change_key, Account, Key, State, TempKey, MAX_KEYS};
+use super::{
+    fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
+    Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
+    TEST_USERS,
+};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::aws::signer::{self, SigningKey};
 use crate::signing::{constant_time_eq, RequestParts};
@@ -20,31 +22,16 @@ pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The account of the test seed (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_ACCOUNT: &str = "111122223333";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "444455556666";
 const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 
-/// An error answer.
-#[derive(Debug)]
-struct AwsError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-fn err(status: u16, code: &'static str, message: impl Into<String>) -> AwsError {
-    AwsError {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        code,
-        message: message.into(),
-    }
-}
-
-fn invalid_token() -> AwsError {
+fn invalid_token() -> Fail {
     err(
         403,
         "InvalidClientTokenId",
@@ -52,7 +39,7 @@ fn invalid_token() -> AwsError {
     )
 }
 
-fn no_such_user(name: &str) -> AwsError {
+fn no_such_user(name: &str) -> Fail {
     err(
         404,
         "NoSuchEntity",
@@ -60,7 +47,7 @@ fn no_such_user(name: &str) -> AwsError {
     )
 }
 
-fn no_such_key(id: &str) -> AwsError {
+fn no_such_key(id: &str) -> Fail {
     err(
         404,
         "NoSuchEntity",
@@ -68,22 +55,18 @@ fn no_such_key(id: &str) -> AwsError {
     )
 }
 
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+fn xml_response(status: u16, body: String, request_id: &str) -> Response {
+    reply(
+        status,
+        "text/xml",
+        "x-amzn-RequestId",
+        request_id,
+        Some(body),
+    )
 }
 
-fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("text/xml"));
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-RequestId", value);
-    }
-    response
-}
-
-fn error_response(ns: &str, error: &AwsError) -> Response {
-    let request_id = new_request_id();
+fn error_response(ns: &str, error: &Fail) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
     let body = format!(
         "<ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
         error.code,
@@ -94,7 +77,7 @@ fn error_response(ns: &str, error: &AwsError) -> Response {
 
 /// The answer to a request without usable credentials (and, for now, to any scheme no
 /// emulated cloud claims).
-pub fn missing_authentication(_request: &Incoming) -> Response {
+pub fn missing_authentication() -> Response {
     error_response(
         IAM_NS,
         &err(
@@ -105,33 +88,78 @@ pub fn missing_authentication(_request: &Incoming) -> Response {
     )
 }
 
-/// The `Action` a request asks for (query string or form body).
-pub fn action_of(request: &Incoming) -> String {
-    let from_body = url::form_urlencoded::parse(&request.body)
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.into_owned());
-    from_body
-        .or_else(|| {
-            crate::signing::parse_query(request.uri.query().unwrap_or(""))
-                .into_iter()
-                .find(|(k, _)| k == "Action")
-                .map(|(_, v)| v)
-        })
-        .unwrap_or_default()
+/// Request parameters from the form body and the query string (the body wins).
+fn params(request: &Incoming) -> Params {
+    let mut pairs = if request.body.is_empty() {
+        Vec::new()
+    } else {
+        request.form()
+    };
+    pairs.extend(request.query());
+    Params(pairs)
 }
 
-/// AWS's answers to an injected fault: `Throttling` (400) or `ServiceUnavailable` (503).
-pub fn fault_response(throttled: bool) -> Response {
-    let error = if throttled {
-        err(400, "Throttling", "Rate exceeded")
-    } else {
-        err(
-            503,
-            "ServiceUnavailable",
-            "Service is unable to handle request.",
-        )
-    };
-    error_response(IAM_NS, &error)
+fn missing(name: &str) -> Fail {
+    err(
+        400,
+        "MissingParameter",
+        format!("The request must contain the parameter {name}"),
+    )
+}
+
+/// AWS IAM + STS: the query protocol, SigV4, XML answers.
+pub struct Aws;
+
+impl Dialect for Aws {
+    /// The `Action` a request asks for (form body, then query string).
+    fn action_of(&self, request: &Incoming) -> String {
+        params(request)
+            .get("Action")
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `Throttling` (400) or `ServiceUnavailable` (503).
+    fn fault(&self, throttled: bool) -> Response {
+        let error = if throttled {
+            err(400, "Throttling", "Rate exceeded")
+        } else {
+            err(
+                503,
+                "ServiceUnavailable",
+                "Service is unable to handle request.",
+            )
+        };
+        error_response(IAM_NS, &error)
+    }
+
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
+        let params = params(request);
+        let action = params.get("Action").unwrap_or("").to_string();
+        let (caller, service) = match authenticate(state, request, &action, now) {
+            Ok(found) => found,
+            Err(error) => {
+                let ns = if is_sts(&action) { STS_NS } else { IAM_NS };
+                return error_response(ns, &error);
+            }
+        };
+        let sts = is_sts(&action) || (action.is_empty() && service == "sts");
+        let ns = if sts { STS_NS } else { IAM_NS };
+        match run(state, &caller, &action, &params, now) {
+            Ok(result) => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let result = match result {
+                    Some(inner) => format!("<{action}Result>{inner}</{action}Result>"),
+                    None => String::new(),
+                };
+                let body = format!(
+                    "<{action}Response xmlns=\"{ns}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+                );
+                xml_response(200, body, &request_id)
+            }
+            Err(error) => error_response(ns, &error),
+        }
+    }
 }
 
 fn time(t: &DateTime<Utc>) -> String {
@@ -142,152 +170,55 @@ fn is_sts(action: &str) -> bool {
     matches!(action, "GetCallerIdentity" | "GetAccessKeyInfo")
 }
 
-/// An assumed-role session signing a request.
-struct RoleCaller {
-    role_name: String,
-    role_id: String,
-    session_name: String,
-}
-
-/// The caller: owner of the signing key.
-struct Caller {
-    account_id: String,
-    /// `None` for root (and for a role session).
-    user: Option<String>,
-    /// Set for temporary credentials of an assumed role.
-    role: Option<RoleCaller>,
-    admin: bool,
-    /// Actions refused to this caller whatever its rights (`Settings::denied_actions`).
-    denied: Vec<String>,
-}
-
-impl Caller {
-    fn arn(&self) -> String {
-        match (&self.role, &self.user) {
-            (Some(role), _) => format!(
-                "arn:aws:sts::{}:assumed-role/{}/{}",
-                self.account_id, role.role_name, role.session_name
-            ),
-            (None, Some(name)) => format!("arn:aws:iam::{}:user/{name}", self.account_id),
-            (None, None) => format!("arn:aws:iam::{}:root", self.account_id),
+fn arn(caller: &Caller) -> String {
+    let account = &caller.account_id;
+    match (&caller.temp, caller.user_name()) {
+        (
+            Some(TempKey {
+                role: Some((role, _)),
+                session_name,
+                ..
+            }),
+            _,
+        ) => {
+            format!("arn:aws:sts::{account}:assumed-role/{role}/{session_name}")
         }
-    }
-
-    /// Admins and root may do anything in their account; others only act on their own keys.
-    fn authorize(&self, action: &str, target: Option<Option<&str>>) -> Result<(), AwsError> {
-        let denied = self.denied.iter().any(|a| a == action);
-        if self.admin && !denied {
-            return Ok(());
-        }
-        let own = matches!(target, Some(Some(name)) if Some(name) == self.user.as_deref());
-        let self_service = matches!(
-            action,
-            "ListAccessKeys"
-                | "CreateAccessKey"
-                | "UpdateAccessKey"
-                | "DeleteAccessKey"
-                | "GetAccessKeyLastUsed"
-        );
-        if own && self_service && !denied {
-            return Ok(());
-        }
-        let resource = match target {
-            Some(Some(name)) => format!("arn:aws:iam::{}:user/{name}", self.account_id),
-            Some(None) => format!("arn:aws:iam::{}:root", self.account_id),
-            None => format!("arn:aws:iam::{}:user/", self.account_id),
-        };
-        let service = if is_sts(action) { "sts" } else { "iam" };
-        Err(err(
-            403,
-            "AccessDenied",
-            format!(
-                "User: {} is not authorized to perform: {service}:{action} on resource: {resource}",
-                self.arn()
-            ),
-        ))
+        (_, Some(name)) => format!("arn:aws:iam::{account}:user/{name}"),
+        (_, None) => format!("arn:aws:iam::{account}:root"),
     }
 }
 
-/// Request parameters from the form body and the query string (the body wins).
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+/// Admins and root may do anything in their account; others only act on their own keys.
+fn authorize(caller: &Caller, action: &str, target: Option<Option<&str>>) -> Result<(), Fail> {
+    let own = matches!(target, Some(Some(name)) if Some(name) == caller.user_name());
+    if caller.may(SELF_SERVICE.contains(&action), own) {
+        return Ok(());
     }
-
-    fn require(&self, name: &str) -> Result<&str, AwsError> {
-        self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-            err(
-                400,
-                "MissingParameter",
-                format!("The request must contain the parameter {name}"),
-            )
-        })
-    }
-}
-
-/// Handles one SigV4-signed request.
-pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
-    let params = {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        if !request.body.is_empty() {
-            pairs.extend(
-                url::form_urlencoded::parse(&request.body)
-                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
-            );
-        }
-        if let Some(query) = request.uri.query() {
-            pairs.extend(crate::signing::parse_query(query));
-        }
-        Params(pairs)
+    let account = &caller.account_id;
+    let resource = match target {
+        Some(Some(name)) => format!("arn:aws:iam::{account}:user/{name}"),
+        Some(None) => format!("arn:aws:iam::{account}:root"),
+        None => format!("arn:aws:iam::{account}:user/"),
     };
-    let action = params.get("Action").unwrap_or("").to_string();
-    let mut guard = lock(state);
-    let (caller, service) = match authenticate(&mut guard, request, now) {
-        Ok(found) => found,
-        Err(error) => {
-            let ns = if is_sts(&action) { STS_NS } else { IAM_NS };
-            return error_response(ns, &error);
-        }
-    };
-    let sts = is_sts(&action) || (action.is_empty() && service == "sts");
-    let ns = if sts { STS_NS } else { IAM_NS };
-    match run(&mut guard, &caller, &action, &params, now) {
-        Ok(result) => {
-            let request_id = new_request_id();
-            let result = match result {
-                Some(inner) => format!("<{action}Result>{inner}</{action}Result>"),
-                None => String::new(),
-            };
-            let body = format!(
-                "<{action}Response xmlns=\"{ns}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
-            );
-            xml_response(StatusCode::OK, body, &request_id)
-        }
-        Err(error) => error_response(ns, &error),
-    }
+    let service = if is_sts(action) { "sts" } else { "iam" };
+    Err(err(
+        403,
+        "AccessDenied",
+        format!(
+            "User: {} is not authorized to perform: {service}:{action} on resource: {resource}",
+            arn(caller)
+        ),
+    ))
 }
 
 /// Checks the signature; records the key's use; returns the caller and the signed service.
 fn authenticate(
     state: &mut State,
     request: &Incoming,
+    action: &str,
     now: DateTime<Utc>,
-) -> Result<(Caller, String), AwsError> {
-    let header = |name: &str| -> Option<String> {
-        let values: Vec<&str> = request
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| v.to_str().ok())
-            .collect::<Option<Vec<_>>>()?;
-        (!values.is_empty()).then(|| values.join(","))
-    };
-    let authorization = header("authorization").ok_or_else(|| {
+) -> Result<(Caller, String), Fail> {
+    let authorization = request.header("authorization").ok_or_else(|| {
         err(
             403,
             "MissingAuthenticationToken",
@@ -302,34 +233,20 @@ fn authenticate(
         )
     })?;
     // A long-term key, or an assumed-role session's key, which needs its session token.
-    let (owner, secret, role) = match state.find_key(&parsed.access_key_id) {
-        Some((owner, key)) => {
-            if !key.usable(now) {
-                return Err(invalid_token());
-            }
-            (owner, key.secret.clone(), None)
-        }
-        None => {
-            let (account_id, session) = state
-                .find_role_session(&parsed.access_key_id)
-                .ok_or_else(invalid_token)?;
-            let token = header("x-amz-security-token").unwrap_or_default();
+    let credential =
+        Credential::find(&state.aws, &parsed.access_key_id).ok_or_else(invalid_token)?;
+    match &credential {
+        Credential::Key(_, _, key) if !key.usable(now) => return Err(invalid_token()),
+        Credential::Key(..) => {}
+        Credential::Temp(session) => {
+            let token = request.header("x-amz-security-token").unwrap_or_default();
             if !constant_time_eq(&token, &session.token) {
                 return Err(invalid_token());
             }
-            let owner = KeyOwner {
-                account_id: account_id.to_string(),
-                user: None,
-            };
-            let role = RoleCaller {
-                role_name: session.role_name.clone(),
-                role_id: session.role_id.clone(),
-                session_name: session.session_name.clone(),
-            };
-            (owner, session.secret.clone(), Some(role))
         }
-    };
-    let amz_date = header("x-amz-date").ok_or_else(|| {
+    }
+    let secret = credential.secret().to_string();
+    let amz_date = request.header("x-amz-date").ok_or_else(|| {
         err(
             403,
             "IncompleteSignature",
@@ -385,151 +302,100 @@ fn authenticate(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     };
-    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
-    for name in &parsed.signed_headers {
-        let value = header(name).ok_or_else(mismatch)?;
-        signed.push((name.clone(), value));
-    }
-    let host = header("host").unwrap_or_default();
-    let parts = RequestParts {
-        method: request.method.as_str(),
-        host: &host,
-        path: request.uri.path(),
-        query: request.uri.query().unwrap_or(""),
-        headers: &signed,
-        body: &request.body,
+    let key = SigningKey {
+        access_key_id: &parsed.access_key_id,
+        secret_access_key: &secret,
+        session_token: None,
+        region: &parsed.region,
+        service: &parsed.service,
     };
-    let expected = signer::compute(
-        &SigningKey {
-            access_key_id: &parsed.access_key_id,
-            secret_access_key: &secret,
-            session_token: None,
-            region: &parsed.region,
-            service: &parsed.service,
-        },
-        &parts,
-        &amz_date,
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(mismatch());
-    }
-    // Root, and the sandbox's roles, may do anything in their account.
-    let user = owner.user.as_deref().and_then(|name| {
-        state
-            .aws_account(&owner.account_id)
-            .and_then(|a| a.user(name))
-    });
-    let admin = owner.user.is_none() || user.is_some_and(|u| u.admin);
-    if let Some(key) = state.find_key_mut(&parsed.access_key_id) {
-        key.last_used = Some((now, parsed.service.clone(), parsed.region.clone()));
-    }
-    Ok((
-        Caller {
-            account_id: owner.account_id,
-            user: owner.user,
-            role,
-            admin,
-            denied: state.settings.denied_actions.clone(),
-        },
-        parsed.service,
-    ))
+    let compute = |parts: &RequestParts| signer::compute(&key, parts, &amz_date).signature;
+    request.verify(
+        &parsed.signed_headers,
+        None,
+        compute,
+        &parsed.signature,
+        |_| mismatch(),
+    )?;
+    let place = Some((parsed.service.clone(), parsed.region.clone()));
+    let caller = super::caller(
+        state,
+        ProviderKind::Aws,
+        &parsed.access_key_id,
+        action,
+        now,
+        place,
+    )
+    .ok_or_else(invalid_token)?;
+    Ok((caller, parsed.service))
 }
 
 /// Parses `MaxItems` (1–1000, default 100) and `Marker` (an offset we handed out).
-fn page_window(params: &Params) -> Result<(usize, usize), AwsError> {
-    let max = match params.get("MaxItems") {
-        None => 100,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                err(
-                    400,
-                    "ValidationError",
-                    format!("1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"),
-                )
-            })?,
-    };
-    let start = match params.get("Marker") {
-        None => 0,
-        Some(marker) => {
-            decode_marker(marker).ok_or_else(|| err(400, "ValidationError", "Invalid Marker."))?
-        }
-    };
-    Ok((start, max))
-}
-
-fn encode_marker(offset: usize) -> String {
-    hex::encode(format!("cloudkeys-sandbox:{offset}")).to_ascii_uppercase()
-}
-
-fn decode_marker(marker: &str) -> Option<usize> {
-    let raw = String::from_utf8(hex::decode(marker).ok()?).ok()?;
-    raw.strip_prefix("cloudkeys-sandbox:")?.parse().ok()
+fn page_window(params: &Params) -> Result<(usize, usize), Fail> {
+    let raw = params.get("MaxItems");
+    super::page_window(raw, 100, 1000, params.get("Marker")).map_err(|bad| match bad {
+        BadPage::Size => err(
+            400,
+            "ValidationError",
+            format!("1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", raw.unwrap_or_default()),
+        ),
+        BadPage::Marker => err(400, "ValidationError", "Invalid Marker."),
+    })
 }
 
 /// Appends `<IsTruncated>` and, when truncated, `<Marker>`.
 fn page_tail(out: &mut String, total: usize, start: usize, max: usize) {
-    let end = start.saturating_add(max);
-    if end < total {
-        let _ = write!(
-            out,
-            "<IsTruncated>true</IsTruncated><Marker>{}</Marker>",
-            encode_marker(end)
-        );
-    } else {
-        out.push_str("<IsTruncated>false</IsTruncated>");
+    match next_marker(total, start, max, true) {
+        Some(marker) => {
+            let _ = write!(
+                out,
+                "<IsTruncated>true</IsTruncated><Marker>{marker}</Marker>"
+            );
+        }
+        None => out.push_str("<IsTruncated>false</IsTruncated>"),
     }
 }
 
-fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a AwsAccount, AwsError> {
+fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
     state
         .aws_account(&caller.account_id)
         .ok_or_else(invalid_token)
 }
 
-/// The user a key action is about: `UserName` (checked for permission, then existence)
-/// or the caller. `None` means the root user.
+/// The user a key action is about: `UserName` (its pattern, the permission, then its
+/// existence checked) or the caller. `None` means the root user.
 fn target_user(
     state: &State,
     caller: &Caller,
     action: &str,
     params: &Params,
-) -> Result<Option<String>, AwsError> {
-    match params.get("UserName").filter(|n| !n.is_empty()) {
-        Some(name) => {
-            // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name
-            // like `<root>` is invalid, not unknown.
-            let valid = name
+) -> Result<Option<String>, Fail> {
+    let check = |name: Option<&str>| {
+        match name {
+        // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name like
+        // `<root>` is invalid, not unknown.
+        Some(name)
+            if !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-            if !valid {
-                return Err(err(
-                    400,
-                    "ValidationError",
-                    "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
-                ));
-            }
-            caller.authorize(action, Some(Some(name)))?;
-            account(state, caller)?
-                .user(name)
-                .ok_or_else(|| no_such_user(name))?;
-            Ok(Some(name.to_string()))
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) =>
+        {
+            Err(err(
+                400,
+                "ValidationError",
+                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+            ))
         }
-        None => {
-            // A role session is no IAM user: it has no keys to default to.
-            if caller.role.is_some() {
-                return Err(err(
-                    400,
-                    "ValidationError",
-                    "Must specify userName when calling with non-User credentials",
-                ));
-            }
-            caller.authorize(action, Some(caller.user.as_deref()))?;
-            Ok(caller.user.clone())
-        }
+        Some(name) => authorize(caller, action, Some(Some(name))),
+        // A role session is no IAM user: it has no keys to default to.
+        None if caller.temp.is_some() => Err(err(
+            400,
+            "ValidationError",
+            "Must specify userName when calling with non-User credentials",
+        )),
+        None => authorize(caller, action, Some(caller.user_name())),
     }
+    };
+    super::target_user(account(state, caller)?, caller, params, check, no_such_user)
 }
 
 fn user_name_xml(user: Option<&str>) -> String {
@@ -537,7 +403,7 @@ fn user_name_xml(user: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn key_member(user: Option<&str>, key: &AwsKey) -> String {
+fn key_member(user: Option<&str>, key: &Key) -> String {
     format!(
         "<member>{}<AccessKeyId>{}</AccessKeyId><Status>{}</Status><CreateDate>{}</CreateDate></member>",
         user_name_xml(user),
@@ -545,13 +411,6 @@ fn key_member(user: Option<&str>, key: &AwsKey) -> String {
         wire_status(key.status),
         time(&key.created_at),
     )
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
 }
 
 /// Runs an authenticated action: `Ok(Some(inner))` is the content of `<ActionResult>`,
@@ -562,26 +421,32 @@ fn run(
     action: &str,
     params: &Params,
     now: DateTime<Utc>,
-) -> Result<Option<String>, AwsError> {
+) -> Result<Option<String>, Fail> {
     match action {
         "GetCallerIdentity" => {
-            let user_id = match (&caller.role, &caller.user) {
-                (Some(role), _) => format!("{}:{}", role.role_id, role.session_name),
-                (None, Some(name)) => account(state, caller)?
-                    .user(name)
-                    .map(|u| u.user_id.clone())
-                    .ok_or_else(invalid_token)?,
-                (None, None) => caller.account_id.clone(),
+            let user_id = match (&caller.temp, &caller.user) {
+                (
+                    Some(TempKey {
+                        role: Some((_, role_id)),
+                        session_name,
+                        ..
+                    }),
+                    _,
+                ) => {
+                    format!("{role_id}:{session_name}")
+                }
+                (_, Some(user)) => user.user_id.clone(),
+                (_, None) => caller.account_id.clone(),
             };
             Ok(Some(format!(
                 "<Arn>{}</Arn><UserId>{user_id}</UserId><Account>{}</Account>",
-                escape(caller.arn().as_str()),
+                escape(arn(caller).as_str()),
                 caller.account_id
             )))
         }
         "GetAccessKeyInfo" => {
-            let id = params.require("AccessKeyId")?;
-            caller.authorize(action, None)?;
+            let id = params.require("AccessKeyId", missing)?;
+            authorize(caller, action, None)?;
             let owner = state
                 .find_key(id)
                 .map(|(owner, _)| owner.account_id)
@@ -596,7 +461,7 @@ fn run(
             }
         }
         "ListUsers" => {
-            caller.authorize(action, None)?;
+            authorize(caller, action, None)?;
             let (start, max) = page_window(params)?;
             let prefix = params.get("PathPrefix").unwrap_or("/");
             let users: Vec<_> = if prefix == "/" {
@@ -636,17 +501,12 @@ fn run(
         }
         "CreateAccessKey" => {
             let user = target_user(state, caller, action, params)?;
-            let count = account(state, caller)?
-                .keys(user.as_deref())
-                .map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    "LimitExceeded",
-                    format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"),
-                ));
-            }
-            let (id, secret) = state.add_aws_key(&caller.account_id, user.as_deref(), now);
+            let (id, secret) = state
+                .create_key(ProviderKind::Aws, &caller.account_id, user.as_deref(), now)
+                .ok_or_else(|| {
+                    let message = format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}");
+                    err(409, "LimitExceeded", message)
+                })?;
             Ok(Some(format!(
                 "<AccessKey>{}<AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{}</SecretAccessKey><CreateDate>{}</CreateDate></AccessKey>",
                 user_name_xml(user.as_deref()),
@@ -655,9 +515,9 @@ fn run(
             )))
         }
         "UpdateAccessKey" | "DeleteAccessKey" => {
-            let id = params.require("AccessKeyId")?.to_string();
+            let id = params.require("AccessKeyId", missing)?.to_string();
             let status = if action == "UpdateAccessKey" {
-                Some(match params.require("Status")? {
+                Some(match params.require("Status", missing)? {
                     "Active" => KeyStatus::Active,
                     "Inactive" => KeyStatus::Inactive,
                     other => {
@@ -676,34 +536,27 @@ fn run(
                 .aws_account_mut(&caller.account_id)
                 .and_then(|a| a.keys_mut(user.as_deref()))
                 .ok_or_else(|| no_such_key(&id))?;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == id)
-                .ok_or_else(|| no_such_key(&id))?;
-            match status {
-                Some(status) => keys[index].status = status,
-                None => {
-                    keys.remove(index);
-                }
+            match change_key(keys, &id, status) {
+                true => Ok(None),
+                false => Err(no_such_key(&id)),
             }
-            Ok(None)
         }
         "GetAccessKeyLastUsed" => {
-            let id = params.require("AccessKeyId")?;
+            let id = params.require("AccessKeyId", missing)?;
             let account = account(state, caller)?;
-            let owner = account.key_owner(id);
-            caller.authorize(action, owner)?;
+            let owner = account.key_owner(id).map(|u| u.map(|u| u.name.as_str()));
+            authorize(caller, action, owner)?;
             let owner = owner.ok_or_else(|| no_such_key(id))?;
             let key = account
                 .keys(owner)
                 .and_then(|keys| keys.iter().find(|k| k.access_key_id == id))
                 .ok_or_else(|| no_such_key(id))?;
-            let used = match &key.last_used {
+            let used = match last_use(key) {
                 Some((at, service, region)) => format!(
                     "<LastUsedDate>{}</LastUsedDate><ServiceName>{}</ServiceName><Region>{}</Region>",
                     time(at),
-                    escape(service.as_str()),
-                    escape(region.as_str())
+                    escape(service),
+                    escape(region)
                 ),
                 None => "<ServiceName>N/A</ServiceName><Region>N/A</Region>".to_string(),
             };
@@ -713,26 +566,20 @@ fn run(
             )))
         }
         "GenerateCredentialReport" => {
-            caller.authorize(action, None)?;
+            authorize(caller, action, None)?;
             let account = state
                 .aws_account_mut(&caller.account_id)
                 .ok_or_else(invalid_token)?;
-            // IAM makes a new report at most every 4 hours; until then it answers COMPLETE.
-            let fresh = account
-                .credential_report
-                .as_ref()
-                .is_some_and(|(at, _)| now - *at < Duration::hours(4));
-            if fresh {
+            if !account.refresh_report(now, credential_report) {
                 return Ok(Some("<State>COMPLETE</State>".to_string()));
             }
-            account.credential_report = Some((now, credential_report(account)));
             Ok(Some(
                 "<State>STARTED</State><Description>No report exists. Starting a new report generation task</Description>"
                     .to_string(),
             ))
         }
         "GetCredentialReport" => {
-            caller.authorize(action, None)?;
+            authorize(caller, action, None)?;
             match &account(state, caller)?.credential_report {
                 Some((at, csv)) => Ok(Some(format!(
                     "<Content>{}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>{}</GeneratedTime>",
@@ -756,17 +603,26 @@ fn run(
 
 /// The credential report's CSV as IAM writes it: the root row first, then every user; per
 /// key slot whether it is active, when it was made, and its last use (`N/A`: none).
-fn credential_report(account: &AwsAccount) -> String {
+/// When, for which service and in which region a key was last used.
+fn last_use(key: &Key) -> Option<(&DateTime<Utc>, &str, &str)> {
+    let (service, region) = key
+        .last_used_in
+        .as_ref()
+        .map_or(("N/A", "N/A"), |(s, r)| (s.as_str(), r.as_str()));
+    key.last_used.as_ref().map(|at| (at, service, region))
+}
+
+fn credential_report(account: &Account) -> String {
     const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
     let iso = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
-    let slots = |keys: &[AwsKey]| {
+    let slots = |keys: &[Key]| {
         let mut cells = String::new();
         for n in 0..2 {
             match keys.get(n) {
                 Some(key) => {
-                    let (date, region, service) = match &key.last_used {
-                        Some((at, service, region)) => (iso(at), region.clone(), service.clone()),
-                        None => ("N/A".into(), "N/A".into(), "N/A".into()),
+                    let (date, region, service) = match last_use(key) {
+                        Some((at, service, region)) => (iso(at), region, service),
+                        None => ("N/A".into(), "N/A", "N/A"),
                     };
                     let _ = write!(
                         cells,
@@ -808,75 +664,53 @@ fn credential_report(account: &AwsAccount) -> String {
 }
 
 /// Seeds the AWS side of the world and returns the profiles for the CLI.
-pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-    let days = Duration::days;
-    let mut profiles = Vec::new();
-
-    let mut account = AwsAccount::new(TEST_ACCOUNT);
-    for (name, admin, age) in [
-        ("admin", true, 900),
-        ("alice", false, 400),
-        ("bob", false, 600),
-        ("carol", false, 30),
-    ] {
-        account.add_user(name, admin, now - days(age));
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+    let profile = |name, account, user, key| {
+        super::profile(ProviderKind::Aws, name, REGION, account, Some(user), key)
+    };
+    let mut account = Account::new(ProviderKind::Aws, TEST_ACCOUNT);
+    for (name, admin, age) in TEST_USERS {
+        account.add_user(name, admin, now - Duration::days(age));
     }
-    state.aws_accounts.push(account);
-    let (id, secret) = state.add_aws_key(TEST_ACCOUNT, Some("admin"), now - days(90));
-    profiles.push(profile("aws-admin", TEST_ACCOUNT, "admin", id, secret));
-    let (old, _) = state.add_aws_key(TEST_ACCOUNT, Some("alice"), now - days(200));
-    set_last_used(state, &old, now - days(100), "s3", "us-east-1");
-    state.add_aws_key(TEST_ACCOUNT, Some("alice"), now - days(10));
-    let (inactive, _) = state.add_aws_key(TEST_ACCOUNT, Some("bob"), now - days(400));
-    if let Some(key) = state.find_key_mut(&inactive) {
-        key.status = KeyStatus::Inactive;
-    }
-
+    let key = seed_account(state, account, &TEST_KEYS, now);
+    let mut profiles = vec![profile("aws-admin", TEST_ACCOUNT, "admin", key)];
     if seed == Seed::Demo {
-        let mut account = AwsAccount::new(DEMO_ACCOUNT);
+        let mut account = Account::new(ProviderKind::Aws, DEMO_ACCOUNT);
         for (name, admin, age) in [
             ("ops", true, 1200),
             ("deploy-bot", false, 800),
             ("maria.garcia", false, 300),
             ("legacy-backup", false, 2000),
         ] {
-            account.add_user(name, admin, now - days(age));
+            account.add_user(name, admin, now - Duration::days(age));
         }
-        state.aws_accounts.push(account);
-        let (id, secret) = state.add_aws_key(DEMO_ACCOUNT, Some("ops"), now - days(45));
-        profiles.push(profile("aws-ops", DEMO_ACCOUNT, "ops", id, secret));
-        let (key, _) = state.add_aws_key(DEMO_ACCOUNT, Some("deploy-bot"), now - days(420));
-        set_last_used(state, &key, now - days(1), "ec2", "eu-west-1");
-        state.add_aws_key(DEMO_ACCOUNT, Some("deploy-bot"), now - days(30));
-        let (key, _) = state.add_aws_key(DEMO_ACCOUNT, Some("maria.garcia"), now - days(95));
-        set_last_used(state, &key, now - days(2), "s3", "us-west-2");
-        let (key, _) = state.add_aws_key(DEMO_ACCOUNT, Some("legacy-backup"), now - days(800));
-        set_last_used(state, &key, now - days(500), "s3", "us-east-1");
+        let keys = [
+            SeedKey(Some("ops"), 45, None, true, None),
+            SeedKey(
+                Some("deploy-bot"),
+                420,
+                Some(1),
+                true,
+                Some(("ec2", "eu-west-1")),
+            ),
+            SeedKey(Some("deploy-bot"), 30, None, true, None),
+            SeedKey(
+                Some("maria.garcia"),
+                95,
+                Some(2),
+                true,
+                Some(("s3", "us-west-2")),
+            ),
+            SeedKey(
+                Some("legacy-backup"),
+                800,
+                Some(500),
+                true,
+                Some(("s3", "us-east-1")),
+            ),
+        ];
+        let key = seed_account(state, account, &keys, now);
+        profiles.push(profile("aws-ops", DEMO_ACCOUNT, "ops", key));
     }
     profiles
-}
-
-fn set_last_used(state: &mut State, id: &str, at: DateTime<Utc>, service: &str, region: &str) {
-    if let Some(key) = state.find_key_mut(id) {
-        key.last_used = Some((at, service.to_string(), region.to_string()));
-    }
-}
-
-fn profile(
-    name: &str,
-    account_id: &str,
-    user: &str,
-    access_key_id: String,
-    secret_access_key: String,
-) -> SandboxProfile {
-    SandboxProfile {
-        name: name.to_string(),
-        provider: ProviderKind::Aws,
-        access_key_id,
-        secret_access_key,
-        region: REGION.to_string(),
-        account_id: account_id.to_string(),
-        user: Some(user.to_string()),
-        project_id: None,
-    }
 }

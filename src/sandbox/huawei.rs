@@ -9,21 +9,27 @@
 //! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
 //! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
 
-use std::sync::Mutex;
-
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use rand::Rng;
 use serde_json::{json, Value};
 
-use super::state::State;
-use super::{lock, Incoming, SandboxProfile, Seed};
+use super::state::{change_key, new_hex_id, Account, Key, State, User, MAX_KEYS};
+use super::{
+    fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
+    SandboxProfile, Seed, SeedKey,
+};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::huawei::signer::{self, SigningKey};
 use crate::signing::{constant_time_eq, parse_query, RequestParts};
 
+pub use super::state::{
+    Account as HuaweiAccount, HuaweiProject, Key as HuaweiKey, LongAksk, User as HuaweiUser,
+};
+
 /// The account (domain) of the test seed, also the first of the demo seed.
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_DOMAIN: &str = "0c5a8e1f3b7d4e29a6f1c8b3d5e7a902";
 /// The test account's project in [`REGION`], which has a long-term AK/SK uploaded to CCE.
 pub const TEST_PROJECT: &str = "6f2d9b4c8a1e47d3b5c0e9f8a7d6c5b4";
@@ -34,7 +40,6 @@ const REGION: &str = "cn-north-4";
 const DEMO_REGION: &str = "ap-southeast-1";
 /// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
 const MAX_SKEW_MINUTES: i64 = 15;
-const MAX_KEYS_PER_USER: usize = 2;
 /// Largest `limit` the v5 lists accept, and their default.
 const MAX_LIMIT: usize = 200;
 const DEFAULT_LIMIT: usize = 100;
@@ -47,311 +52,6 @@ pub const NO_SUCH_ENTITY: &str = "PAP5.0004";
 pub const QUOTA_EXCEEDED: &str = "PAP5.0005";
 /// Stand-in code (see the module doc) for a malformed parameter.
 pub const INVALID_PARAMETER: &str = "PAP5.0009";
-
-/// Huawei's part of the sandbox world.
-#[derive(Debug, Default)]
-pub struct HuaweiWorld {
-    pub accounts: Vec<HuaweiAccount>,
-    /// Temporary AK/SK + security token issued to users (see [`HuaweiWorld::issue_temporary`]).
-    pub temporary: Vec<HuaweiTemporaryKey>,
-    /// When set, CheckAKSK prints this text as `update_time` instead of the date (CCE's docs
-    /// allow values that are no time, e.g. empty strings).
-    pub cce_update_time_text: Option<String>,
-    /// Most items a list page holds, whatever `limit` asks (0: no cap). Small in the test seed,
-    /// so that clients must follow `next_marker`.
-    pub page_cap: usize,
-    /// The next this-many requests are refused with 429 `APIGW.0308` (to test retries).
-    pub throttle_next: u32,
-}
-
-/// An account (Huawei "domain").
-#[derive(Debug, Clone)]
-pub struct HuaweiAccount {
-    /// 32 hex characters.
-    pub domain_id: String,
-    pub name: String,
-    /// The root user (named like the account) comes first; IAM v5 lists it among the users.
-    pub users: Vec<HuaweiUser>,
-    pub projects: Vec<HuaweiProject>,
-}
-
-/// An IAM user.
-#[derive(Debug, Clone)]
-pub struct HuaweiUser {
-    /// 32 hex characters.
-    pub user_id: String,
-    pub name: String,
-    /// The account's root user.
-    pub root: bool,
-    /// May do anything in the account (root always may); others only manage their own keys.
-    pub admin: bool,
-    /// An identity policy denies this user IAM's user reads (ListUsersV5, ShowUserV5), admin or
-    /// not: IAM answers 403 `PAP5.0001` to them, as it does to most temporary credentials.
-    pub no_list_permission: bool,
-    pub created_at: DateTime<Utc>,
-    pub keys: Vec<HuaweiKey>,
-}
-
-/// A permanent access key. `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct HuaweiKey {
-    /// 20 upper-case letters and digits.
-    pub access_key_id: String,
-    pub secret: String,
-    pub status: KeyStatus,
-    pub created_at: DateTime<Utc>,
-    /// When the key last signed a request.
-    pub last_used: Option<DateTime<Utc>>,
-    /// Unknown to API Gateway before this time (eventual consistency).
-    pub usable_after: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for HuaweiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HuaweiKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("status", &self.status)
-            .field("created_at", &self.created_at)
-            .field("last_used", &self.last_used)
-            .field("usable_after", &self.usable_after)
-            .finish()
-    }
-}
-
-impl HuaweiKey {
-    /// Whether the key may sign a request at `now`.
-    pub fn usable(&self, now: DateTime<Utc>) -> bool {
-        self.status == KeyStatus::Active && self.usable_after.is_none_or(|t| now >= t)
-    }
-}
-
-/// A temporary AK/SK of a user, valid only with its security token and until it expires.
-/// `Debug` never shows the secret or the token.
-#[derive(Clone)]
-pub struct HuaweiTemporaryKey {
-    pub access_key_id: String,
-    pub secret: String,
-    pub security_token: String,
-    pub domain_id: String,
-    pub user_id: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for HuaweiTemporaryKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HuaweiTemporaryKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("security_token", &"***")
-            .field("user_id", &self.user_id)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-/// A project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
-#[derive(Debug, Clone)]
-pub struct HuaweiProject {
-    /// 32 hex characters.
-    pub project_id: String,
-    pub region: String,
-    pub long_aksk: Option<LongAksk>,
-}
-
-/// The dates CCE's CheckAKSK reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LongAksk {
-    pub expires_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl HuaweiAccount {
-    pub fn new(domain_id: &str, name: &str, created_at: DateTime<Utc>) -> Self {
-        HuaweiAccount {
-            domain_id: domain_id.to_string(),
-            name: name.to_string(),
-            users: vec![HuaweiUser {
-                user_id: new_hex_id(),
-                name: name.to_string(),
-                root: true,
-                admin: true,
-                no_list_permission: false,
-                created_at,
-                keys: Vec::new(),
-            }],
-            projects: Vec::new(),
-        }
-    }
-
-    /// Adds an IAM user with a fresh user id.
-    pub fn add_user(&mut self, name: &str, admin: bool, created_at: DateTime<Utc>) -> &mut Self {
-        self.users.push(HuaweiUser {
-            user_id: new_hex_id(),
-            name: name.to_string(),
-            root: false,
-            admin,
-            no_list_permission: false,
-            created_at,
-            keys: Vec::new(),
-        });
-        self
-    }
-
-    pub fn user(&self, name: &str) -> Option<&HuaweiUser> {
-        self.users.iter().find(|u| u.name == name)
-    }
-
-    pub fn user_by_id(&self, user_id: &str) -> Option<&HuaweiUser> {
-        self.users.iter().find(|u| u.user_id == user_id)
-    }
-
-    fn user_by_id_mut(&mut self, user_id: &str) -> Option<&mut HuaweiUser> {
-        self.users.iter_mut().find(|u| u.user_id == user_id)
-    }
-
-    fn urn(&self, user: &HuaweiUser) -> String {
-        format!("iam::{}:user:{}", self.domain_id, user.name)
-    }
-}
-
-impl HuaweiWorld {
-    pub fn account(&self, domain_id: &str) -> Option<&HuaweiAccount> {
-        self.accounts.iter().find(|a| a.domain_id == domain_id)
-    }
-
-    fn account_mut(&mut self, domain_id: &str) -> Option<&mut HuaweiAccount> {
-        self.accounts.iter_mut().find(|a| a.domain_id == domain_id)
-    }
-
-    /// A key anywhere: (domain id, user id, key).
-    pub fn find_key(&self, access_key_id: &str) -> Option<(&str, &str, &HuaweiKey)> {
-        self.accounts.iter().find_map(|account| {
-            account.users.iter().find_map(|user| {
-                user.keys
-                    .iter()
-                    .find(|k| k.access_key_id == access_key_id)
-                    .map(|k| (account.domain_id.as_str(), user.user_id.as_str(), k))
-            })
-        })
-    }
-
-    pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut HuaweiKey> {
-        self.accounts
-            .iter_mut()
-            .flat_map(|a| a.users.iter_mut())
-            .flat_map(|u| u.keys.iter_mut())
-            .find(|k| k.access_key_id == access_key_id)
-    }
-
-    /// Creates an active key for a user of an existing account and returns its (AK, SK).
-    /// The key is usable from `created_at + new_key_delay`.
-    ///
-    /// # Panics
-    /// When the account or the user does not exist (callers check first).
-    pub fn add_key(
-        &mut self,
-        domain_id: &str,
-        user_name: &str,
-        created_at: DateTime<Utc>,
-        new_key_delay: std::time::Duration,
-    ) -> (String, String) {
-        let mut id = new_access_key_id();
-        while self.find_key(&id).is_some() {
-            id = new_access_key_id();
-        }
-        let secret = random_string(SECRET_CHARS, 40);
-        let usable_after = (!new_key_delay.is_zero())
-            .then(|| created_at + Duration::from_std(new_key_delay).unwrap_or(Duration::MAX));
-        let user = self
-            .account_mut(domain_id)
-            .unwrap_or_else(|| panic!("sandbox: no Huawei account {domain_id}"))
-            .users
-            .iter_mut()
-            .find(|u| u.name == user_name)
-            .unwrap_or_else(|| {
-                panic!("sandbox: no user {user_name} in Huawei account {domain_id}")
-            });
-        user.keys.push(HuaweiKey {
-            access_key_id: id.clone(),
-            secret: secret.clone(),
-            status: KeyStatus::Active,
-            created_at,
-            last_used: None,
-            usable_after,
-        });
-        (id, secret)
-    }
-
-    /// Issues a temporary (AK, SK, security token) to a user of an existing account, valid for
-    /// `ttl` from `now`; it signs as that user, with that user's permissions.
-    ///
-    /// # Panics
-    /// When the account or the user does not exist (callers check first).
-    pub fn issue_temporary(
-        &mut self,
-        domain_id: &str,
-        user_name: &str,
-        now: DateTime<Utc>,
-        ttl: Duration,
-    ) -> (String, String, String) {
-        let user_id = self
-            .account(domain_id)
-            .and_then(|a| a.user(user_name))
-            .map(|u| u.user_id.clone())
-            .unwrap_or_else(|| {
-                panic!("sandbox: no user {user_name} in Huawei account {domain_id}")
-            });
-        let mut id = new_access_key_id();
-        while self.find_key(&id).is_some() || self.temporary.iter().any(|t| t.access_key_id == id) {
-            id = new_access_key_id();
-        }
-        let secret = random_string(SECRET_CHARS, 40);
-        let token = random_string(SECRET_CHARS, 96);
-        self.temporary.push(HuaweiTemporaryKey {
-            access_key_id: id.clone(),
-            secret: secret.clone(),
-            security_token: token.clone(),
-            domain_id: domain_id.to_string(),
-            user_id,
-            expires_at: now + ttl,
-        });
-        (id, secret, token)
-    }
-
-    fn page_size(&self, limit: usize) -> usize {
-        match self.page_cap {
-            0 => limit,
-            cap => limit.min(cap),
-        }
-    }
-}
-
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
-}
-
-/// 20 upper-case letters and digits, never starting like another cloud's key id.
-pub fn new_access_key_id() -> String {
-    loop {
-        let id = random_string(UPPER_ALNUM, 20);
-        if ProviderKind::from_key_id(&id).is_none() {
-            return id;
-        }
-    }
-}
-
-/// 32 lower-case hex characters: the shape of Huawei user, domain, project and request ids.
-pub fn new_hex_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
 
 /// IAM v5 times: RFC 3339 UTC with milliseconds.
 fn iam_time(t: &DateTime<Utc>) -> String {
@@ -366,28 +66,19 @@ fn go_time(t: &DateTime<Utc>) -> String {
     format!("{}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
-/// An error answer and the envelope it travels in.
-#[derive(Debug)]
-struct HwError {
-    status: u16,
-    code: &'static str,
-    message: String,
-    /// IAM v3 and CCE answers carry no `request_id` in the body.
-    body_request_id: bool,
-    encoded_authorization_message: Option<String>,
+fn err(status: u16, code: &'static str, message: impl Into<String>) -> Fail {
+    fail(status, code, message)
 }
 
-fn err(status: u16, code: &'static str, message: impl Into<String>) -> HwError {
-    HwError {
-        status,
-        code,
-        message: message.into(),
-        body_request_id: true,
-        encoded_authorization_message: None,
+/// IAM v3 and CCE answers carry no `request_id` in the body.
+fn bare(error: Fail) -> Fail {
+    Fail {
+        bare: true,
+        ..error
     }
 }
 
-fn auth_failed(detail: impl std::fmt::Display) -> HwError {
+fn auth_failed(detail: impl std::fmt::Display) -> Fail {
     err(
         401,
         "APIGW.0301",
@@ -395,11 +86,11 @@ fn auth_failed(detail: impl std::fmt::Display) -> HwError {
     )
 }
 
-fn no_such_user(user_id: &str) -> HwError {
+fn no_such_user(user_id: &str) -> Fail {
     err(404, NO_SUCH_ENTITY, format!("user not found: {user_id}"))
 }
 
-fn no_such_key(access_key_id: &str) -> HwError {
+fn no_such_key(access_key_id: &str) -> Fail {
     err(
         404,
         NO_SUCH_ENTITY,
@@ -407,165 +98,135 @@ fn no_such_key(access_key_id: &str) -> HwError {
     )
 }
 
-fn invalid_parameter(message: impl Into<String>) -> HwError {
+fn invalid_parameter(message: impl Into<String>) -> Fail {
     err(400, INVALID_PARAMETER, message)
 }
 
 fn respond(status: u16, body: Option<Value>, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = match body {
-        Some(body) => (status, body.to_string()).into_response(),
-        None => status.into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", value);
-    }
-    response
+    let body = body.map(|b| b.to_string());
+    reply(
+        status,
+        "application/json;charset=UTF-8",
+        "x-request-id",
+        request_id,
+        body,
+    )
 }
 
-fn error_response(error: HwError, request_id: &str) -> Response {
+fn error_response(error: Fail, request_id: &str) -> Response {
     let mut body = json!({"error_code": error.code, "error_msg": error.message});
-    if error.body_request_id {
+    if !error.bare {
         body["request_id"] = json!(request_id);
     }
-    if let Some(encoded) = error.encoded_authorization_message {
+    if let Some(encoded) = error.detail {
         body["encoded_authorization_message"] = json!(encoded);
     }
     respond(error.status, Some(body), request_id)
 }
 
-/// The signer of a request.
-struct Caller {
-    domain_id: String,
-    user_id: String,
-    user_name: String,
-    admin: bool,
-    no_list_permission: bool,
+/// The signer's user (every Huawei caller is one, the root user included).
+fn me(caller: &Caller) -> &User {
+    static NOBODY: std::sync::OnceLock<User> = std::sync::OnceLock::new();
+    caller
+        .user
+        .as_ref()
+        .unwrap_or_else(|| NOBODY.get_or_init(User::default))
 }
 
-impl Caller {
-    /// Admins may do anything in their account; other users only the self-service key actions on
-    /// their own user. A refusal carries the (here merely hex-encoded) authorization message.
-    fn authorize(&self, permission: &str, target_user: Option<&str>) -> Result<(), HwError> {
-        let self_service = matches!(
-            permission,
-            "iam:credentials:listCredentialsV5"
-                | "iam:credentials:createCredentialV5"
-                | "iam:credentials:updateCredentialV5"
-                | "iam:credentials:deleteCredentialV5"
-                | "iam:credentials:showAccessKeyLastUsedV5"
-        );
-        let denied_read = self.no_list_permission
-            && matches!(permission, "iam:users:listUsersV5" | "iam:users:getUserV5");
-        if !denied_read
-            && (self.admin || (self_service && target_user == Some(self.user_id.as_str())))
-        {
-            return Ok(());
-        }
-        let resource = match target_user {
-            Some(id) => format!("iam::{}:user:{id}", self.domain_id),
-            None => format!("iam::{}:user:*", self.domain_id),
-        };
-        let explanation = json!({
-            "allowed": false,
-            "principal": format!("iam::{}:user:{}", self.domain_id, self.user_name),
-            "action": permission,
-            "resource": resource,
-            "reason": "no identity policy allows the action",
-        });
-        let mut error = err(
-            403,
-            ACCESS_DENIED,
-            format!(
-                "access denied: the user is not authorized to perform {permission} on {resource}"
-            ),
-        );
-        error.encoded_authorization_message = Some(hex::encode(explanation.to_string()));
-        Err(error)
+/// Admins may do anything in their account; other users only the self-service key actions on
+/// their own user. A refusal carries the (here merely hex-encoded) authorization message.
+fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Result<(), Fail> {
+    let self_service = matches!(
+        permission,
+        "iam:credentials:listCredentialsV5"
+            | "iam:credentials:createCredentialV5"
+            | "iam:credentials:updateCredentialV5"
+            | "iam:credentials:deleteCredentialV5"
+            | "iam:credentials:showAccessKeyLastUsedV5"
+    );
+    let me = me(caller);
+    let denied_read = me.no_list_permission
+        && matches!(permission, "iam:users:listUsersV5" | "iam:users:getUserV5");
+    let own = target_user == Some(me.user_id.as_str());
+    if !denied_read && caller.admin || (!denied_read && self_service && own) {
+        return Ok(());
     }
-}
-
-/// The API name of a request (`CreateAccessKeyV5`, …), as fault rules name it.
-pub fn action_of(request: &Incoming) -> String {
-    match route(&request.method, request.uri.path()) {
-        Route::CallerIdentity => "GetCallerIdentity",
-        Route::ListUsers => "ListUsersV5",
-        Route::ShowUser(_) => "ShowUserV5",
-        Route::ListKeys(_) => "ListAccessKeysV5",
-        Route::CreateKey(_) => "CreateAccessKeyV5",
-        Route::UpdateKey(..) => "UpdateAccessKeyV5",
-        Route::DeleteKey(..) => "DeleteAccessKeyV5",
-        Route::KeyLastUsed(..) => "ShowAccessKeyLastUsedV5",
-        Route::Credential(_) => "ShowPermanentAccessKey",
-        Route::CheckAksk(_) => "CheckLongAksk",
-        Route::Unknown => "",
-    }
-    .to_string()
-}
-
-/// Huawei's answers to an injected fault: API Gateway's 429 `APIGW.0308`, or a 500.
-pub fn fault_response(throttled: bool) -> Response {
-    let error = if throttled {
-        err(
-            429,
-            "APIGW.0308",
-            "The throttling threshold has been reached",
-        )
-    } else {
-        err(500, "APIGW.0103", "The backend service is unavailable")
+    let domain_id = &caller.account_id;
+    let resource = match target_user {
+        Some(id) => format!("iam::{domain_id}:user:{id}"),
+        None => format!("iam::{domain_id}:user:*"),
     };
-    error_response(error, &new_hex_id())
+    let explanation = json!({
+        "allowed": false,
+        "principal": format!("iam::{domain_id}:user:{}", me.name),
+        "action": permission,
+        "resource": resource,
+        "reason": "no identity policy allows the action",
+    });
+    let mut error = err(
+        403,
+        ACCESS_DENIED,
+        format!("access denied: the user is not authorized to perform {permission} on {resource}"),
+    );
+    error.detail = Some(hex::encode(explanation.to_string()));
+    Err(error)
 }
 
-/// Handles one SDK-HMAC-SHA256-signed request.
-pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
-    let request_id = new_hex_id();
-    let mut guard = lock(state);
-    if guard.huawei.throttle_next > 0 {
-        guard.huawei.throttle_next -= 1;
-        return error_response(
+/// Huawei Cloud IAM v5/v3 and CCE: REST paths, SDK-HMAC-SHA256, JSON answers.
+pub struct Huawei;
+
+impl Dialect for Huawei {
+    /// The API name of a request (`CreateAccessKeyV5`, …).
+    fn action_of(&self, request: &Incoming) -> String {
+        match route(&request.method, request.uri.path()) {
+            Route::CallerIdentity => "GetCallerIdentity",
+            Route::ListUsers => "ListUsersV5",
+            Route::ShowUser(_) => "ShowUserV5",
+            Route::ListKeys(_) => "ListAccessKeysV5",
+            Route::CreateKey(_) => "CreateAccessKeyV5",
+            Route::UpdateKey(..) => "UpdateAccessKeyV5",
+            Route::DeleteKey(..) => "DeleteAccessKeyV5",
+            Route::KeyLastUsed(..) => "ShowAccessKeyLastUsedV5",
+            Route::Credential(_) => "ShowPermanentAccessKey",
+            Route::CheckAksk(_) => "CheckLongAksk",
+            Route::Unknown => "",
+        }
+        .to_string()
+    }
+
+    /// API Gateway's 429 `APIGW.0308`, or a 500.
+    fn fault(&self, throttled: bool) -> Response {
+        let error = if throttled {
             err(
                 429,
                 "APIGW.0308",
                 "The throttling threshold has been reached",
-            ),
-            &request_id,
-        );
+            )
+        } else {
+            err(500, "APIGW.0103", "The backend service is unavailable")
+        };
+        error_response(error, &new_hex_id())
     }
-    let caller = match authenticate(&mut guard, request, now) {
-        Ok(caller) => caller,
-        Err(error) => return error_response(error, &request_id),
-    };
-    match run(&mut guard, &caller, request, now) {
-        Ok((status, body)) => respond(status, body, &request_id),
-        Err(error) => error_response(error, &request_id),
+
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
+        let request_id = new_hex_id();
+        let answer =
+            authenticate(state, request, now).and_then(|caller| run(state, &caller, request, now));
+        match answer {
+            Ok((status, body)) => respond(status, body, &request_id),
+            Err(error) => error_response(error, &request_id),
+        }
     }
 }
 
 /// Checks date, key and signature; records the key's use; returns the caller.
-fn authenticate(
-    state: &mut State,
-    request: &Incoming,
-    now: DateTime<Utc>,
-) -> Result<Caller, HwError> {
-    let header = |name: &str| -> Option<String> {
-        let values: Vec<&str> = request
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| v.to_str().ok())
-            .collect::<Option<Vec<_>>>()?;
-        (!values.is_empty()).then(|| values.join(","))
-    };
-    let authorization = header("authorization").unwrap_or_default();
+fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Result<Caller, Fail> {
+    let authorization = request.header("authorization").unwrap_or_default();
     let parsed = signer::parse_authorization(&authorization)
         .ok_or_else(|| auth_failed("the Authorization header is malformed"))?;
-    let sdk_date = header("x-sdk-date").ok_or_else(|| auth_failed("X-Sdk-Date is missing"))?;
+    let sdk_date = request
+        .header("x-sdk-date")
+        .ok_or_else(|| auth_failed("X-Sdk-Date is missing"))?;
     let signed_at = NaiveDateTime::parse_from_str(&sdk_date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| auth_failed(format!("X-Sdk-Date '{sdk_date}' is malformed")))?
         .and_utc();
@@ -577,47 +238,29 @@ fn authenticate(
             signer::sdk_date(now)
         )));
     }
-    let token = header("x-security-token");
-    let (domain_id, user_id, secret) = match state
-        .huawei
-        .temporary
-        .iter()
-        .find(|t| t.access_key_id == parsed.access_key)
-    {
+    let token = request.header("x-security-token");
+    let not_exist = || auth_failed(format!("ak {} not exist", parsed.access_key));
+    let bad_token = || auth_failed("the security token is invalid");
+    let credential = Credential::find(&state.huawei, &parsed.access_key).ok_or_else(not_exist)?;
+    match &credential {
         // Temporary credentials sign only with their own token, until they expire.
-        Some(temporary) => {
+        Credential::Temp(temporary) => {
             let token_ok = token
                 .as_deref()
-                .is_some_and(|t| constant_time_eq(t, &temporary.security_token));
-            if !token_ok || now >= temporary.expires_at {
-                return Err(auth_failed("the security token is invalid"));
+                .is_some_and(|t| constant_time_eq(t, &temporary.token));
+            if !token_ok || temporary.expires_at.is_some_and(|at| now >= at) {
+                return Err(bad_token());
             }
-            (
-                temporary.domain_id.clone(),
-                temporary.user_id.clone(),
-                temporary.secret.clone(),
-            )
         }
-        None => {
-            let (domain_id, user_id, key) = state
-                .huawei
-                .find_key(&parsed.access_key)
-                .filter(|(_, _, key)| key.usable_after.is_none_or(|t| now >= t))
-                .ok_or_else(|| auth_failed(format!("ak {} not exist", parsed.access_key)))?;
-            if !key.usable(now) {
-                return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)));
-            }
-            // A permanent key carries no security token.
-            if token.is_some() {
-                return Err(auth_failed("the security token is invalid"));
-            }
-            (
-                domain_id.to_string(),
-                user_id.to_string(),
-                key.secret.clone(),
-            )
+        Credential::Key(_, _, key) if !key.known(now) => return Err(not_exist()),
+        Credential::Key(_, _, key) if !key.usable(now) => {
+            return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)))
         }
-    };
+        // A permanent key carries no security token.
+        Credential::Key(..) if token.is_some() => return Err(bad_token()),
+        Credential::Key(..) => {}
+    }
+    let secret = credential.secret().to_string();
     let mismatch = || auth_failed("verify aksk signature fail");
     // host and X-Sdk-Date are always signed; Content-Type, the security token and the
     // domain/project ids must be signed whenever they are sent (the SDK signs every header).
@@ -634,45 +277,30 @@ fn authenticate(
             return Err(mismatch());
         }
     }
-    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
-    for name in &parsed.signed_headers {
-        signed.push((name.clone(), header(name).ok_or_else(mismatch)?));
-    }
-    let host = header("host").unwrap_or_default();
-    let expected = signer::compute(
-        &SigningKey {
-            access_key: &parsed.access_key,
-            secret_key: &secret,
-            security_token: None,
-        },
-        &RequestParts {
-            method: request.method.as_str(),
-            host: &host,
-            path: request.uri.path(),
-            query: request.uri.query().unwrap_or(""),
-            headers: &signed,
-            body: &request.body,
-        },
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(mismatch());
-    }
-    let user = state
-        .huawei
-        .account(&domain_id)
-        .and_then(|a| a.user_by_id(&user_id))
-        .ok_or_else(mismatch)?;
-    let caller = Caller {
-        admin: user.admin || user.root,
-        no_list_permission: user.no_list_permission,
-        user_name: user.name.clone(),
-        domain_id,
-        user_id,
+    let key = SigningKey {
+        access_key: &parsed.access_key,
+        secret_key: &secret,
+        security_token: None,
     };
-    if let Some(key) = state.huawei.find_key_mut(&parsed.access_key) {
-        key.last_used = Some(now);
-    }
-    Ok(caller)
+    let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
+    request.verify(
+        &parsed.signed_headers,
+        None,
+        compute,
+        &parsed.signature,
+        |_| mismatch(),
+    )?;
+    let action = Huawei.action_of(request);
+    super::caller(
+        state,
+        ProviderKind::Huawei,
+        &parsed.access_key,
+        &action,
+        now,
+        None,
+    )
+    .filter(|caller| caller.user.is_some())
+    .ok_or_else(mismatch)
 }
 
 /// The API a method and path name.
@@ -728,39 +356,22 @@ fn route(method: &Method, path: &str) -> Route {
 }
 
 /// `limit` (1–200, default 100) and `marker` (an offset we handed out) of a v5 list.
-fn page_window(world: &HuaweiWorld, query: &[(String, String)]) -> Result<(usize, usize), HwError> {
+fn page_window(cap: usize, query: &[(String, String)]) -> Result<(usize, usize), Fail> {
     let get = |name: &str| {
         query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let limit = match get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid_parameter(format!("invalid limit: {raw}, must be in [1,{MAX_LIMIT}]"))
-            })?,
-    };
-    let start = match get("marker") {
-        None => 0,
-        Some(marker) => {
-            decode_marker(marker).ok_or_else(|| err(400, INVALID_MARKER, "invalid marker"))?
-        }
-    };
-    Ok((start, world.page_size(limit)))
-}
-
-fn encode_marker(offset: usize) -> String {
-    hex::encode(format!("cloudkeys-sandbox:{offset}"))
-}
-
-fn decode_marker(marker: &str) -> Option<usize> {
-    let raw = String::from_utf8(hex::decode(marker).ok()?).ok()?;
-    raw.strip_prefix("cloudkeys-sandbox:")?.parse().ok()
+    let (start, limit) = super::page_window(get("limit"), DEFAULT_LIMIT, MAX_LIMIT, get("marker"))
+        .map_err(|bad| match bad {
+            BadPage::Size => invalid_parameter(format!(
+                "invalid limit: {}, must be in [1,{MAX_LIMIT}]",
+                get("limit").unwrap_or_default()
+            )),
+            BadPage::Marker => err(400, INVALID_MARKER, "invalid marker"),
+        })?;
+    Ok((start, if cap == 0 { limit } else { limit.min(cap) }))
 }
 
 /// One page of `items` and its `page_info` (`next_marker` only while items remain).
@@ -769,25 +380,29 @@ fn page<T>(items: &[T], start: usize, size: usize) -> (&[T], Value) {
     let end = start.saturating_add(size).min(items.len());
     let slice = &items[start..end];
     let mut info = json!({"current_count": slice.len()});
-    if end < items.len() {
-        info["next_marker"] = json!(encode_marker(end));
+    if let Some(marker) = next_marker(items.len(), start, size, false) {
+        info["next_marker"] = json!(marker);
     }
     (slice, info)
 }
 
-fn user_json(account: &HuaweiAccount, user: &HuaweiUser) -> Value {
+fn urn(account: &Account, user: &User) -> String {
+    format!("iam::{}:user:{}", account.account_id, user.name)
+}
+
+fn user_json(account: &Account, user: &User) -> Value {
     json!({
         "user_id": user.user_id,
         "user_name": user.name,
         "description": "",
         "is_root_user": user.root,
         "created_at": iam_time(&user.created_at),
-        "urn": account.urn(user),
+        "urn": urn(account, user),
         "enabled": true,
     })
 }
 
-fn key_json(user_id: &str, key: &HuaweiKey) -> Value {
+fn key_json(user_id: &str, key: &Key) -> Value {
     json!({
         "user_id": user_id,
         "access_key_id": key.access_key_id,
@@ -802,13 +417,12 @@ fn run(
     caller: &Caller,
     request: &Incoming,
     now: DateTime<Utc>,
-) -> Result<(u16, Option<Value>), HwError> {
+) -> Result<(u16, Option<Value>), Fail> {
     let query = parse_query(request.uri.query().unwrap_or(""));
-    let new_key_delay = state.settings.new_key_delay;
     let world = &mut state.huawei;
     let update_time_text = world.cce_update_time_text.clone();
     let account = world
-        .account(&caller.domain_id)
+        .account(&caller.account_id)
         .ok_or_else(|| auth_failed("the account is disabled"))?;
     let user_of = |user_id: &str| {
         account
@@ -818,19 +432,19 @@ fn run(
     match route(&request.method, request.uri.path()) {
         // STS5: any caller may ask who it is; no identity-policy permission is needed.
         Route::CallerIdentity => {
-            let user = user_of(&caller.user_id)?;
+            let user = user_of(&me(caller).user_id)?;
             Ok((
                 200,
                 Some(json!({
-                    "account_id": account.domain_id,
-                    "principal_urn": account.urn(user),
+                    "account_id": account.account_id,
+                    "principal_urn": urn(account, user),
                     "principal_id": user.user_id,
                 })),
             ))
         }
         Route::ListUsers => {
-            caller.authorize("iam:users:listUsersV5", None)?;
-            let (start, size) = page_window(world, &query)?;
+            authorize(caller, "iam:users:listUsersV5", None)?;
+            let (start, size) = page_window(world.page_cap, &query)?;
             let filter = |name: &str| {
                 query
                     .iter()
@@ -838,7 +452,7 @@ fn run(
                     .map(|(_, v)| v.clone())
             };
             let by_key = filter("access_key_id");
-            let users: Vec<&HuaweiUser> = account
+            let users: Vec<&User> = account
                 .users
                 .iter()
                 .filter(|u| {
@@ -854,30 +468,28 @@ fn run(
             Ok((200, Some(json!({"users": users, "page_info": info}))))
         }
         Route::ShowUser(user_id) => {
-            caller.authorize("iam:users:getUserV5", Some(&user_id))?;
+            authorize(caller, "iam:users:getUserV5", Some(&user_id))?;
             let user = user_of(&user_id)?;
             Ok((200, Some(json!({"user": user_json(account, user)}))))
         }
         Route::ListKeys(user_id) => {
-            caller.authorize("iam:credentials:listCredentialsV5", Some(&user_id))?;
+            authorize(caller, "iam:credentials:listCredentialsV5", Some(&user_id))?;
             let user = user_of(&user_id)?;
-            let (start, size) = page_window(world, &query)?;
+            let (start, size) = page_window(world.page_cap, &query)?;
             let (slice, info) = page(&user.keys, start, size);
             let keys: Vec<Value> = slice.iter().map(|k| key_json(&user.user_id, k)).collect();
             Ok((200, Some(json!({"access_keys": keys, "page_info": info}))))
         }
         Route::CreateKey(user_id) => {
-            caller.authorize("iam:credentials:createCredentialV5", Some(&user_id))?;
-            let user = user_of(&user_id)?;
-            if user.keys.len() >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    409,
-                    QUOTA_EXCEEDED,
-                    format!("access keys per user limit exceeded: at most {MAX_KEYS_PER_USER}"),
-                ));
-            }
-            let (domain_id, user_name) = (account.domain_id.clone(), user.name.clone());
-            let (id, secret) = world.add_key(&domain_id, &user_name, now, new_key_delay);
+            authorize(caller, "iam:credentials:createCredentialV5", Some(&user_id))?;
+            let name = user_of(&user_id)?.name.clone();
+            let (id, secret) = state
+                .create_key(ProviderKind::Huawei, &caller.account_id, name.as_str(), now)
+                .ok_or_else(|| {
+                    let message =
+                        format!("access keys per user limit exceeded: at most {MAX_KEYS}");
+                    err(409, QUOTA_EXCEEDED, message)
+                })?;
             Ok((
                 201,
                 Some(json!({"access_key": {
@@ -890,7 +502,7 @@ fn run(
             ))
         }
         Route::UpdateKey(user_id, key_id) => {
-            caller.authorize("iam:credentials:updateCredentialV5", Some(&user_id))?;
+            authorize(caller, "iam:credentials:updateCredentialV5", Some(&user_id))?;
             let body: Value = serde_json::from_slice(&request.body)
                 .map_err(|_| invalid_parameter("the request body is not JSON"))?;
             let status = match body.get("status").and_then(Value::as_str) {
@@ -903,33 +515,35 @@ fn run(
                 }
             };
             user_of(&user_id)?;
-            let domain_id = account.domain_id.clone();
+            let domain_id = account.account_id.clone();
             let key = world
                 .account_mut(&domain_id)
-                .and_then(|a| a.user_by_id_mut(&user_id))
+                .and_then(|a| a.users.iter_mut().find(|u| u.user_id == user_id))
                 .and_then(|u| u.keys.iter_mut().find(|k| k.access_key_id == key_id))
                 .ok_or_else(|| no_such_key(&key_id))?;
             key.status = status;
             Ok((200, Some(json!({"access_key": key_json(&user_id, key)}))))
         }
         Route::DeleteKey(user_id, key_id) => {
-            caller.authorize("iam:credentials:deleteCredentialV5", Some(&user_id))?;
+            authorize(caller, "iam:credentials:deleteCredentialV5", Some(&user_id))?;
             user_of(&user_id)?;
-            let domain_id = account.domain_id.clone();
+            let domain_id = account.account_id.clone();
             let keys = &mut world
                 .account_mut(&domain_id)
-                .and_then(|a| a.user_by_id_mut(&user_id))
+                .and_then(|a| a.users.iter_mut().find(|u| u.user_id == user_id))
                 .ok_or_else(|| no_such_user(&user_id))?
                 .keys;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == key_id)
-                .ok_or_else(|| no_such_key(&key_id))?;
-            keys.remove(index);
-            Ok((204, None))
+            match change_key(keys, &key_id, None) {
+                true => Ok((204, None)),
+                false => Err(no_such_key(&key_id)),
+            }
         }
         Route::KeyLastUsed(user_id, key_id) => {
-            caller.authorize("iam:credentials:showAccessKeyLastUsedV5", Some(&user_id))?;
+            authorize(
+                caller,
+                "iam:credentials:showAccessKeyLastUsedV5",
+                Some(&user_id),
+            )?;
             let key = user_of(&user_id)?
                 .keys
                 .iter()
@@ -943,27 +557,21 @@ fn run(
         }
         Route::Credential(key_id) => {
             // IAM v3: any user may look up their own key; admins any key of the account.
-            let not_found = || HwError {
-                body_request_id: false,
-                ..err(
+            let not_found = || {
+                bare(err(
                     404,
                     "IAM.0004",
                     format!("Could not find credential: {key_id}."),
-                )
+                ))
             };
-            let (domain_id, owner, key) = world.find_key(&key_id).ok_or_else(not_found)?;
-            if domain_id != caller.domain_id {
+            let (owner_account, owner, key) = world.key_entry(&key_id).ok_or_else(not_found)?;
+            let owner = owner.map(|u| u.user_id.as_str()).unwrap_or_default();
+            if owner_account.account_id != caller.account_id {
                 return Err(not_found());
             }
-            if owner != caller.user_id && !caller.admin {
-                return Err(HwError {
-                    body_request_id: false,
-                    ..err(
-                        403,
-                        "IAM.0002",
-                        "You are not authorized to perform the requested action.",
-                    )
-                });
+            if owner != me(caller).user_id && !caller.admin {
+                let message = "You are not authorized to perform the requested action.";
+                return Err(bare(err(403, "IAM.0002", message)));
             }
             Ok((
                 200,
@@ -981,13 +589,12 @@ fn run(
                 .projects
                 .iter()
                 .find(|p| p.project_id == project_id)
-                .ok_or_else(|| HwError {
-                    body_request_id: false,
-                    ..err(
+                .ok_or_else(|| {
+                    bare(err(
                         404,
                         "CCE.01404001",
                         format!("project {project_id} not found"),
-                    )
+                    ))
                 })?;
             let body = match &project.long_aksk {
                 Some(aksk) => json!({
@@ -1013,57 +620,45 @@ fn run(
 }
 
 /// Seeds Huawei's side of the world and returns the profiles for the CLI.
-pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let days = Duration::days;
-    let delay = state.settings.new_key_delay;
-    let world = &mut state.huawei;
-    let mut profiles = Vec::new();
     // Whole milliseconds, as the real APIs report them.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-
-    let mut account = HuaweiAccount::new(TEST_DOMAIN, "hw-test-account", now - days(1000));
-    for (name, admin, age) in [
-        ("admin", true, 900),
-        ("alice", false, 400),
-        ("bob", false, 600),
-        ("carol", false, 30),
-    ] {
+    let project = |project_id: &str, region: &str, expires, created, updated| HuaweiProject {
+        project_id: project_id.to_string(),
+        region: region.to_string(),
+        long_aksk: Some(LongAksk {
+            expires_at: now + days(expires),
+            created_at: now - days(created),
+            updated_at: now - days(updated),
+        }),
+    };
+    let profile = |name, domain, user, region, project: &str, key| SandboxProfile {
+        project_id: Some(project.to_string()),
+        ..super::profile(ProviderKind::Huawei, name, region, domain, Some(user), key)
+    };
+    let mut account = Account::huawei(TEST_DOMAIN, "hw-test-account", now - days(1000));
+    for (name, admin, age) in super::TEST_USERS {
         account.add_user(name, admin, now - days(age));
     }
-    account.projects.push(HuaweiProject {
-        project_id: TEST_PROJECT.to_string(),
-        region: REGION.to_string(),
-        long_aksk: Some(LongAksk {
-            expires_at: now + days(200),
-            created_at: now - days(230),
-            updated_at: now - days(165),
-        }),
-    });
-    world.accounts.push(account);
-    let (id, secret) = world.add_key(TEST_DOMAIN, "admin", now - days(90), delay);
-    profiles.push(profile(
+    account
+        .projects
+        .push(project(TEST_PROJECT, REGION, 200, 230, 165));
+    let key = seed_account(state, account, &super::TEST_KEYS, now);
+    let mut profiles = vec![profile(
         "huawei-admin",
         TEST_DOMAIN,
         "admin",
-        id,
-        secret,
         REGION,
         TEST_PROJECT,
-    ));
-    let (old, _) = world.add_key(TEST_DOMAIN, "alice", now - days(200), delay);
-    set_last_used(world, &old, now - days(100));
-    world.add_key(TEST_DOMAIN, "alice", now - days(10), delay);
-    let (inactive, _) = world.add_key(TEST_DOMAIN, "bob", now - days(400), delay);
-    if let Some(key) = world.find_key_mut(&inactive) {
-        key.status = KeyStatus::Inactive;
-    }
-
+        key,
+    )];
     match seed {
         // One item a page: every list needs its markers followed.
-        Seed::Test => world.page_cap = 1,
+        Seed::Test => state.huawei.page_cap = 1,
         Seed::Demo => {
-            world.page_cap = 0;
-            let mut account = HuaweiAccount::new(DEMO_DOMAIN, "retail-prod", now - days(1500));
+            state.huawei.page_cap = 0;
+            let mut account = Account::huawei(DEMO_DOMAIN, "retail-prod", now - days(1500));
             for (name, admin, age) in [
                 ("ci-deployer", false, 700),
                 ("data-sync", false, 520),
@@ -1071,73 +666,39 @@ pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxPro
             ] {
                 account.add_user(name, admin, now - days(age));
             }
-            account.projects.push(HuaweiProject {
-                project_id: DEMO_PROJECT.to_string(),
-                region: DEMO_REGION.to_string(),
-                long_aksk: Some(LongAksk {
-                    expires_at: now + days(12),
-                    created_at: now - days(353),
-                    updated_at: now - days(353),
-                }),
-            });
-            world.accounts.push(account);
+            account
+                .projects
+                .push(project(DEMO_PROJECT, DEMO_REGION, 12, 353, 353));
             // This profile signs as the account's root user.
-            let (id, secret) = world.add_key(DEMO_DOMAIN, "retail-prod", now - days(60), delay);
+            let keys = [
+                SeedKey(Some("retail-prod"), 60, None, true, None),
+                SeedKey(Some("ci-deployer"), 500, Some(1), true, None),
+                SeedKey(Some("ci-deployer"), 20, None, true, None),
+                SeedKey(Some("data-sync"), 120, Some(45), false, None),
+                SeedKey(Some("m.zhang"), 30, None, true, None),
+            ];
+            let key = seed_account(state, account, &keys, now);
             profiles.push(profile(
                 "huawei-root",
                 DEMO_DOMAIN,
                 "retail-prod",
-                id,
-                secret,
                 DEMO_REGION,
                 DEMO_PROJECT,
+                key,
             ));
-            let (key, _) = world.add_key(DEMO_DOMAIN, "ci-deployer", now - days(500), delay);
-            set_last_used(world, &key, now - days(1));
-            world.add_key(DEMO_DOMAIN, "ci-deployer", now - days(20), delay);
-            let (key, _) = world.add_key(DEMO_DOMAIN, "data-sync", now - days(120), delay);
-            set_last_used(world, &key, now - days(45));
-            if let Some(key) = world.find_key_mut(&key) {
-                key.status = KeyStatus::Inactive;
-            }
-            world.add_key(DEMO_DOMAIN, "m.zhang", now - days(30), delay);
         }
     }
     profiles
-}
-
-fn set_last_used(world: &mut HuaweiWorld, id: &str, at: DateTime<Utc>) {
-    if let Some(key) = world.find_key_mut(id) {
-        key.last_used = Some(at);
-    }
-}
-
-fn profile(
-    name: &str,
-    domain_id: &str,
-    user: &str,
-    access_key_id: String,
-    secret_access_key: String,
-    region: &str,
-    project_id: &str,
-) -> SandboxProfile {
-    SandboxProfile {
-        name: name.to_string(),
-        provider: ProviderKind::Huawei,
-        access_key_id,
-        secret_access_key,
-        region: region.to_string(),
-        account_id: domain_id.to_string(),
-        user: Some(user.to_string()),
-        project_id: Some(project_id.to_string()),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sandbox::dispatch;
+    use crate::sandbox::lock;
+    use axum::http::HeaderValue;
     use axum::http::{HeaderMap, HeaderName, Uri};
+    use std::sync::Mutex;
 
     const HOST: &str = "127.0.0.1:8790";
 
@@ -1531,7 +1092,12 @@ mod tests {
         {
             let mut state = lock(&world.state);
             let account = state.huawei.account_mut(TEST_DOMAIN).unwrap();
-            account.user_by_id_mut(&alice).unwrap().no_list_permission = true;
+            account
+                .users
+                .iter_mut()
+                .find(|u| u.user_id == alice)
+                .unwrap()
+                .no_list_permission = true;
         }
         let (ak, sk) = world.key_of("alice", 1);
         let (status, body) = world
@@ -1572,7 +1138,9 @@ mod tests {
             .huawei
             .account_mut(TEST_DOMAIN)
             .unwrap()
-            .user_by_id_mut(&admin)
+            .users
+            .iter_mut()
+            .find(|u| u.user_id == admin)
             .unwrap()
             .no_list_permission = true;
         assert_eq!(world.call("GET", "/v5/users", "").await.0, 403);
@@ -1644,7 +1212,7 @@ mod tests {
             );
         }
         // Expired.
-        lock(&world.state).huawei.temporary[0].expires_at = world.now;
+        lock(&world.state).huawei.temporary[0].expires_at = Some(world.now);
         assert_eq!(world.send(with_token(Some(&token), world.now)).await.0, 401);
     }
 
@@ -1739,21 +1307,23 @@ mod tests {
             (status, body["error_code"].as_str()),
             (404, Some("CCE.01404001"))
         );
-        lock(&world.state).huawei.throttle_next = 1;
-        let (status, body) = world.call("GET", "/v5/users", "").await;
-        assert_eq!(
-            (status, body["error_code"].as_str()),
-            (429, Some("APIGW.0308"))
-        );
-        assert_eq!(world.call("GET", "/v5/users", "").await.0, 200);
+        // Throttling, as a fault gives it.
+        let fault = Huawei.fault(true);
+        assert_eq!(fault.status().as_u16(), 429);
+        let body = axum::body::to_bytes(fault.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("\"APIGW.0308\""));
     }
 
     #[test]
     fn ids_and_times_have_huawei_shapes() {
         for _ in 0..200 {
-            let id = new_access_key_id();
+            let id = super::super::state::new_key_id(ProviderKind::Huawei, "");
             assert_eq!(id.len(), 20);
-            assert!(id.bytes().all(|b| UPPER_ALNUM.contains(&b)));
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
             assert_eq!(ProviderKind::from_key_id(&id), None);
         }
         assert_eq!(new_hex_id().len(), 32);
@@ -1772,6 +1342,8 @@ mod tests {
             status: KeyStatus::Active,
             created_at: t,
             last_used: None,
+            last_used_in: None,
+            last_used_day_only: false,
             usable_after: Some(t + Duration::seconds(5)),
         };
         assert!(!format!("{key:?}").contains("very-secret"));

@@ -1,9 +1,26 @@
 //! A local emulator of the clouds' access-key APIs, for the tests, `cloudkeys sandbox` and
 //! `cloudkeys demo`.
 //!
-//! One HTTP server on 127.0.0.1, one port, in-memory [`State`]. Each request is routed to a
-//! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); the
-//! cloud module checks the real request signature and answers in the cloud's real shapes.
+//! One HTTP server on 127.0.0.1, one port, one in-memory world ([`State`]: one model of
+//! accounts, users and keys for every cloud, keys indexed by id). Each request is routed to a
+//! cloud by the scheme of its `Authorization` header (`AWS4-HMAC-SHA256` → [`aws`]); faults,
+//! rate limits and counts apply alike to all, then the cloud's `Dialect` checks the real
+//! request signature and answers in the cloud's real shapes. Built only with the `sandbox`
+//! feature (the default).
+
+/// `Debug` for a type holding secrets: its `fields`, then `***` for each of its `hidden` ones.
+macro_rules! debug_hiding {
+    ($type:ident { $($field:ident),* } hiding { $($hidden:ident),* }) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($hidden), &"***"))*
+                    .finish()
+            }
+        }
+    };
+}
 
 pub mod alibaba;
 pub mod aws;
@@ -12,23 +29,28 @@ pub mod huawei;
 pub mod state;
 pub mod tencent;
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::model::ProviderKind;
+use crate::signing::{constant_time_eq, RequestParts};
 
 pub use faults::{Effect, Fault};
-pub use state::{AwsAccount, AwsKey, AwsRoleSession, AwsUser, KeyOwner, Settings, State, Stats};
+pub use state::{Account, Cloud, Key, KeyOwner, Settings, State, Stats, TempKey, User};
+/// The one model under the names each cloud's tests know it by.
+pub type AwsAccount = Account;
+pub type AwsUser = User;
+pub type AwsKey = Key;
 
 /// Credentials the seed made for the CLI to use. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -44,20 +66,9 @@ pub struct SandboxProfile {
     pub project_id: Option<String>,
 }
 
-impl fmt::Debug for SandboxProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SandboxProfile")
-            .field("name", &self.name)
-            .field("provider", &self.provider)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
-            .field("region", &self.region)
-            .field("account_id", &self.account_id)
-            .field("user", &self.user)
-            .field("project_id", &self.project_id)
-            .finish()
-    }
-}
+debug_hiding!(SandboxProfile {
+    name, provider, access_key_id, region, account_id, user, project_id
+} hiding { secret_access_key });
 
 /// Which world to start with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +103,335 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl Incoming {
+    /// A header's values joined with `,` as signers canonicalize them; `None` when absent or
+    /// not text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect::<Option<Vec<_>>>()?;
+        (!values.is_empty()).then(|| values.join(","))
+    }
+
+    /// The (name, value) of every header a signature names, or the first one not sent.
+    pub fn signed<'a>(&self, names: &'a [String]) -> Result<Vec<(String, String)>, &'a str> {
+        names
+            .iter()
+            .map(|name| Ok((name.clone(), self.header(name).ok_or(name.as_str())?)))
+            .collect()
+    }
+
+    /// Recomputes the request's signature with `compute` over the headers `names` (at `path`,
+    /// the request's own when `None`) and compares it with `given`; `bad(Some(name))` when a
+    /// named header is not sent, `bad(None)` when the signatures differ.
+    pub fn verify<E>(
+        &self,
+        names: &[String],
+        path: Option<&str>,
+        compute: impl FnOnce(&RequestParts) -> String,
+        given: &str,
+        bad: impl Fn(Option<&str>) -> E,
+    ) -> Result<(), E> {
+        let signed = self.signed(names).map_err(|name| bad(Some(name)))?;
+        let host = self.header("host").unwrap_or_default();
+        let parts = RequestParts {
+            method: self.method.as_str(),
+            host: &host,
+            path: path.unwrap_or(self.uri.path()),
+            query: self.uri.query().unwrap_or(""),
+            headers: &signed,
+            body: &self.body,
+        };
+        match constant_time_eq(&compute(&parts), given) {
+            true => Ok(()),
+            false => Err(bad(None)),
+        }
+    }
+
+    /// The URL query's pairs.
+    pub fn query(&self) -> Vec<(String, String)> {
+        crate::signing::parse_query(self.uri.query().unwrap_or(""))
+    }
+
+    /// The pairs of a form-encoded body.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}
+
+/// One emulated cloud's wire dialect: how its requests name their action, how it answers,
+/// faults included, and the seed of its part of the world. Handlers share the one [`State`].
+pub(crate) trait Dialect: Sync {
+    /// The cloud's name for the call a request makes, as fault rules name it.
+    fn action_of(&self, request: &Incoming) -> String;
+    /// The cloud's own throttling or 5xx answer.
+    fn fault(&self, throttled: bool) -> Response;
+    /// Answers a request at `now`, under the state's lock.
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response;
+}
+
+/// A seed of one cloud's part of the world: the profiles it made for the CLI.
+type SeedFn = fn(&mut State, Seed, DateTime<Utc>) -> Vec<SandboxProfile>;
+
+/// Every cloud: its kind, the first word of its `Authorization` header, its dialect and seed,
+/// in the order the seeds list their profiles.
+static CLOUDS: [(ProviderKind, &str, &dyn Dialect, SeedFn); 4] = [
+    (ProviderKind::Aws, aws::SCHEME, &aws::Aws, aws::seed),
+    (
+        ProviderKind::Alibaba,
+        alibaba::SCHEME,
+        &alibaba::Alibaba,
+        alibaba::seed,
+    ),
+    (
+        ProviderKind::Tencent,
+        tencent::SCHEME,
+        &tencent::Tencent,
+        tencent::seed,
+    ),
+    (
+        ProviderKind::Huawei,
+        huawei::SCHEME,
+        &huawei::Huawei,
+        huawei::seed,
+    ),
+];
+
+/// An error answer in any dialect: HTTP status, the cloud's code and message, and (Huawei)
+/// whether the body repeats the request id and the encoded authorization message.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub bare: bool,
+    pub detail: Option<String>,
+}
+
+pub(crate) fn fail(status: u16, code: impl Into<String>, message: impl Into<String>) -> Fail {
+    Fail {
+        status,
+        code: code.into(),
+        message: message.into(),
+        bare: false,
+        detail: None,
+    }
+}
+
+/// An answer with the cloud's content type and request-id header (none when `id_header` is
+/// empty); no body when `body` is `None`.
+pub(crate) fn reply(
+    status: u16,
+    content_type: &'static str,
+    id_header: &'static str,
+    request_id: &str,
+    body: Option<String>,
+) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match body {
+        Some(body) => (status, body).into_response(),
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    if let (false, Ok(value)) = (id_header.is_empty(), HeaderValue::from_str(request_id)) {
+        headers.insert(id_header, value);
+    }
+    response
+}
+
+/// Request parameters by name (the first of a name wins).
+pub(crate) struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-empty parameter, or `missing(name)`.
+    pub fn require<E>(&self, name: &str, missing: impl FnOnce(&str) -> E) -> Result<&str, E> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(name))
+    }
+}
+
+/// Why a list's page window is refused.
+pub(crate) enum BadPage {
+    Size,
+    Marker,
+}
+
+/// `(start, size)` of a list page: `size` (in `1..=max`, `default` when absent) and a
+/// `marker` we handed out (an offset).
+pub(crate) fn page_window(
+    size: Option<&str>,
+    default: usize,
+    max: usize,
+    marker: Option<&str>,
+) -> Result<(usize, usize), BadPage> {
+    let size = match size {
+        None => default,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(BadPage::Size)?,
+    };
+    let start = match marker {
+        None => 0,
+        Some(marker) => state::decode_marker(marker).ok_or(BadPage::Marker)?,
+    };
+    Ok((start, size))
+}
+
+/// The marker of the page after `start..start + size` of `total` items, if any remain.
+pub(crate) fn next_marker(total: usize, start: usize, size: usize, upper: bool) -> Option<String> {
+    let end = start.saturating_add(size);
+    (end < total).then(|| state::encode_marker(end, upper))
+}
+
+/// `Active` / `Inactive`, as AWS, Alibaba and Tencent spell a key's status.
+pub(crate) fn wire_status(status: crate::model::KeyStatus) -> &'static str {
+    match status {
+        crate::model::KeyStatus::Active => "Active",
+        crate::model::KeyStatus::Inactive => "Inactive",
+    }
+}
+
+/// The actions every user may call on their own keys (AWS and Alibaba name them alike).
+pub(crate) const SELF_SERVICE: [&str; 5] = [
+    "ListAccessKeys",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "GetAccessKeyLastUsed",
+];
+
+/// The user a key call names (AWS, Alibaba): `UserName` when given, checked by `check` (its
+/// pattern, the caller's right) and then looked up, else the caller itself once `check(None)`
+/// passes; `None` is the account itself.
+pub(crate) fn target_user(
+    account: &Account,
+    caller: &Caller,
+    params: &Params,
+    check: impl FnOnce(Option<&str>) -> Result<(), Fail>,
+    no_user: impl FnOnce(&str) -> Fail,
+) -> Result<Option<String>, Fail> {
+    let Some(name) = params.get("UserName").filter(|n| !n.is_empty()) else {
+        check(None)?;
+        return Ok(caller.user_name().map(str::to_string));
+    };
+    check(Some(name))?;
+    account.user(name).ok_or_else(|| no_user(name))?;
+    Ok(Some(name.to_string()))
+}
+
+/// Who signed a request, once its signature checked out.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub account_id: String,
+    /// The user signing; `None` for the account itself (root) or an AWS role.
+    pub user: Option<User>,
+    /// Temporary credentials signing, if so.
+    pub temp: Option<TempKey>,
+    pub admin: bool,
+    /// The action is in `Settings::denied_actions` (honoured by AWS and Alibaba).
+    pub denied: bool,
+}
+
+impl Caller {
+    pub fn user_name(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// Admins (and root) may do anything not denied; others only `self_service` calls on
+    /// their `own` keys.
+    pub fn may(&self, self_service: bool, own: bool) -> bool {
+        !self.denied && (self.admin || (self_service && own))
+    }
+}
+
+/// A user without its keys: who a caller is, copied cheaply.
+fn identity(user: &User) -> User {
+    User {
+        name: user.name.clone(),
+        user_id: user.user_id.clone(),
+        admin: user.admin,
+        created_at: user.created_at,
+        uin: user.uin,
+        root: user.root,
+        no_list_permission: user.no_list_permission,
+        ..User::default()
+    }
+}
+
+/// What a key id names in a cloud: a long-term key (with its account and user) or temporary
+/// credentials.
+pub(crate) enum Credential<'a> {
+    Key(&'a Account, Option<&'a User>, &'a Key),
+    Temp(&'a TempKey),
+}
+
+impl<'a> Credential<'a> {
+    pub fn find(cloud: &'a state::Cloud, id: &str) -> Option<Credential<'a>> {
+        // Temporary credentials first: few, and a miss in the key index rebuilds it.
+        if let Some(temp) = cloud.temporary_key(id) {
+            return Some(Credential::Temp(temp));
+        }
+        let (account, user, key) = cloud.key_entry(id)?;
+        Some(Credential::Key(account, user, key))
+    }
+
+    pub fn secret(&self) -> &'a str {
+        match self {
+            Credential::Key(_, _, key) => &key.secret,
+            Credential::Temp(temp) => &temp.secret,
+        }
+    }
+}
+
+/// The end of every authentication: the caller of a verified credential, and the key's use
+/// recorded (with AWS's service and region). Root, admins and AWS roles are admins.
+pub(crate) fn caller(
+    state: &mut State,
+    kind: ProviderKind,
+    id: &str,
+    action: &str,
+    now: DateTime<Utc>,
+    place: Option<(String, String)>,
+) -> Option<Caller> {
+    let denied = state.settings.denied_actions.iter().any(|a| a == action);
+    let cloud = state.cloud_mut(kind);
+    let (account_id, user, temp) = match Credential::find(cloud, id)? {
+        Credential::Key(account, user, _) => (account.account_id.clone(), user.map(identity), None),
+        Credential::Temp(temp) => {
+            let user = temp
+                .user
+                .as_deref()
+                .and_then(|name| cloud.account(&temp.account_id)?.user(name).map(identity));
+            (temp.account_id.clone(), user, Some(temp.clone()))
+        }
+    };
+    cloud.touch(id, now, place);
+    let admin = user.as_ref().is_none_or(|u| u.admin || u.root);
+    Some(Caller {
+        account_id,
+        user,
+        temp,
+        admin,
+        denied,
+    })
+}
+
 impl Sandbox {
     /// Binds 127.0.0.1:`port` (0 picks a free port), seeds the state and serves in a
     /// spawned tokio task.
@@ -100,10 +440,10 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let mut state = State::default();
         let now = Utc::now();
-        let mut profiles = aws::seed(&mut state, seed, now);
-        profiles.extend(alibaba::seed(&mut state, seed, now));
-        profiles.extend(tencent::seed(&mut state, seed, now));
-        profiles.extend(huawei::seed(&mut state, seed, now));
+        let profiles = CLOUDS
+            .iter()
+            .flat_map(|(.., seed_fn)| seed_fn(&mut state, seed, now))
+            .collect();
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let app = Router::new().fallback(
@@ -234,34 +574,112 @@ fn toml_key(name: &str) -> String {
     }
 }
 
-/// The emulated cloud a request is for, by its `Authorization` scheme.
-fn cloud_of(request: &Incoming) -> Option<ProviderKind> {
-    let authorization = request
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match authorization.split_whitespace().next().unwrap_or("") {
-        crate::providers::aws::signer::ALGORITHM => Some(ProviderKind::Aws),
-        crate::providers::alibaba::signer::ALGORITHM => Some(ProviderKind::Alibaba),
-        crate::providers::tencent::signer::ALGORITHM => Some(ProviderKind::Tencent),
-        crate::providers::huawei::signer::ALGORITHM => Some(ProviderKind::Huawei),
-        _ => None,
+/// A key a seed makes: its holder (`None`: the account itself), age and last use in days,
+/// whether it is active, and (AWS) the service and region of its last use.
+pub(crate) struct SeedKey(
+    pub Option<&'static str>,
+    pub i64,
+    pub Option<i64>,
+    pub bool,
+    pub Option<(&'static str, &'static str)>,
+);
+
+/// The users every cloud's test seed has: (name, admin, age in days).
+pub(crate) const TEST_USERS: [(&str, bool, i64); 4] = [
+    ("admin", true, 900),
+    ("alice", false, 400),
+    ("bob", false, 600),
+    ("carol", false, 30),
+];
+
+/// The keys every cloud's test seed has: admin's (the profile's), alice's old used one and
+/// new one, bob's inactive one.
+pub(crate) const TEST_KEYS: [SeedKey; 4] = [
+    SeedKey(Some("admin"), 90, None, true, None),
+    SeedKey(
+        Some("alice"),
+        200,
+        Some(100),
+        true,
+        Some(("s3", "us-east-1")),
+    ),
+    SeedKey(Some("alice"), 10, None, true, None),
+    SeedKey(Some("bob"), 400, None, false, None),
+];
+
+/// Puts a seeded account in its cloud with `keys`; returns the first key's (id, secret).
+pub(crate) fn seed_account(
+    state: &mut State,
+    account: Account,
+    keys: &[SeedKey],
+    now: DateTime<Utc>,
+) -> (String, String) {
+    let days = chrono::Duration::days;
+    let delay = state.settings.new_key_delay;
+    let account_id = account.account_id.clone();
+    let cloud = state.cloud_mut(account.kind);
+    cloud.accounts.push(account);
+    let mut first = None;
+    for SeedKey(user, age, used, active, place) in keys {
+        let made = cloud.add_key(&account_id, *user, now - days(*age), delay);
+        let key = cloud.find_key_mut(&made.0).expect("just made");
+        key.last_used = used.map(|d| now - days(d));
+        key.last_used_in = place.map(|(s, r)| (s.to_string(), r.to_string()));
+        if !active {
+            key.status = crate::model::KeyStatus::Inactive;
+        }
+        first.get_or_insert(made);
     }
+    first.expect("a seed makes keys")
+}
+
+/// A profile of the seeded credentials.
+pub(crate) fn profile(
+    provider: ProviderKind,
+    name: &str,
+    region: &str,
+    account_id: &str,
+    user: Option<&str>,
+    (access_key_id, secret_access_key): (String, String),
+) -> SandboxProfile {
+    SandboxProfile {
+        name: name.to_string(),
+        provider,
+        access_key_id,
+        secret_access_key,
+        region: region.to_string(),
+        account_id: account_id.to_string(),
+        user: user.map(str::to_string),
+        project_id: None,
+    }
+}
+
+/// The cloud a request is for and its dialect, by its `Authorization` scheme.
+fn dialect_of(request: &Incoming) -> Option<(ProviderKind, &'static dyn Dialect)> {
+    let authorization = request.header("authorization").unwrap_or_default();
+    let scheme = authorization.split_whitespace().next().unwrap_or("");
+    let found = CLOUDS.iter().find(|(_, s, ..)| *s == scheme);
+    found.map(|(kind, _, dialect, _)| (*kind, *dialect))
 }
 
 /// Answers one request: injected faults first, then the cloud's handler at the sandbox's
 /// (possibly skewed) time, with a `Date` header telling that time as real servers do.
 async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
-    let Some(cloud) = cloud_of(request) else {
-        return aws::missing_authentication(request);
+    let Some((cloud, dialect)) = dialect_of(request) else {
+        return aws::missing_authentication();
     };
+    let action = dialect.action_of(request);
     let (effects, skew, over_rate) = {
         let mut guard = lock(state);
-        let action = action_of(cloud, request);
         let skew = guard.settings.clock_skew;
         guard.stats.requests += 1;
-        *guard.stats.by_action.entry(action.clone()).or_default() += 1;
+        match guard.stats.by_action.get_mut(&action) {
+            Some(count) => *count += 1,
+            None => {
+                guard.stats.by_action.insert(action.clone(), 1);
+            }
+        }
+        guard.cloud_mut(cloud).log_call(&action);
         let over_rate = over_rate(&mut guard, request, &action);
         if over_rate {
             guard.stats.throttled += 1;
@@ -273,7 +691,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         )
     };
     if over_rate {
-        return fault_response(cloud, true);
+        return dialect.fault(true);
     }
     let mut lose_answer = false;
     let mut truncate = false;
@@ -281,7 +699,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         match effect {
             Effect::Latency(delay) => tokio::time::sleep(*delay).await,
             Effect::Throttle | Effect::ServerError => {
-                return fault_response(cloud, *effect == Effect::Throttle);
+                return dialect.fault(*effect == Effect::Throttle);
             }
             Effect::Drop => return faults::dropped(),
             Effect::LoseAnswer => lose_answer = true,
@@ -311,9 +729,8 @@ fn over_rate(state: &mut State, request: &Incoming, action: &str) -> bool {
         return false;
     };
     let key_id = request
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .header("authorization")
+        .as_deref()
         .and_then(signing_key_id)
         .unwrap_or_default();
     let now = std::time::Instant::now();
@@ -343,39 +760,18 @@ fn signing_key_id(authorization: &str) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
-/// The cloud's name for the call a request makes, as fault rules name it.
-fn action_of(cloud: ProviderKind, request: &Incoming) -> String {
-    match cloud {
-        ProviderKind::Aws => aws::action_of(request),
-        ProviderKind::Alibaba => alibaba::action_of(request),
-        ProviderKind::Tencent => tencent::action_of(request),
-        ProviderKind::Huawei => huawei::action_of(request),
-    }
-}
-
-/// The cloud's own throttling or 5xx answer.
-fn fault_response(cloud: ProviderKind, throttled: bool) -> Response {
-    match cloud {
-        ProviderKind::Alibaba => alibaba::fault_response(throttled),
-        ProviderKind::Tencent => tencent::fault_response(throttled),
-        ProviderKind::Huawei => huawei::fault_response(throttled),
-        ProviderKind::Aws => aws::fault_response(throttled),
-    }
-}
-
-/// Routes a request to its cloud's handler.
+/// Routes a request to its cloud's handler, under the state's lock.
 pub fn dispatch(
     state: &Mutex<State>,
     request: &Incoming,
     cloud: ProviderKind,
     now: DateTime<Utc>,
 ) -> Response {
-    match cloud {
-        ProviderKind::Aws => aws::handle(state, request, now),
-        ProviderKind::Alibaba => alibaba::handle(state, request, now),
-        ProviderKind::Tencent => tencent::handle(state, request, now),
-        ProviderKind::Huawei => huawei::handle(state, request, now),
-    }
+    let (.., dialect, _) = CLOUDS
+        .iter()
+        .find(|(kind, ..)| *kind == cloud)
+        .expect("every cloud");
+    dialect.handle(&mut lock(state), request, now)
 }
 
 #[cfg(test)]

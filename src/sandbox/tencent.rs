@@ -6,240 +6,31 @@
 //! `*.tencentcloudapi.com` name and from the credential scope otherwise, and then recomputes
 //! the signature for that service with our signer's `compute`.
 
-use std::sync::Mutex;
-
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use super::state::State;
-use super::{lock, Incoming, SandboxProfile, Seed};
+use super::state::{change_key, Account, Key, State, TempKey, User, MAX_KEYS};
+use super::{
+    fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
+    SandboxProfile, Seed, SeedKey,
+};
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
 use crate::providers::tencent::signer::{self, SigningKey};
 use crate::signing::{constant_time_eq, RequestParts};
 
+pub use super::state::{Account as TencentAccount, Key as TencentKey, User as TencentUser};
+
 /// The owner (root) uin of the test seed's account (and the first of the demo seed).
+/// The first word of its `Authorization` header.
+pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_OWNER_UIN: u64 = 100000000001;
 /// The owner uin of the demo seed's second account.
 pub const DEMO_OWNER_UIN: u64 = 200012345678;
 const REGION: &str = "ap-guangzhou";
 /// `X-TC-Timestamp` may be this far from the server's clock.
 const MAX_SKEW_SECONDS: i64 = 300;
-const MAX_KEYS_PER_USER: usize = 2;
-
-// ---------------------------------------------------------------------------------------------
-// The world
-// ---------------------------------------------------------------------------------------------
-
-/// Every emulated Tencent Cloud account.
-#[derive(Debug, Default)]
-pub struct TencentWorld {
-    pub accounts: Vec<TencentAccount>,
-    /// Temporary credentials (as STS would issue), signed with `X-TC-Token`.
-    pub temp_credentials: Vec<TencentTempCredential>,
-}
-
-/// One account: the owner (root) uin, its own keys and its sub-users.
-#[derive(Debug, Clone)]
-pub struct TencentAccount {
-    pub owner_uin: u64,
-    pub root_keys: Vec<TencentKey>,
-    pub users: Vec<TencentUser>,
-}
-
-/// A CAM sub-user.
-#[derive(Debug, Clone)]
-pub struct TencentUser {
-    pub uin: u64,
-    pub uid: u64,
-    pub name: String,
-    pub remark: String,
-    /// An admin (AdministratorAccess) may do anything in its account; others only manage
-    /// their own keys.
-    pub admin: bool,
-    pub created_at: DateTime<Utc>,
-    pub keys: Vec<TencentKey>,
-}
-
-/// A long-term access key. `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct TencentKey {
-    pub access_key_id: String,
-    pub secret: String,
-    pub status: KeyStatus,
-    pub created_at: DateTime<Utc>,
-    /// When the key last signed a request: `GetSecurityLastUsed` reports it exactly
-    /// (`LastSecretUsedDate`, Unix milliseconds) and as its Beijing day (`LastUsedDate`).
-    pub last_used: Option<DateTime<Utc>>,
-    /// The cloud knows only the day of last use (`LastSecretUsedDate` null), as its API
-    /// allows: for tests of the day-precision fallback.
-    pub last_used_day_only: bool,
-    /// Refused as AuthFailure.SecretIdNotFound before this time (eventual consistency).
-    pub usable_after: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for TencentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TencentKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret", &"***")
-            .field("status", &self.status)
-            .field("created_at", &self.created_at)
-            .field("last_used", &self.last_used)
-            .field("last_used_day_only", &self.last_used_day_only)
-            .field("usable_after", &self.usable_after)
-            .finish()
-    }
-}
-
-impl TencentKey {
-    /// Whether the key may sign a request at `now`.
-    pub fn usable(&self, now: DateTime<Utc>) -> bool {
-        self.status == KeyStatus::Active && self.usable_after.is_none_or(|t| now >= t)
-    }
-}
-
-/// Temporary credentials of a federated session of `uin`. `Debug` hides the secret and token.
-#[derive(Clone)]
-pub struct TencentTempCredential {
-    pub secret_id: String,
-    pub secret: String,
-    pub token: String,
-    pub owner_uin: u64,
-    pub uin: u64,
-    pub session_name: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for TencentTempCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TencentTempCredential")
-            .field("secret_id", &self.secret_id)
-            .field("secret", &"***")
-            .field("token", &"***")
-            .field("owner_uin", &self.owner_uin)
-            .field("uin", &self.uin)
-            .field("session_name", &self.session_name)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-impl TencentAccount {
-    pub fn new(owner_uin: u64) -> Self {
-        TencentAccount {
-            owner_uin,
-            root_keys: Vec::new(),
-            users: Vec::new(),
-        }
-    }
-
-    pub fn user(&self, name: &str) -> Option<&TencentUser> {
-        self.users.iter().find(|u| u.name == name)
-    }
-
-    pub fn user_by_uin(&self, uin: u64) -> Option<&TencentUser> {
-        self.users.iter().find(|u| u.uin == uin)
-    }
-
-    /// Keys of a uin: the owner's own, or a sub-user's.
-    pub fn keys(&self, uin: u64) -> Option<&Vec<TencentKey>> {
-        if uin == self.owner_uin {
-            Some(&self.root_keys)
-        } else {
-            self.user_by_uin(uin).map(|u| &u.keys)
-        }
-    }
-
-    pub fn keys_mut(&mut self, uin: u64) -> Option<&mut Vec<TencentKey>> {
-        if uin == self.owner_uin {
-            Some(&mut self.root_keys)
-        } else {
-            self.users
-                .iter_mut()
-                .find(|u| u.uin == uin)
-                .map(|u| &mut u.keys)
-        }
-    }
-
-    /// The uin owning a key of this account.
-    pub fn key_owner(&self, access_key_id: &str) -> Option<u64> {
-        if self
-            .root_keys
-            .iter()
-            .any(|k| k.access_key_id == access_key_id)
-        {
-            return Some(self.owner_uin);
-        }
-        self.users
-            .iter()
-            .find(|u| u.keys.iter().any(|k| k.access_key_id == access_key_id))
-            .map(|u| u.uin)
-    }
-
-    pub fn find_key(&self, access_key_id: &str) -> Option<&TencentKey> {
-        self.root_keys
-            .iter()
-            .chain(self.users.iter().flat_map(|u| u.keys.iter()))
-            .find(|k| k.access_key_id == access_key_id)
-    }
-
-    /// Adds a sub-user with the given uin and a random uid.
-    pub fn add_user(
-        &mut self,
-        name: &str,
-        uin: u64,
-        admin: bool,
-        created_at: DateTime<Utc>,
-    ) -> &mut TencentUser {
-        self.users.push(TencentUser {
-            uin,
-            uid: rand::thread_rng().gen_range(1_000_000..100_000_000),
-            name: name.to_string(),
-            remark: String::new(),
-            admin,
-            created_at,
-            keys: Vec::new(),
-        });
-        self.users.last_mut().expect("just pushed")
-    }
-}
-
-impl TencentWorld {
-    pub fn account(&self, owner_uin: u64) -> Option<&TencentAccount> {
-        self.accounts.iter().find(|a| a.owner_uin == owner_uin)
-    }
-
-    pub fn account_mut(&mut self, owner_uin: u64) -> Option<&mut TencentAccount> {
-        self.accounts.iter_mut().find(|a| a.owner_uin == owner_uin)
-    }
-
-    /// Finds a long-term key in any account: (owner uin, key owner's uin, key).
-    pub fn find_key(&self, access_key_id: &str) -> Option<(u64, u64, &TencentKey)> {
-        self.accounts.iter().find_map(|account| {
-            let owner = account.key_owner(access_key_id)?;
-            let key = account.find_key(access_key_id)?;
-            Some((account.owner_uin, owner, key))
-        })
-    }
-
-    pub fn find_key_mut(&mut self, access_key_id: &str) -> Option<&mut TencentKey> {
-        self.accounts.iter_mut().find_map(|account| {
-            account
-                .root_keys
-                .iter_mut()
-                .chain(account.users.iter_mut().flat_map(|u| u.keys.iter_mut()))
-                .find(|k| k.access_key_id == access_key_id)
-        })
-    }
-
-    fn id_taken(&self, id: &str) -> bool {
-        self.find_key(id).is_some() || self.temp_credentials.iter().any(|t| t.secret_id == id)
-    }
-}
 
 /// Creates an active key for `uin` (a sub-user, or the owner) of an existing account and
 /// returns its (id, secret). Usable from `created_at + settings.new_key_delay`.
@@ -252,30 +43,8 @@ pub fn add_key(
     uin: u64,
     created_at: DateTime<Utc>,
 ) -> (String, String) {
-    let mut id = new_key_id();
-    while state.tencent.id_taken(&id) {
-        id = new_key_id();
-    }
-    let secret = new_secret();
-    let usable_after = (!state.settings.new_key_delay.is_zero()).then(|| {
-        created_at + Duration::from_std(state.settings.new_key_delay).unwrap_or(Duration::MAX)
-    });
-    let keys = state
-        .tencent
-        .account_mut(owner_uin)
-        .unwrap_or_else(|| panic!("sandbox: no Tencent account {owner_uin}"))
-        .keys_mut(uin)
-        .unwrap_or_else(|| panic!("sandbox: no uin {uin} in Tencent account {owner_uin}"));
-    keys.push(TencentKey {
-        access_key_id: id.clone(),
-        secret: secret.clone(),
-        status: KeyStatus::Active,
-        created_at,
-        last_used: None,
-        last_used_day_only: false,
-        usable_after,
-    });
-    (id, secret)
+    let delay = state.settings.new_key_delay;
+    state.tencent.add_key(owner_uin, uin, created_at, delay)
 }
 
 /// Issues temporary credentials for `uin` valid until `expires_at`; returns (id, secret, token).
@@ -286,123 +55,85 @@ pub fn add_temp_credential(
     session_name: &str,
     expires_at: DateTime<Utc>,
 ) -> (String, String, String) {
-    let mut id = new_key_id();
-    while state.tencent.id_taken(&id) {
-        id = new_key_id();
-    }
-    let secret = new_secret();
-    let token = random_string(ALNUM, 96);
-    state.tencent.temp_credentials.push(TencentTempCredential {
-        secret_id: id.clone(),
-        secret: secret.clone(),
-        token: token.clone(),
-        owner_uin,
-        uin,
+    let user = state
+        .tencent
+        .account(owner_uin)
+        .and_then(|a| a.user_by_uin(uin))
+        .map(|u| u.name.clone());
+    let temp = TempKey {
+        account_id: owner_uin.to_string(),
+        user,
         session_name: session_name.to_string(),
-        expires_at,
-    });
-    (id, secret, token)
-}
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
-}
-
-/// `AKID` + 32 letters and digits.
-pub fn new_key_id() -> String {
-    format!("AKID{}", random_string(ALNUM, 32))
-}
-
-/// 32 letters and digits.
-pub fn new_secret() -> String {
-    random_string(ALNUM, 32)
+        expires_at: Some(expires_at),
+        ..TempKey::default()
+    };
+    state.tencent.add_temporary(temp, 96)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------------------------
 
-/// An error answer: `Response.Error.{Code, Message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcError {
-    pub code: &'static str,
-    pub message: String,
+/// An error: `Response.Error.{Code, Message}`, HTTP 200 like the real API.
+fn err(code: &'static str, message: impl Into<String>) -> Fail {
+    fail(200, code, message)
 }
 
-fn err(code: &'static str, message: impl Into<String>) -> TcError {
-    TcError {
-        code,
-        message: message.into(),
-    }
-}
-
-fn signature_failure() -> TcError {
+fn signature_failure() -> Fail {
     err(
         "AuthFailure.SignatureFailure",
         "The provided credentials could not be validated. Please check your signature is correct.",
     )
 }
 
-fn secret_id_not_found() -> TcError {
+fn secret_id_not_found() -> Fail {
     err(
         "AuthFailure.SecretIdNotFound",
         "The SecretId is not found, please ensure that your SecretId is correct.",
     )
 }
 
-fn token_failure(why: &str) -> TcError {
+fn token_failure(why: &str) -> Fail {
     err(
         "AuthFailure.TokenFailure",
         format!("Token verification failed: {why}."),
     )
 }
 
-fn missing(name: &str) -> TcError {
+fn missing(name: &str) -> Fail {
     err(
         "MissingParameter",
         format!("The request is missing a required parameter `{name}`."),
     )
 }
 
-fn param_error(message: impl Into<String>) -> TcError {
+fn param_error(message: impl Into<String>) -> Fail {
     err("InvalidParameter.ParamError", message)
 }
 
-fn user_not_exist(uin: u64) -> TcError {
+fn user_not_exist(uin: u64) -> Fail {
     err(
         "InvalidParameter.UserNotExist",
         format!("The user with uin {uin} does not exist."),
     )
 }
 
-fn uin_not_match(id: &str, uin: u64) -> TcError {
+fn uin_not_match(id: &str, uin: u64) -> Fail {
     err(
         "OperationDenied.UinNotMatch",
         format!("The access key {id} does not belong to uin {uin}."),
     )
 }
 
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 fn json_response(mut inner: Map<String, Value>) -> Response {
-    inner.insert("RequestId".into(), Value::String(new_request_id()));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    inner.insert("RequestId".into(), Value::String(request_id));
     let body = json!({ "Response": Value::Object(inner) }).to_string();
-    let mut response = (StatusCode::OK, body).into_response();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
+    reply(200, "application/json", "", "", Some(body))
 }
 
 /// The error envelope, HTTP 200 like the real API.
-pub fn error_response(error: &TcError) -> Response {
+fn error_response(error: &Fail) -> Response {
     let mut inner = Map::new();
     inner.insert(
         "Error".into(),
@@ -424,13 +155,6 @@ fn beijing_date(t: &DateTime<Utc>) -> String {
 
 fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
-
-fn wire_status(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "Active",
-        KeyStatus::Inactive => "Inactive",
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,67 +184,56 @@ fn version_of(service: &str) -> &'static str {
     }
 }
 
-/// The caller: whoever owns the signing key.
-#[derive(Debug, Clone)]
-struct Caller {
-    owner_uin: u64,
-    /// The uin the key belongs to (the owner's own uin for the root account).
-    uin: u64,
-    admin: bool,
-    /// A federated session name, for temporary credentials.
-    session: Option<String>,
+/// The owner uin of the caller's account.
+fn owner(caller: &Caller) -> u64 {
+    caller.account_id.parse().unwrap_or_default()
 }
 
-impl Caller {
-    fn is_root(&self) -> bool {
-        self.uin == self.owner_uin && self.session.is_none()
+/// The uin the signing key belongs to (the owner's own uin for the root account).
+fn uin(caller: &Caller) -> u64 {
+    caller.user.as_ref().map_or(owner(caller), |u| u.uin)
+}
+
+fn is_root(caller: &Caller) -> bool {
+    caller.user.is_none() && caller.temp.is_none()
+}
+
+fn unauthorized(caller: &Caller, action: &str, resource: &str) -> Fail {
+    err(
+        "AuthFailure.UnauthorizedOperation",
+        format!(
+            "you are not authorized to perform operation (cam:{action}) resource ({resource}) has no permission (caller uin {})",
+            uin(caller)
+        ),
+    )
+}
+
+/// Tencent Cloud CAM and STS: API 3.0, TC3-HMAC-SHA256, HTTP 200 even for errors.
+pub struct Tencent;
+
+impl Dialect for Tencent {
+    /// The action a request asks for (`X-TC-Action`).
+    fn action_of(&self, request: &Incoming) -> String {
+        request.header("x-tc-action").unwrap_or_default()
     }
 
-    fn unauthorized(&self, action: &str, resource: &str) -> TcError {
-        err(
-            "AuthFailure.UnauthorizedOperation",
-            format!(
-                "you are not authorized to perform operation (cam:{action}) resource ({resource}) has no permission (caller uin {})",
-                self.uin
-            ),
-        )
+    /// Both in its HTTP-200 envelope: `RequestLimitExceeded` or `InternalError`.
+    fn fault(&self, throttled: bool) -> Response {
+        error_response(&if throttled {
+            err(
+                "RequestLimitExceeded",
+                "Your current request times equals to `20` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.",
+            )
+        } else {
+            err("InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
+        })
     }
-}
 
-fn header(request: &Incoming, name: &str) -> Option<String> {
-    let values: Vec<&str> = request
-        .headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.to_str().ok())
-        .collect::<Option<Vec<_>>>()?;
-    (!values.is_empty()).then(|| values.join(","))
-}
-
-/// Handles one TC3-signed request.
-/// The action a request asks for (`X-TC-Action`), as fault rules name it.
-pub fn action_of(request: &Incoming) -> String {
-    header(request, "x-tc-action").unwrap_or_default()
-}
-
-/// Tencent's answers to an injected fault, both in its HTTP-200 envelope:
-/// `RequestLimitExceeded` or `InternalError`.
-pub fn fault_response(throttled: bool) -> Response {
-    error_response(&if throttled {
-        err(
-            "RequestLimitExceeded",
-            "Your current request times equals to `20` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.",
-        )
-    } else {
-        err("InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
-    })
-}
-
-pub fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
-    let mut guard = lock(state);
-    match serve(&mut guard, request, now) {
-        Ok(inner) => json_response(inner),
-        Err(error) => error_response(&error),
+    fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
+        match serve(state, request, now) {
+            Ok(inner) => json_response(inner),
+            Err(error) => error_response(&error),
+        }
     }
 }
 
@@ -528,19 +241,19 @@ fn serve(
     state: &mut State,
     request: &Incoming,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, TcError> {
-    let action = header(request, "x-tc-action").unwrap_or_default();
+) -> Result<Map<String, Value>, Fail> {
+    let action = request.header("x-tc-action").unwrap_or_default();
     if action.is_empty() {
         return Err(missing("Action"));
     }
-    let (caller, service) = authenticate(state, request, now)?;
+    let (caller, service) = authenticate(state, request, &action, now)?;
     if service_of(&action) != Some(service.as_str()) {
         return Err(err(
             "InvalidAction",
             format!("The action `{action}` does not exist in service `{service}`."),
         ));
     }
-    let version = header(request, "x-tc-version").unwrap_or_default();
+    let version = request.header("x-tc-version").unwrap_or_default();
     if version.is_empty() {
         return Err(missing("Version"));
     }
@@ -550,7 +263,7 @@ fn serve(
             format!("The API version `{version}` of service `{service}` does not exist."),
         ));
     }
-    if service == "sts" && header(request, "x-tc-region").is_none_or(|r| r.is_empty()) {
+    if service == "sts" && request.header("x-tc-region").is_none_or(|r| r.is_empty()) {
         return Err(missing("Region"));
     }
     let params = params(request)?;
@@ -559,7 +272,7 @@ fn serve(
 
 /// The action's parameters: the JSON body of a POST, the form-encoded query of a GET
 /// (`SecretIdList.0=…` collected into an array, `TargetUin` made a number).
-fn params(request: &Incoming) -> Result<Map<String, Value>, TcError> {
+fn params(request: &Incoming) -> Result<Map<String, Value>, Fail> {
     if request.method == axum::http::Method::GET {
         let mut out = Map::new();
         for (name, value) in crate::signing::parse_query(request.uri.query().unwrap_or("")) {
@@ -600,16 +313,21 @@ fn params(request: &Incoming) -> Result<Map<String, Value>, TcError> {
 fn authenticate(
     state: &mut State,
     request: &Incoming,
+    action: &str,
     now: DateTime<Utc>,
-) -> Result<(Caller, String), TcError> {
-    let authorization = header(request, "authorization").ok_or_else(|| missing("Authorization"))?;
+) -> Result<(Caller, String), Fail> {
+    let authorization = request
+        .header("authorization")
+        .ok_or_else(|| missing("Authorization"))?;
     let parsed = signer::parse_authorization(&authorization).ok_or_else(|| {
         err(
             "AuthFailure.InvalidAuthorization",
             "The Authorization header is not in the TC3-HMAC-SHA256 format.",
         )
     })?;
-    let raw_timestamp = header(request, "x-tc-timestamp").ok_or_else(|| missing("Timestamp"))?;
+    let raw_timestamp = request
+        .header("x-tc-timestamp")
+        .ok_or_else(|| missing("Timestamp"))?;
     let timestamp: i64 = raw_timestamp.trim().parse().map_err(|_| {
         err(
             "InvalidParameter",
@@ -625,7 +343,7 @@ fn authenticate(
             ),
         ));
     }
-    let host = header(request, "host").unwrap_or_default();
+    let host = request.header("host").unwrap_or_default();
     // A real host names its service (cam.tencentcloudapi.com); the shared sandbox port does not.
     let hostname = host.split(':').next().unwrap_or_default();
     let service = match hostname.strip_suffix(".tencentcloudapi.com") {
@@ -634,57 +352,24 @@ fn authenticate(
     };
 
     // The key: long-term, or temporary with its token.
-    let token = header(request, "x-tc-token");
-    let (caller, secret) =
-        if let Some((owner_uin, uin, key)) = state.tencent.find_key(&parsed.secret_id) {
-            if !key.usable(now) {
-                return Err(secret_id_not_found());
+    let token = request.header("x-tc-token");
+    let credential =
+        Credential::find(&state.tencent, &parsed.secret_id).ok_or_else(secret_id_not_found)?;
+    match &credential {
+        Credential::Key(_, _, key) if !key.usable(now) => return Err(secret_id_not_found()),
+        Credential::Key(..) => {}
+        Credential::Temp(temp) => match token.as_deref() {
+            None => return Err(token_failure("the request carries no X-TC-Token")),
+            Some(t) if !constant_time_eq(t, &temp.token) => {
+                return Err(token_failure("the token does not match the SecretId"))
             }
-            let admin = uin == owner_uin
-                || state
-                    .tencent
-                    .account(owner_uin)
-                    .and_then(|a| a.user_by_uin(uin))
-                    .is_some_and(|u| u.admin);
-            let caller = Caller {
-                owner_uin,
-                uin,
-                admin,
-                session: None,
-            };
-            (caller, key.secret.clone())
-        } else if let Some(temp) = state
-            .tencent
-            .temp_credentials
-            .iter()
-            .find(|t| t.secret_id == parsed.secret_id)
-        {
-            match token.as_deref() {
-                None => return Err(token_failure("the request carries no X-TC-Token")),
-                Some(t) if !constant_time_eq(t, &temp.token) => {
-                    return Err(token_failure("the token does not match the SecretId"))
-                }
-                Some(_) if now >= temp.expires_at => {
-                    return Err(token_failure("the token has expired"))
-                }
-                Some(_) => {}
+            Some(_) if temp.expires_at.is_some_and(|at| now >= at) => {
+                return Err(token_failure("the token has expired"))
             }
-            let admin = temp.uin == temp.owner_uin
-                || state
-                    .tencent
-                    .account(temp.owner_uin)
-                    .and_then(|a| a.user_by_uin(temp.uin))
-                    .is_some_and(|u| u.admin);
-            let caller = Caller {
-                owner_uin: temp.owner_uin,
-                uin: temp.uin,
-                admin,
-                session: Some(temp.session_name.clone()),
-            };
-            (caller, temp.secret.clone())
-        } else {
-            return Err(secret_id_not_found());
-        };
+            Some(_) => {}
+        },
+    }
+    let secret = credential.secret().to_string();
 
     // The signature, recomputed for the service and the day of the timestamp.
     if parsed.service != service || parsed.date != signer::scope_date(timestamp) {
@@ -696,50 +381,37 @@ fn authenticate(
     {
         return Err(signature_failure());
     }
-    let mut signed: Vec<(String, String)> = Vec::with_capacity(parsed.signed_headers.len());
-    for name in &parsed.signed_headers {
-        let value = header(request, name).ok_or_else(signature_failure)?;
-        signed.push((name.clone(), value));
-    }
-    let parts = RequestParts {
-        method: request.method.as_str(),
-        host: &host,
-        path: "/",
-        query: request.uri.query().unwrap_or(""),
-        headers: &signed,
-        body: &request.body,
+    let key = SigningKey {
+        secret_id: &parsed.secret_id,
+        secret_key: &secret,
+        token: None,
+        service: &service,
     };
-    let expected = signer::compute(
-        &SigningKey {
-            secret_id: &parsed.secret_id,
-            secret_key: &secret,
-            token: None,
-            service: &service,
-        },
-        &parts,
-        timestamp,
-    );
-    if !constant_time_eq(&expected.signature, &parsed.signature) {
-        return Err(signature_failure());
-    }
-    if caller.session.is_none() {
-        if let Some(key) = state.tencent.find_key_mut(&parsed.secret_id) {
-            key.last_used = Some(now);
-            // A use now is recorded to the millisecond.
-            key.last_used_day_only = false;
-        }
-    }
+    let compute = |parts: &RequestParts| signer::compute(&key, parts, timestamp).signature;
+    let given = &parsed.signature;
+    request.verify(&parsed.signed_headers, Some("/"), compute, given, |_| {
+        signature_failure()
+    })?;
+    let caller = super::caller(
+        state,
+        ProviderKind::Tencent,
+        &parsed.secret_id,
+        action,
+        now,
+        None,
+    )
+    .ok_or_else(secret_id_not_found)?;
     Ok((caller, service))
 }
 
-fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a TencentAccount, TcError> {
+fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
     state
         .tencent
-        .account(caller.owner_uin)
+        .account(owner(caller))
         .ok_or_else(secret_id_not_found)
 }
 
-fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, TcError> {
+fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, Fail> {
     match params.get(name) {
         None | Some(Value::Null) => Err(missing(name)),
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
@@ -751,7 +423,7 @@ fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a st
     }
 }
 
-fn target_uin(params: &Map<String, Value>) -> Result<Option<u64>, TcError> {
+fn target_uin(params: &Map<String, Value>) -> Result<Option<u64>, Fail> {
     match params.get("TargetUin") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
@@ -774,11 +446,11 @@ fn key_target(
     caller: &Caller,
     action: &str,
     params: &Map<String, Value>,
-) -> Result<u64, TcError> {
-    let target = target_uin(params)?.unwrap_or(caller.uin);
+) -> Result<u64, Fail> {
+    let target = target_uin(params)?.unwrap_or(uin(caller));
     let account = account(state, caller)?;
-    if target == account.owner_uin {
-        if !caller.is_root() {
+    if target == owner(caller) {
+        if !is_root(caller) {
             return Err(err(
                 "OperationDenied.SubUin",
                 "A sub-user may not operate on the keys of the root account.",
@@ -786,10 +458,11 @@ fn key_target(
         }
         return Ok(target);
     }
-    if !caller.admin && target != caller.uin {
-        return Err(caller.unauthorized(
+    if !caller.admin && target != uin(caller) {
+        return Err(unauthorized(
+            caller,
             action,
-            &format!("qcs::cam::uin/{}:uin/{target}", account.owner_uin),
+            &format!("qcs::cam::uin/{}:uin/{target}", owner(caller)),
         ));
     }
     account
@@ -798,7 +471,7 @@ fn key_target(
         .ok_or_else(|| user_not_exist(target))
 }
 
-fn user_json(user: &TencentUser) -> Map<String, Value> {
+fn user_json(user: &User) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("Uin".into(), json!(user.uin));
     out.insert("Name".into(), json!(user.name));
@@ -811,7 +484,7 @@ fn user_json(user: &TencentUser) -> Map<String, Value> {
     out
 }
 
-fn key_json(key: &TencentKey) -> Value {
+fn key_json(key: &Key) -> Value {
     json!({
         "AccessKeyId": key.access_key_id,
         "Status": wire_status(key.status),
@@ -826,35 +499,35 @@ fn run(
     action: &str,
     params: &Map<String, Value>,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, TcError> {
+) -> Result<Map<String, Value>, Fail> {
     let mut out = Map::new();
     match action {
         "GetCallerIdentity" => {
-            let owner = caller.owner_uin;
-            let (arn, user_id) = match &caller.session {
+            let owner = owner(caller);
+            let (arn, user_id) = match caller.temp.as_ref().map(|t| &t.session_name) {
                 Some(session) => (
-                    format!("qcs::sts:{owner}:federated-user/{}", caller.uin),
-                    format!("{}:{session}", caller.uin),
+                    format!("qcs::sts:{owner}:federated-user/{}", uin(caller)),
+                    format!("{}:{session}", uin(caller)),
                 ),
-                None if caller.is_root() => (
+                None if is_root(caller) => (
                     format!("qcs::cam::uin/{owner}:uin/{owner}"),
                     owner.to_string(),
                 ),
                 None => (
-                    format!("qcs::cam:{owner}:uin/{}", caller.uin),
-                    caller.uin.to_string(),
+                    format!("qcs::cam:{owner}:uin/{}", uin(caller)),
+                    uin(caller).to_string(),
                 ),
             };
             out.insert("Arn".into(), json!(arn));
             out.insert("AccountId".into(), json!(owner.to_string()));
             out.insert("UserId".into(), json!(user_id));
-            out.insert("PrincipalId".into(), json!(caller.uin.to_string()));
+            out.insert("PrincipalId".into(), json!(uin(caller).to_string()));
             out.insert("Type".into(), json!("CAMUser"));
         }
         "ListUsers" => {
             let account = account(state, caller)?;
             if !caller.admin {
-                return Err(caller.unauthorized(action, "*"));
+                return Err(unauthorized(caller, action, "*"));
             }
             let data: Vec<Value> = account
                 .users
@@ -872,12 +545,13 @@ fn run(
             let name = required_str(params, "Name")?;
             let account = account(state, caller)?;
             let own = account
-                .user_by_uin(caller.uin)
+                .user_by_uin(uin(caller))
                 .is_some_and(|u| u.name == name);
             if !caller.admin && !own {
-                return Err(caller.unauthorized(
+                return Err(unauthorized(
+                    caller,
                     action,
-                    &format!("qcs::cam::uin/{}:uin/*", account.owner_uin),
+                    &format!("qcs::cam::uin/{}:uin/*", owner(caller)),
                 ));
             }
             let user = account.user(name).ok_or_else(|| {
@@ -900,14 +574,12 @@ fn run(
         }
         "CreateAccessKey" => {
             let target = key_target(state, caller, action, params)?;
-            let count = account(state, caller)?.keys(target).map_or(0, Vec::len);
-            if count >= MAX_KEYS_PER_USER {
-                return Err(err(
-                    "OperationDenied.AccessKeyOverLimit",
-                    format!("Each account can have up to {MAX_KEYS_PER_USER} access keys."),
-                ));
-            }
-            let (id, secret) = add_key(state, caller.owner_uin, target, now);
+            let (id, secret) = state
+                .create_key(ProviderKind::Tencent, &caller.account_id, target, now)
+                .ok_or_else(|| {
+                    let message = format!("Each account can have up to {MAX_KEYS} access keys.");
+                    err("OperationDenied.AccessKeyOverLimit", message)
+                })?;
             out.insert(
                 "AccessKey".into(),
                 json!({
@@ -936,18 +608,11 @@ fn run(
             let target = key_target(state, caller, action, params)?;
             let keys = state
                 .tencent
-                .account_mut(caller.owner_uin)
+                .account_mut(owner(caller))
                 .and_then(|a| a.keys_mut(target))
                 .ok_or_else(|| user_not_exist(target))?;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == id)
-                .ok_or_else(|| uin_not_match(&id, target))?;
-            match status {
-                Some(status) => keys[index].status = status,
-                None => {
-                    keys.remove(index);
-                }
+            if !change_key(keys, &id, status) {
+                return Err(uin_not_match(&id, target));
             }
         }
         "GetSecurityLastUsed" => {
@@ -983,13 +648,20 @@ fn run(
             let account = account(state, caller)?;
             let mut rows = Vec::new();
             for id in ids {
-                let (Some(owner), Some(key)) = (account.key_owner(id), account.find_key(id)) else {
+                let Some((_, user, key)) = state
+                    .tencent
+                    .key_entry(id)
+                    .filter(|(a, ..)| a.account_id == account.account_id)
+                else {
                     continue;
                 };
-                if !caller.admin && owner != caller.uin {
-                    return Err(caller.unauthorized(
+                let owner = user.map_or(owner(caller), |u| u.uin);
+                if !caller.admin && owner != uin(caller) {
+                    let account_owner = self::owner(caller);
+                    return Err(unauthorized(
+                        caller,
                         action,
-                        &format!("qcs::cam::uin/{}:uin/{owner}", account.owner_uin),
+                        &format!("qcs::cam::uin/{account_owner}:uin/{owner}"),
                     ));
                 }
                 let row = match &key.last_used {
@@ -1028,62 +700,50 @@ fn run(
 // ---------------------------------------------------------------------------------------------
 
 /// Seeds the Tencent side of the world and returns the profiles for the CLI.
-pub fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
-    let days = Duration::days;
-    let mut profiles = Vec::new();
-
-    let mut account = TencentAccount::new(TEST_OWNER_UIN);
-    for (i, (name, admin, age)) in [
-        ("admin", true, 900),
-        ("alice", false, 400),
-        ("bob", false, 600),
-        ("carol", false, 30),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        account.add_user(name, test_uin(i), admin, now - days(age));
+pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
+    let profile = |name, owner: u64, key| {
+        let owner = owner.to_string();
+        super::profile(
+            ProviderKind::Tencent,
+            name,
+            REGION,
+            &owner,
+            Some(name_of(name)),
+            key,
+        )
+    };
+    let mut account = Account::new(ProviderKind::Tencent, &TEST_OWNER_UIN.to_string());
+    for (i, (name, admin, age)) in super::TEST_USERS.into_iter().enumerate() {
+        account.add_user(name, admin, now - Duration::days(age)).uin = test_uin(i);
     }
-    state.tencent.accounts.push(account);
-    let (id, secret) = add_key(state, TEST_OWNER_UIN, test_uin(0), now - days(90));
-    profiles.push(profile(
-        "tencent-admin",
-        TEST_OWNER_UIN,
-        "admin",
-        id,
-        secret,
-    ));
-    let (old, _) = add_key(state, TEST_OWNER_UIN, test_uin(1), now - days(200));
-    set_last_used(state, &old, now - days(100));
-    add_key(state, TEST_OWNER_UIN, test_uin(1), now - days(10));
-    let (inactive, _) = add_key(state, TEST_OWNER_UIN, test_uin(2), now - days(400));
-    if let Some(key) = state.tencent.find_key_mut(&inactive) {
-        key.status = KeyStatus::Inactive;
-    }
-
+    let key = seed_account(state, account, &super::TEST_KEYS, now);
+    let mut profiles = vec![profile("tencent-admin", TEST_OWNER_UIN, key)];
     if seed == Seed::Demo {
-        let mut account = TencentAccount::new(DEMO_OWNER_UIN);
-        let users = [
+        let mut account = Account::new(ProviderKind::Tencent, &DEMO_OWNER_UIN.to_string());
+        for (name, admin, age, uin) in [
             ("ops", true, 1100, 100023450001),
             ("ci-deployer", false, 700, 100023450002),
             ("li.wei", false, 250, 100023450003),
             ("cos-backup", false, 1500, 100023450004),
-        ];
-        for (name, admin, age, uin) in users {
-            account.add_user(name, uin, admin, now - days(age));
+        ] {
+            account.add_user(name, admin, now - Duration::days(age)).uin = uin;
         }
-        state.tencent.accounts.push(account);
-        let (id, secret) = add_key(state, DEMO_OWNER_UIN, users[0].3, now - days(60));
-        profiles.push(profile("tencent-ops", DEMO_OWNER_UIN, "ops", id, secret));
-        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[1].3, now - days(380));
-        set_last_used(state, &key, now - days(1));
-        add_key(state, DEMO_OWNER_UIN, users[1].3, now - days(20));
-        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[2].3, now - days(75));
-        set_last_used(state, &key, now - days(3));
-        let (key, _) = add_key(state, DEMO_OWNER_UIN, users[3].3, now - days(900));
-        set_last_used(state, &key, now - days(400));
+        let keys = [
+            SeedKey(Some("ops"), 60, None, true, None),
+            SeedKey(Some("ci-deployer"), 380, Some(1), true, None),
+            SeedKey(Some("ci-deployer"), 20, None, true, None),
+            SeedKey(Some("li.wei"), 75, Some(3), true, None),
+            SeedKey(Some("cos-backup"), 900, Some(400), true, None),
+        ];
+        let key = seed_account(state, account, &keys, now);
+        profiles.push(profile("tencent-ops", DEMO_OWNER_UIN, key));
     }
     profiles
+}
+
+/// The user a seeded profile signs as: `tencent-admin` → `admin`.
+fn name_of(profile: &str) -> &str {
+    profile.trim_start_matches("tencent-")
 }
 
 /// Uins of the test seed's users, in seed order: admin, alice, bob, carol.
@@ -1091,34 +751,16 @@ pub fn test_uin(index: usize) -> u64 {
     100000000101 + index as u64
 }
 
-fn set_last_used(state: &mut State, id: &str, at: DateTime<Utc>) {
-    if let Some(key) = state.tencent.find_key_mut(id) {
-        key.last_used = Some(at);
-    }
-}
-
-fn profile(
-    name: &str,
-    owner_uin: u64,
-    user: &str,
-    access_key_id: String,
-    secret_access_key: String,
-) -> SandboxProfile {
-    SandboxProfile {
-        name: name.to_string(),
-        provider: ProviderKind::Tencent,
-        access_key_id,
-        secret_access_key,
-        region: REGION.to_string(),
-        account_id: owner_uin.to_string(),
-        user: Some(user.to_string()),
-        project_id: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::lock;
+    use axum::http::{HeaderValue, StatusCode};
+    use std::sync::Mutex;
+
+    fn handle(state: &Mutex<State>, request: &Incoming, now: DateTime<Utc>) -> Response {
+        crate::sandbox::dispatch(state, request, ProviderKind::Tencent, now)
+    }
     use axum::body::Bytes;
     use axum::http::{HeaderMap, HeaderName, Method, Uri};
 
@@ -1230,7 +872,7 @@ mod tests {
     }
 
     fn secret_of(state: &Mutex<State>, id: &str) -> String {
-        lock(state).tencent.find_key(id).unwrap().2.secret.clone()
+        lock(state).tencent.find_key(id).unwrap().1.secret.clone()
     }
 
     #[test]
@@ -1261,7 +903,7 @@ mod tests {
             .tencent
             .find_key(&admin.access_key_id)
             .unwrap()
-            .2
+            .1
             .last_used;
         assert_eq!(used, Some(now));
         let who = send(
@@ -1674,10 +1316,10 @@ mod tests {
 
     #[test]
     fn ids_secrets_and_debug_have_their_shapes() {
-        let id = new_key_id();
+        let id = super::super::state::new_key_id(ProviderKind::Tencent, "");
         assert_eq!(id.len(), 36);
         assert!(id.starts_with("AKID") && id.bytes().all(|b| b.is_ascii_alphanumeric()));
-        let secret = new_secret();
+        let secret = super::super::state::new_secret(ProviderKind::Tencent);
         assert_eq!(secret.len(), 32);
         let (state, admin, _) = world();
         let shown = format!("{:?}", lock(&state).tencent);

@@ -589,7 +589,7 @@ mod tests {
     }
     use crate::config::Source;
     use crate::http::HttpSettings;
-    use crate::sandbox::{Sandbox, Seed};
+    use crate::sandbox::{Effect, Fault, Sandbox, Seed};
 
     #[test]
     fn endpoints_by_region_and_base_url() {
@@ -865,13 +865,15 @@ mod tests {
         guard.alibaba.calls.iter().filter(|c| *c == action).count()
     }
 
-    fn inject(sandbox: &Sandbox, errors: &[(u16, &str)]) {
+    fn inject(sandbox: &Sandbox, effect: Effect, times: usize) {
+        let fault = Fault::always(effect).provider(ProviderKind::Alibaba);
         let state = sandbox.state();
-        let mut guard = state.lock().unwrap();
-        guard
-            .alibaba
-            .inject
-            .extend(errors.iter().map(|(s, c)| (*s, c.to_string())));
+        state
+            .lock()
+            .unwrap()
+            .settings
+            .faults
+            .push(fault.times(times));
     }
 
     #[tokio::test]
@@ -951,25 +953,25 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_retried_but_a_failed_create_is_not() {
         let (sandbox, provider) = sandboxed("alibaba-admin").await;
-        inject(&sandbox, &[(400, "Throttling.User"), (429, "Throttling")]);
+        inject(&sandbox, Effect::Throttle, 2);
         assert_eq!(provider.list_users().await.unwrap().len(), 4);
         assert_eq!(calls(&sandbox, "ListUsers"), 4);
-        inject(&sandbox, &[(500, "InternalError")]);
+        inject(&sandbox, Effect::ServerError, 1);
         provider.whoami().await.unwrap();
         assert_eq!(calls(&sandbox, "GetCallerIdentity"), 2);
         // A server fault on create may have created the key: never sent again.
         let carol = UserRef::from_arg("carol");
-        inject(&sandbox, &[(503, "ServiceUnavailable")]);
+        inject(&sandbox, Effect::ServerError, 1);
         let err = provider.create_key(Some(&carol)).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Server);
         assert_eq!(err.code.as_deref(), Some("ServiceUnavailable"));
         assert_eq!(calls(&sandbox, "CreateAccessKey"), 1);
         // Throttling means nothing was done: a create is retried then.
-        inject(&sandbox, &[(400, "Throttling.User")]);
+        inject(&sandbox, Effect::Throttle, 1);
         provider.create_key(Some(&carol)).await.unwrap();
         assert_eq!(calls(&sandbox, "CreateAccessKey"), 3);
         // Retries run out: the last throttling error is reported.
-        inject(&sandbox, &[(400, "Throttling.User"); 4]);
+        inject(&sandbox, Effect::Throttle, 4);
         let err = provider.list_users().await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Throttled);
         assert_eq!(err.exit_code(), 4);

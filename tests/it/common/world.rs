@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, Utc};
 use cloudkeys::model::{KeyStatus, ProviderKind};
-use cloudkeys::sandbox::{alibaba, aws, huawei, tencent, AwsKey, Sandbox, SandboxProfile, State};
+use cloudkeys::sandbox::{alibaba, aws, huawei, tencent, Account, Sandbox, SandboxProfile, State};
 
 pub use cloudkeys::sandbox::huawei::TEST_PROJECT;
 
@@ -212,35 +212,25 @@ impl World {
     /// The key with this id, on any cloud.
     pub fn find_key(&self, id: &str) -> Option<Key> {
         self.with_state(|s| {
-            let aws = s
-                .find_key(id)
-                .map(|(_, k)| key!(k, k.last_used.as_ref().map(|u| u.0)));
-            aws.or_else(|| s.tencent.find_key(id).map(|(_, _, k)| key!(k)))
-                .or_else(|| s.alibaba.find_key(id).map(|(_, k)| key!(k)))
-                .or_else(|| s.huawei.find_key(id).map(|(_, _, k)| key!(k)))
+            [&s.aws, &s.tencent, &s.alibaba, &s.huawei]
+                .into_iter()
+                .find_map(|cloud| cloud.find_key(id).map(|(_, k)| key(k)))
         })
     }
 
     /// Every secret and session token the sandbox holds, on every cloud.
     pub fn secrets(&self) -> Vec<String> {
-        // The secrets of accounts' own keys and their users' keys.
-        macro_rules! secrets_of {
-            ($accounts:expr) => {
-                $accounts.iter().flat_map(|a| {
-                    let users = a.users.iter().flat_map(|u| &u.keys);
-                    a.root_keys.iter().chain(users).map(|k| k.secret.clone())
-                })
-            };
-        }
         self.with_state(|s| {
-            let huawei = s.huawei.accounts.iter().flat_map(|a| &a.users);
-            let temps = s.tencent.temp_credentials.iter();
-            secrets_of!(s.aws_accounts)
-                .chain(secrets_of!(s.tencent.accounts))
-                .chain(secrets_of!(s.alibaba.accounts))
-                .chain(huawei.flat_map(|u| &u.keys).map(|k| k.secret.clone()))
-                .chain(temps.flat_map(|t| [t.secret.clone(), t.token.clone()]))
-                .collect()
+            let mut secrets = Vec::new();
+            for cloud in [&s.aws, &s.tencent, &s.alibaba, &s.huawei] {
+                for a in &cloud.accounts {
+                    let users = a.users.iter().flat_map(|u| &u.keys);
+                    secrets.extend(a.root_keys.iter().chain(users).map(|k| k.secret.clone()));
+                }
+                let temps = cloud.temporary.iter();
+                secrets.extend(temps.flat_map(|t| [t.secret.clone(), t.token.clone()]));
+            }
+            secrets
         })
     }
 
@@ -260,13 +250,15 @@ impl World {
                         s.tencent
                             .account_mut(tencent::TEST_OWNER_UIN)
                             .expect("test account")
-                            .add_user(name, uin, false, now);
+                            .add_user(name, false, now)
+                            .uin = uin;
                     }
                     ProviderKind::Alibaba => {
                         s.alibaba
                             .account_mut(alibaba::TEST_ACCOUNT)
                             .expect("test account")
-                            .add_user(name, name, false, now);
+                            .add_user(name, false, now)
+                            .display_name = name.clone();
                     }
                     ProviderKind::Huawei => {
                         huawei_test(s).add_user(name, false, now);
@@ -313,7 +305,8 @@ impl World {
                         }
                     },
                 };
-                s.huawei.add_key(huawei::TEST_DOMAIN, &name, at, zero)
+                s.huawei
+                    .add_key(huawei::TEST_DOMAIN, name.as_str(), at, zero)
             }
         })
     }
@@ -322,27 +315,23 @@ impl World {
     pub fn set_key(&self, id: &str, status: KeyStatus, last_used: Option<DateTime<Utc>>) {
         self.with_state(|s| {
             if let Some(k) = s.find_key_mut(id) {
-                k.status = status;
-                k.last_used = last_used.map(|at| (at, "s3".into(), "us-east-1".into()));
-            } else if let Some(k) = s.tencent.find_key_mut(id) {
-                k.status = status;
-                k.last_used = last_used;
-            } else if let Some(k) = s.alibaba.find_key_mut(id) {
-                k.status = status;
-                k.last_used = last_used;
-            } else {
-                let k = s.huawei.find_key_mut(id).expect("a sandbox key");
-                k.status = status;
-                k.last_used = last_used;
+                k.last_used_in = last_used.map(|_| ("s3".into(), "us-east-1".into()));
             }
+            let k = [&mut s.aws, &mut s.tencent, &mut s.alibaba, &mut s.huawei]
+                .into_iter()
+                .find_map(|cloud| cloud.find_key_mut(id))
+                .expect("a sandbox key");
+            k.status = status;
+            k.last_used = last_used;
         });
     }
 
     /// An AWS key's last use, with the service and region IAM reports.
     pub fn set_aws_last_used(&self, id: &str, at: DateTime<Utc>, service: &str, region: &str) {
         self.with_state(|s| {
-            s.find_key_mut(id).expect("an AWS key").last_used =
-                Some((at, service.into(), region.into()))
+            let key = s.find_key_mut(id).expect("an AWS key");
+            key.last_used = Some(at);
+            key.last_used_in = Some((service.into(), region.into()));
         });
     }
 
@@ -437,12 +426,13 @@ impl World {
     }
 
     /// Throttle the next `n` Huawei calls; reads how many are left.
-    pub fn huawei_throttle_next(&self, n: Option<u32>) -> u32 {
+    pub fn huawei_throttle_next(&self, n: Option<usize>) -> usize {
         self.with_state(|s| {
             if let Some(n) = n {
-                s.huawei.throttle_next = n;
+                let fault = Fault::always(Effect::Throttle).provider(ProviderKind::Huawei);
+                s.settings.faults = vec![fault.times(n)];
             }
-            s.huawei.throttle_next
+            s.settings.faults.first().map_or(0, |f| f.times)
         })
     }
 
@@ -497,23 +487,16 @@ impl World {
     }
 }
 
-/// A `Key` from any cloud's key struct (each its own type with these fields); `last_used`
-/// defaults to the field of that name.
-macro_rules! key {
-    ($k:expr) => {
-        key!($k, $k.last_used)
-    };
-    ($k:expr, $last_used:expr) => {
-        Key {
-            id: $k.access_key_id.clone(),
-            secret: $k.secret.clone(),
-            status: $k.status,
-            created_at: $k.created_at,
-            last_used: $last_used,
-        }
-    };
+/// The suite's view of a sandbox key.
+fn key(k: &cloudkeys::sandbox::Key) -> Key {
+    Key {
+        id: k.access_key_id.clone(),
+        secret: k.secret.clone(),
+        status: k.status,
+        created_at: k.created_at,
+        last_used: k.last_used,
+    }
 }
-use key;
 
 /// A key as the sandbox holds it, on any cloud.
 #[derive(Clone, Debug, PartialEq)]
@@ -529,26 +512,23 @@ pub struct Key {
 fn user_of(s: &State, kind: ProviderKind, user: &str) -> Option<(String, Vec<Key>)> {
     let root = user == "<root>";
     let name = (!root).then_some(user);
-    let aws_key = |k: &AwsKey| key!(k, k.last_used.as_ref().map(|u| u.0));
     match kind {
         ProviderKind::Aws => {
             let a = s.aws_account(aws::TEST_ACCOUNT)?;
             let id = name.map_or(Some(String::new()), |n| Some(a.user(n)?.user_id.clone()))?;
-            Some((id, a.keys(name)?.iter().map(aws_key).collect()))
+            Some((id, a.keys(name)?.iter().map(key).collect()))
         }
         ProviderKind::Tencent => {
             let owner = tencent::TEST_OWNER_UIN;
             let a = s.tencent.account(owner)?;
             let uin = if root { owner } else { a.user(user)?.uin };
-            let keys = a
-                .keys(uin)
-                .map(|keys| keys.iter().map(|k| key!(k)).collect());
+            let keys = a.keys(uin).map(|keys| keys.iter().map(key).collect());
             Some((uin.to_string(), keys.unwrap_or_default()))
         }
         ProviderKind::Alibaba => {
             let a = s.alibaba.account(alibaba::TEST_ACCOUNT)?;
             let id = name.map_or(Some(String::new()), |n| Some(a.user(n)?.user_id.clone()))?;
-            Some((id, a.keys(name)?.iter().map(|k| key!(k)).collect()))
+            Some((id, a.keys(name)?.iter().map(key).collect()))
         }
         ProviderKind::Huawei => {
             let a = s.huawei.account(huawei::TEST_DOMAIN)?;
@@ -557,16 +537,14 @@ fn user_of(s: &State, kind: ProviderKind, user: &str) -> Option<(String, Vec<Key
             } else {
                 a.user(user)
             }?;
-            Some((u.user_id.clone(), u.keys.iter().map(|k| key!(k)).collect()))
+            Some((u.user_id.clone(), u.keys.iter().map(key).collect()))
         }
     }
 }
 
 /// The Huawei test account, to change.
-fn huawei_test(s: &mut State) -> &mut huawei::HuaweiAccount {
-    let accounts = s.huawei.accounts.iter_mut();
-    accounts
-        .into_iter()
-        .find(|a| a.domain_id == huawei::TEST_DOMAIN)
+fn huawei_test(s: &mut State) -> &mut Account {
+    s.huawei
+        .account_mut(huawei::TEST_DOMAIN)
         .expect("Huawei test account")
 }
