@@ -229,3 +229,137 @@ mod tests {
         assert_eq!(signed, "host;x-b");
     }
 }
+
+/// What the four signers' vector tests share: reading a shared vector file and comparing our
+/// values with the ones the cloud's SDK computed.
+#[cfg(test)]
+pub(crate) mod vectors {
+    use super::{RequestParts, Signature};
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde_json::Value;
+
+    /// The cases of a shared vector file (`{"cases": [...]}`); it must hold `count` of them.
+    pub fn cases(text: &str, count: usize) -> Vec<Value> {
+        let doc: Value = serde_json::from_str(text).unwrap();
+        let cases = doc["cases"].as_array().unwrap().clone();
+        assert_eq!(cases.len(), count, "every case of the shared file");
+        cases
+    }
+
+    pub fn text<'a>(case: &'a Value, field: &str) -> &'a str {
+        case[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no string {field}", case["name"]))
+    }
+
+    /// A UTC time written as `format`.
+    pub fn utc(time: &str, format: &str) -> DateTime<Utc> {
+        NaiveDateTime::parse_from_str(time, format)
+            .unwrap()
+            .and_utc()
+    }
+
+    /// An object of header name → value, as pairs.
+    pub fn header_pairs(value: &Value) -> Vec<(String, String)> {
+        value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// A list of `[name, value]`, as pairs; other values as the SDKs stringify them (ints as
+    /// digits, booleans in lower case).
+    pub fn pairs(value: &Value) -> Vec<(String, String)> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let value = match &pair[1] {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (pair[0].as_str().unwrap().to_string(), value)
+            })
+            .collect()
+    }
+
+    /// The headers the caller hands the signer: all sent but those named (any case).
+    pub fn without(headers: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .filter(|(n, _)| !names.iter().any(|s| n.eq_ignore_ascii_case(s)))
+            .cloned()
+            .collect()
+    }
+
+    /// The case's request (its `method`, `host` and `body`) at `path?query` with `headers`.
+    pub fn request<'a>(
+        case: &'a Value,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a [(String, String)],
+    ) -> RequestParts<'a> {
+        RequestParts {
+            method: text(case, "method"),
+            host: text(case, "host"),
+            path,
+            query,
+            headers,
+            body: text(case, "body").as_bytes(),
+        }
+    }
+
+    /// Our four computed values are the SDK's.
+    pub fn assert_signature(signature: &Signature, expected: &Value, name: &str) {
+        assert_eq!(
+            signature.canonical_request, expected["canonical_request"],
+            "{name}"
+        );
+        assert_eq!(
+            signature.string_to_sign, expected["string_to_sign"],
+            "{name}"
+        );
+        assert_eq!(signature.signature, expected["signature"], "{name}");
+        assert_eq!(signature.authorization, expected["authorization"], "{name}");
+    }
+
+    /// What we send: the signer's headers, the caller's, and the HTTP client's Host if given.
+    pub fn ours(
+        added: &[(String, String)],
+        caller: &[(String, String)],
+        host: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let host = host.map(|h| ("Host".to_string(), h.to_string()));
+        added.iter().chain(caller).chain(&host).cloned().collect()
+    }
+
+    /// Every header the SDK sent is one of `ours`, with the same value.
+    pub fn assert_sent(ours: &[(String, String)], sent: &[(String, String)], name: &str) {
+        for (sent_name, sent_value) in sent {
+            let value = super::header_value(ours, sent_name);
+            assert_eq!(
+                value,
+                Some(sent_value.as_str()),
+                "{name}: header {sent_name}"
+            );
+        }
+    }
+
+    /// The sandbox's path: the headers of `sent` that `signed` names (lower case), each there.
+    pub fn signed_subset(
+        sent: &[(String, String)],
+        signed: &[String],
+        name: &str,
+    ) -> Vec<(String, String)> {
+        let subset: Vec<(String, String)> = sent
+            .iter()
+            .filter(|(n, _)| signed.contains(&n.to_ascii_lowercase()))
+            .cloned()
+            .collect();
+        assert_eq!(subset.len(), signed.len(), "{name}");
+        subset
+    }
+}
