@@ -31,6 +31,24 @@ pub struct Signature {
     pub authorization: String,
 }
 
+/// The `sign` step SigV4, ACS3 and SDK-HMAC-SHA256 share: the caller's headers, `host` and the
+/// signer's `added` ones are all signed by `compute`; returns `added` with `Authorization` last.
+pub fn sign_adding(
+    request: &RequestParts<'_>,
+    mut added: Vec<(String, String)>,
+    compute: impl FnOnce(&RequestParts<'_>) -> Signature,
+) -> (Vec<(String, String)>, Signature) {
+    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
+    signed_headers.push(("host".to_string(), request.host.to_string()));
+    signed_headers.extend(added.iter().cloned());
+    let signature = compute(&RequestParts {
+        headers: &signed_headers,
+        ..*request
+    });
+    added.push(("Authorization".to_string(), signature.authorization.clone()));
+    (added, signature)
+}
+
 /// RFC 3986 unreserved characters (`A-Za-z0-9-_.~`) stay, everything else is `%XX` (upper-case hex).
 pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -193,6 +211,20 @@ pub fn parse_authorization<'a>(
         signed_headers: signed?.split(';').map(str::to_string).collect(),
         signature: signature?,
     })
+}
+
+/// The `N` parts of a scoped credential (`ID/DATE/…/terminator`, SigV4 and TC3) before its
+/// `terminator`, and what follows it (each scheme decides whether anything may).
+pub fn credential_scope<'a, const N: usize>(
+    credential: &'a str,
+    terminator: &str,
+) -> Option<([String; N], std::str::Split<'a, char>)> {
+    let mut scope = credential.split('/');
+    let mut parts: [String; N] = std::array::from_fn(|_| String::new());
+    for part in &mut parts {
+        *part = scope.next()?.to_string();
+    }
+    (scope.next()? == terminator).then_some((parts, scope))
 }
 
 #[cfg(test)]

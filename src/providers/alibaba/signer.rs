@@ -43,18 +43,7 @@ pub fn sign(
     if let Some(token) = key.security_token {
         added.push(("x-acs-security-token".to_string(), token.to_string()));
     }
-    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
-    signed_headers.push(("host".to_string(), request.host.to_string()));
-    signed_headers.extend(added.iter().cloned());
-    let signature = compute(
-        key,
-        &RequestParts {
-            headers: &signed_headers,
-            ..*request
-        },
-    );
-    added.push(("Authorization".to_string(), signature.authorization.clone()));
-    (added, signature)
+    crate::signing::sign_adding(request, added, |signed| compute(key, signed))
 }
 
 /// Computes the signature over exactly the headers given (host and the `x-acs-*` ones included),

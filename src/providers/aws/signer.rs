@@ -36,19 +36,7 @@ pub fn sign(
     if let Some(token) = key.session_token {
         added.push(("X-Amz-Security-Token".to_string(), token.to_string()));
     }
-    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
-    signed_headers.push(("host".to_string(), request.host.to_string()));
-    signed_headers.extend(added.iter().cloned());
-    let signature = compute(
-        key,
-        &RequestParts {
-            headers: &signed_headers,
-            ..*request
-        },
-        &date,
-    );
-    added.push(("Authorization".to_string(), signature.authorization.clone()));
-    (added, signature)
+    crate::signing::sign_adding(request, added, |signed| compute(key, signed, &date))
 }
 
 /// Computes the signature over exactly the headers given (host and `x-amz-date` included),
@@ -104,14 +92,8 @@ pub struct ParsedAuthorization {
 /// Parses `AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
-    let mut scope = params.credential.split('/');
-    let access_key_id = scope.next()?.to_string();
-    let date = scope.next()?.to_string();
-    let region = scope.next()?.to_string();
-    let service = scope.next()?.to_string();
-    if scope.next()? != "aws4_request" {
-        return None;
-    }
+    let ([access_key_id, date, region, service], _) =
+        crate::signing::credential_scope(params.credential, "aws4_request")?;
     Some(ParsedAuthorization {
         access_key_id,
         date,

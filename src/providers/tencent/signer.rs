@@ -138,11 +138,9 @@ pub struct ParsedAuthorization {
 /// Parses `TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
-    let mut scope = params.credential.split('/');
-    let secret_id = scope.next()?.to_string();
-    let date = scope.next()?.to_string();
-    let service = scope.next()?.to_string();
-    if scope.next()? != "tc3_request" || scope.next().is_some() {
+    let ([secret_id, date, service], mut rest) =
+        crate::signing::credential_scope(params.credential, "tc3_request")?;
+    if rest.next().is_some() {
         return None;
     }
     Some(ParsedAuthorization {
