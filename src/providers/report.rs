@@ -133,6 +133,57 @@ pub struct CredentialReport {
     pub names_service: bool,
 }
 
+/// A report's key slots by the user names the provider's records carry.
+pub type ReportUsers = HashMap<String, Vec<ReportSlot>>;
+
+/// Decodes a report's base64 content (a page of it, for Alibaba).
+pub fn decode_content(content: Option<&str>) -> std::result::Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(content.unwrap_or_default().trim())
+        .map_err(|err| format!("content is not base64: {err}"))
+}
+
+/// One row of a report's CSV, its cells read by column name.
+pub struct ReportRow<'a> {
+    columns: &'a csv::StringRecord,
+    cells: &'a csv::StringRecord,
+}
+
+impl<'a> ReportRow<'a> {
+    /// The trimmed cell of `column`; `None` when the report has no such column or the row
+    /// stops short of it.
+    pub fn cell(&self, column: &str) -> Option<&'a str> {
+        let index = self.columns.iter().position(|h| h.trim() == column)?;
+        self.cells.get(index).map(str::trim)
+    }
+}
+
+/// Reads a report's CSV (a header line, then a row per user, rows possibly short) and calls
+/// `each` with every row's trimmed `user` cell and the row.
+pub fn read_rows(
+    csv_text: &[u8],
+    mut each: impl FnMut(&str, &ReportRow<'_>),
+) -> std::result::Result<(), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text);
+    let columns = reader.headers().map_err(|e| e.to_string())?.clone();
+    let user = columns
+        .iter()
+        .position(|h| h.trim() == "user")
+        .ok_or("the report has no 'user' column")?;
+    for cells in reader.records() {
+        let cells = cells.map_err(|e| e.to_string())?;
+        let row = ReportRow {
+            columns: &columns,
+            cells: &cells,
+        };
+        each(cells.get(user).unwrap_or_default().trim(), &row);
+    }
+    Ok(())
+}
+
 impl CredentialReport {
     /// True when the report knows the user and shows no key: its keys need not be listed.
     pub fn shows_no_keys(&self, user: &str) -> bool {

@@ -3,6 +3,9 @@
 use quick_xml::events::Event;
 use serde::Deserialize;
 
+use crate::providers::report::{self, ReportSlot, ReportUse, ReportUsers};
+use crate::time::parse_rfc3339;
+
 pub const IAM_VERSION: &str = "2010-05-08";
 pub const STS_VERSION: &str = "2011-06-15";
 
@@ -147,25 +150,11 @@ pub struct GetCredentialReportResult {
 /// `_last_rotated` (its creation, `N/A` for no key), `_last_used_date`, `_last_used_region`,
 /// `_last_used_service` (`N/A` when never used). Rows are keyed by the user names our
 /// records carry (`root` for the root row).
-pub fn parse_credential_report(
-    csv_text: &[u8],
-    root: &str,
-) -> Result<std::collections::HashMap<String, Vec<crate::providers::report::ReportSlot>>, String> {
-    use crate::providers::report::{ReportSlot, ReportUse};
-    use crate::time::parse_rfc3339;
-
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(csv_text);
-    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let user_col = column("user").ok_or("the report has no 'user' column")?;
-    let mut users = std::collections::HashMap::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| e.to_string())?;
-        let cell = |name: &str| column(name).and_then(|i| row.get(i)).map(str::trim);
+pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUsers, String> {
+    let mut users = ReportUsers::new();
+    report::read_rows(csv_text, |name, row| {
         let known = |name: &str| {
-            cell(name).filter(|v| {
+            row.cell(name).filter(|v| {
                 !v.is_empty() && !matches!(*v, "N/A" | "not_supported" | "no_information")
             })
         };
@@ -176,7 +165,9 @@ pub fn parse_credential_report(
             else {
                 continue;
             };
-            let date = cell(&format!("access_key_{n}_last_used_date")).unwrap_or("N/A");
+            let date = row
+                .cell(&format!("access_key_{n}_last_used_date"))
+                .unwrap_or("N/A");
             let last_used = match date {
                 "N/A" | "" => ReportUse::Never,
                 value => match parse_rfc3339(value) {
@@ -191,15 +182,14 @@ pub fn parse_credential_report(
                 },
             };
             slots.push(ReportSlot {
-                active: cell(&format!("access_key_{n}_active")) == Some("true"),
+                active: row.cell(&format!("access_key_{n}_active")) == Some("true"),
                 created_at,
                 last_used,
             });
         }
-        let name = row.get(user_col).unwrap_or_default().trim();
         let name = if name == "<root_account>" { root } else { name };
         users.insert(name.to_string(), slots);
-    }
+    })?;
     Ok(users)
 }
 
