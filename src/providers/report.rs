@@ -144,44 +144,32 @@ pub fn decode_content(content: Option<&str>) -> std::result::Result<Vec<u8>, Str
         .map_err(|err| format!("content is not base64: {err}"))
 }
 
-/// One row of a report's CSV, its cells read by column name.
-pub struct ReportRow<'a> {
-    columns: &'a csv::StringRecord,
-    cells: &'a csv::StringRecord,
-}
+/// A report row's cells by column name.
+pub type Cells = HashMap<String, String>;
 
-impl<'a> ReportRow<'a> {
-    /// The trimmed cell of `column`; `None` when the report has no such column or the row
-    /// stops short of it.
-    pub fn cell(&self, column: &str) -> Option<&'a str> {
-        let index = self.columns.iter().position(|h| h.trim() == column)?;
-        self.cells.get(index).map(str::trim)
-    }
-}
-
-/// Reads a report's CSV (a header line, then a row per user, rows possibly short) and calls
-/// `each` with every row's trimmed `user` cell and the row.
-pub fn read_rows(
-    csv_text: &[u8],
-    mut each: impl FnMut(&str, &ReportRow<'_>),
-) -> std::result::Result<(), String> {
+/// The rows of a report's CSV (a header line, then a row per user; a row may stop short): each
+/// as its `user` cell and its cells by column name (the first column of a name), all trimmed.
+pub fn read_rows(csv_text: &[u8]) -> std::result::Result<Vec<(String, Cells)>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(csv_text);
     let columns = reader.headers().map_err(|e| e.to_string())?.clone();
-    let user = columns
-        .iter()
-        .position(|h| h.trim() == "user")
-        .ok_or("the report has no 'user' column")?;
-    for cells in reader.records() {
-        let cells = cells.map_err(|e| e.to_string())?;
-        let row = ReportRow {
-            columns: &columns,
-            cells: &cells,
-        };
-        each(cells.get(user).unwrap_or_default().trim(), &row);
+    if !columns.iter().any(|c| c.trim() == "user") {
+        return Err("the report has no 'user' column".into());
     }
-    Ok(())
+    let read = |row: csv::StringRecord| {
+        let mut cells = HashMap::new();
+        for (column, cell) in columns.iter().zip(&row) {
+            cells
+                .entry(column.trim().to_string())
+                .or_insert_with(|| cell.trim().to_string());
+        }
+        (cells.get("user").cloned().unwrap_or_default(), cells)
+    };
+    reader
+        .records()
+        .map(|row| row.map(read).map_err(|e| e.to_string()))
+        .collect()
 }
 
 impl CredentialReport {

@@ -198,8 +198,8 @@ fn report_user(cell: &str, root: &str) -> String {
 /// user names our records carry (`root` for the account's row).
 pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUsers, String> {
     let mut users = ReportUsers::new();
-    report::read_rows(csv_text, |name, row| {
-        let cell = |name: &str| row.cell(name);
+    for (name, cells) in report::read_rows(csv_text)? {
+        let cell = |column: &str| cells.get(column).map(String::as_str);
         let none = |v: &str| v.is_empty() || v == "N/A" || v == "-";
         let mut slots = Vec::new();
         for slot in REPORT_SLOTS {
@@ -230,11 +230,11 @@ pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUser
                 last_used,
             });
         }
-        let name = report_user(name, root);
+        let name = report_user(&name, root);
         if !name.is_empty() {
             users.entry(name).or_default().extend(slots);
         }
-    })?;
+    }
     Ok(users)
 }
 

@@ -152,9 +152,10 @@ pub struct GetCredentialReportResult {
 /// records carry (`root` for the root row).
 pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUsers, String> {
     let mut users = ReportUsers::new();
-    report::read_rows(csv_text, |name, row| {
+    for (name, cells) in report::read_rows(csv_text)? {
+        let cell = |column: &str| cells.get(column).map(String::as_str);
         let known = |name: &str| {
-            row.cell(name).filter(|v| {
+            cell(name).filter(|v| {
                 !v.is_empty() && !matches!(*v, "N/A" | "not_supported" | "no_information")
             })
         };
@@ -165,9 +166,7 @@ pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUser
             else {
                 continue;
             };
-            let date = row
-                .cell(&format!("access_key_{n}_last_used_date"))
-                .unwrap_or("N/A");
+            let date = cell(&format!("access_key_{n}_last_used_date")).unwrap_or("N/A");
             let last_used = match date {
                 "N/A" | "" => ReportUse::Never,
                 value => match parse_rfc3339(value) {
@@ -182,14 +181,18 @@ pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUser
                 },
             };
             slots.push(ReportSlot {
-                active: row.cell(&format!("access_key_{n}_active")) == Some("true"),
+                active: cell(&format!("access_key_{n}_active")) == Some("true"),
                 created_at,
                 last_used,
             });
         }
-        let name = if name == "<root_account>" { root } else { name };
+        let name = if name == "<root_account>" {
+            root
+        } else {
+            &name
+        };
         users.insert(name.to_string(), slots);
-    })?;
+    }
     Ok(users)
 }
 
