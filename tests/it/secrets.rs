@@ -329,21 +329,26 @@ fn native_credential_files_are_used_and_never_shown() {
             .to_string(),
         0o644,
     );
+    // aliyun and hcloud keep a list of profiles and name the one in use.
+    let current = |mut profile: serde_json::Value| {
+        profile["name"] = "default".into();
+        serde_json::json!({ "current": "default", "profiles": [profile] }).to_string()
+    };
     let aliyun = write(
         ".aliyun/config.json",
-        serde_json::json!({ "current": "default", "profiles": [{
-            "name": "default", "mode": "AK", "access_key_id": alibaba.access_key_id,
-            "access_key_secret": alibaba.secret_access_key, "region_id": alibaba.region }] })
-        .to_string(),
+        current(
+            serde_json::json!({ "mode": "AK", "access_key_id": alibaba.access_key_id,
+            "access_key_secret": alibaba.secret_access_key, "region_id": alibaba.region }),
+        ),
         0o640,
     );
     let hcloud = write(
         ".hcloud/config.json",
-        serde_json::json!({ "current": "default", "profiles": [{
-            "name": "default", "mode": "AKSK", "accessKeyId": huawei.access_key_id,
+        current(
+            serde_json::json!({ "mode": "AKSK", "accessKeyId": huawei.access_key_id,
             "secretAccessKey": huawei.secret_access_key, "region": huawei.region,
-            "projectId": huawei.project_id }] })
-        .to_string(),
+            "projectId": huawei.project_id }),
+        ),
         0o604,
     );
     let secrets = secrets_in_play(&world, &[]);
