@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{fault, json_array, listed_keys, run, Cloud, Effect, Fault, World, CLOUDS};
+use crate::common::{
+    fault, json_array, listed_keys, own_config, run, Cloud, Effect, Fault, World, CLOUDS,
+};
 use cloudkeys::model::ProviderKind;
 use serde_json::Value;
 
@@ -70,18 +72,9 @@ fn create_saved(world: &World, cloud: &Cloud, file: &str) -> (String, String) {
 /// The secret in `path` really signs requests for `cloud`.
 fn assert_works(world: &World, cloud: &Cloud, path: &Path) {
     let (id, secret) = saved(path);
-    let config = world.home().join(format!("check-{id}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[profiles.check]\nprovider = \"{}\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"{}\"\nendpoint = \"{}\"\n",
-            cloud.kind,
-            world.profile(cloud.admin).region,
-            world.endpoint()
-        ),
-    )
-    .unwrap();
-    crate::common::private(&config);
+    let region = format!("region = \"{}\"\n", world.profile(cloud.admin).region);
+    let file = format!("check-{id}.toml");
+    let config = own_config(world, &file, ("check", cloud.kind), &id, &secret, &region);
     let (stdout, _) = run(
         world
             .bare_cmd()

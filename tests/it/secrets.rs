@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::{json_array, listed_ids, private, run, World, CLOUDS};
+use crate::common::{json_array, listed_ids, own_config, run, World, CLOUDS};
 use cloudkeys::model::ProviderKind;
 
 /// The secrets in play: the sandbox's, the config's, and any `extra` (wrong ones).
@@ -238,22 +238,23 @@ fn failing_runs_print_no_secret_on_any_cloud() {
         // A wrong secret: the cloud refuses the signature, exit 3.
         let profile = world.profile(admin);
         let wrong = format!("{}WRONGwrong", profile.secret_access_key);
-        let config = world.home().join(format!("{kind}-wrong.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[profiles.wrong]\nprovider = \"{kind}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{wrong}\"\nregion = \"{}\"\nendpoint = \"{}\"\n{}",
-                profile.access_key_id,
-                profile.region,
-                world.endpoint(),
-                profile
-                    .project_id
-                    .map(|p| format!("project_id = \"{p}\"\n"))
-                    .unwrap_or_default(),
-            ),
-        )
-        .expect("config written");
-        private(&config);
+        let extra = format!(
+            "region = \"{}\"\n{}",
+            profile.region,
+            profile
+                .project_id
+                .map(|p| format!("project_id = \"{p}\"\n"))
+                .unwrap_or_default(),
+        );
+        let file = format!("{kind}-wrong.toml");
+        let config = own_config(
+            &world,
+            &file,
+            ("wrong", kind),
+            &profile.access_key_id,
+            &wrong,
+            &extra,
+        );
         let secrets = secrets_in_play(&world, &[wrong]);
         for args in [
             vec!["whoami"],

@@ -181,6 +181,23 @@ pub fn add_profile(
     append_config(world, &profile_toml(name, kind, id, secret, &rest));
 }
 
+/// A private config file `file` in the world's home, holding one profile `name` that signs
+/// with (id, secret) at the sandbox; `extra`: more `key = value` lines.
+pub fn own_config(
+    world: &World,
+    file: &str,
+    (name, kind): (&str, ProviderKind),
+    id: &str,
+    secret: &str,
+    extra: &str,
+) -> PathBuf {
+    let path = world.home().join(file);
+    let rest = format!("{extra}endpoint = \"{}\"\n", world.endpoint());
+    std::fs::write(&path, profile_toml(name, kind, id, secret, &rest)).expect("config written");
+    private(&path);
+    path
+}
+
 /// The record of key `id`.
 pub fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
     records
