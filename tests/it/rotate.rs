@@ -781,22 +781,12 @@ fn sigterm_during_create_waits_until_the_secret_is_saved() {
 #[cfg(unix)]
 fn interrupted_during_create(signal: i32) {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    active_bob(&world, cloud);
-    world.inject(fault(
-        cloud.kind,
-        Effect::Latency(Duration::from_secs(3)),
-        cloud.create,
-    ));
+    let slow = Effect::Latency(Duration::from_secs(3));
+    let (world, _) = faulty_bob(cloud, slow, cloud.create, None);
     let save = world.home().join("new.json");
     let started = std::time::Instant::now();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
-        .env_clear()
-        .env("HOME", world.home())
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(world.config_path())
-        .args(rotate_bob(cloud, &save, &[]))
+    let child = world
+        .std_cmd(rotate_bob(cloud, &save, &[]))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -854,15 +844,10 @@ fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orph
 #[test]
 fn a_closed_stderr_does_not_stop_a_rotation_half_way() {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    active_bob(&world, cloud);
+    let (world, _) = bob_world(cloud);
     let save = world.home().join("new.json");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
-        .env_clear()
-        .env("HOME", world.home())
-        .arg("--config")
-        .arg(world.config_path())
-        .args(rotate_bob(cloud, &save, &[]))
+    let mut child = world
+        .std_cmd(rotate_bob(cloud, &save, &[]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
