@@ -198,6 +198,12 @@ pub fn own_config(
     path
 }
 
+/// `whoami -o json` as `profile`, which must succeed: the identity and stderr.
+pub fn whoami(world: &World, profile: &str) -> (Value, String) {
+    let (stdout, stderr) = run(&mut world.as_profile(profile, &["whoami", "-o", "json"]), 0);
+    (json_array(&stdout).remove(0), stderr)
+}
+
 /// The record of key `id`.
 pub fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
     records
