@@ -114,10 +114,19 @@ pub fn canonical_path(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed
 /// (inner runs of spaces folded), sorted by name. Returns (`name:value\n`…, `a;b;c`).
 pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+    lowered_block(headers, |value| fold_spaces(value.trim()))
+}
+
+/// The block and signed list of `headers`, names lower-cased and values as `value` makes them
+/// (each scheme trims, folds or lower-cases its own way).
+pub fn lowered_block(
+    headers: &[(String, String)],
+    value: impl Fn(&str) -> String,
+) -> (String, String) {
     header_block(
         headers
             .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), fold_spaces(value.trim())))
+            .map(|(name, v)| (name.to_ascii_lowercase(), value(v)))
             .collect(),
     )
 }

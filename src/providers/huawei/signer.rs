@@ -136,12 +136,7 @@ fn canonical_uri(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed at both
 /// ends only (inner spaces kept, as the SDK does), sorted by name.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    crate::signing::header_block(
-        headers
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_string()))
-            .collect(),
-    )
+    crate::signing::lowered_block(headers, |value| value.trim().to_string())
 }
 
 /// The parts of an SDK-HMAC-SHA256 `Authorization` header.

@@ -116,12 +116,7 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, timestamp: i64)
 /// names and values and trims values (no folding of inner spaces, unlike SigV4); the SDK only
 /// signs `content-type` and `host`, whose values are lower case anyway.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    crate::signing::header_block(
-        headers
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_ascii_lowercase()))
-            .collect(),
-    )
+    crate::signing::lowered_block(headers, |value| value.trim().to_ascii_lowercase())
 }
 
 /// The parts of a TC3 `Authorization` header.
