@@ -49,6 +49,27 @@ pub fn sign_adding(
     (added, signature)
 }
 
+impl Signature {
+    /// Signs `canonical_request` as every scheme here does: the string to sign is `prefix` (the
+    /// algorithm and the scheme's date and scope lines), a newline and the request's SHA-256;
+    /// the signature its hex HMAC-SHA256 under `key`; `authorization` writes the header from it.
+    pub fn new(
+        canonical_request: String,
+        prefix: &str,
+        key: &[u8],
+        authorization: impl FnOnce(&str) -> String,
+    ) -> Signature {
+        let string_to_sign = format!("{prefix}\n{}", sha256_hex(canonical_request.as_bytes()));
+        let signature = hex::encode(hmac_sha256(key, string_to_sign.as_bytes()));
+        Signature {
+            authorization: authorization(&signature),
+            canonical_request,
+            string_to_sign,
+            signature,
+        }
+    }
+}
+
 /// RFC 3986 unreserved characters (`A-Za-z0-9-_.~`) stay, everything else is `%XX` (upper-case hex).
 pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::signing::{
-    canonical_path, canonical_query, hmac_sha256, parse_query, sha256_hex, RequestParts, Signature,
+    canonical_path, canonical_query, parse_query, sha256_hex, RequestParts, Signature,
 };
 
 /// Algorithm name: first word of the `Authorization` header and of the string to sign.
@@ -59,21 +59,13 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
         canonical_query_string(request.query),
         sha256_hex(request.body),
     );
-    let string_to_sign = format!("{ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()));
-    let signature = hex::encode(hmac_sha256(
-        key.access_key_secret.as_bytes(),
-        string_to_sign.as_bytes(),
-    ));
-    let authorization = format!(
-        "{ALGORITHM} Credential={},SignedHeaders={signed_headers},Signature={signature}",
-        key.access_key_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let secret = key.access_key_secret.as_bytes();
+    Signature::new(canonical_request, ALGORITHM, secret, |signature| {
+        format!(
+            "{ALGORITHM} Credential={},SignedHeaders={signed_headers},Signature={signature}",
+            key.access_key_id
+        )
+    })
 }
 
 /// Canonical query string from the raw query as sent (form-style `+` or `%20` both decode to a

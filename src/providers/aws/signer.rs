@@ -54,10 +54,6 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, amz_date: &str)
     );
     let day = amz_date.get(..8).unwrap_or(amz_date);
     let scope = format!("{day}/{}/{}/aws4_request", key.region, key.service);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
     let k_date = hmac_sha256(
         format!("AWS4{}", key.secret_access_key).as_bytes(),
         day.as_bytes(),
@@ -65,17 +61,13 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, amz_date: &str)
     let k_region = hmac_sha256(&k_date, key.region.as_bytes());
     let k_service = hmac_sha256(&k_region, key.service.as_bytes());
     let k_signing = hmac_sha256(&k_service, b"aws4_request");
-    let signature = hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()));
-    let authorization = format!(
-        "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.access_key_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let prefix = format!("{ALGORITHM}\n{amz_date}\n{scope}");
+    Signature::new(canonical_request, &prefix, &k_signing, |signature| {
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            key.access_key_id
+        )
+    })
 }
 
 /// The parts of a SigV4 `Authorization` header.

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::signing::{
-    canonical_query, header_value, hmac_sha256, parse_query, percent_encode, sha256_hex,
-    RequestParts, Signature,
+    canonical_query, header_value, parse_query, percent_encode, sha256_hex, RequestParts, Signature,
 };
 
 /// Algorithm name: first word of the `Authorization` header and of the string to sign.
@@ -80,24 +79,18 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
         payload_hash(&headers, request.body),
     );
     let date = header_value(&headers, "x-sdk-date").unwrap_or("");
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{date}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let signature = hex::encode(hmac_sha256(
-        key.secret_key.as_bytes(),
-        string_to_sign.as_bytes(),
-    ));
-    let authorization = format!(
-        "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.access_key
-    );
-    Signature {
+    let prefix = format!("{ALGORITHM}\n{date}");
+    Signature::new(
         canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+        &prefix,
+        key.secret_key.as_bytes(),
+        |signature| {
+            format!(
+                "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
+                key.access_key
+            )
+        },
+    )
 }
 
 /// The SDK's payload hash: an empty body always hashes as empty (even with

@@ -92,24 +92,16 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, timestamp: i64)
     );
     let date = scope_date(timestamp);
     let scope = format!("{date}/{}/tc3_request", key.service);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{timestamp}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
     let secret_date = hmac_sha256(format!("TC3{}", key.secret_key).as_bytes(), date.as_bytes());
     let secret_service = hmac_sha256(&secret_date, key.service.as_bytes());
     let secret_signing = hmac_sha256(&secret_service, b"tc3_request");
-    let signature = hex::encode(hmac_sha256(&secret_signing, string_to_sign.as_bytes()));
-    let authorization = format!(
-        "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.secret_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let prefix = format!("{ALGORITHM}\n{timestamp}\n{scope}");
+    Signature::new(canonical_request, &prefix, &secret_signing, |signature| {
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            key.secret_id
+        )
+    })
 }
 
 /// Canonical header block and signed-header list. The API 3.0 documentation lower-cases both
