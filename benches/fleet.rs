@@ -10,9 +10,8 @@
 //! ```
 
 mod common;
+mod support;
 
-use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cloudkeys::sandbox::{Effect, Fault};
@@ -66,23 +65,16 @@ fn options() -> Options {
 
 fn main() {
     let options = options();
-    let binary = env!("CARGO_BIN_EXE_cloudkeys");
     let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
     let (profiles, keys) = {
         let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
         build_fleet(&mut guard, options.profiles, options.users)
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("fleet.toml");
-    let mut file = std::fs::File::create(&path).expect("config file");
-    file.write_all(config(&profiles, &sandbox.endpoint(), options.rate_limit).as_bytes())
-        .expect("config written");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    let (dir, path) = support::private_config(
+        "fleet.toml",
+        &config(&profiles, &sandbox.endpoint(), options.rate_limit),
+    );
 
     println!(
         "fleet: 4 clouds × {} profiles × {} users = {} users, {keys} keys; {} ms added to every request; --concurrency {}; rate limits: {}",
@@ -109,12 +101,7 @@ fn main() {
             guard.settings.faults = vec![Fault::always(Effect::Latency(options.latency))];
         }
         let started = Instant::now();
-        let output = Command::new(binary)
-            .env_clear()
-            .env("HOME", dir.path())
-            .env("NO_COLOR", "1")
-            .arg("--config")
-            .arg(&path)
+        let output = support::cloudkeys(dir.path(), &path)
             .args(["--all-profiles", "--concurrency"])
             .arg(options.concurrency.to_string())
             .args(["audit", "--all-users", "-o", "json"])

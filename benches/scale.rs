@@ -15,9 +15,8 @@
 //! ```
 
 mod common;
+mod support;
 
-use std::io::Write;
-use std::process::Command;
 use std::time::Instant;
 
 use cloudkeys::model::ProviderKind;
@@ -35,7 +34,6 @@ fn value(name: &str) -> Option<u64> {
 fn main() {
     let users = value("--users").unwrap_or(7_500) as usize;
     let limit = value("--rate-limit").unwrap_or(100) as f64;
-    let binary = env!("CARGO_BIN_EXE_cloudkeys");
     let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
     let (profiles, keys) = {
@@ -43,19 +41,11 @@ fn main() {
         build_fleet(&mut guard, 1, users)
     };
     let keys_per_cloud = keys as f64 / 4.0;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("scale.toml");
     // Ceilings far above the sandbox's limit: the adaptive rate has to find the limit itself.
-    std::fs::File::create(&path)
-        .and_then(|mut f| {
-            f.write_all(config(&profiles, &sandbox.endpoint(), Some(10_000)).as_bytes())
-        })
-        .expect("config written");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    let (dir, path) = support::private_config(
+        "scale.toml",
+        &config(&profiles, &sandbox.endpoint(), Some(10_000)),
+    );
     let run = |profile: &str, args: &[&str], rate_limit: Option<f64>| -> (Stats, f64) {
         {
             let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,12 +58,7 @@ fn main() {
             }
         }
         let started = Instant::now();
-        let output = Command::new(binary)
-            .env_clear()
-            .env("HOME", dir.path())
-            .env("NO_COLOR", "1")
-            .arg("--config")
-            .arg(&path)
+        let output = support::cloudkeys(dir.path(), &path)
             .args(["-p", profile, "-o", "json"])
             .args(args)
             .output()

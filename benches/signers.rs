@@ -14,6 +14,22 @@ fn time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_717_243_200, 0).unwrap_or_default()
 }
 
+/// The request `METHOD host/path?query` with `headers` and `body`.
+fn request<'a>(line: &'a str, headers: &'a [(String, String)], body: &'a [u8]) -> RequestParts<'a> {
+    let (method, url) = line.split_once(' ').expect("METHOD host/path");
+    let slash = url.find('/').expect("a path");
+    let (host, target) = url.split_at(slash);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    RequestParts {
+        method,
+        host,
+        path,
+        query,
+        headers,
+        body,
+    }
+}
+
 /// `POST /` form body, as `AwsProvider::call` builds it for ListAccessKeys.
 #[divan::bench]
 fn aws_sigv4() -> usize {
@@ -29,14 +45,7 @@ fn aws_sigv4() -> usize {
         region: "us-east-1",
         service: "iam",
     };
-    let parts = RequestParts {
-        method: "POST",
-        host: "iam.amazonaws.com",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body,
-    };
+    let parts = request("POST iam.amazonaws.com/", &headers, body);
     let (added, _) = aws::signer::sign(black_box(&key), black_box(&parts), time());
     added.len()
 }
@@ -52,14 +61,7 @@ fn tencent_tc3() -> usize {
         token: None,
         service: "cam",
     };
-    let parts = RequestParts {
-        method: "POST",
-        host: "cam.tencentcloudapi.com",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body,
-    };
+    let parts = request("POST cam.tencentcloudapi.com/", &headers, body);
     let (added, _) = tencent::signer::sign(black_box(&key), black_box(&parts), 1_717_243_200);
     added.len()
 }
@@ -76,14 +78,7 @@ fn alibaba_acs3() -> usize {
         access_key_secret: "EXAMPLEsecretEXAMPLEsecret1234",
         security_token: None,
     };
-    let parts = RequestParts {
-        method: "POST",
-        host: "ram.aliyuncs.com",
-        path: "/",
-        query: "UserName=alice",
-        headers: &headers,
-        body: b"",
-    };
+    let parts = request("POST ram.aliyuncs.com/?UserName=alice", &headers, b"");
     let (added, _) = alibaba::signer::sign(
         black_box(&key),
         black_box(&parts),
@@ -102,14 +97,11 @@ fn huawei_sdk_hmac() -> usize {
         secret_key: "EXAMPLEsecretEXAMPLEsecretEXAMPLEsecret1",
         security_token: None,
     };
-    let parts = RequestParts {
-        method: "GET",
-        host: "iam.myhuaweicloud.com",
-        path: "/v5/users/0a1b2c3d4e5f6a7b8c9d/access-keys",
-        query: "limit=100",
-        headers: &headers,
-        body: b"",
-    };
+    let parts = request(
+        "GET iam.myhuaweicloud.com/v5/users/0a1b2c3d4e5f6a7b8c9d/access-keys?limit=100",
+        &headers,
+        b"",
+    );
     let (added, _) = huawei::signer::sign(black_box(&key), black_box(&parts), time());
     added.len()
 }

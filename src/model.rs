@@ -373,31 +373,18 @@ mod tests {
 
     #[test]
     fn key_prefixes_tell_the_cloud() {
-        assert_eq!(
-            ProviderKind::from_key_id("AKIAIOSFODNN7EXAMPLE"),
-            Some(ProviderKind::Aws)
-        );
-        assert_eq!(
-            ProviderKind::from_key_id("ASIAXXXX"),
-            Some(ProviderKind::Aws)
-        );
-        assert_eq!(
-            ProviderKind::from_key_id("LTAI5tXXXX"),
-            Some(ProviderKind::Alibaba)
-        );
-        assert_eq!(
-            ProviderKind::from_key_id("STS.NUxx"),
-            Some(ProviderKind::Alibaba)
-        );
-        assert_eq!(
-            ProviderKind::from_key_id("AKIDz8krbsJ5"),
-            Some(ProviderKind::Tencent)
-        );
-        assert_eq!(
-            ProviderKind::from_key_id("IKIDabc"),
-            Some(ProviderKind::Tencent)
-        );
-        assert_eq!(ProviderKind::from_key_id("HPUAXXXXXXXXXXXXXXXX"), None);
+        use ProviderKind::{Alibaba, Aws, Tencent};
+        for (id, kind) in [
+            ("AKIAIOSFODNN7EXAMPLE", Some(Aws)),
+            ("ASIAXXXX", Some(Aws)),
+            ("LTAI5tXXXX", Some(Alibaba)),
+            ("STS.NUxx", Some(Alibaba)),
+            ("AKIDz8krbsJ5", Some(Tencent)),
+            ("IKIDabc", Some(Tencent)),
+            ("HPUAXXXXXXXXXXXXXXXX", None),
+        ] {
+            assert_eq!(ProviderKind::from_key_id(id), kind, "{id}");
+        }
     }
 
     #[test]

@@ -31,6 +31,45 @@ pub struct Signature {
     pub authorization: String,
 }
 
+/// The `sign` step SigV4, ACS3 and SDK-HMAC-SHA256 share: the caller's headers, `host` and the
+/// signer's `added` ones are all signed by `compute`; returns `added` with `Authorization` last.
+pub fn sign_adding(
+    request: &RequestParts<'_>,
+    mut added: Vec<(String, String)>,
+    compute: impl FnOnce(&RequestParts<'_>) -> Signature,
+) -> (Vec<(String, String)>, Signature) {
+    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
+    signed_headers.push(("host".to_string(), request.host.to_string()));
+    signed_headers.extend(added.iter().cloned());
+    let signature = compute(&RequestParts {
+        headers: &signed_headers,
+        ..*request
+    });
+    added.push(("Authorization".to_string(), signature.authorization.clone()));
+    (added, signature)
+}
+
+impl Signature {
+    /// Signs `canonical_request` as every scheme here does: the string to sign is `prefix` (the
+    /// algorithm and the scheme's date and scope lines), a newline and the request's SHA-256;
+    /// the signature its hex HMAC-SHA256 under `key`; `authorization` writes the header from it.
+    pub fn new(
+        canonical_request: String,
+        prefix: &str,
+        key: &[u8],
+        authorization: impl FnOnce(&str) -> String,
+    ) -> Signature {
+        let string_to_sign = format!("{prefix}\n{}", sha256_hex(canonical_request.as_bytes()));
+        let signature = hex::encode(hmac_sha256(key, string_to_sign.as_bytes()));
+        Signature {
+            authorization: authorization(&signature),
+            canonical_request,
+            string_to_sign,
+            signature,
+        }
+    }
+}
+
 /// RFC 3986 unreserved characters (`A-Za-z0-9-_.~`) stay, everything else is `%XX` (upper-case hex).
 pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -96,10 +135,19 @@ pub fn canonical_path(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed
 /// (inner runs of spaces folded), sorted by name. Returns (`name:value\n`…, `a;b;c`).
 pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+    lowered_block(headers, |value| fold_spaces(value.trim()))
+}
+
+/// The block and signed list of `headers`, names lower-cased and values as `value` makes them
+/// (each scheme trims, folds or lower-cases its own way).
+pub fn lowered_block(
+    headers: &[(String, String)],
+    value: impl Fn(&str) -> String,
+) -> (String, String) {
     header_block(
         headers
             .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), fold_spaces(value.trim())))
+            .map(|(name, v)| (name.to_ascii_lowercase(), value(v)))
             .collect(),
     )
 }
@@ -195,6 +243,20 @@ pub fn parse_authorization<'a>(
     })
 }
 
+/// The `N` parts of a scoped credential (`ID/DATE/…/terminator`, SigV4 and TC3) before its
+/// `terminator`, and what follows it (each scheme decides whether anything may).
+pub fn credential_scope<'a, const N: usize>(
+    credential: &'a str,
+    terminator: &str,
+) -> Option<([String; N], std::str::Split<'a, char>)> {
+    let mut scope = credential.split('/');
+    let mut parts: [String; N] = std::array::from_fn(|_| String::new());
+    for part in &mut parts {
+        *part = scope.next()?.to_string();
+    }
+    (scope.next()? == terminator).then_some((parts, scope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +289,139 @@ mod tests {
         let (block, signed) = canonical_headers(&headers);
         assert_eq!(block, "host:h\nx-b:two words\n");
         assert_eq!(signed, "host;x-b");
+    }
+}
+
+/// What the four signers' vector tests share: reading a shared vector file and comparing our
+/// values with the ones the cloud's SDK computed.
+#[cfg(test)]
+pub(crate) mod vectors {
+    use super::{RequestParts, Signature};
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde_json::Value;
+
+    /// The cases of a shared vector file (`{"cases": [...]}`); it must hold `count` of them.
+    pub fn cases(text: &str, count: usize) -> Vec<Value> {
+        let doc: Value = serde_json::from_str(text).unwrap();
+        let cases = doc["cases"].as_array().unwrap().clone();
+        assert_eq!(cases.len(), count, "every case of the shared file");
+        cases
+    }
+
+    pub fn text<'a>(case: &'a Value, field: &str) -> &'a str {
+        case[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no string {field}", case["name"]))
+    }
+
+    /// A UTC time written as `format`.
+    pub fn utc(time: &str, format: &str) -> DateTime<Utc> {
+        NaiveDateTime::parse_from_str(time, format)
+            .unwrap()
+            .and_utc()
+    }
+
+    /// An object of header name → value, as pairs.
+    pub fn header_pairs(value: &Value) -> Vec<(String, String)> {
+        value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// A list of `[name, value]`, as pairs; other values as the SDKs stringify them (ints as
+    /// digits, booleans in lower case).
+    pub fn pairs(value: &Value) -> Vec<(String, String)> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let value = match &pair[1] {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (pair[0].as_str().unwrap().to_string(), value)
+            })
+            .collect()
+    }
+
+    /// The headers the caller hands the signer: all sent but those named (any case).
+    pub fn without(headers: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .filter(|(n, _)| !names.iter().any(|s| n.eq_ignore_ascii_case(s)))
+            .cloned()
+            .collect()
+    }
+
+    /// The case's request (its `method`, `host` and `body`) at `path?query` with `headers`.
+    pub fn request<'a>(
+        case: &'a Value,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a [(String, String)],
+    ) -> RequestParts<'a> {
+        RequestParts {
+            method: text(case, "method"),
+            host: text(case, "host"),
+            path,
+            query,
+            headers,
+            body: text(case, "body").as_bytes(),
+        }
+    }
+
+    /// Our four computed values are the SDK's.
+    pub fn assert_signature(signature: &Signature, expected: &Value, name: &str) {
+        assert_eq!(
+            signature.canonical_request, expected["canonical_request"],
+            "{name}"
+        );
+        assert_eq!(
+            signature.string_to_sign, expected["string_to_sign"],
+            "{name}"
+        );
+        assert_eq!(signature.signature, expected["signature"], "{name}");
+        assert_eq!(signature.authorization, expected["authorization"], "{name}");
+    }
+
+    /// What we send: the signer's headers, the caller's, and the HTTP client's Host if given.
+    pub fn ours(
+        added: &[(String, String)],
+        caller: &[(String, String)],
+        host: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let host = host.map(|h| ("Host".to_string(), h.to_string()));
+        added.iter().chain(caller).chain(&host).cloned().collect()
+    }
+
+    /// Every header the SDK sent is one of `ours`, with the same value.
+    pub fn assert_sent(ours: &[(String, String)], sent: &[(String, String)], name: &str) {
+        for (sent_name, sent_value) in sent {
+            let value = super::header_value(ours, sent_name);
+            assert_eq!(
+                value,
+                Some(sent_value.as_str()),
+                "{name}: header {sent_name}"
+            );
+        }
+    }
+
+    /// The sandbox's path: the headers of `sent` that `signed` names (lower case), each there.
+    pub fn signed_subset(
+        sent: &[(String, String)],
+        signed: &[String],
+        name: &str,
+    ) -> Vec<(String, String)> {
+        let subset: Vec<(String, String)> = sent
+            .iter()
+            .filter(|(n, _)| signed.contains(&n.to_ascii_lowercase()))
+            .cloned()
+            .collect();
+        assert_eq!(subset.len(), signed.len(), "{name}");
+        subset
     }
 }

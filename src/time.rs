@@ -54,38 +54,54 @@ mod tests {
     use super::*;
     use crate::model::format_time;
 
+    /// Each parser turns each input into that UTC time, and refuses the rest.
+    fn check(parse: fn(&str) -> Option<DateTime<Utc>>, good: &[(&str, &str)], bad: &[&str]) {
+        for (input, utc) in good {
+            let t = parse(input).unwrap_or_else(|| panic!("{input}"));
+            assert_eq!(format_time(&t), *utc, "{input}");
+        }
+        for input in bad {
+            assert!(parse(input).is_none(), "{input}");
+        }
+    }
+
     #[test]
     fn rfc3339_variants() {
-        let t = parse_rfc3339("2026-11-22T15:38:43.123456Z").unwrap();
-        assert_eq!(format_time(&t), "2026-11-22T15:38:43Z");
-        let t = parse_rfc3339("2026-11-22T15:38:43+08:00").unwrap();
-        assert_eq!(format_time(&t), "2026-11-22T07:38:43Z");
-        assert!(parse_rfc3339("yesterday").is_none());
+        let good = [
+            ("2026-11-22T15:38:43.123456Z", "2026-11-22T15:38:43Z"),
+            ("2026-11-22T15:38:43+08:00", "2026-11-22T07:38:43Z"),
+        ];
+        check(parse_rfc3339, &good, &["yesterday"]);
     }
 
     #[test]
     fn tencent_times_are_beijing_time() {
-        // 23:30 in Beijing is 15:30 UTC the same day.
-        let t = parse_beijing("2024-03-01 23:30:00").unwrap();
-        assert_eq!(format_time(&t), "2024-03-01T15:30:00Z");
-        // 05:00 in Beijing is the previous day in UTC.
-        let t = parse_beijing("2024-03-01 05:00:00").unwrap();
-        assert_eq!(format_time(&t), "2024-02-29T21:00:00Z");
-        let d = parse_beijing_date("2024-06-01").unwrap();
-        assert_eq!(format_time(&d), "2024-05-31T16:00:00Z");
-        assert!(parse_beijing("2024-13-01 00:00:00").is_none());
+        let good = [
+            // 23:30 in Beijing is 15:30 UTC the same day.
+            ("2024-03-01 23:30:00", "2024-03-01T15:30:00Z"),
+            // 05:00 in Beijing is the previous day in UTC.
+            ("2024-03-01 05:00:00", "2024-02-29T21:00:00Z"),
+        ];
+        check(parse_beijing, &good, &["2024-13-01 00:00:00"]);
+        check(
+            parse_beijing_date,
+            &[("2024-06-01", "2024-05-31T16:00:00Z")],
+            &[],
+        );
     }
 
     #[test]
     fn go_times() {
         let t = parse_go_time("2026-12-07 09:02:00.147 +0000 UTC").unwrap();
         assert_eq!(t.timestamp_subsec_millis(), 147);
-        assert_eq!(format_time(&t), "2026-12-07T09:02:00Z");
-        let t = parse_go_time("2025-04-18 07:56:03.551866 +0800 CST").unwrap();
-        assert_eq!(format_time(&t), "2025-04-17T23:56:03Z");
-        let t = parse_go_time("2025-04-18 07:56:03 +0000 UTC").unwrap();
-        assert_eq!(format_time(&t), "2025-04-18T07:56:03Z");
-        assert!(parse_go_time("2025-04-18").is_none());
-        assert!(parse_go_time("").is_none());
+        let good = [
+            ("2026-12-07 09:02:00.147 +0000 UTC", "2026-12-07T09:02:00Z"),
+            (
+                "2025-04-18 07:56:03.551866 +0800 CST",
+                "2025-04-17T23:56:03Z",
+            ),
+            ("2025-04-18 07:56:03 +0000 UTC", "2025-04-18T07:56:03Z"),
+        ];
+        check(parse_go_time, &good, &["2025-04-18", ""]);
     }
 }

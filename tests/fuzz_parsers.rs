@@ -255,21 +255,39 @@ fn json_string() -> impl Strategy<Value = String> {
     ]
 }
 
-fn json_value() -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
+/// Null, booleans and integers: the JSON leaves every reader meets.
+fn json_scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+    ]
+}
+
+fn json_value() -> BoxedStrategy<Value> {
+    let leaf = prop_oneof![
+        3 => json_scalar(),
+        1 => any::<u64>().prop_map(Value::from),
+        1 => any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
             .map(Value::Number)
             .unwrap_or(Value::Null)),
-        json_string().prop_map(Value::String),
+        1 => json_string().prop_map(Value::String),
     ];
-    leaf.prop_recursive(5, 96, 8, |inner| {
+    json_tree(leaf, JSON_KEYS, (5, 96, 8), 5)
+}
+
+/// JSON trees over `leaf`, objects keyed from `keys`: `(depth, size, branch)` as
+/// `prop_recursive` takes them, lists shorter than `list`.
+fn json_tree(
+    leaf: impl Strategy<Value = Value> + 'static,
+    keys: &'static [&'static str],
+    (depth, size, branch): (u32, u32, u32),
+    list: usize,
+) -> BoxedStrategy<Value> {
+    leaf.prop_recursive(depth, size, branch, move |inner| {
         prop_oneof![
-            vec(inner.clone(), 0..5).prop_map(Value::Array),
-            vec((select(JSON_KEYS), inner), 0..8).prop_map(|fields| Value::Object(
+            vec(inner.clone(), 0..list).prop_map(Value::Array),
+            vec((select(keys), inner), 0..8).prop_map(|fields| Value::Object(
                 fields
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v))
@@ -316,8 +334,11 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn aws_answers_of_random_bytes(data in vec(any::<u8>(), 0..2048)) {
+    fn answers_of_random_bytes(data in vec(any::<u8>(), 0..2048)) {
         fuzzing::target_aws_answer(&data);
+        fuzzing::target_tencent_answer(&data);
+        fuzzing::target_alibaba_answer(&data);
+        fuzzing::target_huawei_answer(&data);
     }
 
     #[test]
@@ -329,46 +350,19 @@ proptest! {
         fuzzing::target_aws_answer(&with_status(status, &maybe_truncated(doc.into_bytes(), cut)));
     }
 
+    /// Each JSON cloud's reader on an answer made for it.
     #[test]
-    fn tencent_answers_of_random_bytes(data in vec(any::<u8>(), 0..2048)) {
-        fuzzing::target_tencent_answer(&data);
-    }
-
-    #[test]
-    fn tencent_answers_of_random_json(
+    fn answers_of_random_json(
         status in 0..STATUSES.len(),
-        body in json_answer(ProviderKind::Tencent),
+        tencent in json_answer(ProviderKind::Tencent),
+        alibaba in json_answer(ProviderKind::Alibaba),
+        huawei in json_answer(ProviderKind::Huawei),
         cut in prop::option::weighted(0.1, any::<usize>()),
     ) {
-        fuzzing::target_tencent_answer(&with_status(status, &maybe_truncated(body, cut)));
-    }
-
-    #[test]
-    fn alibaba_answers_of_random_bytes(data in vec(any::<u8>(), 0..2048)) {
-        fuzzing::target_alibaba_answer(&data);
-    }
-
-    #[test]
-    fn alibaba_answers_of_random_json(
-        status in 0..STATUSES.len(),
-        body in json_answer(ProviderKind::Alibaba),
-        cut in prop::option::weighted(0.1, any::<usize>()),
-    ) {
-        fuzzing::target_alibaba_answer(&with_status(status, &maybe_truncated(body, cut)));
-    }
-
-    #[test]
-    fn huawei_answers_of_random_bytes(data in vec(any::<u8>(), 0..2048)) {
-        fuzzing::target_huawei_answer(&data);
-    }
-
-    #[test]
-    fn huawei_answers_of_random_json(
-        status in 0..STATUSES.len(),
-        body in json_answer(ProviderKind::Huawei),
-        cut in prop::option::weighted(0.1, any::<usize>()),
-    ) {
-        fuzzing::target_huawei_answer(&with_status(status, &maybe_truncated(body, cut)));
+        let answer = |body| with_status(status, &maybe_truncated(body, cut));
+        fuzzing::target_tencent_answer(&answer(tencent));
+        fuzzing::target_alibaba_answer(&answer(alibaba));
+        fuzzing::target_huawei_answer(&answer(huawei));
     }
 }
 
@@ -862,28 +856,15 @@ const NATIVE_JSON_KEYS: &[&str] = &[
 
 fn native_json_value() -> BoxedStrategy<Value> {
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        prop_oneof![
+        3 => json_scalar(),
+        1 => prop_oneof![
             any::<String>(),
             select(&["AK", "StsToken", "AKSK", "RamRoleArn", "default", ""][..])
                 .prop_map(str::to_string),
         ]
         .prop_map(Value::String),
     ];
-    leaf.prop_recursive(4, 64, 6, |inner| {
-        prop_oneof![
-            vec(inner.clone(), 0..4).prop_map(Value::Array),
-            vec((select(NATIVE_JSON_KEYS), inner), 0..8).prop_map(|fields| Value::Object(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect()
-            )),
-        ]
-    })
-    .boxed()
+    json_tree(leaf, NATIVE_JSON_KEYS, (4, 64, 6), 4)
 }
 
 fn config_target(file: ConfigFile, content: &[u8]) {

@@ -133,6 +133,45 @@ pub struct CredentialReport {
     pub names_service: bool,
 }
 
+/// A report's key slots by the user names the provider's records carry.
+pub type ReportUsers = HashMap<String, Vec<ReportSlot>>;
+
+/// Decodes a report's base64 content (a page of it, for Alibaba).
+pub fn decode_content(content: Option<&str>) -> std::result::Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(content.unwrap_or_default().trim())
+        .map_err(|err| format!("content is not base64: {err}"))
+}
+
+/// A report row's cells by column name.
+pub type Cells = HashMap<String, String>;
+
+/// The rows of a report's CSV (a header line, then a row per user; a row may stop short): each
+/// as its `user` cell and its cells by column name (the first column of a name), all trimmed.
+pub fn read_rows(csv_text: &[u8]) -> std::result::Result<Vec<(String, Cells)>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text);
+    let columns = reader.headers().map_err(|e| e.to_string())?.clone();
+    if !columns.iter().any(|c| c.trim() == "user") {
+        return Err("the report has no 'user' column".into());
+    }
+    let read = |row: csv::StringRecord| {
+        let mut cells = HashMap::new();
+        for (column, cell) in columns.iter().zip(&row) {
+            cells
+                .entry(column.trim().to_string())
+                .or_insert_with(|| cell.trim().to_string());
+        }
+        (cells.get("user").cloned().unwrap_or_default(), cells)
+    };
+    reader
+        .records()
+        .map(|row| row.map(read).map_err(|e| e.to_string()))
+        .collect()
+}
+
 impl CredentialReport {
     /// True when the report knows the user and shows no key: its keys need not be listed.
     pub fn shows_no_keys(&self, user: &str) -> bool {

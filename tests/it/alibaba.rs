@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::{
     assert_no_secret, assert_report_scan, by_id, comparable, json_array, run, scan_all_users,
-    World, ALIBABA,
+    whoami, World, ALIBABA,
 };
 
 const PROFILE: &str = "alibaba-admin";
@@ -159,11 +159,7 @@ fn the_account_itself_lists_its_own_keys_besides_its_users() {
         users.into_iter().collect::<Vec<_>>(),
         ["<root>", "deploy-bot", "ops", "oss-backup", "zhang.wei"]
     );
-    let (stdout, _) = run(
-        &mut world.as_profile("alibaba-root", &["whoami", "-o", "json"]),
-        0,
-    );
-    let me = &json_array(&stdout)[0];
+    let (me, _) = whoami(&world, "alibaba-root");
     assert_eq!(me["type"], "root");
     assert!(me["user"].is_null());
     assert_eq!(me["account_id"], root.account_id.as_str());

@@ -352,19 +352,15 @@ fn allow_list_entries_waive_findings_until_their_end_date() {
 fn an_unreadable_profile_gives_exit_5_and_the_rest_is_reported() {
     let world = World::new();
     world.inject(Fault::always(Effect::Throttle).provider(ProviderKind::Tencent));
-    let (stdout, stderr) = run(
-        &mut world.cmd([
-            "-p",
-            "aws-admin,tencent-admin",
-            "--retries",
-            "0",
-            "audit",
-            "--all-users",
-            "-o",
-            "json",
-        ]),
-        5,
-    );
+    let both = [
+        "-p",
+        "aws-admin,tencent-admin",
+        "--retries",
+        "0",
+        "audit",
+        "--all-users",
+    ];
+    let (stdout, stderr) = run(&mut world.cmd([&both[..], &["-o", "json"]].concat()), 5);
     let findings = json_array(&stdout);
     assert!(!findings.is_empty());
     assert!(findings.iter().all(|f| f["provider"] == "aws"), "{stdout}");
@@ -374,17 +370,7 @@ fn an_unreadable_profile_gives_exit_5_and_the_rest_is_reported() {
     assert_eq!(error["profile"], "tencent-admin");
 
     // The table says the audit is incomplete.
-    let (stdout, _) = run(
-        &mut world.cmd([
-            "-p",
-            "aws-admin,tencent-admin",
-            "--retries",
-            "0",
-            "audit",
-            "--all-users",
-        ]),
-        5,
-    );
+    let (stdout, _) = run(&mut world.cmd(both), 5);
     assert!(stdout.contains("1 target could not be read"), "{stdout}");
 
     // Nothing readable at all: the failure's own exit code.
@@ -533,6 +519,7 @@ fn a_fleet_audit_is_the_same_every_run() {
 #[test]
 fn bad_audit_settings_are_usage_errors() {
     let world = World::new();
+    let aws = |args: &[&str]| world.as_profile("aws-admin", args);
     for (text, needle) in [
         ("\n[audit]\nmax_age_days = -5\n", "max_age_days"),
         ("\n[audit]\nmax_age = 5\n", "max_age"),
@@ -545,19 +532,13 @@ fn bad_audit_settings_are_usage_errors() {
     ] {
         let original = std::fs::read_to_string(world.config_path()).unwrap();
         append_config(&world, text);
-        refused(&mut world.as_profile("aws-admin", &["audit"]), 2, needle);
+        refused(&mut aws(&["audit"]), 2, needle);
         std::fs::write(world.config_path(), original).unwrap();
     }
-    let (_, stderr) = run(
-        &mut world.as_profile("aws-admin", &["audit", "--skip", "too-old"]),
-        2,
-    );
+    let (_, stderr) = run(&mut aws(&["audit", "--skip", "too-old"]), 2);
     assert!(stderr.contains("too-old"), "{stderr}");
-    refused(
-        &mut world.as_profile("aws-admin", &["audit", "--allow", "not/a/key"]),
-        2,
-        "invalid access key id",
-    );
+    let bad_allow = ["audit", "--allow", "not/a/key"];
+    refused(&mut aws(&bad_allow), 2, "invalid access key id");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::common::{
     add_profile, assert_one_line_error, assert_report_scan, json_array, refused, run,
-    scan_all_users, World, AWS,
+    scan_all_users, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -223,11 +223,7 @@ fn a_role_session_without_user_is_told_it_has_no_keys_of_its_own() {
     let extra = format!("session_token = \"{token}\"\nregion = \"us-east-1\"\n");
     add_profile(&world, "aws-role", AWS_KIND, &id, &secret, &extra);
 
-    let (stdout, _) = run(
-        &mut world.as_profile("aws-role", &["whoami", "-o", "json"]),
-        0,
-    );
-    let me = &json_array(&stdout)[0];
+    let (me, _) = whoami(&world, "aws-role");
     assert_eq!(me["type"], "role");
     assert_eq!(
         me["arn"],

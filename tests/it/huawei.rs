@@ -7,7 +7,7 @@ use cloudkeys::model::{format_time, ProviderKind};
 use serde_json::Value;
 
 use crate::common::{
-    add_profile, assert_no_secret, json_array, refused, run, World, HUAWEI, TEST_PROJECT,
+    add_profile, assert_no_secret, json_array, refused, run, whoami, World, HUAWEI, TEST_PROJECT,
 };
 
 const ADMIN: &str = "huawei-admin";
@@ -159,11 +159,7 @@ fn a_plain_user_manages_its_own_keys_and_sees_denials_explained_with_verbose() {
     let alice_id = world.user_id(HW, "alice");
     assert!(world.keys(HW, "alice")[1].last_used.is_none());
     // Alice may not list users: STS5's caller identity needs no permission.
-    let (stdout, _) = run(
-        &mut world.as_profile("huawei-alice", &["whoami", "-o", "json"]),
-        0,
-    );
-    let identity = &json_array(&stdout)[0];
+    let (identity, _) = whoami(&world, "huawei-alice");
     assert_eq!(identity["user_id"], alice_id.as_str());
     assert_eq!(identity["type"], "user");
     // Signing recorded the use of her key.
@@ -253,8 +249,7 @@ fn whoami_and_list_need_no_iam_list_permission() {
     let world = World::new();
     world.huawei_no_list_permission("admin");
     let admin_id = world.user_id(HW, "admin");
-    let (stdout, stderr) = run(&mut world.as_profile(ADMIN, &["whoami", "-o", "json"]), 0);
-    let identity = &json_array(&stdout)[0];
+    let (identity, stderr) = whoami(&world, ADMIN);
     assert_eq!(identity["account_id"], HUAWEI.account, "{stderr}");
     assert_eq!(identity["user"], "admin");
     assert_eq!(identity["user_id"], admin_id.as_str());
@@ -285,11 +280,7 @@ fn temporary_credentials_without_list_permission_see_their_own_keys() {
     let (ak, sk, token) = world.huawei_session("alice");
     let extra = format!("session_token = \"{token}\"\n");
     add_profile(&world, "huawei-alice-temp", HW, &ak, &sk, &extra);
-    let (stdout, stderr) = run(
-        &mut world.as_profile("huawei-alice-temp", &["whoami", "-o", "json"]),
-        0,
-    );
-    let identity = &json_array(&stdout)[0];
+    let (identity, stderr) = whoami(&world, "huawei-alice-temp");
     assert_eq!(identity["user"], "alice", "{stderr}");
     assert_eq!(identity["user_id"], world.user_id(HW, "alice").as_str());
     assert_eq!(identity["account_id"], HUAWEI.account);

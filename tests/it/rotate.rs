@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{fault, json_array, listed_keys, run, Cloud, Effect, Fault, World, CLOUDS};
+use crate::common::{
+    fault, json_array, listed_keys, own_config, run, Cloud, Effect, World, CLOUDS,
+};
 use cloudkeys::model::ProviderKind;
 use serde_json::Value;
 
@@ -13,13 +15,26 @@ fn bob_keys(world: &World, cloud: &Cloud) -> Vec<(String, String)> {
     listed_keys(world, cloud.admin, "bob")
 }
 
-/// A test world where the cloud answers with `fault`, and bob's key id.
-fn bob_world(cloud: &Cloud, fault: Option<Fault>) -> (World, String) {
+/// A test world where bob has one active key, and that key's id.
+fn bob_world(cloud: &Cloud) -> (World, String) {
     let world = World::new();
     let old = active_bob(&world, cloud);
-    if let Some(fault) = fault {
-        world.inject(fault);
-    }
+    (world, old)
+}
+
+/// Bob's world where `cloud`'s `action` answers with `effect` (only `times` times, when given).
+fn faulty_bob(
+    cloud: &Cloud,
+    effect: Effect,
+    action: &str,
+    times: Option<usize>,
+) -> (World, String) {
+    let (world, old) = bob_world(cloud);
+    let fault = fault(cloud.kind, effect, action);
+    world.inject(match times {
+        Some(n) => fault.times(n),
+        None => fault,
+    });
     (world, old)
 }
 
@@ -70,18 +85,9 @@ fn create_saved(world: &World, cloud: &Cloud, file: &str) -> (String, String) {
 /// The secret in `path` really signs requests for `cloud`.
 fn assert_works(world: &World, cloud: &Cloud, path: &Path) {
     let (id, secret) = saved(path);
-    let config = world.home().join(format!("check-{id}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[profiles.check]\nprovider = \"{}\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nregion = \"{}\"\nendpoint = \"{}\"\n",
-            cloud.kind,
-            world.profile(cloud.admin).region,
-            world.endpoint()
-        ),
-    )
-    .unwrap();
-    crate::common::private(&config);
+    let region = format!("region = \"{}\"\n", world.profile(cloud.admin).region);
+    let file = format!("check-{id}.toml");
+    let config = own_config(world, &file, ("check", cloud.kind), &id, &secret, &region);
     let (stdout, _) = run(
         world
             .bare_cmd()
@@ -129,53 +135,29 @@ fn rotating_the_profiles_own_key_on_every_cloud() {
 #[test]
 fn rotating_another_users_key_needs_a_file_and_a_choice() {
     let world = World::new();
-    let (_, stderr) = run(
-        &mut world.as_profile("aws-admin", &["rotate", "--user", "bob"]),
-        2,
-    );
+    let admin = |args: &[&str], code| run(&mut world.as_profile("aws-admin", args), code);
+    let (_, stderr) = admin(&["rotate", "--user", "bob"], 2);
     assert!(stderr.contains("needs --save FILE"), "{stderr}");
     let save = world.home().join("a.json");
-    let (_, stderr) = run(
-        &mut world.as_profile(
-            "aws-admin",
-            &[
-                "rotate",
-                "--user",
-                "alice",
-                "--save",
-                save.to_str().unwrap(),
-            ],
-        ),
-        2,
-    );
+    let alice = [
+        "rotate",
+        "--user",
+        "alice",
+        "--save",
+        save.to_str().unwrap(),
+    ];
+    let (_, stderr) = admin(&alice, 2);
     assert!(
         stderr.contains("choose the one to replace with --key"),
         "{stderr}"
     );
     // alice has two keys: replacing one would need a third first.
-    let (stdout, _) = run(
-        &mut world.as_profile("aws-admin", &["list", "--user", "alice", "-o", "json"]),
-        0,
-    );
+    let (stdout, _) = admin(&["list", "--user", "alice", "-o", "json"], 0);
     let first = json_array(&stdout)[0]["access_key_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let (_, stderr) = run(
-        &mut world.as_profile(
-            "aws-admin",
-            &[
-                "rotate",
-                "--user",
-                "alice",
-                "--key",
-                &first,
-                "--save",
-                save.to_str().unwrap(),
-            ],
-        ),
-        3,
-    );
+    let (_, stderr) = admin(&[&alice[..], &["--key", &first]].concat(), 3);
     assert!(stderr.contains("already has 2 keys"), "{stderr}");
     assert!(!save.exists());
 }
@@ -193,22 +175,28 @@ fn dry_run_changes_nothing() {
     }
 }
 
+/// Rotating bob's key into `save` exits `code`, says `says` on stderr, prints nothing on
+/// stdout and leaves bob with his one key `old`, still active.
+fn assert_rotation_undone(
+    world: &World,
+    cloud: &Cloud,
+    save: &Path,
+    code: i32,
+    says: &str,
+    old: String,
+) {
+    let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, save, &[])), code);
+    assert!(stderr.contains(says), "{}: {stderr}", cloud.kind);
+    assert!(stdout.is_empty());
+    assert_eq!(bob_keys(world, cloud), [(old, "active".to_string())]);
+}
+
 #[test]
 fn create_failing_leaves_everything_as_it_was() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(
-            cloud,
-            Some(fault(cloud.kind, Effect::ServerError, cloud.create)),
-        );
+        let (world, old) = faulty_bob(cloud, Effect::ServerError, cloud.create, None);
         let save = world.home().join("new.json");
-        let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
-        assert!(
-            stderr.contains("no key was created"),
-            "{}: {stderr}",
-            cloud.kind
-        );
-        assert!(stdout.is_empty());
-        assert_eq!(bob_keys(&world, cloud), [(old, "active".to_string())]);
+        assert_rotation_undone(&world, cloud, &save, 4, "no key was created", old);
         assert!(!save.exists());
     }
 }
@@ -216,10 +204,7 @@ fn create_failing_leaves_everything_as_it_was() {
 #[test]
 fn a_lost_create_answer_is_reported_and_a_rerun_finishes_without_a_third_key() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(
-            cloud,
-            Some(fault(cloud.kind, Effect::LoseAnswer, cloud.create).times(1)),
-        );
+        let (world, old) = faulty_bob(cloud, Effect::LoseAnswer, cloud.create, Some(1));
         let save = world.home().join("new.json");
         let (_, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
         let keys = bob_keys(&world, cloud);
@@ -273,26 +258,17 @@ fn unwritable(world: &World) -> std::path::PathBuf {
 #[test]
 fn a_failed_save_deletes_the_new_key_again() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(cloud, None);
+        let (world, old) = bob_world(cloud);
         let save = unwritable(&world);
-        let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 2);
-        assert!(
-            stderr.contains("was deleted again, nothing changed"),
-            "{}: {stderr}",
-            cloud.kind
-        );
-        assert!(stdout.is_empty());
-        assert_eq!(bob_keys(&world, cloud), [(old, "active".to_string())]);
+        let says = "was deleted again, nothing changed";
+        assert_rotation_undone(&world, cloud, &save, 2, says, old);
     }
 }
 
 #[test]
 fn when_save_and_undo_both_fail_the_secret_is_printed() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(
-            cloud,
-            Some(fault(cloud.kind, Effect::ServerError, cloud.delete)),
-        );
+        let (world, old) = faulty_bob(cloud, Effect::ServerError, cloud.delete, None);
         let save = unwritable(&world);
         let (stdout, stderr) = run(&mut world.cmd(rotate_bob(cloud, &save, &["-o", "json"])), 2);
         assert!(stderr.contains("its secret is printed above"), "{stderr}");
@@ -320,10 +296,7 @@ fn when_save_and_undo_both_fail_the_secret_is_printed() {
 #[test]
 fn when_save_undo_and_print_fail_the_key_left_is_named() {
     let cloud = &CLOUDS[0];
-    let (world, old) = bob_world(
-        cloud,
-        Some(fault(cloud.kind, Effect::ServerError, cloud.delete)),
-    );
+    let (world, old) = faulty_bob(cloud, Effect::ServerError, cloud.delete, None);
     let save = unwritable(&world);
     let full = std::fs::OpenOptions::new()
         .write(true)
@@ -351,7 +324,7 @@ fn when_save_undo_and_print_fail_the_key_left_is_named() {
 #[test]
 fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(cloud, None);
+        let (world, old) = bob_world(cloud);
         world.set_new_key_delay(Duration::from_secs(4));
         let save = world.home().join("new.json");
         let mut args = rotate_bob(cloud, &save, &[]);
@@ -389,10 +362,7 @@ fn verify_timing_out_keeps_the_old_key_and_a_rerun_finishes() {
 #[test]
 fn deactivate_failing_is_reported_and_a_rerun_finishes() {
     for cloud in CLOUDS {
-        let (world, old) = bob_world(
-            cloud,
-            Some(fault(cloud.kind, Effect::ServerError, cloud.update)),
-        );
+        let (world, old) = faulty_bob(cloud, Effect::ServerError, cloud.update, None);
         let save = world.home().join("new.json");
         let args = rotate_bob(cloud, &save, &[]);
         let (_, stderr) = run(&mut world.cmd(&args), 4);
@@ -654,7 +624,7 @@ fn a_refused_create_leaves_no_journal_and_a_key_made_by_hand_is_never_deleted() 
 }
 
 fn refused_create_then_key_by_hand(cloud: &Cloud) {
-    let (world, old) = bob_world(cloud, None);
+    let (world, old) = bob_world(cloud);
     // A definite answer: the policy lacks iam:CreateAccessKey.
     world.deny(&[cloud.create]);
     let save = world.home().join("new.json");
@@ -811,22 +781,12 @@ fn sigterm_during_create_waits_until_the_secret_is_saved() {
 #[cfg(unix)]
 fn interrupted_during_create(signal: i32) {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    active_bob(&world, cloud);
-    world.inject(fault(
-        cloud.kind,
-        Effect::Latency(Duration::from_secs(3)),
-        cloud.create,
-    ));
+    let slow = Effect::Latency(Duration::from_secs(3));
+    let (world, _) = faulty_bob(cloud, slow, cloud.create, None);
     let save = world.home().join("new.json");
     let started = std::time::Instant::now();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
-        .env_clear()
-        .env("HOME", world.home())
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(world.config_path())
-        .args(rotate_bob(cloud, &save, &[]))
+    let child = world
+        .std_cmd(rotate_bob(cloud, &save, &[]))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -854,10 +814,7 @@ fn interrupted_during_create(signal: i32) {
 #[test]
 fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orphan() {
     let cloud = &CLOUDS[0];
-    let (world, old) = bob_world(
-        cloud,
-        Some(fault(cloud.kind, Effect::LoseAnswer, cloud.create).times(1)),
-    );
+    let (world, old) = faulty_bob(cloud, Effect::LoseAnswer, cloud.create, Some(1));
     let save = world.home().join("new.json");
     run(&mut world.cmd(rotate_bob(cloud, &save, &[])), 4);
     assert_eq!(journals(&world).len(), 1);
@@ -887,15 +844,10 @@ fn after_a_lost_create_answer_a_key_made_later_by_hand_is_not_taken_for_the_orph
 #[test]
 fn a_closed_stderr_does_not_stop_a_rotation_half_way() {
     let cloud = &CLOUDS[0];
-    let world = World::new();
-    active_bob(&world, cloud);
+    let (world, _) = bob_world(cloud);
     let save = world.home().join("new.json");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkeys"))
-        .env_clear()
-        .env("HOME", world.home())
-        .arg("--config")
-        .arg(world.config_path())
-        .args(rotate_bob(cloud, &save, &[]))
+    let mut child = world
+        .std_cmd(rotate_bob(cloud, &save, &[]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

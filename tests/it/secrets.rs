@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::{json_array, listed_ids, private, run, World, CLOUDS};
+use crate::common::{json_array, listed_ids, own_config, run, World, CLOUDS};
 use cloudkeys::model::ProviderKind;
 
 /// The secrets in play: the sandbox's, the config's, and any `extra` (wrong ones).
@@ -238,22 +238,23 @@ fn failing_runs_print_no_secret_on_any_cloud() {
         // A wrong secret: the cloud refuses the signature, exit 3.
         let profile = world.profile(admin);
         let wrong = format!("{}WRONGwrong", profile.secret_access_key);
-        let config = world.home().join(format!("{kind}-wrong.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[profiles.wrong]\nprovider = \"{kind}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{wrong}\"\nregion = \"{}\"\nendpoint = \"{}\"\n{}",
-                profile.access_key_id,
-                profile.region,
-                world.endpoint(),
-                profile
-                    .project_id
-                    .map(|p| format!("project_id = \"{p}\"\n"))
-                    .unwrap_or_default(),
-            ),
-        )
-        .expect("config written");
-        private(&config);
+        let extra = format!(
+            "region = \"{}\"\n{}",
+            profile.region,
+            profile
+                .project_id
+                .map(|p| format!("project_id = \"{p}\"\n"))
+                .unwrap_or_default(),
+        );
+        let file = format!("{kind}-wrong.toml");
+        let config = own_config(
+            &world,
+            &file,
+            ("wrong", kind),
+            &profile.access_key_id,
+            &wrong,
+            &extra,
+        );
         let secrets = secrets_in_play(&world, &[wrong]);
         for args in [
             vec!["whoami"],
@@ -329,21 +330,26 @@ fn native_credential_files_are_used_and_never_shown() {
             .to_string(),
         0o644,
     );
+    // aliyun and hcloud keep a list of profiles and name the one in use.
+    let current = |mut profile: serde_json::Value| {
+        profile["name"] = "default".into();
+        serde_json::json!({ "current": "default", "profiles": [profile] }).to_string()
+    };
     let aliyun = write(
         ".aliyun/config.json",
-        serde_json::json!({ "current": "default", "profiles": [{
-            "name": "default", "mode": "AK", "access_key_id": alibaba.access_key_id,
-            "access_key_secret": alibaba.secret_access_key, "region_id": alibaba.region }] })
-        .to_string(),
+        current(
+            serde_json::json!({ "mode": "AK", "access_key_id": alibaba.access_key_id,
+            "access_key_secret": alibaba.secret_access_key, "region_id": alibaba.region }),
+        ),
         0o640,
     );
     let hcloud = write(
         ".hcloud/config.json",
-        serde_json::json!({ "current": "default", "profiles": [{
-            "name": "default", "mode": "AKSK", "accessKeyId": huawei.access_key_id,
+        current(
+            serde_json::json!({ "mode": "AKSK", "accessKeyId": huawei.access_key_id,
             "secretAccessKey": huawei.secret_access_key, "region": huawei.region,
-            "projectId": huawei.project_id }] })
-        .to_string(),
+            "projectId": huawei.project_id }),
+        ),
         0o604,
     );
     let secrets = secrets_in_play(&world, &[]);

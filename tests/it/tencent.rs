@@ -4,7 +4,7 @@
 use cloudkeys::model::{KeyStatus, ProviderKind};
 
 use crate::common::{
-    add_profile, assert_no_secret, json_array, private, refused, run, World, TENCENT,
+    add_profile, assert_no_secret, json_array, private, refused, run, whoami, World, TENCENT,
 };
 
 const PROFILE: &str = "tencent-admin";
@@ -32,11 +32,7 @@ fn session_tokens_travel_as_x_tc_token() {
     let (id, secret, token) = world.tencent_session("alice");
     let extra = format!("session_token = \"{token}\"\nregion = \"ap-shanghai\"\n");
     add_profile(&world, "tc-session", TC, &id, &secret, &extra);
-    let (stdout, stderr) = run(
-        &mut world.as_profile("tc-session", &["whoami", "-o", "json"]),
-        0,
-    );
-    let me = &json_array(&stdout)[0];
+    let (me, stderr) = whoami(&world, "tc-session");
     assert_eq!(me["user_id"], world.user_id(TC, "alice").as_str());
     assert_eq!(me["account_id"], TENCENT.account);
     assert!(!stderr.contains(&token) && !stderr.contains(&secret));

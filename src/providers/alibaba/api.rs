@@ -9,6 +9,9 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::providers::report::{self, ReportSlot, ReportUse, ReportUsers};
+use crate::time::parse_rfc3339;
+
 pub const RAM_VERSION: &str = "2015-05-01";
 pub const STS_VERSION: &str = "2015-04-01";
 
@@ -193,24 +196,10 @@ fn report_user(cell: &str, root: &str) -> String {
 /// reports"): per slot `<slot>_exist`, `_active` (`TRUE`/`FALSE`), `_last_rotated` (when the
 /// key was made) and `_last_used`; `N/A` or `-` where there is nothing. Rows are keyed by the
 /// user names our records carry (`root` for the account's row).
-pub fn parse_credential_report(
-    csv_text: &[u8],
-    root: &str,
-) -> Result<std::collections::HashMap<String, Vec<crate::providers::report::ReportSlot>>, String> {
-    use crate::providers::report::{ReportSlot, ReportUse};
-    use crate::time::parse_rfc3339;
-
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(csv_text);
-    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let user_col = column("user").ok_or("the report has no 'user' column")?;
-    let mut users: std::collections::HashMap<String, Vec<ReportSlot>> =
-        std::collections::HashMap::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| e.to_string())?;
-        let cell = |name: &str| column(name).and_then(|i| row.get(i)).map(str::trim);
+pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUsers, String> {
+    let mut users = ReportUsers::new();
+    for (name, cells) in report::read_rows(csv_text)? {
+        let cell = |column: &str| cells.get(column).map(String::as_str);
         let none = |v: &str| v.is_empty() || v == "N/A" || v == "-";
         let mut slots = Vec::new();
         for slot in REPORT_SLOTS {
@@ -241,11 +230,10 @@ pub fn parse_credential_report(
                 last_used,
             });
         }
-        let name = report_user(row.get(user_col).unwrap_or_default().trim(), root);
-        if name.is_empty() {
-            continue;
+        let name = report_user(&name, root);
+        if !name.is_empty() {
+            users.entry(name).or_default().extend(slots);
         }
-        users.entry(name).or_default().extend(slots);
     }
     Ok(users)
 }

@@ -9,7 +9,6 @@ pub mod signer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -24,7 +23,7 @@ use crate::model::{
     UserRef,
 };
 use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
-use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
+use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{family, key_status, paginate, Client, CloudError, Dialect, Rule, Unsigned};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
@@ -141,9 +140,7 @@ impl AlibabaProvider {
             let page: api::GetCredentialReportResponse = self
                 .ask(Service::Ims, "GetCredentialReport", &params)
                 .await?;
-            let content = base64::engine::general_purpose::STANDARD
-                .decode(page.content.unwrap_or_default().trim())
-                .map_err(|err| unreadable(format!("content is not base64: {err}")))?;
+            let content = report::decode_content(page.content.as_deref()).map_err(unreadable)?;
             let generated_at = page.generated_time.as_deref().and_then(parse_rfc3339);
             let next = match (page.is_truncated, page.next_token) {
                 (true, Some(next)) if !next.is_empty() && Some(&next) != token.as_ref() => {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::signing::{
-    canonical_path, canonical_query, hmac_sha256, parse_query, sha256_hex, RequestParts, Signature,
+    canonical_path, canonical_query, parse_query, sha256_hex, RequestParts, Signature,
 };
 
 /// Algorithm name: first word of the `Authorization` header and of the string to sign.
@@ -43,18 +43,7 @@ pub fn sign(
     if let Some(token) = key.security_token {
         added.push(("x-acs-security-token".to_string(), token.to_string()));
     }
-    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
-    signed_headers.push(("host".to_string(), request.host.to_string()));
-    signed_headers.extend(added.iter().cloned());
-    let signature = compute(
-        key,
-        &RequestParts {
-            headers: &signed_headers,
-            ..*request
-        },
-    );
-    added.push(("Authorization".to_string(), signature.authorization.clone()));
-    (added, signature)
+    crate::signing::sign_adding(request, added, |signed| compute(key, signed))
 }
 
 /// Computes the signature over exactly the headers given (host and the `x-acs-*` ones included),
@@ -70,21 +59,13 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
         canonical_query_string(request.query),
         sha256_hex(request.body),
     );
-    let string_to_sign = format!("{ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()));
-    let signature = hex::encode(hmac_sha256(
-        key.access_key_secret.as_bytes(),
-        string_to_sign.as_bytes(),
-    ));
-    let authorization = format!(
-        "{ALGORITHM} Credential={},SignedHeaders={signed_headers},Signature={signature}",
-        key.access_key_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let secret = key.access_key_secret.as_bytes();
+    Signature::new(canonical_request, ALGORITHM, secret, |signature| {
+        format!(
+            "{ALGORITHM} Credential={},SignedHeaders={signed_headers},Signature={signature}",
+            key.access_key_id
+        )
+    })
 }
 
 /// Canonical query string from the raw query as sent (form-style `+` or `%20` both decode to a
@@ -137,13 +118,11 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use crate::signing::vectors::{self as v, text};
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
-        let text = include_str!("../../../tests/vectors/alibaba-acs3.json");
-        let doc: Value = serde_json::from_str(text).unwrap();
-        doc["cases"].as_array().unwrap().clone()
+        v::cases(include_str!("../../../tests/vectors/alibaba-acs3.json"), 14)
     }
 
     /// Headers `sign()` sets itself (host is signed from `RequestParts::host`).
@@ -157,57 +136,26 @@ mod tests {
 
     fn key_of(case: &Value) -> SigningKey<'_> {
         SigningKey {
-            access_key_id: case["access_key_id"].as_str().unwrap(),
-            access_key_secret: case["access_key_secret"].as_str().unwrap(),
+            access_key_id: text(case, "access_key_id"),
+            access_key_secret: text(case, "access_key_secret"),
             security_token: case["security_token"].as_str(),
         }
     }
 
-    fn headers_of(case: &Value) -> Vec<(String, String)> {
-        case["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect()
-    }
-
-    fn query_pairs(case: &Value) -> Vec<(String, String)> {
-        case["query"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|pair| {
-                (
-                    pair[0].as_str().unwrap().to_string(),
-                    pair[1].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn every_shared_acs3_vector_passes() {
-        let cases = vectors();
-        assert_eq!(cases.len(), 14);
-        for case in &cases {
-            let name = case["name"].as_str().unwrap();
+        for case in &vectors() {
+            let name = text(case, "name");
             let expected = &case["expected"];
-            let all = headers_of(case);
-            let caller: Vec<(String, String)> = all
-                .iter()
-                .filter(|(n, _)| !SIGNER_HEADERS.contains(&n.as_str()))
-                .cloned()
-                .collect();
-            let date = case["date"].as_str().unwrap();
-            let time = NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%SZ")
-                .unwrap()
-                .and_utc();
+            let all = v::header_pairs(&case["headers"]);
+            let caller = v::without(&all, &SIGNER_HEADERS);
+            let date = text(case, "date");
+            let time = v::utc(date, "%Y-%m-%dT%H:%M:%SZ");
             assert_eq!(acs_date(time), date, "{name}");
-            let query_sent = case["query_string_sent"].as_str().unwrap();
+            let query_sent = text(case, "query_string_sent");
             // The decoded pairs and the string the SDK sent give the same canonical query.
             assert_eq!(
-                canonical_query(&query_pairs(case)),
+                canonical_query(&v::pairs(&case["query"])),
                 expected["canonical_query_string"],
                 "{name}"
             );
@@ -216,20 +164,8 @@ mod tests {
                 expected["canonical_query_string"],
                 "{name}"
             );
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path: case["pathname"].as_str().unwrap(),
-                query: query_sent,
-                headers: &caller,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
-            let (added, signature) = sign(
-                &key_of(case),
-                &request,
-                time,
-                case["nonce"].as_str().unwrap(),
-            );
+            let request = v::request(case, text(case, "pathname"), query_sent, &caller);
+            let (added, signature) = sign(&key_of(case), &request, time, text(case, "nonce"));
             assert_eq!(
                 sha256_hex(request.body),
                 expected["hashed_payload"],
@@ -238,31 +174,10 @@ mod tests {
             let (block, signed) = canonical_headers(&all);
             assert_eq!(block, expected["canonical_headers"], "{name}");
             assert_eq!(signed, expected["signed_headers"], "{name}");
-            assert_eq!(
-                signature.canonical_request, expected["canonical_request"],
-                "{name}"
-            );
-            assert_eq!(
-                signature.string_to_sign, expected["string_to_sign"],
-                "{name}"
-            );
-            assert_eq!(signature.signature, expected["signature"], "{name}");
-            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            v::assert_signature(&signature, expected, name);
             // Every header the SDK signed is one we (or the caller, or the HTTP client) send, same value.
-            let host_header = ("host".to_string(), request.host.to_string());
-            for (sent_name, sent_value) in &all {
-                let ours = added
-                    .iter()
-                    .chain(caller.iter())
-                    .chain(std::iter::once(&host_header))
-                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
-                    .map(|(_, v)| v.as_str());
-                assert_eq!(
-                    ours,
-                    Some(sent_value.as_str()),
-                    "{name}: header {sent_name}"
-                );
-            }
+            let ours = v::ours(&added, &caller, Some(request.host));
+            v::assert_sent(&ours, &all, name);
             assert_eq!(
                 added.len(),
                 4 + usize::from(case["security_token"].is_string()),
@@ -274,23 +189,16 @@ mod tests {
     #[test]
     fn the_sandbox_path_verifies_every_vector() {
         for case in &vectors() {
-            let name = case["name"].as_str().unwrap();
-            let expected = &case["expected"];
-            let parsed = parse_authorization(expected["authorization"].as_str().unwrap()).unwrap();
+            let name = text(case, "name");
+            let parsed = parse_authorization(text(&case["expected"], "authorization")).unwrap();
             assert_eq!(parsed.access_key_id, case["access_key_id"], "{name}");
-            let signed: Vec<(String, String)> = headers_of(case)
-                .into_iter()
-                .filter(|(n, _)| parsed.signed_headers.contains(n))
-                .collect();
-            assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path: case["pathname"].as_str().unwrap(),
-                query: case["query_string_sent"].as_str().unwrap(),
-                headers: &signed,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
+            let signed = v::signed_subset(
+                &v::header_pairs(&case["headers"]),
+                &parsed.signed_headers,
+                name,
+            );
+            let (path, query) = (text(case, "pathname"), text(case, "query_string_sent"));
+            let request = v::request(case, path, query, &signed);
             assert_eq!(
                 compute(&key_of(case), &request).signature,
                 parsed.signature,

@@ -3,6 +3,9 @@
 use quick_xml::events::Event;
 use serde::Deserialize;
 
+use crate::providers::report::{self, ReportSlot, ReportUse, ReportUsers};
+use crate::time::parse_rfc3339;
+
 pub const IAM_VERSION: &str = "2010-05-08";
 pub const STS_VERSION: &str = "2011-06-15";
 
@@ -147,23 +150,10 @@ pub struct GetCredentialReportResult {
 /// `_last_rotated` (its creation, `N/A` for no key), `_last_used_date`, `_last_used_region`,
 /// `_last_used_service` (`N/A` when never used). Rows are keyed by the user names our
 /// records carry (`root` for the root row).
-pub fn parse_credential_report(
-    csv_text: &[u8],
-    root: &str,
-) -> Result<std::collections::HashMap<String, Vec<crate::providers::report::ReportSlot>>, String> {
-    use crate::providers::report::{ReportSlot, ReportUse};
-    use crate::time::parse_rfc3339;
-
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(csv_text);
-    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let user_col = column("user").ok_or("the report has no 'user' column")?;
-    let mut users = std::collections::HashMap::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| e.to_string())?;
-        let cell = |name: &str| column(name).and_then(|i| row.get(i)).map(str::trim);
+pub fn parse_credential_report(csv_text: &[u8], root: &str) -> Result<ReportUsers, String> {
+    let mut users = ReportUsers::new();
+    for (name, cells) in report::read_rows(csv_text)? {
+        let cell = |column: &str| cells.get(column).map(String::as_str);
         let known = |name: &str| {
             cell(name).filter(|v| {
                 !v.is_empty() && !matches!(*v, "N/A" | "not_supported" | "no_information")
@@ -196,8 +186,11 @@ pub fn parse_credential_report(
                 last_used,
             });
         }
-        let name = row.get(user_col).unwrap_or_default().trim();
-        let name = if name == "<root_account>" { root } else { name };
+        let name = if name == "<root_account>" {
+            root
+        } else {
+            &name
+        };
         users.insert(name.to_string(), slots);
     }
     Ok(users)

@@ -6,7 +6,6 @@ pub mod signer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
@@ -19,7 +18,7 @@ use crate::model::{
     UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
-use crate::providers::report::{wait_until_generated, CredentialReport, ReportCell};
+use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
     is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
@@ -169,10 +168,7 @@ impl AwsProvider {
         .await?;
         let answer: api::GetCredentialReportResponse = self.iam("GetCredentialReport", &[]).await?;
         let unreadable = |why: String| Error::bad_response(format!("GetCredentialReport: {why}"));
-        let content = answer.result.content.unwrap_or_default();
-        let csv = base64::engine::general_purpose::STANDARD
-            .decode(content.trim())
-            .map_err(|err| unreadable(format!("content is not base64: {err}")))?;
+        let csv = report::decode_content(answer.result.content.as_deref()).map_err(unreadable)?;
         Ok(CredentialReport {
             generated_at: answer
                 .result

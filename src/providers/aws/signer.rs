@@ -36,19 +36,7 @@ pub fn sign(
     if let Some(token) = key.session_token {
         added.push(("X-Amz-Security-Token".to_string(), token.to_string()));
     }
-    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
-    signed_headers.push(("host".to_string(), request.host.to_string()));
-    signed_headers.extend(added.iter().cloned());
-    let signature = compute(
-        key,
-        &RequestParts {
-            headers: &signed_headers,
-            ..*request
-        },
-        &date,
-    );
-    added.push(("Authorization".to_string(), signature.authorization.clone()));
-    (added, signature)
+    crate::signing::sign_adding(request, added, |signed| compute(key, signed, &date))
 }
 
 /// Computes the signature over exactly the headers given (host and `x-amz-date` included),
@@ -66,10 +54,6 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, amz_date: &str)
     );
     let day = amz_date.get(..8).unwrap_or(amz_date);
     let scope = format!("{day}/{}/{}/aws4_request", key.region, key.service);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
     let k_date = hmac_sha256(
         format!("AWS4{}", key.secret_access_key).as_bytes(),
         day.as_bytes(),
@@ -77,17 +61,13 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, amz_date: &str)
     let k_region = hmac_sha256(&k_date, key.region.as_bytes());
     let k_service = hmac_sha256(&k_region, key.service.as_bytes());
     let k_signing = hmac_sha256(&k_service, b"aws4_request");
-    let signature = hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()));
-    let authorization = format!(
-        "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.access_key_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let prefix = format!("{ALGORITHM}\n{amz_date}\n{scope}");
+    Signature::new(canonical_request, &prefix, &k_signing, |signature| {
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            key.access_key_id
+        )
+    })
 }
 
 /// The parts of a SigV4 `Authorization` header.
@@ -104,14 +84,8 @@ pub struct ParsedAuthorization {
 /// Parses `AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
-    let mut scope = params.credential.split('/');
-    let access_key_id = scope.next()?.to_string();
-    let date = scope.next()?.to_string();
-    let region = scope.next()?.to_string();
-    let service = scope.next()?.to_string();
-    if scope.next()? != "aws4_request" {
-        return None;
-    }
+    let ([access_key_id, date, region, service], _) =
+        crate::signing::credential_scope(params.credential, "aws4_request")?;
     Some(ParsedAuthorization {
         access_key_id,
         date,
@@ -125,72 +99,39 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use crate::signing::vectors::{self as v, text};
     use serde_json::Value;
 
-    fn vectors() -> Vec<Value> {
-        let text = include_str!("../../../tests/vectors/aws-sigv4.json");
-        let doc: Value = serde_json::from_str(text).unwrap();
-        doc["cases"].as_array().unwrap().clone()
+    fn key_of<'a>(case: &'a Value, session_token: Option<&'a str>) -> SigningKey<'a> {
+        SigningKey {
+            access_key_id: text(case, "access_key_id"),
+            secret_access_key: text(case, "secret_access_key"),
+            session_token,
+            region: text(case, "region"),
+            service: text(case, "service"),
+        }
     }
 
     #[test]
     fn every_shared_sigv4_vector_passes() {
-        let cases = vectors();
-        assert_eq!(cases.len(), 18, "every case of the shared file");
-        for case in cases {
-            let name = case["name"].as_str().unwrap();
-            let url = url::Url::parse(case["url"].as_str().unwrap()).unwrap();
-            let host = match url.port() {
-                Some(port) => format!("{}:{port}", url.host_str().unwrap()),
-                None => url.host_str().unwrap().to_string(),
-            };
-            let headers: Vec<(String, String)> = case["headers_in"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect();
-            let key = SigningKey {
-                access_key_id: case["access_key_id"].as_str().unwrap(),
-                secret_access_key: case["secret_access_key"].as_str().unwrap(),
-                session_token: case["session_token"].as_str(),
-                region: case["region"].as_str().unwrap(),
-                service: case["service"].as_str().unwrap(),
-            };
-            let time =
-                NaiveDateTime::parse_from_str(case["amz_date"].as_str().unwrap(), "%Y%m%dT%H%M%SZ")
-                    .unwrap()
-                    .and_utc();
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: &host,
-                path: url.path(),
-                query: url.query().unwrap_or(""),
-                headers: &headers,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
+        let cases = v::cases(include_str!("../../../tests/vectors/aws-sigv4.json"), 18);
+        for case in &cases {
+            let name = text(case, "name");
+            let headers = v::header_pairs(&case["headers_in"]);
+            let key = key_of(case, case["session_token"].as_str());
+            let time = v::utc(text(case, "amz_date"), "%Y%m%dT%H%M%SZ");
+            let request = v::request(
+                case,
+                text(case, "path"),
+                text(case, "query_string"),
+                &headers,
+            );
             let (added, signature) = sign(&key, &request, time);
             let expected = &case["expected"];
-            assert_eq!(
-                signature.canonical_request, expected["canonical_request"],
-                "{name}"
-            );
-            assert_eq!(
-                signature.string_to_sign, expected["string_to_sign"],
-                "{name}"
-            );
-            assert_eq!(signature.signature, expected["signature"], "{name}");
-            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            v::assert_signature(&signature, expected, name);
             // Every header botocore set (Host aside) is one we set, with the same value.
-            for (sent_name, sent_value) in expected["headers_sent"].as_object().unwrap() {
-                let ours = added
-                    .iter()
-                    .chain(headers.iter())
-                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
-                    .map(|(_, v)| v.as_str());
-                assert_eq!(ours, sent_value.as_str(), "{name}: header {sent_name}");
-            }
+            let ours = v::ours(&added, &headers, None);
+            v::assert_sent(&ours, &v::header_pairs(&expected["headers_sent"]), name);
         }
     }
 
@@ -237,58 +178,32 @@ mod tests {
 
     #[test]
     fn every_case_of_the_official_sigv4_suite_passes() {
-        let text = include_str!("../../../tests/vectors/aws-sigv4-testsuite.json");
-        let doc: Value = serde_json::from_str(text).unwrap();
-        let cases = doc["cases"].as_array().unwrap();
-        assert_eq!(cases.len(), 34, "every case of the shared file");
+        let text_ = include_str!("../../../tests/vectors/aws-sigv4-testsuite.json");
         let mut failed = Vec::new();
-        for case in cases {
-            let name = case["name"].as_str().unwrap();
+        for case in &v::cases(text_, 34) {
+            let name = text(case, "name");
             if SUITE_NOT_APPLICABLE.iter().any(|(n, _)| *n == name) {
                 continue;
             }
             // The suite signs every header of the request as given (Host and X-Amz-Date
             // included, repeats kept): that is `compute`, the sandbox's path.
-            let headers: Vec<(String, String)> = case["headers_in_list"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|pair| {
-                    (
-                        pair[0].as_str().unwrap().to_string(),
-                        pair[1].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect();
+            let mut headers = v::pairs(&case["headers_in_list"]);
             let token = case["session_token"].as_str();
             // The suite lists the token among the headers only when it was set before
             // signing; "with-session-token" signs it without listing it (as our `sign` does).
-            let mut headers = headers;
             if let Some(token) = token.filter(|_| case["expected"]["security_token_signed"] == true)
             {
-                if !headers
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
-                {
+                if crate::signing::header_value(&headers, "x-amz-security-token").is_none() {
                     headers.push(("X-Amz-Security-Token".to_string(), token.to_string()));
                 }
             }
-            let key = SigningKey {
-                access_key_id: case["access_key_id"].as_str().unwrap(),
-                secret_access_key: case["secret_access_key"].as_str().unwrap(),
-                session_token: token,
-                region: case["region"].as_str().unwrap(),
-                service: case["service"].as_str().unwrap(),
-            };
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path: case["path"].as_str().unwrap(),
-                query: case["query_string"].as_str().unwrap(),
-                headers: &headers,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
-            let signature = compute(&key, &request, case["amz_date"].as_str().unwrap());
+            let request = v::request(
+                case,
+                text(case, "path"),
+                text(case, "query_string"),
+                &headers,
+            );
+            let signature = compute(&key_of(case, token), &request, text(case, "amz_date"));
             let expected = &case["expected"];
             let ok = signature.canonical_request == expected["canonical_request"]
                 && signature.string_to_sign == expected["string_to_sign"]

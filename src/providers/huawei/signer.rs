@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::signing::{
-    canonical_query, header_value, hmac_sha256, parse_query, percent_encode, sha256_hex,
-    RequestParts, Signature,
+    canonical_query, header_value, parse_query, percent_encode, sha256_hex, RequestParts, Signature,
 };
 
 /// Algorithm name: first word of the `Authorization` header and of the string to sign.
@@ -57,18 +56,7 @@ pub fn sign(
     if let Some(token) = key.security_token {
         added.push(("X-Security-Token".to_string(), token.to_string()));
     }
-    let mut signed_headers: Vec<(String, String)> = request.headers.to_vec();
-    signed_headers.push(("host".to_string(), request.host.to_string()));
-    signed_headers.extend(added.iter().cloned());
-    let signature = compute(
-        key,
-        &RequestParts {
-            headers: &signed_headers,
-            ..*request
-        },
-    );
-    added.push(("Authorization".to_string(), signature.authorization.clone()));
-    (added, signature)
+    crate::signing::sign_adding(request, added, |signed| compute(key, signed))
 }
 
 /// Computes the signature over exactly the headers given (`host` and `x-sdk-date` included;
@@ -91,24 +79,18 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>) -> Signature {
         payload_hash(&headers, request.body),
     );
     let date = header_value(&headers, "x-sdk-date").unwrap_or("");
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{date}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let signature = hex::encode(hmac_sha256(
-        key.secret_key.as_bytes(),
-        string_to_sign.as_bytes(),
-    ));
-    let authorization = format!(
-        "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.access_key
-    );
-    Signature {
+    let prefix = format!("{ALGORITHM}\n{date}");
+    Signature::new(
         canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+        &prefix,
+        key.secret_key.as_bytes(),
+        |signature| {
+            format!(
+                "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
+                key.access_key
+            )
+        },
+    )
 }
 
 /// The SDK's payload hash: an empty body always hashes as empty (even with
@@ -147,12 +129,7 @@ fn canonical_uri(path: &str) -> String {
 /// Canonical header block and signed-header list: names lower-cased, values trimmed at both
 /// ends only (inner spaces kept, as the SDK does), sorted by name.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    crate::signing::header_block(
-        headers
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_string()))
-            .collect(),
-    )
+    crate::signing::lowered_block(headers, |value| value.trim().to_string())
 }
 
 /// The parts of an SDK-HMAC-SHA256 `Authorization` header.
@@ -176,145 +153,71 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use crate::signing::vectors::{self as v, text};
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
-        let text = include_str!("../../../tests/vectors/huawei-sdk-hmac-sha256.json");
-        let doc: Value = serde_json::from_str(text).unwrap();
-        // The shared file names the signer's input headers `headers` and the wire path and
-        // query `expected.url_sent`; the tests read them as `headers_in` and `uri_sent`.
-        doc["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|case| {
-                let mut case = case.clone();
-                case["headers_in"] = case["headers"].clone();
-                case["uri_sent"] = case["expected"]["url_sent"].clone();
-                case
-            })
-            .collect()
+        v::cases(
+            include_str!("../../../tests/vectors/huawei-sdk-hmac-sha256.json"),
+            17,
+        )
     }
 
     fn key_of(case: &Value) -> SigningKey<'_> {
         SigningKey {
-            access_key: case["ak"].as_str().unwrap(),
-            secret_key: case["sk"].as_str().unwrap(),
+            access_key: text(case, "ak"),
+            secret_key: text(case, "sk"),
             security_token: case["security_token"].as_str(),
         }
     }
 
-    fn header_map(value: &Value) -> Vec<(String, String)> {
-        value
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect()
-    }
-
-    /// Query values as the SDK stringifies them: ints as digits, booleans in lower case.
-    fn query_pairs(case: &Value) -> Vec<(String, String)> {
-        case["query_params"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|pair| {
-                let value = match &pair[1] {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                (pair[0].as_str().unwrap().to_string(), value)
-            })
-            .collect()
-    }
-
-    fn split_uri(uri: &str) -> (&str, &str) {
-        uri.split_once('?').unwrap_or((uri, ""))
-    }
-
     /// The path and query the SDK put on the wire.
     fn url_sent(case: &Value) -> (&str, &str) {
-        split_uri(case["expected"]["url_sent"].as_str().unwrap())
+        let uri = text(&case["expected"], "url_sent");
+        uri.split_once('?').unwrap_or((uri, ""))
     }
 
     #[test]
     fn every_shared_sdk_hmac_vector_passes() {
-        let cases = vectors();
-        assert_eq!(cases.len(), 17, "every case of the shared file");
-        for case in &cases {
-            let name = case["name"].as_str().unwrap();
+        for case in &vectors() {
+            let name = text(case, "name");
             let expected = &case["expected"];
             // headers is what the SDK's client handed its signer: drop what sign() adds.
-            let caller: Vec<(String, String)> = header_map(&case["headers"])
-                .into_iter()
-                .filter(|(n, _)| {
-                    !n.eq_ignore_ascii_case("x-sdk-date")
-                        && !n.eq_ignore_ascii_case("x-security-token")
-                })
-                .collect();
-            let date = case["x_sdk_date"].as_str().unwrap();
-            let time = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
-                .unwrap()
-                .and_utc();
+            let caller = v::without(
+                &v::header_pairs(&case["headers"]),
+                &["x-sdk-date", "x-security-token"],
+            );
+            let date = text(case, "x_sdk_date");
+            let time = v::utc(date, "%Y%m%dT%H%M%SZ");
             assert_eq!(sdk_date(time), date, "{name}");
             let (path_sent, query_sent) = url_sent(case);
             assert_eq!(path_sent, case["path"], "{name}");
+            // Query values as the SDK stringifies them: ints as digits, booleans in lower case.
             assert_eq!(
-                canonical_query_for_url(&query_pairs(case)),
+                canonical_query_for_url(&v::pairs(&case["query_params"])),
                 query_sent,
                 "{name}"
             );
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path: case["path"].as_str().unwrap(),
-                query: query_sent,
-                headers: &caller,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
+            let request = v::request(case, text(case, "path"), query_sent, &caller);
             let (added, signature) = sign(&key_of(case), &request, time);
-            assert_eq!(
-                signature.canonical_request, expected["canonical_request"],
-                "{name}"
-            );
-            assert_eq!(
-                signature.string_to_sign, expected["string_to_sign"],
-                "{name}"
-            );
-            assert_eq!(signature.signature, expected["signature"], "{name}");
-            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            v::assert_signature(&signature, expected, name);
             assert!(
                 signature.authorization.contains(&format!(
                     "SignedHeaders={}, ",
-                    expected["signed_headers"].as_str().unwrap()
+                    text(expected, "signed_headers")
                 )),
                 "{name}"
             );
             // Every header the SDK sent is one we (or the caller, or the HTTP client) send, same value,
-            // and we send nothing it did not.
-            let host_header = ("Host".to_string(), request.host.to_string());
-            let ours: Vec<&(String, String)> = added
-                .iter()
-                .chain(caller.iter())
-                .chain(std::iter::once(&host_header))
+            // and we send nothing it did not. Surrounding spaces of a header value are not part
+            // of it on the wire (HTTP OWS); the SDK strips them in place, we leave that to the
+            // HTTP layer.
+            let ours: Vec<(String, String)> = v::ours(&added, &caller, Some(request.host))
+                .into_iter()
+                .map(|(n, value)| (n, value.trim().to_string()))
                 .collect();
-            let sent = header_map(&expected["headers_sent"]);
-            for (sent_name, sent_value) in &sent {
-                // Surrounding spaces of a header value are not part of it on the wire (HTTP
-                // OWS); the SDK strips them in place, we leave that to the HTTP layer.
-                let value = ours
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
-                    // The SDK trims header values before sending them.
-                    .map(|(_, v)| v.trim());
-                assert_eq!(
-                    value,
-                    Some(sent_value.as_str()),
-                    "{name}: header {sent_name}"
-                );
-            }
+            let sent = v::header_pairs(&expected["headers_sent"]);
+            v::assert_sent(&ours, &sent, name);
             assert_eq!(ours.len(), sent.len(), "{name}");
         }
     }
@@ -322,26 +225,14 @@ mod tests {
     #[test]
     fn the_sandbox_path_verifies_every_vector() {
         for case in &vectors() {
-            let name = case["name"].as_str().unwrap();
-            let sent = header_map(&case["expected"]["headers_sent"]);
+            let name = text(case, "name");
+            let sent = v::header_pairs(&case["expected"]["headers_sent"]);
             let auth = header_value(&sent, "authorization").unwrap();
             let parsed = parse_authorization(auth).unwrap();
             assert_eq!(parsed.access_key, case["ak"], "{name}");
-            let signed: Vec<(String, String)> = sent
-                .iter()
-                .filter(|(n, _)| parsed.signed_headers.contains(&n.to_ascii_lowercase()))
-                .cloned()
-                .collect();
-            assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
+            let signed = v::signed_subset(&sent, &parsed.signed_headers, name);
             let (path, query) = url_sent(case);
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path,
-                query,
-                headers: &signed,
-                body: case["body"].as_str().unwrap().as_bytes(),
-            };
+            let request = v::request(case, path, query, &signed);
             let computed = compute(&key_of(case), &request).signature;
             assert_eq!(computed, parsed.signature, "{name}");
         }

@@ -92,36 +92,23 @@ pub fn compute(key: &SigningKey<'_>, request: &RequestParts<'_>, timestamp: i64)
     );
     let date = scope_date(timestamp);
     let scope = format!("{date}/{}/tc3_request", key.service);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{timestamp}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
     let secret_date = hmac_sha256(format!("TC3{}", key.secret_key).as_bytes(), date.as_bytes());
     let secret_service = hmac_sha256(&secret_date, key.service.as_bytes());
     let secret_signing = hmac_sha256(&secret_service, b"tc3_request");
-    let signature = hex::encode(hmac_sha256(&secret_signing, string_to_sign.as_bytes()));
-    let authorization = format!(
-        "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-        key.secret_id
-    );
-    Signature {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-    }
+    let prefix = format!("{ALGORITHM}\n{timestamp}\n{scope}");
+    Signature::new(canonical_request, &prefix, &secret_signing, |signature| {
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            key.secret_id
+        )
+    })
 }
 
 /// Canonical header block and signed-header list. The API 3.0 documentation lower-cases both
 /// names and values and trims values (no folding of inner spaces, unlike SigV4); the SDK only
 /// signs `content-type` and `host`, whose values are lower case anyway.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    crate::signing::header_block(
-        headers
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_ascii_lowercase()))
-            .collect(),
-    )
+    crate::signing::lowered_block(headers, |value| value.trim().to_ascii_lowercase())
 }
 
 /// The parts of a TC3 `Authorization` header.
@@ -138,11 +125,9 @@ pub struct ParsedAuthorization {
 /// Parses `TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=…, Signature=…`.
 pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let params = crate::signing::parse_authorization(value, ALGORITHM, "Credential")?;
-    let mut scope = params.credential.split('/');
-    let secret_id = scope.next()?.to_string();
-    let date = scope.next()?.to_string();
-    let service = scope.next()?.to_string();
-    if scope.next()? != "tc3_request" || scope.next().is_some() {
+    let ([secret_id, date, service], mut rest) =
+        crate::signing::credential_scope(params.credential, "tc3_request")?;
+    if rest.next().is_some() {
         return None;
     }
     Some(ParsedAuthorization {
@@ -158,20 +143,19 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
 mod tests {
     use super::*;
     use crate::signing::parse_query;
+    use crate::signing::vectors::{self as v, text};
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
         let text = include_str!("../../../tests/vectors/tencent-tc3.json");
-        let doc: Value = serde_json::from_str(text).unwrap();
         // Each case keeps what was sent under `inputs`; flatten it so a case reads as one
-        // object (name, inputs' fields, expected).
-        doc["cases"]
-            .as_array()
-            .unwrap()
+        // object (name, inputs' fields with the payload as `body`, expected).
+        v::cases(text, 19)
             .iter()
             .map(|case| {
                 let mut flat = case["inputs"].clone();
                 flat["name"] = case["name"].clone();
+                flat["body"] = flat["payload"].clone();
                 flat["expected"] = case["expected"].clone();
                 flat
             })
@@ -183,72 +167,27 @@ mod tests {
 
     fn key_of(case: &Value) -> SigningKey<'_> {
         SigningKey {
-            secret_id: case["secret_id"].as_str().unwrap(),
-            secret_key: case["secret_key"].as_str().unwrap(),
+            secret_id: text(case, "secret_id"),
+            secret_key: text(case, "secret_key"),
             token: case["token"].as_str(),
-            service: case["service"].as_str().unwrap(),
+            service: text(case, "service"),
         }
-    }
-
-    fn sent_headers(case: &Value) -> Vec<(String, String)> {
-        case["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect()
     }
 
     #[test]
     fn every_shared_tc3_vector_passes() {
-        let cases = vectors();
-        assert_eq!(cases.len(), 19, "every case of the shared file");
-        for case in &cases {
-            let name = case["name"].as_str().unwrap();
-            let sent = sent_headers(case);
-            let caller: Vec<(String, String)> = sent
-                .iter()
-                .filter(|(n, _)| !SIGNER_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
-                .cloned()
-                .collect();
-            let host = case["host"].as_str().unwrap();
+        for case in &vectors() {
+            let name = text(case, "name");
+            let sent = v::header_pairs(&case["headers"]);
+            let caller = v::without(&sent, &SIGNER_HEADERS);
             let timestamp = case["timestamp"].as_i64().unwrap();
             assert_eq!(scope_date(timestamp), case["date"], "{name}");
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host,
-                path: case["path"].as_str().unwrap(),
-                query: case["query"].as_str().unwrap(),
-                headers: &caller,
-                body: case["payload"].as_str().unwrap().as_bytes(),
-            };
+            let request = v::request(case, text(case, "path"), text(case, "query"), &caller);
             let (added, signature) = sign(&key_of(case), &request, timestamp);
-            let expected = &case["expected"];
-            assert_eq!(
-                signature.canonical_request, expected["canonical_request"],
-                "{name}"
-            );
-            assert_eq!(
-                signature.string_to_sign, expected["string_to_sign"],
-                "{name}"
-            );
-            assert_eq!(signature.signature, expected["signature"], "{name}");
-            assert_eq!(signature.authorization, expected["authorization"], "{name}");
+            v::assert_signature(&signature, &case["expected"], name);
             // Every header the SDK sent is one we (or the caller, or the HTTP client) set, same value.
-            let host_header = ("Host".to_string(), host.to_string());
-            for (sent_name, sent_value) in &sent {
-                let ours = added
-                    .iter()
-                    .chain(caller.iter())
-                    .chain(std::iter::once(&host_header))
-                    .find(|(n, _)| n.eq_ignore_ascii_case(sent_name))
-                    .map(|(_, v)| v.as_str());
-                assert_eq!(
-                    ours,
-                    Some(sent_value.as_str()),
-                    "{name}: header {sent_name}"
-                );
-            }
+            let ours = v::ours(&added, &caller, Some(request.host));
+            v::assert_sent(&ours, &sent, name);
             // And nothing more: X-TC-Token only with a token.
             assert_eq!(
                 added.len(),
@@ -261,8 +200,8 @@ mod tests {
     #[test]
     fn the_sandbox_path_verifies_every_vector() {
         for case in &vectors() {
-            let name = case["name"].as_str().unwrap();
-            let sent = sent_headers(case);
+            let name = text(case, "name");
+            let sent = v::header_pairs(&case["headers"]);
             let auth = sent.iter().find(|(n, _)| n == "Authorization").unwrap();
             let parsed = parse_authorization(&auth.1).unwrap();
             let timestamp: i64 = sent
@@ -272,24 +211,12 @@ mod tests {
                 .1
                 .parse()
                 .unwrap();
-            let signed: Vec<(String, String)> = sent
-                .iter()
-                .filter(|(n, _)| parsed.signed_headers.contains(&n.to_ascii_lowercase()))
-                .cloned()
-                .collect();
-            assert_eq!(signed.len(), parsed.signed_headers.len(), "{name}");
+            let signed = v::signed_subset(&sent, &parsed.signed_headers, name);
             let key = SigningKey {
                 service: &parsed.service,
                 ..key_of(case)
             };
-            let request = RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host: case["host"].as_str().unwrap(),
-                path: "/",
-                query: case["query"].as_str().unwrap(),
-                headers: &signed,
-                body: case["payload"].as_str().unwrap().as_bytes(),
-            };
+            let request = v::request(case, "/", text(case, "query"), &signed);
             let signature = compute(&key, &request, timestamp);
             assert_eq!(signature.signature, parsed.signature, "{name}");
             assert_eq!(parsed.date, case["date"], "{name}");

@@ -181,6 +181,29 @@ pub fn add_profile(
     append_config(world, &profile_toml(name, kind, id, secret, &rest));
 }
 
+/// A private config file `file` in the world's home, holding one profile `name` that signs
+/// with (id, secret) at the sandbox; `extra`: more `key = value` lines.
+pub fn own_config(
+    world: &World,
+    file: &str,
+    (name, kind): (&str, ProviderKind),
+    id: &str,
+    secret: &str,
+    extra: &str,
+) -> PathBuf {
+    let path = world.home().join(file);
+    let rest = format!("{extra}endpoint = \"{}\"\n", world.endpoint());
+    std::fs::write(&path, profile_toml(name, kind, id, secret, &rest)).expect("config written");
+    private(&path);
+    path
+}
+
+/// `whoami -o json` as `profile`, which must succeed: the identity and stderr.
+pub fn whoami(world: &World, profile: &str) -> (Value, String) {
+    let (stdout, stderr) = run(&mut world.as_profile(profile, &["whoami", "-o", "json"]), 0);
+    (json_array(&stdout).remove(0), stderr)
+}
+
 /// The record of key `id`.
 pub fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
     records
