@@ -786,6 +786,22 @@ mod tests {
     }
 
     impl<'a> Call<'a> {
+        /// A call signed with a profile's key.
+        fn by(
+            profile: &'a SandboxProfile,
+            action: &'a str,
+            body: Value,
+            now: DateTime<Utc>,
+        ) -> Self {
+            Call::new(
+                &profile.access_key_id,
+                &profile.secret_access_key,
+                action,
+                body,
+                now,
+            )
+        }
+
         fn new(
             id: &'a str,
             secret: &'a str,
@@ -871,6 +887,18 @@ mod tests {
         answer["Error"]["Code"].as_str().unwrap_or("")
     }
 
+    /// The `index`th key of test user `user`.
+    fn test_key(state: &Mutex<State>, user: usize, index: usize) -> crate::sandbox::Key {
+        let state = lock(state);
+        let account = state.tencent.account(TEST_OWNER_UIN).unwrap();
+        account.keys(test_uin(user)).unwrap()[index].clone()
+    }
+
+    /// The error code (empty: none) of `call` sent at `at`.
+    fn code_of(state: &Mutex<State>, call: &Call, at: DateTime<Utc>) -> String {
+        code(&send(state, &call.request(), at)).to_string()
+    }
+
     fn secret_of(state: &Mutex<State>, id: &str) -> String {
         lock(state).tencent.find_key(id).unwrap().1.secret.clone()
     }
@@ -883,13 +911,7 @@ mod tests {
             .find_key_mut(&admin.access_key_id)
             .unwrap()
             .last_used = None;
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
-            "ListUsers",
-            json!({}),
-            now,
-        );
+        let call = Call::by(&admin, "ListUsers", json!({}), now);
         let answer = send(&state, &call.request(), now);
         let names: Vec<&str> = answer["Data"]
             .as_array()
@@ -908,14 +930,7 @@ mod tests {
         assert_eq!(used, Some(now));
         let who = send(
             &state,
-            &Call::new(
-                &admin.access_key_id,
-                &admin.secret_access_key,
-                "GetCallerIdentity",
-                json!({}),
-                now,
-            )
-            .request(),
+            &Call::by(&admin, "GetCallerIdentity", json!({}), now).request(),
             now,
         );
         assert_eq!(who["AccountId"], "100000000001");
@@ -936,10 +951,7 @@ mod tests {
             json!({}),
             now,
         );
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.SignatureFailure"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.SignatureFailure");
         // A body changed after signing.
         let mut request = Call::new(id, good, "ListAccessKeys", json!({}), now).request();
         request.body = Bytes::from(json!({"TargetUin": test_uin(1)}).to_string());
@@ -949,10 +961,7 @@ mod tests {
         );
         // Unknown SecretId.
         let call = Call::new("AKIDunknown", good, "ListUsers", json!({}), now);
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.SecretIdNotFound"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.SecretIdNotFound");
         // Six minutes off either way is refused, four minutes is fine.
         for (offset, expected) in [
             (-360, "AuthFailure.SignatureExpire"),
@@ -962,32 +971,22 @@ mod tests {
         ] {
             let mut call = Call::new(id, good, "ListUsers", json!({}), now);
             call.timestamp = now.timestamp() + offset;
-            assert_eq!(
-                code(&send(&state, &call.request(), now)),
-                expected,
-                "offset {offset}"
-            );
+            assert_eq!(code_of(&state, &call, now), expected, "offset {offset}");
         }
         // Signed for sts but sent to a CAM action: the sandbox recomputes for sts and CAM has no
         // such sts action.
         let mut call = Call::new(id, good, "ListUsers", json!({}), now);
         call.service = "sts";
-        assert_eq!(code(&send(&state, &call.request(), now)), "InvalidAction");
+        assert_eq!(code_of(&state, &call, now), "InvalidAction");
         // On a real host the service comes from the host: signing for sts fails there.
         call.host = "cam.tencentcloudapi.com";
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.SignatureFailure"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.SignatureFailure");
         call.service = "cam";
-        assert_eq!(code(&send(&state, &call.request(), now)), "");
+        assert_eq!(code_of(&state, &call, now), "");
         // An inactive key may not sign.
         lock(&state).tencent.find_key_mut(id).unwrap().status = KeyStatus::Inactive;
         let call = Call::new(id, good, "ListUsers", json!({}), now);
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.SecretIdNotFound"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.SecretIdNotFound");
     }
 
     #[test]
@@ -996,10 +995,7 @@ mod tests {
         lock(&state).settings.new_key_delay = std::time::Duration::from_secs(60);
         let (id, secret) = add_key(&mut lock(&state), TEST_OWNER_UIN, test_uin(3), now);
         let call = Call::new(&id, &secret, "ListAccessKeys", json!({}), now);
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.SecretIdNotFound"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.SecretIdNotFound");
         let later = now + Duration::seconds(61);
         let call = Call::new(&id, &secret, "ListAccessKeys", json!({}), later);
         assert_eq!(
@@ -1015,13 +1011,7 @@ mod tests {
     fn a_third_key_is_refused_with_the_real_code() {
         let (state, admin, now) = world();
         let create = |uin: u64| {
-            let call = Call::new(
-                &admin.access_key_id,
-                &admin.secret_access_key,
-                "CreateAccessKey",
-                json!({"TargetUin": uin}),
-                now,
-            );
+            let call = Call::by(&admin, "CreateAccessKey", json!({"TargetUin": uin}), now);
             send(&state, &call.request(), now)
         };
         // alice already has two.
@@ -1062,17 +1052,10 @@ mod tests {
     #[test]
     fn last_used_takes_at_most_ten_ids_and_reports_a_beijing_day() {
         let (state, admin, now) = world();
-        let alice_old = lock(&state)
-            .tencent
-            .account(TEST_OWNER_UIN)
-            .unwrap()
-            .keys(test_uin(1))
-            .unwrap()[0]
-            .clone();
+        let alice_old = test_key(&state, 1, 0);
         let mut ids: Vec<String> = vec![alice_old.access_key_id.clone(), "AKIDnotakey".into()];
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
+        let call = Call::by(
+            &admin,
             "GetSecurityLastUsed",
             json!({"SecretIdList": ids}),
             now,
@@ -1084,54 +1067,29 @@ mod tests {
         assert_eq!(rows[0]["LastUsedDate"], beijing_date(&at));
         assert_eq!(rows[0]["LastSecretUsedDate"], at.timestamp_millis());
         ids.extend((0..8).map(|i| format!("AKIDfiller{i}")));
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
+        let call = Call::by(
+            &admin,
             "GetSecurityLastUsed",
             json!({"SecretIdList": ids}),
             now,
         );
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "",
-            "ten ids are fine"
-        );
+        assert_eq!(code_of(&state, &call, now), "", "ten ids are fine");
         ids.push("AKIDeleventh".into());
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
+        let call = Call::by(
+            &admin,
             "GetSecurityLastUsed",
             json!({"SecretIdList": ids}),
             now,
         );
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "InvalidParameter"
-        );
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
-            "GetSecurityLastUsed",
-            json!({}),
-            now,
-        );
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "MissingParameter"
-        );
+        assert_eq!(code_of(&state, &call, now), "InvalidParameter");
+        let call = Call::by(&admin, "GetSecurityLastUsed", json!({}), now);
+        assert_eq!(code_of(&state, &call, now), "MissingParameter");
     }
 
     #[test]
     fn sub_users_manage_only_their_own_keys() {
         let (state, _, now) = world();
-        let alice_key = lock(&state)
-            .tencent
-            .account(TEST_OWNER_UIN)
-            .unwrap()
-            .keys(test_uin(1))
-            .unwrap()[1]
-            .access_key_id
-            .clone();
+        let alice_key = test_key(&state, 1, 1).access_key_id;
         let secret = secret_of(&state, &alice_key);
         let ask = |action: &'static str, body: Value| {
             send(
@@ -1169,14 +1127,7 @@ mod tests {
             "AuthFailure.UnauthorizedOperation"
         );
         // A key of someone else cannot be switched off through one's own uin.
-        let bob_key = lock(&state)
-            .tencent
-            .account(TEST_OWNER_UIN)
-            .unwrap()
-            .keys(test_uin(2))
-            .unwrap()[0]
-            .access_key_id
-            .clone();
+        let bob_key = test_key(&state, 2, 0).access_key_id;
         let answer = ask(
             "UpdateAccessKey",
             json!({"AccessKeyId": bob_key, "Status": "Active"}),
@@ -1196,13 +1147,7 @@ mod tests {
     #[test]
     fn version_region_and_action_are_checked() {
         let (state, admin, now) = world();
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
-            "GetCallerIdentity",
-            json!({}),
-            now,
-        );
+        let call = Call::by(&admin, "GetCallerIdentity", json!({}), now);
         let mut request = call.request();
         request
             .headers
@@ -1214,14 +1159,8 @@ mod tests {
         let mut request = call.request();
         request.headers.remove("x-tc-action");
         assert_eq!(code(&send(&state, &request, now)), "MissingParameter");
-        let call = Call::new(
-            &admin.access_key_id,
-            &admin.secret_access_key,
-            "DescribeInstances",
-            json!({}),
-            now,
-        );
-        assert_eq!(code(&send(&state, &call.request(), now)), "InvalidAction");
+        let call = Call::by(&admin, "DescribeInstances", json!({}), now);
+        assert_eq!(code_of(&state, &call, now), "InvalidAction");
     }
 
     #[test]
@@ -1235,15 +1174,9 @@ mod tests {
             now + Duration::hours(1),
         );
         let mut call = Call::new(&id, &secret, "GetCallerIdentity", json!({}), now);
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.TokenFailure"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.TokenFailure");
         call.token = Some("not-the-token");
-        assert_eq!(
-            code(&send(&state, &call.request(), now)),
-            "AuthFailure.TokenFailure"
-        );
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.TokenFailure");
         call.token = Some(&token);
         let who = send(&state, &call.request(), now);
         assert_eq!(who["PrincipalId"], test_uin(1).to_string());
@@ -1253,10 +1186,7 @@ mod tests {
         );
         let later = now + Duration::hours(2);
         call.timestamp = later.timestamp();
-        assert_eq!(
-            code(&send(&state, &call.request(), later)),
-            "AuthFailure.TokenFailure"
-        );
+        assert_eq!(code_of(&state, &call, later), "AuthFailure.TokenFailure");
         assert!(!format!("{:?}", lock(&state).tencent).contains(&token));
     }
 
