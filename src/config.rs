@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::credentials::{self, toml::ProfileToml};
-pub use crate::credentials::{warn_if_readable_by_others, Environment, Profile, Source};
+pub use crate::credentials::{warn_if_readable_by_others, Environment, Profile, Role, Source};
 use crate::error::{Error, Result};
 use crate::model::ProviderKind;
 
@@ -105,6 +105,7 @@ pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Config> {
         }
     }
     credentials::load_native(env, &mut config.profiles, &mut config.warnings)?;
+    credentials::resolve_roles(&mut config.profiles)?;
     Ok(config)
 }
 
@@ -195,9 +196,12 @@ impl Config {
             // The same key found in two places is one target.
             let mut chosen: Vec<Profile> = Vec::new();
             for profile in self.profiles.iter().filter(by_provider) {
-                if !chosen.iter().any(|p| {
-                    p.provider == profile.provider && p.access_key_id == profile.access_key_id
-                }) {
+                // Role profiles hold no key: each is its own target.
+                if profile.role.is_some()
+                    || !chosen.iter().any(|p| {
+                        p.provider == profile.provider && p.access_key_id == profile.access_key_id
+                    })
+                {
                     chosen.push(profile.clone());
                 }
             }
