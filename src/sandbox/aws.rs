@@ -846,7 +846,11 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
     let auditor = format!("arn:aws:iam::{MEMBER_ACCOUNT}:role/KeyAuditor");
     member.roles = vec![
         AwsRole::new("KeyAuditor", &[TEST_ACCOUNT]),
-        AwsRole::new("KeyAdmin", &[&auditor]),
+        // Up to 12 hours, so that only role chaining's 1-hour limit applies to it.
+        AwsRole {
+            max_session: 43200,
+            ..AwsRole::new("KeyAdmin", &[&auditor])
+        },
     ];
     let member_keys = [
         SeedKey(Some("carol"), 120, Some(3), true, Some(("s3", "us-east-1"))),

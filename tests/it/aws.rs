@@ -531,3 +531,40 @@ fn role_credentials_are_assumed_again_before_they_expire() {
     let assumed = world.calls_of("AssumeRole");
     assert!(assumed >= 2, "assumed {assumed} times");
 }
+
+/// The sandbox holds AssumeRole to AWS's limits, and the client reports them as AWS says them.
+#[test]
+fn assume_role_limits_are_the_clouds() {
+    let world = World::new();
+    add_role_profile(
+        &world,
+        "short",
+        "KeyAuditor",
+        "aws-admin",
+        "duration_seconds = 100\n",
+    );
+    add_role_profile(
+        &world,
+        "long",
+        "KeyAuditor",
+        "aws-admin",
+        "duration_seconds = 7200\n",
+    );
+    add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
+    add_role_profile(
+        &world,
+        "chained-long",
+        "KeyAdmin",
+        "member",
+        "duration_seconds = 3601\n",
+    );
+    let cases = [
+        ("short", "Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"),
+        ("long", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."),
+        ("chained-long", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."),
+    ];
+    for (profile, needle) in cases {
+        let stderr = refused(&mut world.as_profile(profile, &["whoami"]), 3, needle);
+        assert!(stderr.contains("ValidationError"), "{stderr}");
+    }
+}
