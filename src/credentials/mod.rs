@@ -178,16 +178,8 @@ impl Profile {
     ) -> Self {
         Profile {
             name,
-            provider,
-            access_key_id: String::new(),
-            secret_access_key: Secret::new(""),
-            session_token: None,
-            region: None,
-            endpoint: None,
-            project_id: None,
-            source,
-            secret_env: None,
             role: Some(role),
+            ..Profile::native(provider, "", "", "", source)
         }
     }
 }

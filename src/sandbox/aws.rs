@@ -732,7 +732,9 @@ fn assume_role(
         .external_id
         .as_deref()
         .is_none_or(|want| params.get("ExternalId") == Some(want));
-    if !trusted || !external_ok {
+    // The caller's own policy must allow sts:AssumeRole too: admins (and role sessions) only.
+    let allowed = caller.may(false, false);
+    if !trusted || !external_ok || !allowed {
         return Err(denied());
     }
     if duration > role.max_session {

@@ -448,6 +448,13 @@ fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
     );
     assert!(stderr.contains(&member_role("KeyAdmin")), "{stderr}");
     assert!(stderr.contains("direct-admin"), "{stderr}");
+    // A trusted caller whose own policy denies sts:AssumeRole is refused alike.
+    world.deny(&["AssumeRole"]);
+    refused(
+        &mut world.as_profile("member", &["whoami"]),
+        3,
+        "is not authorized to perform: sts:AssumeRole on resource",
+    );
 }
 
 #[test]

@@ -86,10 +86,18 @@ impl Moto {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.as_profile("moto", args)
+    }
+
+    fn as_profile<I, S>(&self, profile: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = self.bare_cmd();
         cmd.arg("--config")
             .arg(&self.config)
-            .args(["-p", "moto"])
+            .args(["-p", profile])
             .args(args);
         cmd
     }
@@ -330,14 +338,7 @@ fn moto_role_profile_reads_a_member_account() {
         member["role_arn"].as_str().unwrap()
     ));
     std::fs::write(&moto.config, config).unwrap();
-    let cmd = |args: &[&str]| {
-        let mut cmd = moto.bare_cmd();
-        cmd.arg("--config")
-            .arg(&moto.config)
-            .args(["-p", "member"])
-            .args(args);
-        cmd
-    };
+    let cmd = |args: &[&str]| moto.as_profile("member", args);
     let (stdout, _) = run(&mut cmd(&["whoami", "-o", "json"]), 0);
     let me = &json_array(&stdout)[0];
     assert_eq!(me["account_id"], "222233334444");
