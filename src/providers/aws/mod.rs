@@ -790,6 +790,31 @@ mod tests {
         );
     }
 
+    /// moto's answer (AWS sends the same paths; moto adds microseconds to Expiration).
+    #[test]
+    fn reads_assume_role_answers_and_never_shows_their_secrets() {
+        let body = br#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA5XQFHHAP</AccessKeyId><SecretAccessKey>Dqjt+secret/S</SecretAccessKey><SessionToken>FQoGZXIvtoken=</SessionToken><Expiration>2026-11-29T19:48:51.723209Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA5XQFHHAPSI6O4LMUC:ck</AssumedRoleId><Arn>arn:aws:sts::943830022175:assumed-role/R/ck</Arn></AssumedRoleUser><PackedPolicySize>6</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>18gw</RequestId></ResponseMetadata></AssumeRoleResponse>"#;
+        let answer: api::AssumeRoleResponse =
+            crate::providers::parse::<Aws, _>("AssumeRole", 200, body).unwrap();
+        let credentials = &answer.result.credentials;
+        assert_eq!(credentials.access_key_id, "ASIA5XQFHHAP");
+        assert_eq!(credentials.secret_access_key.expose(), "Dqjt+secret/S");
+        assert_eq!(credentials.session_token.expose(), "FQoGZXIvtoken=");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("Dqjt") && !shown.contains("FQoG"),
+            "{shown}"
+        );
+        // AccessDenied names the role and is a permission error (exit 3).
+        let denied = br#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::111122223333:user/admin is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222233334444:role/R</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+        let err =
+            crate::providers::parse::<Aws, api::AssumeRoleResponse>("AssumeRole", 403, denied)
+                .unwrap_err();
+        assert_eq!((err.kind, err.exit_code()), (ErrorKind::Permission, 3));
+        assert!(err.message.contains("role/R"), "{err}");
+    }
+
     #[test]
     fn decodes_account_from_key_id() {
         // Published example: ASIAY34FZKBOKMUTVV7A belongs to account 609629065308.
