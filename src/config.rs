@@ -436,7 +436,8 @@ until = 2027-01-31
              [profile audit]\nrole_arn = arn:aws:iam::222233334444:role/KeyAuditor\nsource_profile = mgmt\nexternal_id = ext-1\nrole_session_name = me\nduration_seconds = 900\n\
              [profile deeper]\nrole_arn = arn:aws:iam::222233334444:role/KeyAdmin\nsource_profile = audit\nduration_seconds = soon\n\
              [profile both]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mgmt\n\
-             [profile ec2]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Ec2InstanceMetadata\n",
+             [profile ec2]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Ec2InstanceMetadata\n\
+             [profile mfa]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mgmt\nmfa_serial = arn:aws:iam::1:mfa/me\n",
         );
         let config = load(None, &env_with(dir.path(), &[])).unwrap();
         let audit = config.find("aws:audit").unwrap();

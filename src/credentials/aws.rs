@@ -68,6 +68,13 @@ fn role_profile(
     let Some(role_arn) = last(props, "role_arn") else {
         return Ok(None);
     };
+    // An MFA prompt is not supported yet: without it AWS would only answer AccessDenied.
+    if last(props, "mfa_serial").is_some() {
+        warnings.push(format!(
+            "{source}: mfa_serial is not supported yet; profile aws:{name} is skipped"
+        ));
+        return Ok(None);
+    }
     let Some(source_profile) = last(props, "source_profile").filter(|s| !s.trim().is_empty())
     else {
         if last(props, "credential_source").is_some() {
