@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::credentials::{self, toml::ProfileToml};
-pub use crate::credentials::{warn_if_readable_by_others, Environment, Profile, Source};
+pub use crate::credentials::{warn_if_readable_by_others, Environment, Profile, Role, Source};
 use crate::error::{Error, Result};
 use crate::model::ProviderKind;
 
@@ -105,6 +105,7 @@ pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Config> {
         }
     }
     credentials::load_native(env, &mut config.profiles, &mut config.warnings)?;
+    credentials::resolve_roles(&mut config.profiles)?;
     Ok(config)
 }
 
@@ -195,9 +196,12 @@ impl Config {
             // The same key found in two places is one target.
             let mut chosen: Vec<Profile> = Vec::new();
             for profile in self.profiles.iter().filter(by_provider) {
-                if !chosen.iter().any(|p| {
-                    p.provider == profile.provider && p.access_key_id == profile.access_key_id
-                }) {
+                // Role profiles hold no key: each is its own target.
+                if profile.role.is_some()
+                    || !chosen.iter().any(|p| {
+                        p.provider == profile.provider && p.access_key_id == profile.access_key_id
+                    })
+                {
                     chosen.push(profile.clone());
                 }
             }
@@ -417,6 +421,82 @@ until = 2027-01-31
         let config = load(None, &env).unwrap();
         assert!(config.find("aws:x").is_some());
         assert!(config.find("aws:prod").is_none());
+    }
+
+    #[test]
+    fn aws_config_role_profiles_are_read_as_the_aws_cli_does() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            &dir.path().join(".aws/credentials"),
+            "[mgmt]\naws_access_key_id = AKIAMGMT\naws_secret_access_key = sm\n[both]\naws_access_key_id = AKIABOTH\naws_secret_access_key = sb\n",
+        );
+        write(
+            &dir.path().join(".aws/config"),
+            "[profile mgmt]\nregion = eu-west-1\n\
+             [profile audit]\nrole_arn = arn:aws:iam::222233334444:role/KeyAuditor\nsource_profile = mgmt\nexternal_id = ext-1\nrole_session_name = me\nduration_seconds = 900\n\
+             [profile deeper]\nrole_arn = arn:aws:iam::222233334444:role/KeyAdmin\nsource_profile = audit\nduration_seconds = soon\n\
+             [profile both]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mgmt\n\
+             [profile ec2]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Ec2InstanceMetadata\n\
+             [profile mfa]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mgmt\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+        );
+        let config = load(None, &env_with(dir.path(), &[])).unwrap();
+        let audit = config.find("aws:audit").unwrap();
+        let role = audit.role.as_ref().unwrap();
+        assert_eq!(role.role_arn, "arn:aws:iam::222233334444:role/KeyAuditor");
+        assert_eq!(role.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(role.session_name.as_deref(), Some("me"));
+        assert_eq!(role.duration_seconds, Some(900));
+        assert_eq!(role.source.as_ref().unwrap().access_key_id, "AKIAMGMT");
+        assert!(audit.access_key_id.is_empty() && audit.secret_access_key.is_empty());
+        // The source's region, unless the role profile sets its own.
+        assert_eq!(audit.region.as_deref(), Some("eu-west-1"));
+        let deeper = config.find("aws:deeper").unwrap().role.as_ref().unwrap();
+        assert_eq!(
+            deeper.duration_seconds, None,
+            "not a number: ignored, as botocore does"
+        );
+        assert_eq!(
+            deeper.describe(),
+            "role KeyAdmin via audit (role KeyAuditor via mgmt)"
+        );
+        // A role wins over keys of the same profile, as in the AWS CLI.
+        assert!(config.find("aws:both").unwrap().role.is_some());
+        assert!(config.find("aws:ec2").is_none());
+        assert!(config
+            .warnings
+            .iter()
+            .any(|w| w.contains("credential_source")));
+        // Two role profiles are two targets of --all-profiles, though neither holds a key.
+        let all = config
+            .select(
+                &Selection {
+                    all: true,
+                    ..Default::default()
+                },
+                &env_with(dir.path(), &[]),
+            )
+            .unwrap();
+        assert_eq!(all.iter().filter(|p| p.role.is_some()).count(), 3);
+
+        write(
+            &dir.path().join(".aws/config"),
+            "[profile a]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = a\n",
+        );
+        let err = load(None, &env_with(dir.path(), &[])).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("loop (aws:a -> aws:b -> aws:a)"),
+            "{err}"
+        );
+        write(
+            &dir.path().join(".aws/config"),
+            "[profile a]\nrole_arn = arn:aws:iam::1:role/R\n",
+        );
+        let err = load(None, &env_with(dir.path(), &[])).unwrap_err();
+        assert!(
+            err.to_string().contains("role_arn needs source_profile"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -190,6 +190,7 @@ impl<'a> Target<'a> {
     /// Refuses sources that cannot be written back, and finds the file to edit.
     fn of(profile: &'a Profile) -> Result<Self> {
         let usage = |message: String| Error::usage(message).with_profile(&profile.name);
+        profile.refuse_role()?;
         let Some((path, format)) = credentials::editor(&profile.source) else {
             return Err(usage(
                 "its credentials come from environment variables, which cloudkeys cannot \

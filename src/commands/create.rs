@@ -88,6 +88,9 @@ pub async fn create_once(
 
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<i32> {
     if let Some(path) = &args.save {
+        for profile in ctx.profiles(None)? {
+            profile.refuse_role()?;
+        }
         // Refuse before creating anything: a key whose secret has nowhere to go is a lost secret.
         check_save_target(path)?;
     }

@@ -17,8 +17,9 @@ pub fn run(ctx: &Context) -> Result<i32> {
             access_key_id: p.access_key_id.clone(),
             region: p.region.clone(),
             endpoint: p.endpoint.clone(),
-            source: match &p.secret_env {
-                Some(var) if p.source != crate::config::Source::Environment => {
+            source: match (&p.role, &p.secret_env) {
+                (Some(role), _) => format!("{} ({})", role.describe(), p.source),
+                (None, Some(var)) if p.source != crate::config::Source::Environment => {
                     format!("{} (secret from ${var})", p.source)
                 }
                 _ => p.source.to_string(),

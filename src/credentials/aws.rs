@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::{read_with, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Source};
+use super::{
+    read_with, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Role, Source,
+};
 use crate::error::Result;
 use crate::model::{ProviderKind, Secret};
 
@@ -52,6 +54,51 @@ fn profile<'a>(
         region: get(REGION).map(str::to_string).or(region),
         ..Profile::native(ProviderKind::Aws, name, id.trim(), secret.trim(), source)
     })
+}
+
+/// A role profile of ~/.aws/config, read as botocore's AssumeRoleProvider does; `None` when the
+/// section names no role. `credential_source` (instance metadata, containers) is not
+/// supported: such a profile is skipped with a warning.
+fn role_profile(
+    name: &str,
+    props: &ini::Properties,
+    source: Source,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Profile>> {
+    let Some(role_arn) = last(props, "role_arn") else {
+        return Ok(None);
+    };
+    // An MFA prompt is not supported yet: without it AWS would only answer AccessDenied.
+    if last(props, "mfa_serial").is_some() {
+        warnings.push(format!(
+            "{source}: mfa_serial is not supported yet; profile aws:{name} is skipped"
+        ));
+        return Ok(None);
+    }
+    let Some(source_profile) = last(props, "source_profile").filter(|s| !s.trim().is_empty())
+    else {
+        if last(props, "credential_source").is_some() {
+            warnings.push(format!(
+                "{source}: credential_source is not supported; profile aws:{name} is skipped"
+            ));
+            return Ok(None);
+        }
+        return Err(crate::error::Error::config(format!(
+            "profile aws:{name} ({source}): role_arn needs source_profile (the profile whose credentials assume the role)"
+        )));
+    };
+    let role = Role {
+        role_arn: role_arn.trim().to_string(),
+        source_profile: source_profile.trim().to_string(),
+        external_id: last(props, "external_id").map(str::to_string),
+        session_name: last(props, "role_session_name").map(str::to_string),
+        // botocore ignores a value that is not a number.
+        duration_seconds: last(props, "duration_seconds").and_then(|d| d.trim().parse().ok()),
+        source: None,
+    };
+    let mut profile = Profile::assuming(ProviderKind::Aws, format!("aws:{name}"), role, source);
+    profile.region = last(props, REGION).map(str::to_string);
+    Ok(Some(profile))
 }
 
 pub(super) fn load(
@@ -112,13 +159,19 @@ pub(super) fn load(
             warn_if_readable_by_others(path, warnings);
         }
         for (name, (section, props)) in &settings {
-            if seen.iter().any(|s| s == name) {
-                continue;
-            }
             let source = Source::AwsConfig {
                 path: path.clone(),
                 section: section.to_string(),
             };
+            // As in the AWS CLI, a role wins over keys of the same profile.
+            if let Some(role) = role_profile(name, props, source.clone(), warnings)? {
+                profiles.retain(|p| p.name != role.name);
+                profiles.push(role);
+                continue;
+            }
+            if seen.iter().any(|s| s == name) {
+                continue;
+            }
             profiles.extend(profile(name, |k| last(props, k), None, source));
         }
     }

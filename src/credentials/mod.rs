@@ -101,6 +101,36 @@ pub struct Profile {
     pub source: Source,
     /// Set when the secret is read from this environment variable (it can't be written back).
     pub secret_env: Option<String>,
+    /// Set for a role profile: it holds no key of its own (the id and secret are empty) and
+    /// signs with temporary credentials obtained with its source's.
+    pub role: Option<Role>,
+}
+
+/// What a role profile assumes and with whose credentials (AWS so far).
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub role_arn: String,
+    /// The source profile as named in the file.
+    pub source_profile: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<u32>,
+    /// The source profile once every profile is loaded (itself possibly a role profile).
+    pub source: Option<Box<Profile>>,
+}
+
+impl Role {
+    /// `role KeyAuditor via mgmt`, down the whole chain: what `profiles` shows.
+    pub fn describe(&self) -> String {
+        let name = self.role_arn.rsplit('/').next().unwrap_or(&self.role_arn);
+        let via = match self.source.as_deref() {
+            Some(Profile {
+                role: Some(inner), ..
+            }) => format!("{} ({})", self.source_profile, inner.describe()),
+            _ => self.source_profile.clone(),
+        };
+        format!("role {name} via {via}")
+    }
 }
 
 impl Profile {
@@ -123,8 +153,101 @@ impl Profile {
             project_id: None,
             source,
             secret_env: None,
+            role: None,
         }
     }
+
+    /// Refuses to write a key for a role profile: it has none of its own, and its temporary
+    /// credentials are never written anywhere.
+    pub fn refuse_role(&self) -> Result<()> {
+        match self.role {
+            Some(_) => Err(Error::usage(format!(
+                "{} assumes a role: it has no access key of its own to rotate",
+                self.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// A role profile: no key of its own.
+    pub(crate) fn assuming(
+        provider: ProviderKind,
+        name: String,
+        role: Role,
+        source: Source,
+    ) -> Self {
+        Profile {
+            name,
+            role: Some(role),
+            ..Profile::native(provider, "", "", "", source)
+        }
+    }
+}
+
+/// Finds every role profile's source, down its chain; a role profile without its own endpoint
+/// or region uses its source's. Errors are one line naming the profile (exit 2).
+pub(crate) fn resolve_roles(profiles: &mut [Profile]) -> Result<()> {
+    let all = profiles.to_vec();
+    for profile in profiles.iter_mut().filter(|p| p.role.is_some()) {
+        let source = source_of(&all, profile, &mut vec![profile.name.clone()])?;
+        if profile.endpoint.is_none() {
+            profile.endpoint = source.endpoint.clone();
+        }
+        if profile.region.is_none() {
+            profile.region = source.region.clone();
+        }
+        if let Some(role) = profile.role.as_mut() {
+            role.source = Some(source);
+        }
+    }
+    Ok(())
+}
+
+/// The resolved source of role profile `profile`; `chain`: the profiles on the way to it.
+fn source_of(all: &[Profile], profile: &Profile, chain: &mut Vec<String>) -> Result<Box<Profile>> {
+    let Some(role) = &profile.role else {
+        unreachable!("only role profiles have a source")
+    };
+    let wanted = &role.source_profile;
+    // Profiles of the AWS files name each other as the AWS CLI does (`mgmt`, our `aws:mgmt`).
+    let native = format!("{}:{wanted}", profile.provider);
+    let found = match &profile.source {
+        Source::AwsConfig { .. } | Source::AwsCredentials { .. } => {
+            all.iter().find(|p| p.name == native)
+        }
+        _ => all.iter().find(|p| &p.name == wanted),
+    };
+    let name = &profile.name;
+    let found = found.ok_or_else(|| {
+        Error::config(format!(
+            "profile {name}: source_profile '{wanted}' is not a known profile"
+        ))
+    })?;
+    if found.provider != profile.provider {
+        return Err(Error::config(format!(
+            "profile {name}: source_profile '{wanted}' is a {} profile, not {}",
+            found.provider, profile.provider
+        )));
+    }
+    if chain.contains(&found.name) {
+        chain.push(found.name.clone());
+        return Err(Error::config(format!(
+            "profile {}: its source profiles loop ({})",
+            chain[0],
+            chain.join(" -> ")
+        )));
+    }
+    let mut source = found.clone();
+    if source.role.is_some() {
+        chain.push(found.name.clone());
+        let inner = source_of(all, &source, chain)?;
+        source.endpoint = source.endpoint.or_else(|| inner.endpoint.clone());
+        source.region = source.region.or_else(|| inner.region.clone());
+        if let Some(role) = source.role.as_mut() {
+            role.source = Some(inner);
+        }
+    }
+    Ok(Box::new(source))
 }
 
 /// Loads the profiles of the clouds' environment variables, then of their CLIs' files.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Edit, Entry, Environment, Profile, Source};
+use super::{Edit, Entry, Environment, Profile, Role, Source};
 use crate::error::{Error, Result};
 use crate::model::{ProviderKind, Secret};
 
@@ -26,6 +26,11 @@ pub(crate) struct ProfileToml {
     region: Option<String>,
     endpoint: Option<String>,
     project_id: Option<String>,
+    role_arn: Option<String>,
+    source_profile: Option<String>,
+    external_id: Option<String>,
+    role_session_name: Option<String>,
+    duration_seconds: Option<u32>,
 }
 
 impl ProfileToml {
@@ -68,6 +73,18 @@ pub(crate) fn profiles(
                 raw.provider
             ))
         })?;
+        let source = Source::ConfigFile {
+            path: path.to_path_buf(),
+            table: name.clone(),
+        };
+        if raw.role_arn.is_some() || raw.source_profile.is_some() {
+            let role = role(provider, &raw).map_err(at)?;
+            let mut profile = Profile::assuming(provider, name.clone(), role, source);
+            profile.region = raw.region;
+            profile.endpoint = raw.endpoint;
+            profiles.push(profile);
+            continue;
+        }
         let access_key_id = raw
             .access_key_id
             .filter(|v| !v.trim().is_empty())
@@ -98,14 +115,40 @@ pub(crate) fn profiles(
             region: raw.region,
             endpoint: raw.endpoint,
             project_id: raw.project_id,
-            source: Source::ConfigFile {
-                path: path.to_path_buf(),
-                table: name,
-            },
+            source,
             secret_env,
+            role: None,
         });
     }
     Ok(profiles)
+}
+
+/// The role a table assumes; it holds no key of its own.
+fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, String> {
+    if provider != ProviderKind::Aws {
+        return Err("role profiles are supported on AWS only so far".into());
+    }
+    let (Some(role_arn), Some(source_profile)) = (&raw.role_arn, &raw.source_profile) else {
+        return Err("a role profile needs both role_arn and source_profile".into());
+    };
+    if raw.access_key_id.is_some() || raw.secret_access_key.is_some() || raw.session_token.is_some()
+    {
+        return Err(format!(
+            "a role profile holds no key of its own: remove {ID}/{SECRET}, the role is assumed with source_profile's"
+        ));
+    }
+    if let Some(endpoint) = &raw.endpoint {
+        url::Url::parse(endpoint)
+            .map_err(|err| format!("endpoint '{endpoint}' is not a URL: {err}"))?;
+    }
+    Ok(Role {
+        role_arn: role_arn.trim().to_string(),
+        source_profile: source_profile.trim().to_string(),
+        external_id: raw.external_id.clone(),
+        session_name: raw.role_session_name.clone(),
+        duration_seconds: raw.duration_seconds,
+        source: None,
+    })
 }
 
 /// Edits `[profiles.TABLE]`.

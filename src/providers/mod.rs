@@ -28,7 +28,7 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     let resolved = resolve(profile, options)?;
     let http = options.http.clone();
     Ok(match profile.provider {
-        ProviderKind::Aws => Arc::new(aws::AwsProvider::new(resolved, http)),
+        ProviderKind::Aws => Arc::new(aws::AwsProvider::for_profile(resolved, options)?),
         ProviderKind::Alibaba => Arc::new(alibaba::AlibabaProvider::new(resolved, http)?),
         ProviderKind::Tencent => Arc::new(tencent::TencentProvider::new(resolved, http)),
         ProviderKind::Huawei => Arc::new(huawei::HuaweiProvider::new(resolved, http)),
@@ -273,11 +273,26 @@ impl Client {
         request: Unsigned,
         sign: impl Fn(RequestParts<'_>, DateTime<Utc>) -> Vec<(String, String)>,
     ) -> Result<T> {
+        let id = &self.profile.profile.access_key_id;
+        self.send_as::<D, T>(id, action, idempotency, request, sign)
+            .await
+    }
+
+    /// [`send`](Self::send) signed with another key than the profile's (a role's temporary
+    /// one), which spends that key's own rate budget.
+    pub async fn send_as<D: Dialect, T: DeserializeOwned>(
+        &self,
+        access_key_id: &str,
+        action: &str,
+        idempotency: Idempotency,
+        request: Unsigned,
+        sign: impl Fn(RequestParts<'_>, DateTime<Utc>) -> Vec<(String, String)>,
+    ) -> Result<T> {
         let build = |time| Ok(signed(&request, &sign, time));
         let profile = &self.profile.profile;
         self.http
             .execute(
-                (profile.provider, profile.access_key_id.as_str(), action),
+                (profile.provider, access_key_id, action),
                 idempotency,
                 build,
                 |response| decode::<D, T>(action, response),
@@ -456,6 +471,7 @@ mod tests {
             project_id: None,
             source: Source::Environment,
             secret_env: None,
+            role: None,
         }
     }
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{change_key, Account, Key, State, TempKey, MAX_KEYS};
+use super::state::{change_key, Account, AwsRole, Key, State, TempKey, MAX_KEYS};
 use super::{
     fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
     Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
@@ -27,6 +27,9 @@ pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_ACCOUNT: &str = "111122223333";
 /// The second account of the demo seed.
 pub const DEMO_ACCOUNT: &str = "444455556666";
+/// A member account of the test seed, reached only through its roles: `KeyAuditor` trusts
+/// [`TEST_ACCOUNT`], `KeyAdmin` trusts only `KeyAuditor` (a chain).
+pub const MEMBER_ACCOUNT: &str = "222233334444";
 const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
@@ -167,7 +170,10 @@ fn time(t: &DateTime<Utc>) -> String {
 }
 
 fn is_sts(action: &str) -> bool {
-    matches!(action, "GetCallerIdentity" | "GetAccessKeyInfo")
+    matches!(
+        action,
+        "GetCallerIdentity" | "GetAccessKeyInfo" | "AssumeRole"
+    )
 }
 
 fn arn(caller: &Caller) -> String {
@@ -242,6 +248,13 @@ fn authenticate(
             let token = request.header("x-amz-security-token").unwrap_or_default();
             if !constant_time_eq(&token, &session.token) {
                 return Err(invalid_token());
+            }
+            if session.expires_at.is_some_and(|at| now >= at) {
+                return Err(err(
+                    403,
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ));
             }
         }
     }
@@ -444,6 +457,7 @@ fn run(
                 caller.account_id
             )))
         }
+        "AssumeRole" => assume_role(state, caller, params, now).map(Some),
         "GetAccessKeyInfo" => {
             let id = params.require("AccessKeyId", missing)?;
             authorize(caller, action, None)?;
@@ -601,6 +615,159 @@ fn run(
     }
 }
 
+/// A constraint of the STS model broken, in AWS's words.
+fn invalid(field: &str, value: Option<&str>, constraint: &str) -> Fail {
+    let value = value.map_or("null".to_string(), |v| format!("'{}'", escape(v)));
+    err(
+        400,
+        "ValidationError",
+        format!("1 validation error detected: Value {value} at '{field}' failed to satisfy constraint: Member must {constraint}"),
+    )
+}
+
+/// STS AssumeRole: the model's constraints, then the role's trust (a missing role is refused
+/// alike, as AWS does), then its session limits; the session acts as an admin of the role's
+/// account.
+fn assume_role(
+    state: &mut State,
+    caller: &Caller,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<String, Fail> {
+    let role_arn = params.get("RoleArn");
+    let role_arn = role_arn.ok_or_else(|| invalid("roleArn", None, "not be null"))?;
+    if role_arn.len() < 20 {
+        let why = "have length greater than or equal to 20";
+        return Err(invalid("roleArn", Some(role_arn), why));
+    }
+    let session = params.get("RoleSessionName");
+    let session = session.ok_or_else(|| invalid("roleSessionName", None, "not be null"))?;
+    let field = ("roleSessionName", Some(session));
+    if session.len() < 2 {
+        return Err(invalid(
+            field.0,
+            field.1,
+            "have length greater than or equal to 2",
+        ));
+    }
+    if session.len() > 64 {
+        return Err(invalid(
+            field.0,
+            field.1,
+            "have length less than or equal to 64",
+        ));
+    }
+    if !session
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        let why = "satisfy regular expression pattern: [\\w+=,.@-]*";
+        return Err(invalid(field.0, field.1, why));
+    }
+    let raw = params.get("DurationSeconds");
+    let duration = match raw {
+        None => 3600,
+        Some(d) => d.parse::<i64>().map_err(|_| {
+            err(
+                400,
+                "ValidationError",
+                format!(
+                    "Value '{}' for parameter DurationSeconds is invalid.",
+                    escape(d)
+                ),
+            )
+        })?,
+    };
+    if duration < 900 {
+        return Err(invalid(
+            "durationSeconds",
+            raw,
+            "have value greater than or equal to 900",
+        ));
+    }
+    if duration > 43200 {
+        return Err(invalid(
+            "durationSeconds",
+            raw,
+            "have value less than or equal to 43200",
+        ));
+    }
+    let denied = || {
+        err(
+            403,
+            "AccessDenied",
+            format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                arn(caller),
+                escape(role_arn)
+            ),
+        )
+    };
+    // arn:aws:iam::<account>:role/<path/>name
+    let (account_id, name) = role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split_once(":role/"))
+        .map(|(account, path)| (account, path.rsplit('/').next().unwrap_or(path)))
+        .ok_or_else(denied)?;
+    let role: AwsRole = state
+        .aws_account(account_id)
+        .and_then(|a| a.roles.iter().find(|r| r.name == name))
+        .cloned()
+        .ok_or_else(denied)?;
+    let caller_account = &caller.account_id;
+    // A role session is trusted as its role.
+    let principal = match &caller.temp {
+        Some(TempKey {
+            role: Some((role, _)),
+            ..
+        }) => format!("arn:aws:iam::{caller_account}:role/{role}"),
+        _ => arn(caller),
+    };
+    let root = format!("arn:aws:iam::{caller_account}:root");
+    let trusted = role
+        .trusted
+        .iter()
+        .any(|t| t == caller_account || *t == root || *t == principal);
+    let external_ok = role
+        .external_id
+        .as_deref()
+        .is_none_or(|want| params.get("ExternalId") == Some(want));
+    // The caller's own policy must allow sts:AssumeRole too: admins (and role sessions) only.
+    let allowed = caller.may(false, false);
+    if !trusted || !external_ok || !allowed {
+        return Err(denied());
+    }
+    if duration > role.max_session {
+        return Err(err(
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    let chained = caller.temp.as_ref().is_some_and(|t| t.role.is_some());
+    if chained && duration > 3600 {
+        return Err(err(
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    let lifetime = state
+        .settings
+        .session_lifetime
+        .unwrap_or_else(|| Duration::seconds(duration));
+    let expires = now + lifetime;
+    let (id, secret, token) =
+        state.start_aws_session(account_id, name, &role.role_id, session, Some(expires));
+    Ok(format!(
+        "<Credentials><AccessKeyId>{id}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>{}:{session}</AssumedRoleId><Arn>arn:aws:sts::{account_id}:assumed-role/{name}/{session}</Arn></AssumedRoleUser>",
+        escape(secret.as_str()),
+        escape(token.as_str()),
+        time(&expires),
+        role.role_id,
+    ))
+}
+
 /// The credential report's CSV as IAM writes it: the root row first, then every user; per
 /// key slot whether it is active, when it was made, and its last use (`N/A`: none).
 /// When, for which service and in which region a key was last used.
@@ -674,6 +841,24 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
     }
     let key = seed_account(state, account, &TEST_KEYS, now);
     let mut profiles = vec![profile("aws-admin", TEST_ACCOUNT, "admin", key)];
+    // The member account: no profile holds a key of it.
+    let mut member = Account::new(ProviderKind::Aws, MEMBER_ACCOUNT);
+    member.add_user("carol", false, now - Duration::days(200));
+    member.add_user("dave", true, now - Duration::days(50));
+    let auditor = format!("arn:aws:iam::{MEMBER_ACCOUNT}:role/KeyAuditor");
+    member.roles = vec![
+        AwsRole::new("KeyAuditor", &[TEST_ACCOUNT]),
+        // Up to 12 hours, so that only role chaining's 1-hour limit applies to it.
+        AwsRole {
+            max_session: 43200,
+            ..AwsRole::new("KeyAdmin", &[&auditor])
+        },
+    ];
+    let member_keys = [
+        SeedKey(Some("carol"), 120, Some(3), true, Some(("s3", "us-east-1"))),
+        SeedKey(Some("dave"), 20, None, true, None),
+    ];
+    seed_account(state, member, &member_keys, now);
     if seed == Seed::Demo {
         let mut account = Account::new(ProviderKind::Aws, DEMO_ACCOUNT);
         for (name, admin, age) in [

@@ -31,6 +31,9 @@ pub struct Settings {
     /// Requests a second each access key may send to one action, as the clouds count it;
     /// beyond it the cloud's own throttling answer. `None`: no limit.
     pub rate_limit: Option<f64>,
+    /// AWS AssumeRole: sessions expire after this instead of the DurationSeconds asked for
+    /// (tests of renewal during a run). `None`: as asked.
+    pub session_lifetime: Option<chrono::Duration>,
 }
 
 /// What the sandbox served, for tests and benchmarks.
@@ -116,6 +119,36 @@ pub struct Account {
     pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Huawei: projects (one per region) and the long-term AK/SK their CCE clusters hold.
     pub projects: Vec<HuaweiProject>,
+    /// AWS: the roles STS AssumeRole may assume.
+    pub roles: Vec<AwsRole>,
+}
+
+/// An AWS role: who its trust policy lets assume it, and for how long.
+#[derive(Debug, Clone)]
+pub struct AwsRole {
+    pub name: String,
+    /// `AROA…`
+    pub role_id: String,
+    /// The principals trusted: account ids (any principal of that account) and user or role
+    /// ARNs.
+    pub trusted: Vec<String>,
+    /// The `sts:ExternalId` the trust policy requires, if any.
+    pub external_id: Option<String>,
+    /// MaxSessionDuration, seconds.
+    pub max_session: i64,
+}
+
+impl AwsRole {
+    /// A role trusting `trusted`, sessions of up to an hour (AWS's default).
+    pub fn new(name: &str, trusted: &[&str]) -> Self {
+        AwsRole {
+            name: name.to_string(),
+            role_id: format!("AROA{}", random_string(UPPER_ALNUM, 17)),
+            trusted: trusted.iter().map(|t| t.to_string()).collect(),
+            external_id: None,
+            max_session: 3600,
+        }
+    }
 }
 
 /// A user of any cloud, with the few fields only one cloud has.
@@ -314,6 +347,7 @@ impl Account {
             root_keys: Vec::new(),
             credential_report: None,
             projects: Vec::new(),
+            roles: Vec::new(),
         }
     }
 
@@ -684,10 +718,24 @@ impl State {
         session_name: &str,
     ) -> (String, String, String) {
         let role_id = format!("AROA{}", random_string(UPPER_ALNUM, 17));
+        self.start_aws_session(account, role_name, &role_id, session_name, None)
+    }
+
+    /// Starts a session of role (`role_name`, `role_id`) of an account, expiring at
+    /// `expires_at` (`None`: never); returns its (key id, secret, session token).
+    pub fn start_aws_session(
+        &mut self,
+        account: &str,
+        role_name: &str,
+        role_id: &str,
+        session_name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> (String, String, String) {
         let temp = TempKey {
             account_id: account.to_string(),
             session_name: session_name.to_string(),
-            role: Some((role_name.to_string(), role_id)),
+            role: Some((role_name.to_string(), role_id.to_string())),
+            expires_at,
             ..TempKey::default()
         };
         self.aws.add_temporary(temp, 120)

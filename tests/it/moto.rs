@@ -86,10 +86,18 @@ impl Moto {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.as_profile("moto", args)
+    }
+
+    fn as_profile<I, S>(&self, profile: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = self.bare_cmd();
         cmd.arg("--config")
             .arg(&self.config)
-            .args(["-p", "moto"])
+            .args(["-p", profile])
             .args(args);
         cmd
     }
@@ -313,4 +321,44 @@ fn moto_all_users_scan_reads_the_credential_report() {
         "records answered by the report say so"
     );
     assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
+}
+
+/// A role of a second account, assumed with the first account's admin key: moto checks the
+/// signature of AssumeRole and of every call made with the session's keys and token, and the
+/// role's policy in the member account.
+#[test]
+fn moto_role_profile_reads_a_member_account() {
+    let Some(moto) = Moto::start_with(&["--member-account", "222233334444"]) else {
+        return;
+    };
+    let member = &moto.info["member"];
+    let mut config = std::fs::read_to_string(&moto.config).unwrap();
+    config.push_str(&format!(
+        "\n[profiles.member]\nprovider = \"aws\"\nrole_arn = \"{}\"\nsource_profile = \"moto\"\n",
+        member["role_arn"].as_str().unwrap()
+    ));
+    std::fs::write(&moto.config, config).unwrap();
+    let cmd = |args: &[&str]| moto.as_profile("member", args);
+    let (stdout, _) = run(&mut cmd(&["whoami", "-o", "json"]), 0);
+    let me = &json_array(&stdout)[0];
+    assert_eq!(me["account_id"], "222233334444");
+    let arn = me["arn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::222233334444:assumed-role/KeyAuditor/cloudkeys-"),
+        "{arn}"
+    );
+
+    let (stdout, stderr) = run(&mut cmd(&["list", "--all-users", "-o", "json"]), 0);
+    let records = json_array(&stdout);
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["access_key_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [member["keys"]["dave"][0].as_str().unwrap()],
+        "{stderr}"
+    );
+    assert_eq!(records[0]["user"], "dave");
+    assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
 }

@@ -24,6 +24,7 @@ What it does:
         "admin": {"access_key_id": "...", "secret_access_key": "..."},
         "keys": {"alice": ["AKIA...", "AKIA..."], "bob": ["AKIA..."]},
         "account_id": "123456789012"}
+     (with --member-account, also "member": {"account_id", "role_arn", "keys"})
      then waits until stdin reaches EOF or SIGTERM/SIGINT and kills moto.
      With --detach it exits right after printing and leaves moto running
      (kill it later with `kill <pid>`); moto's output then goes to --log
@@ -179,6 +180,42 @@ def seed(endpoint: str, extra_users: int = 0) -> dict:
     }
 
 
+MEMBER_ROLE = "KeyAuditor"
+
+
+def seed_member(endpoint: str, member: str, management: str) -> dict:
+    """A second account, reached through its role only: moto routes a request to the account
+    named by the `x-moto-account-id` header (usable before auth is on), and later requests
+    signed with the role's session keys to the account that issued them."""
+    iam = client("iam", endpoint, DUMMY_KEY_ID, DUMMY_SECRET)
+
+    def to_member(request, **_):
+        request.headers["x-moto-account-id"] = member
+
+    iam.meta.events.register("before-sign.iam.*", to_member)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{management}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=MEMBER_ROLE,
+        PolicyName="read-keys",
+        PolicyDocument=json.dumps(ADMIN_POLICY),
+    )
+    keys = {}
+    for user in ("dave", "erin"):
+        iam.create_user(UserName=user)
+    keys["dave"] = [iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]]
+    return {"account_id": member, "role_arn": role["Role"]["Arn"], "keys": keys}
+
+
 def enable_auth(endpoint: str) -> None:
     # Authentication is enforced once moto has served INITIAL_NO_AUTH_ACTION_COUNT
     # actions; setting it to 0 (and resetting the counter) enforces it now.
@@ -234,6 +271,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for moto to start (default 30)")
     ap.add_argument("--ignore-stdin", action="store_true", help="do not stop on stdin EOF, only on SIGTERM/SIGINT")
     ap.add_argument("--extra-users", type=int, default=0, help="also seed this many users with keys (default 0)")
+    ap.add_argument("--member-account", help="also seed this account id with role KeyAuditor trusting the first")
     ap.add_argument("--no-self-check", action="store_true", help="skip the post-enable auth self-check")
     args = ap.parse_args()
 
@@ -270,6 +308,9 @@ def main() -> int:
 
     try:
         seeded = seed(endpoint, args.extra_users)
+        if args.member_account:
+            # The first account is moto's default one.
+            seeded["member"] = seed_member(endpoint, args.member_account, "123456789012")
         enable_auth(endpoint)
         account_id = check_auth(
             endpoint, seeded["admin"], seeded["keys"]["alice"], not args.no_self_check

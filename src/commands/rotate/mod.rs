@@ -74,6 +74,7 @@ pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
         )));
     }
     let profile = profiles.remove(0);
+    profile.refuse_role()?;
     if profile.session_token.is_some() {
         return Err(Error::usage(format!(
             "profile {} uses temporary credentials (a session token): there is no long-term key to rotate",

@@ -731,6 +731,7 @@ mod tests {
             project_id: None,
             source: Source::Environment,
             secret_env: None,
+            role: None,
         }
     }
 

@@ -37,6 +37,7 @@ answers! {
     ListUsersResponse("ListUsersResult", ListUsersResult),
     GetAccessKeyLastUsedResponse("GetAccessKeyLastUsedResult", GetAccessKeyLastUsedResult),
     GetCallerIdentityResponse("GetCallerIdentityResult", GetCallerIdentityResult),
+    AssumeRoleResponse("AssumeRoleResult", AssumeRoleResult),
     GetAccessKeyInfoResponse("GetAccessKeyInfoResult", GetAccessKeyInfoResult),
     GenerateCredentialReportResponse("GenerateCredentialReportResult", GenerateCredentialReportResult),
     GetCredentialReportResponse("GetCredentialReportResult", GetCredentialReportResult),
@@ -122,6 +123,29 @@ pub struct GetCallerIdentityResult {
     pub user_id: Option<String>,
     pub account: Option<String>,
     pub arn: Option<String>,
+}
+
+/// STS AssumeRole: `AssumeRoleResult/Credentials` (the assumed user is not needed).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleResult {
+    pub credentials: TemporaryCredentials,
+}
+
+/// Temporary credentials; `Debug` shows neither the secret nor the token.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    #[serde(deserialize_with = "secret")]
+    pub secret_access_key: crate::model::Secret,
+    #[serde(deserialize_with = "secret")]
+    pub session_token: crate::model::Secret,
+    pub expiration: String,
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<crate::model::Secret, D::Error> {
+    String::deserialize(d).map(crate::model::Secret::new)
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,20 +4,23 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use tokio::sync::OnceCell;
+use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
+use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{resolve, AccessKeyProvider, ProviderOptions, ResolvedProfile};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
     is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
@@ -132,9 +135,35 @@ impl Dialect for Aws {
     }
 }
 
+/// A role's temporary credentials are assumed again this long before they expire (at most
+/// half their lifetime, so that short sessions are used too).
+const RENEW_MARGIN: Duration = Duration::from_secs(300);
+
+/// The key calls are signed with. Never written anywhere; `Debug` is not derived.
+struct SigningKeys {
+    id: String,
+    secret: Secret,
+    token: Option<Secret>,
+    /// When to assume the role again (`None`: the profile's own key, never).
+    renew_at: Option<Instant>,
+}
+
+/// The profile's own key, or a role assumed with its source's credentials.
+enum Keys {
+    Own(Arc<SigningKeys>),
+    Assumed {
+        role: Role,
+        source: Box<AwsProvider>,
+        /// The latest temporary credentials, in memory only; or why they could not be had
+        /// (the HTTP client retried what could be retried: the run does not ask again).
+        current: Mutex<Option<Result<Arc<SigningKeys>>>>,
+    },
+}
+
 pub struct AwsProvider {
     client: Client,
     endpoints: Endpoints,
+    keys: Keys,
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
     /// refused or unreadable, so every user and key is asked instead).
@@ -144,12 +173,107 @@ pub struct AwsProvider {
 impl AwsProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
+        let own = &profile.profile;
+        let keys = Keys::Own(Arc::new(SigningKeys {
+            id: own.access_key_id.clone(),
+            secret: own.secret_access_key.clone(),
+            token: own.session_token.clone(),
+            renew_at: None,
+        }));
         AwsProvider {
             client: Client { profile, http },
             endpoints,
+            keys,
             identity: OnceCell::new(),
             report: ReportCell::default(),
         }
+    }
+
+    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
+    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
+        let role = profile.profile.role.clone();
+        let mut provider = Self::new(profile, options.http.clone());
+        if let Some(role) = role {
+            let source = role.source.as_deref().ok_or_else(|| {
+                provider.client.blame(Error::config(format!(
+                    "source_profile '{}' was not resolved",
+                    role.source_profile
+                )))
+            })?;
+            let source = Self::for_profile(resolve(source, options)?, options)?;
+            provider.keys = Keys::Assumed {
+                role,
+                source: Box::new(source),
+                current: Mutex::new(None),
+            };
+        }
+        Ok(provider)
+    }
+
+    /// The credentials to sign with now: a role's are assumed on first use and again shortly
+    /// before they expire (one caller assumes while the others wait for its answer).
+    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
+        Box::pin(async move {
+            let (role, source, current) = match &self.keys {
+                Keys::Own(keys) => return Ok(keys.clone()),
+                Keys::Assumed {
+                    role,
+                    source,
+                    current,
+                } => (role, source, current),
+            };
+            let mut current = current.lock().await;
+            match current.as_ref() {
+                Some(Err(err)) => return Err(err.clone()),
+                Some(Ok(keys)) if keys.renew_at.is_none_or(|at| Instant::now() < at) => {
+                    return Ok(keys.clone())
+                }
+                _ => {}
+            }
+            let assumed = match source.keys().await {
+                Ok(with) => self.assume(role, &with).await.map(Arc::new),
+                Err(err) => Err(err),
+            };
+            *current = Some(assumed.clone());
+            assumed
+        })
+    }
+
+    /// STS AssumeRole signed with `with` (the source's credentials).
+    async fn assume(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let session = role
+            .session_name
+            .clone()
+            .unwrap_or_else(|| format!("cloudkeys-{}", chrono::Utc::now().timestamp()));
+        let duration = role.duration_seconds.map(|d| d.to_string());
+        let mut params = vec![
+            ("RoleArn", role.role_arn.as_str()),
+            ("RoleSessionName", session.as_str()),
+        ];
+        params.extend(duration.as_deref().map(|d| ("DurationSeconds", d)));
+        params.extend(role.external_id.as_deref().map(|e| ("ExternalId", e)));
+        let answer: api::AssumeRoleResponse = self
+            .call_with(
+                with,
+                Service::Sts,
+                "AssumeRole",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let credentials = answer.result.credentials;
+        let expires = parse_rfc3339(&credentials.expiration).ok_or_else(|| {
+            self.client.blame(Error::bad_response(
+                "AssumeRole: unreadable answer: Expiration is not a time",
+            ))
+        })?;
+        let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+        Ok(SigningKeys {
+            id: credentials.access_key_id,
+            secret: credentials.secret_access_key,
+            token: Some(credentials.session_token),
+            renew_at: Some(Instant::now() + left - RENEW_MARGIN.min(left / 2)),
+        })
     }
 
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
@@ -197,6 +321,19 @@ impl AwsProvider {
         params: &[(&str, &str)],
         idempotency: Idempotency,
     ) -> Result<T> {
+        let keys = self.keys().await?;
+        self.call_with(&keys, service, action, params, idempotency)
+            .await
+    }
+
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
+        service: Service,
+        action: &str,
+        params: &[(&str, &str)],
+        idempotency: Idempotency,
+    ) -> Result<T> {
         let (endpoint, region, version, service_name) = match service {
             Service::Iam => (
                 &self.endpoints.iam,
@@ -224,35 +361,36 @@ impl AwsProvider {
             )],
             body: body.into_bytes(),
         };
-        let profile = &self.client.profile.profile;
         let sign = |parts: RequestParts<'_>, time| {
             let key = signer::SigningKey {
-                access_key_id: &profile.access_key_id,
-                secret_access_key: profile.secret_access_key.expose(),
-                session_token: profile.session_token.as_ref().map(Secret::expose),
+                access_key_id: &keys.id,
+                secret_access_key: keys.secret.expose(),
+                session_token: keys.token.as_ref().map(Secret::expose),
                 region,
                 service: service_name,
             };
             signer::sign(&key, &parts, time).0
         };
         self.client
-            .send::<Aws, T>(action, idempotency, request, sign)
+            .send_as::<Aws, T>(&keys.id, action, idempotency, request, sign)
             .await
     }
 
     async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
+                // A role profile's identity is the assumed role's, with its temporary key id.
+                let keys = self.keys().await?;
                 let answer: api::GetCallerIdentityResponse = self
-                    .call(
+                    .call_with(
+                        &keys,
                         Service::Sts,
                         "GetCallerIdentity",
                         &[],
                         Idempotency::Idempotent,
                     )
                     .await?;
-                let key_id = &self.client.profile.profile.access_key_id;
-                Ok(identity_from(answer.result, self.name(), key_id))
+                Ok(identity_from(answer.result, self.name(), &keys.id))
             })
             .await
     }
@@ -478,6 +616,10 @@ impl AccessKeyProvider for AwsProvider {
     }
 
     async fn begin_account_scan(&self) {
+        // Without credentials there is no report to ask for; the listing says why.
+        if self.keys().await.is_err() {
+            return;
+        }
         self.report.fetch_once(self.fetch_report()).await;
     }
 
@@ -642,6 +784,31 @@ mod tests {
             error_class("ValidationError", "Invalid Marker.", 400),
             (ErrorKind::Refused, Retry::Never)
         );
+    }
+
+    /// moto's answer (AWS sends the same paths; moto adds microseconds to Expiration).
+    #[test]
+    fn reads_assume_role_answers_and_never_shows_their_secrets() {
+        let body = br#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA5XQFHHAP</AccessKeyId><SecretAccessKey>Dqjt+secret/S</SecretAccessKey><SessionToken>FQoGZXIvtoken=</SessionToken><Expiration>2026-11-29T19:48:51.723209Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA5XQFHHAPSI6O4LMUC:ck</AssumedRoleId><Arn>arn:aws:sts::943830022175:assumed-role/R/ck</Arn></AssumedRoleUser><PackedPolicySize>6</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>18gw</RequestId></ResponseMetadata></AssumeRoleResponse>"#;
+        let answer: api::AssumeRoleResponse =
+            crate::providers::parse::<Aws, _>("AssumeRole", 200, body).unwrap();
+        let credentials = &answer.result.credentials;
+        assert_eq!(credentials.access_key_id, "ASIA5XQFHHAP");
+        assert_eq!(credentials.secret_access_key.expose(), "Dqjt+secret/S");
+        assert_eq!(credentials.session_token.expose(), "FQoGZXIvtoken=");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("Dqjt") && !shown.contains("FQoG"),
+            "{shown}"
+        );
+        // AccessDenied names the role and is a permission error (exit 3).
+        let denied = br#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::111122223333:user/admin is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222233334444:role/R</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+        let err =
+            crate::providers::parse::<Aws, api::AssumeRoleResponse>("AssumeRole", 403, denied)
+                .unwrap_err();
+        assert_eq!((err.kind, err.exit_code()), (ErrorKind::Permission, 3));
+        assert!(err.message.contains("role/R"), "{err}");
     }
 
     #[test]

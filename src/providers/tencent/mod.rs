@@ -947,6 +947,7 @@ mod tests {
                     project_id: None,
                     source: Source::Environment,
                     secret_env: None,
+                    role: None,
                 };
                 let resolved = ResolvedProfile {
                     profile,

@@ -181,6 +181,11 @@ impl World {
         self.with_state(|s| s.settings.rate_limit = Some(per_second));
     }
 
+    /// AWS AssumeRole sessions expire after `lifetime`, whatever they ask for.
+    pub fn set_session_lifetime(&self, lifetime: Duration) {
+        self.with_state(|s| s.settings.session_lifetime = Some(lifetime));
+    }
+
     /// (requests, throttled) the sandbox has answered since the last reset.
     pub fn requests(&self) -> (u64, u64) {
         self.with_state(|s| (s.stats.requests, s.stats.throttled))
@@ -368,6 +373,16 @@ impl World {
     /// A role session in the AWS test account: (id, secret, token).
     pub fn aws_role_session(&self, role: &str, session: &str) -> (String, String, String) {
         self.with_state(|s| s.add_aws_role_session(aws::TEST_ACCOUNT, role, session))
+    }
+
+    /// The keys of `user` in the AWS member account (reached through its roles only).
+    pub fn member_keys(&self, user: &str) -> Vec<Key> {
+        self.with_state(|s| {
+            let a = s.aws_account(aws::MEMBER_ACCOUNT).expect("member account");
+            a.keys(Some(user))
+                .map(|k| k.iter().map(key).collect())
+                .unwrap_or_default()
+        })
     }
 
     // --- Tencent ------------------------------------------------------------------------------
