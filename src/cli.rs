@@ -70,6 +70,16 @@ pub struct GlobalArgs {
     )]
     pub profiles: Vec<String>,
 
+    /// Every active account of organization(s) NAME (`[organizations.NAME]` in the config),
+    /// as profiles NAME/ACCOUNT_ID; repeat or separate with commas
+    #[arg(
+        long = "org",
+        global = true,
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub orgs: Vec<String>,
+
     /// Use every profile found
     #[arg(long, global = true)]
     pub all_profiles: bool,

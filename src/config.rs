@@ -46,6 +46,30 @@ pub enum AllowUntil {
     Text(String),
 }
 
+/// `[organizations.NAME]`: every account of an organization, read through one role name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub provider: String,
+    /// Lists the organization's accounts and reads the management account itself.
+    pub source_profile: String,
+    pub role_name: Option<String>,
+    /// Only these account ids (all when empty).
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Never these account ids.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl Organization {
+    /// Whether the filters keep account `id`.
+    pub fn keeps(&self, id: &str) -> bool {
+        (self.accounts.is_empty() || self.accounts.iter().any(|a| a == id))
+            && !self.exclude.iter().any(|a| a == id)
+    }
+}
+
 /// Everything loaded: profiles in a stable order (our file first, then environment, then native files).
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -54,6 +78,7 @@ pub struct Config {
     pub profiles: Vec<Profile>,
     pub audit: AuditConfig,
     pub rate_limits: BTreeMap<String, f64>,
+    pub organizations: BTreeMap<String, Organization>,
     /// Problems worth telling the user about that do not stop the run.
     pub warnings: Vec<String>,
 }
@@ -68,6 +93,8 @@ struct FileToml {
     audit: AuditConfig,
     #[serde(default)]
     rate_limits: BTreeMap<String, f64>,
+    #[serde(default)]
+    organizations: BTreeMap<String, Organization>,
 }
 
 /// The config file to read: `--config`, `$CLOUDKEYS_CONFIG`, or the XDG default.
@@ -122,6 +149,7 @@ fn parse_file(path: &Path, text: &str, env: &Environment, config: &mut Config) -
     config.default_profile = file.default_profile;
     config.audit = file.audit;
     config.rate_limits = file.rate_limits;
+    config.organizations = file.organizations;
     if file.profiles.values().any(|p| p.get_ref().holds_secret()) {
         warn_if_readable_by_others(path, &mut config.warnings);
     }

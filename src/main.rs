@@ -55,14 +55,14 @@ fn report(err: &Error, json_errors: bool) {
 }
 
 fn run(cli: Cli, json_errors: bool) -> Result<i32, Error> {
-    // Completions and profile listing make no call: no runtime for them.
+    // Completions and profile listing make no call (but --org's listing): no runtime for them.
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
     }
     if let Command::Man = &cli.command {
         return commands::completions::man();
     }
-    if let Command::Profiles = &cli.command {
+    if matches!(cli.command, Command::Profiles) && cli.global.orgs.is_empty() {
         let ctx = commands::Context::new(cli.global, Environment::from_process())?;
         return commands::profiles::run(&ctx);
     }

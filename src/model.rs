@@ -195,6 +195,17 @@ pub struct LastUsed {
     pub as_of: Option<DateTime<Utc>>,
 }
 
+/// A member account of an organization, as its management account lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: Option<String>,
+    /// Whether the account can be used now (AWS `State` ACTIVE).
+    pub active: bool,
+    /// The organization's management account, when the listing names it.
+    pub management: Option<String>,
+}
+
 /// The identity behind a profile's credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {

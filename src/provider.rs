@@ -11,8 +11,8 @@ use crate::config::Profile;
 use crate::error::{Error, Result};
 use crate::http::{check_endpoint, HttpClient};
 use crate::model::{
-    ExpiringCredential, Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind,
-    UserRef,
+    ExpiringCredential, Identity, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
+    ProviderKind, UserRef,
 };
 
 /// One cloud account seen through one profile's credentials.
@@ -25,6 +25,18 @@ pub trait AccessKeyProvider: Send + Sync {
     /// `None` means "search for it".
     async fn key_account(&self, _access_key_id: &str) -> Result<Option<String>> {
         Ok(None)
+    }
+    /// The account that owns a key, as the cloud itself answers it (AWS STS
+    /// GetAccessKeyInfo); `None` means "search for it".
+    async fn key_owner(&self, access_key_id: &str) -> Result<Option<String>> {
+        self.key_account(access_key_id).await
+    }
+    /// The accounts of the organization these credentials manage (AWS Organizations).
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        Err(Error::usage(format!(
+            "organizations of {} are not supported yet",
+            self.kind()
+        )))
     }
     /// The identity behind the credentials: account, user, key in use.
     async fn whoami(&self) -> Result<Identity>;

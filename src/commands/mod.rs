@@ -9,6 +9,7 @@ pub mod demo;
 pub mod huawei;
 pub mod last_used;
 pub mod list;
+pub mod org;
 pub mod profiles;
 pub mod revoke;
 pub mod rotate;
@@ -38,6 +39,8 @@ pub struct Context {
     pub env: Environment,
     pub printer: Printer,
     pub config: Config,
+    /// The organizations `--org` chose, once listed.
+    pub orgs: Vec<org::OrgScope>,
     http: std::sync::OnceLock<Arc<HttpClient>>,
 }
 
@@ -76,6 +79,7 @@ impl Context {
             env,
             printer,
             config,
+            orgs: Vec::new(),
             http: std::sync::OnceLock::new(),
         })
     }
@@ -115,14 +119,18 @@ impl Context {
                 )));
             }
         }
+        let mut names = self.global.profiles.clone();
+        names.extend(self.org_profiles());
         let selection = Selection {
-            names: self.global.profiles.clone(),
+            names,
             all: self.global.all_profiles,
-            provider: selected_provider.or(if self.global.profiles.is_empty() {
-                hint
-            } else {
-                None
-            }),
+            provider: selected_provider.or(
+                if self.global.profiles.is_empty() && self.orgs.is_empty() {
+                    hint
+                } else {
+                    None
+                },
+            ),
         };
         let profiles = self.config.select(&selection, &self.env)?;
         if self.global.endpoint.is_some() {
@@ -142,6 +150,12 @@ impl Context {
             }
         }
         Ok(profiles)
+    }
+
+    /// The profiles of the `--org` organizations, in listing order.
+    pub fn org_profiles(&self) -> Vec<String> {
+        let all = self.orgs.iter().flat_map(|o| &o.accounts);
+        all.map(|(_, profile)| profile.clone()).collect()
     }
 
     /// The provider for one profile, sharing the one HTTP client.
@@ -366,7 +380,8 @@ pub async fn run(cli: Cli, env: Environment) -> Result<i32> {
         Command::Man => return completions::man(),
         _ => {}
     }
-    let ctx = Context::new(cli.global, env)?;
+    let mut ctx = Context::new(cli.global, env)?;
+    org::expand(&mut ctx).await?;
     match cli.command {
         Command::List(args) => list::run(&ctx, &args).await,
         Command::LastUsed(args) => last_used::run(&ctx, &args).await,

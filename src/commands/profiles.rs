@@ -1,4 +1,5 @@
-//! `profiles`: what was found and where, secrets hidden. Makes no network call.
+//! `profiles`: what was found and where, secrets hidden. Makes no network call, except
+//! listing the accounts of `--org` organizations.
 
 use super::{output_error, Context};
 use crate::error::Result;
@@ -11,6 +12,12 @@ pub fn run(ctx: &Context) -> Result<i32> {
         .profiles
         .iter()
         .filter(|p| provider.is_none_or(|k| p.provider == k))
+        // With --org: that organization's accounts (and any -p profile) only.
+        .filter(|p| {
+            ctx.orgs.is_empty()
+                || ctx.org_profiles().contains(&p.name)
+                || ctx.global.profiles.contains(&p.name)
+        })
         .map(|p| ProfileRow {
             name: p.name.clone(),
             provider: p.provider.to_string(),

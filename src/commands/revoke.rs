@@ -11,7 +11,7 @@ use super::{check_key_id, find_key, output_error, Context};
 use crate::cli::RevokeArgs;
 use crate::config::Selection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{KeyRecord, KeyStatus, ProviderKind};
+use crate::model::{IdentityType, KeyRecord, KeyStatus, ProviderKind};
 use crate::provider::AccessKeyProvider;
 
 pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
@@ -23,24 +23,28 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
             "refusing to delete without confirmation: no terminal to ask on; pass --yes",
         ));
     }
-    let profiles = if ctx.global.profiles.is_empty() && !ctx.global.all_profiles {
-        // No profile named: every configured profile that could own the key.
-        let provider = ctx.global.provider.map(ProviderKind::from).or(hint);
-        ctx.config.select(
-            &Selection {
-                names: Vec::new(),
-                all: true,
-                provider,
-            },
-            &ctx.env,
-        )?
-    } else {
-        ctx.profiles(hint)?
-    };
-    let providers = profiles
+    let profiles =
+        if ctx.global.profiles.is_empty() && !ctx.global.all_profiles && ctx.orgs.is_empty() {
+            // No profile named: every configured profile that could own the key.
+            let provider = ctx.global.provider.map(ProviderKind::from).or(hint);
+            ctx.config.select(
+                &Selection {
+                    names: Vec::new(),
+                    all: true,
+                    provider,
+                },
+                &ctx.env,
+            )?
+        } else {
+            ctx.profiles(hint)?
+        };
+    let mut providers = profiles
         .iter()
         .map(|p| ctx.build(p))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(owner) = org_owner(ctx, &providers, key_id).await {
+        providers.retain(|p| p.profile() == owner);
+    }
     ctx.printer.note(&format!(
         "looking for {key_id} through {} profile(s): {}",
         providers.len(),
@@ -79,6 +83,40 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
     revoke(ctx, provider, record, args.delete).await
 }
 
+/// With `--org`: the profile of the organization account that owns the key, as the
+/// management account's STS GetAccessKeyInfo names it, so that only that account is assumed.
+/// `None` (search them all, concurrently) if the cloud refuses to say or no organization
+/// holds that account.
+async fn org_owner(
+    ctx: &Context,
+    providers: &[Arc<dyn AccessKeyProvider>],
+    key_id: &str,
+) -> Option<String> {
+    for org in &ctx.orgs {
+        // The source profile, even when the filters leave the management account out.
+        let source = match providers.iter().find(|p| p.profile() == org.source) {
+            Some(source) => source.clone(),
+            None => {
+                let profile = ctx.config.profiles.iter().find(|p| p.name == org.source)?;
+                ctx.build(profile).ok()?
+            }
+        };
+        match source.key_owner(key_id).await {
+            Ok(Some(account)) => {
+                if let Some(profile) = org.profile_of(&account) {
+                    return Some(profile.to_string());
+                }
+            }
+            Ok(None) => {}
+            Err(err) => ctx.printer.note(&format!(
+                "warning: {err}; searching every account of organization {}",
+                org.name
+            )),
+        }
+    }
+    None
+}
+
 /// Huawei AKs have no prefix: 20 upper-case letters and digits.
 fn huawei_shaped(key_id: &str) -> bool {
     key_id.len() == 20
@@ -100,13 +138,12 @@ async fn search(
             return Ok(None);
         }
     }
-    if let Some(record) = provider
-        .list_keys(None)
-        .await?
-        .into_iter()
-        .find(|k| k.access_key_id == key_id)
-    {
-        return Ok(Some(record));
+    // A role session has no keys of its own to look through.
+    if me.identity_type != IdentityType::Role {
+        let own = provider.list_keys(None).await?;
+        if let Some(record) = own.into_iter().find(|k| k.access_key_id == key_id) {
+            return Ok(Some(record));
+        }
     }
     let users = provider.list_users().await?;
     let mut lookups = stream::iter(users)

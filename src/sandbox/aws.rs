@@ -8,7 +8,9 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{change_key, Account, AwsRole, Key, State, TempKey, MAX_KEYS};
+use super::state::{
+    change_key, Account, AwsRole, Key, OrgMember, Organization, State, TempKey, MAX_KEYS,
+};
 use super::{
     fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
     Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
@@ -30,6 +32,13 @@ pub const DEMO_ACCOUNT: &str = "444455556666";
 /// A member account of the test seed, reached only through its roles: `KeyAuditor` trusts
 /// [`TEST_ACCOUNT`], `KeyAdmin` trusts only `KeyAuditor` (a chain).
 pub const MEMBER_ACCOUNT: &str = "222233334444";
+/// A second member of the test account's organization, reached only through its
+/// `OrganizationAccountAccessRole`.
+pub const SECOND_MEMBER: &str = "333344445555";
+/// A suspended member of the organization: listed, never read.
+pub const SUSPENDED_MEMBER: &str = "555566667777";
+/// The role Organizations makes in the accounts it creates, trusting the management account.
+pub const ORG_ROLE: &str = "OrganizationAccountAccessRole";
 const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
@@ -116,6 +125,9 @@ pub struct Aws;
 impl Dialect for Aws {
     /// The `Action` a request asks for (form body, then query string).
     fn action_of(&self, request: &Incoming) -> String {
+        if let Some(action) = super::organizations::action_of(request) {
+            return action;
+        }
         params(request)
             .get("Action")
             .unwrap_or_default()
@@ -137,6 +149,9 @@ impl Dialect for Aws {
     }
 
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
+        if let Some(action) = super::organizations::action_of(request) {
+            return super::organizations::handle(state, request, &action, now);
+        }
         let params = params(request);
         let action = params.get("Action").unwrap_or("").to_string();
         let (caller, service) = match authenticate(state, request, &action, now) {
@@ -218,7 +233,7 @@ fn authorize(caller: &Caller, action: &str, target: Option<Option<&str>>) -> Res
 }
 
 /// Checks the signature; records the key's use; returns the caller and the signed service.
-fn authenticate(
+pub(super) fn authenticate(
     state: &mut State,
     request: &Incoming,
     action: &str,
@@ -830,6 +845,39 @@ fn credential_report(account: &Account) -> String {
     csv
 }
 
+/// The test account manages an organization: the member account, a second member with user
+/// `erin`, and a suspended account; ListAccounts pages two at a time.
+fn seed_organization(state: &mut State, now: DateTime<Utc>) {
+    let mut second = Account::new(ProviderKind::Aws, SECOND_MEMBER);
+    second.add_user("erin", false, now - Duration::days(90));
+    second.roles = vec![AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT])];
+    seed_account(
+        state,
+        second,
+        &[SeedKey(Some("erin"), 200, Some(1), true, None)],
+        now,
+    );
+    let member = |id: &str, name: &str, state: &str, days| OrgMember {
+        account_id: id.to_string(),
+        name: name.to_string(),
+        state: state.to_string(),
+        joined_at: now - Duration::days(days),
+    };
+    let organization = Organization {
+        id: "o-a1b2c3d4e5".to_string(),
+        accounts: vec![
+            member(TEST_ACCOUNT, "management", "ACTIVE", 900),
+            member(MEMBER_ACCOUNT, "member", "ACTIVE", 600),
+            member(SUSPENDED_MEMBER, "closed", "SUSPENDED", 500),
+            member(SECOND_MEMBER, "second", "ACTIVE", 300),
+        ],
+    };
+    if let Some(account) = state.aws_account_mut(TEST_ACCOUNT) {
+        account.organization = Some(organization);
+    }
+    state.aws.page_cap = 2;
+}
+
 /// Seeds the AWS side of the world and returns the profiles for the CLI.
 pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let profile = |name, account, user, key| {
@@ -854,11 +902,13 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
             ..AwsRole::new("KeyAdmin", &[&auditor])
         },
     ];
+    member.roles.push(AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT]));
     let member_keys = [
         SeedKey(Some("carol"), 120, Some(3), true, Some(("s3", "us-east-1"))),
         SeedKey(Some("dave"), 20, None, true, None),
     ];
     seed_account(state, member, &member_keys, now);
+    seed_organization(state, now);
     if seed == Seed::Demo {
         let mut account = Account::new(ProviderKind::Aws, DEMO_ACCOUNT);
         for (name, admin, age) in [

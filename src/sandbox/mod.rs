@@ -26,6 +26,7 @@ pub mod alibaba;
 pub mod aws;
 pub mod faults;
 pub mod huawei;
+pub mod organizations;
 pub mod state;
 pub mod tencent;
 

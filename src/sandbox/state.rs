@@ -121,6 +121,26 @@ pub struct Account {
     pub projects: Vec<HuaweiProject>,
     /// AWS: the roles STS AssumeRole may assume.
     pub roles: Vec<AwsRole>,
+    /// AWS: the organization this (management) account manages.
+    pub organization: Option<Organization>,
+}
+
+/// An AWS organization, as its management account's ListAccounts shows it.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    /// `o-` and 10 lower-case letters and digits.
+    pub id: String,
+    /// Every account, the management account included, in the order they joined.
+    pub accounts: Vec<OrgMember>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgMember {
+    pub account_id: String,
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …
+    pub state: String,
+    pub joined_at: DateTime<Utc>,
 }
 
 /// An AWS role: who its trust policy lets assume it, and for how long.
@@ -348,6 +368,7 @@ impl Account {
             credential_report: None,
             projects: Vec::new(),
             roles: Vec::new(),
+            organization: None,
         }
     }
 

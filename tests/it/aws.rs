@@ -571,3 +571,206 @@ fn assume_role_limits_are_the_clouds() {
         assert!(stderr.contains("ValidationError"), "{stderr}");
     }
 }
+
+// --- organizations ---------------------------------------------------------------------------
+
+use cloudkeys::sandbox::aws::{MEMBER_ACCOUNT, ORG_ROLE, SECOND_MEMBER, SUSPENDED_MEMBER};
+
+/// `[organizations.acme]` read through the test account's admin profile; `extra`: more lines.
+fn add_org(world: &World, extra: &str) {
+    append_config(
+        world,
+        &format!(
+            "\n[organizations.acme]\nprovider = \"aws\"\nsource_profile = \"aws-admin\"\n{extra}"
+        ),
+    );
+}
+
+/// The profiles of the records in `stdout` (a JSON array).
+fn profiles_of(stdout: &str) -> std::collections::BTreeSet<String> {
+    json_array(stdout)
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn org_profile(account: &str) -> String {
+    format!("acme/{account}")
+}
+
+#[test]
+fn an_organization_is_read_through_its_management_key_alone() {
+    let world = World::new();
+    add_org(&world, "");
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    for key in world.account_keys(SECOND_MEMBER, "erin") {
+        assert!(!config.contains(&key.id), "no member key in the config");
+    }
+
+    let (stdout, stderr) = run(
+        &mut world.cmd(["--org", "acme", "-vv", "list", "--all-users", "-o", "json"]),
+        0,
+    );
+    let expected: std::collections::BTreeSet<String> = [
+        "aws-admin".to_string(),
+        org_profile(MEMBER_ACCOUNT),
+        org_profile(SECOND_MEMBER),
+    ]
+    .into();
+    assert_eq!(profiles_of(&stdout), expected, "{stdout}");
+    let records = json_array(&stdout);
+    let erin = records.iter().find(|r| r["user"] == "erin").expect("erin");
+    assert_eq!(erin["account_id"], SECOND_MEMBER);
+    assert_eq!(erin["profile"], org_profile(SECOND_MEMBER).as_str());
+    assert!(records.iter().any(|r| r["user"] == "carol"));
+    assert!(
+        !stdout.contains(SUSPENDED_MEMBER),
+        "suspended accounts are skipped"
+    );
+    // Two members, one assume each; four accounts at two a page.
+    assert_eq!(world.calls_of("AssumeRole"), 2);
+    assert_eq!(world.calls_of("ListAccounts"), 2);
+    assert_no_secret(&world, &format!("{stdout}{stderr}"));
+
+    let (stdout, _) = run(
+        &mut world.cmd(["--org", "acme", "audit", "--all-users", "-o", "json"]),
+        1,
+    );
+    let carol = &world.member_keys("carol")[0].id;
+    let erin = &world.account_keys(SECOND_MEMBER, "erin")[0].id;
+    assert!(stdout.contains(carol) && stdout.contains(erin), "{stdout}");
+    assert!(stdout.contains(&org_profile(SECOND_MEMBER)), "{stdout}");
+
+    let (profiles, _) = run(
+        &mut world.cmd(["profiles", "--org", "acme", "-o", "json"]),
+        0,
+    );
+    let mut names: Vec<String> = json_array(&profiles)
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["acme/222233334444", "acme/333344445555", "aws-admin"],
+        "{profiles}"
+    );
+    assert!(
+        profiles.contains(&format!("role {ORG_ROLE} via aws-admin")),
+        "{profiles}"
+    );
+}
+
+#[test]
+fn organization_filters_and_combining_with_profiles() {
+    let world = World::new();
+    add_org(&world, &format!("accounts = [\"{SECOND_MEMBER}\"]\n"));
+    let (stdout, _) = run(
+        &mut world.cmd(["--org", "acme", "list", "--all-users", "-o", "json"]),
+        0,
+    );
+    let only: std::collections::BTreeSet<String> = [org_profile(SECOND_MEMBER)].into();
+    assert_eq!(profiles_of(&stdout), only, "{stdout}");
+    assert_eq!(world.calls_of("AssumeRole"), 1);
+
+    let world = World::new();
+    add_org(
+        &world,
+        &format!(
+            "role_name = \"{ORG_ROLE}\"\nexclude = [\"{}\", \"{MEMBER_ACCOUNT}\"]\n",
+            crate::common::AWS_ACCOUNT
+        ),
+    );
+    let (stdout, _) = run(
+        &mut world.cmd([
+            "--org",
+            "acme",
+            "-p",
+            "aws-admin",
+            "list",
+            "--all-users",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    let both: std::collections::BTreeSet<String> =
+        ["aws-admin".to_string(), org_profile(SECOND_MEMBER)].into();
+    assert_eq!(profiles_of(&stdout), both, "{stdout}");
+
+    refused(
+        &mut world.cmd(["--org", "nope", "list"]),
+        2,
+        "unknown organization 'nope'",
+    );
+    append_config(
+        &world,
+        "\n[organizations.tc]\nprovider = \"tencent\"\nsource_profile = \"aws-admin\"\n",
+    );
+    refused(
+        &mut world.cmd(["--org", "tc", "list"]),
+        2,
+        "not supported yet",
+    );
+}
+
+#[test]
+fn an_unreachable_member_is_a_partial_failure() {
+    let world = World::new();
+    add_org(&world, "");
+    world.remove_aws_role(SECOND_MEMBER, ORG_ROLE);
+    let (stdout, stderr) = run(
+        &mut world.cmd(["--org", "acme", "list", "--all-users", "-o", "json"]),
+        5,
+    );
+    let reached: std::collections::BTreeSet<String> =
+        ["aws-admin".to_string(), org_profile(MEMBER_ACCOUNT)].into();
+    assert_eq!(profiles_of(&stdout), reached, "{stdout}");
+    assert!(stderr.contains(&org_profile(SECOND_MEMBER)), "{stderr}");
+    assert!(stderr.contains("AccessDenied"), "{stderr}");
+
+    // A member's key cannot list the organization: AWS's refusal, exit 3.
+    let (id, secret) = world.add_aws_key_in(MEMBER_ACCOUNT, "dave");
+    append_config(
+        &world,
+        &format!("\n[profiles.member-admin]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n\n[organizations.m]\nprovider = \"aws\"\nsource_profile = \"member-admin\"\n", world.endpoint()),
+    );
+    refused(
+        &mut world.cmd(["--org", "m", "list"]),
+        3,
+        "AccessDeniedException",
+    );
+}
+
+#[test]
+fn revoke_in_an_organization_assumes_only_the_owners_account() {
+    let world = World::new();
+    add_org(&world, "");
+    let erin = world.account_keys(SECOND_MEMBER, "erin")[0].id.clone();
+    let (stdout, stderr) = run(
+        &mut world.cmd(["revoke", &erin, "--org", "acme", "-o", "json"]),
+        0,
+    );
+    assert!(stderr.contains(&format!("disabled {erin}")), "{stderr}");
+    assert!(stdout.contains(&org_profile(SECOND_MEMBER)), "{stdout}");
+    assert_eq!(
+        world.account_keys(SECOND_MEMBER, "erin")[0].status,
+        cloudkeys::model::KeyStatus::Inactive
+    );
+    assert_eq!(world.calls_of("GetAccessKeyInfo"), 1);
+    assert_eq!(world.calls_of("AssumeRole"), 1, "only the owner's account");
+
+    // GetAccessKeyInfo refused: every member is searched instead.
+    let world = World::new();
+    add_org(&world, "");
+    world.deny(&["GetAccessKeyInfo"]);
+    let carol = world.member_keys("carol")[0].id.clone();
+    let (_, stderr) = run(&mut world.cmd(["revoke", &carol, "--org", "acme"]), 0);
+    assert!(stderr.contains(&format!("disabled {carol}")), "{stderr}");
+    assert!(stderr.contains("searching every account"), "{stderr}");
+    assert_eq!(world.calls_of("AssumeRole"), 2);
+    assert_eq!(
+        world.member_keys("carol")[0].status,
+        cloudkeys::model::KeyStatus::Inactive
+    );
+}

@@ -148,6 +148,38 @@ fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<crate::model::Secret
     String::deserialize(d).map(crate::model::Secret::new)
 }
 
+/// Organizations ListAccounts (JSON 1.1): one page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAccountsResponse {
+    #[serde(default)]
+    pub accounts: Vec<OrgAccountWire>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrgAccountWire {
+    pub id: String,
+    /// `arn:aws:organizations::<management account>:account/o-…/<id>`
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    /// `ACTIVE|SUSPENDED|PENDING_CLOSURE` (to be retired in favour of `State`).
+    pub status: Option<String>,
+    /// `PENDING_ACTIVATION|ACTIVE|SUSPENDED|PENDING_CLOSURE|CLOSED`
+    pub state: Option<String>,
+}
+
+/// A JSON 1.1 error: `{"__type": "[namespace#]Code", "Message": "…"}`.
+#[derive(Debug, Deserialize)]
+pub struct JsonError {
+    #[serde(rename = "__type")]
+    pub kind: String,
+    #[serde(alias = "message")]
+    #[serde(rename = "Message")]
+    pub message: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetAccessKeyInfoResult {

@@ -17,8 +17,8 @@ use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
-    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef, ROOT_USER,
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
+    ProviderKind, Secret, UserRef, ROOT_USER,
 };
 use crate::provider::{resolve, AccessKeyProvider, ProviderOptions, ResolvedProfile};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
@@ -74,8 +74,61 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     }
 }
 
+/// Organizations' one global endpoint per partition and its signing region.
+pub fn organizations_endpoint(region: Option<&str>, endpoint: Option<&Url>) -> (Url, &'static str) {
+    let (host, signing) = match region {
+        Some(r) if r.starts_with("cn-") => (
+            "organizations.cn-northwest-1.amazonaws.com.cn",
+            "cn-northwest-1",
+        ),
+        Some(r) if r.starts_with("us-gov-") => {
+            ("organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1")
+        }
+        _ => ("organizations.us-east-1.amazonaws.com", "us-east-1"),
+    };
+    let url = endpoint.cloned().unwrap_or_else(|| {
+        Url::parse(&format!("https://{host}/")).expect("built-in endpoint URLs are valid")
+    });
+    (url, signing)
+}
+
 /// IAM's and STS's query protocol: XML answers, `<ErrorResponse>` errors.
 pub struct Aws;
+
+/// Organizations' JSON 1.1 protocol: the same error codes, in a JSON body.
+pub struct Organizations;
+
+impl Dialect for Organizations {
+    const REQUEST_ID_HEADER: Option<&'static str> = Some("x-amzn-requestid");
+    const CODES: &'static [Rule] = &[
+        is("AccessDeniedException", ErrorKind::Permission),
+        // Asked of an account that manages no organization: a member's, or a lone account's.
+        is("AWSOrganizationsNotInUseException", ErrorKind::Permission),
+        is(
+            "UnrecognizedClientException InvalidSignatureException",
+            ErrorKind::Auth,
+        ),
+        is("ExpiredTokenException", ErrorKind::Auth),
+        is("InvalidInputException", ErrorKind::Usage),
+        is(
+            "TooManyRequestsException ThrottlingException",
+            ErrorKind::Throttled,
+        ),
+        is("ServiceException", ErrorKind::Server),
+    ];
+
+    fn parse_error(body: &[u8]) -> Option<CloudError> {
+        let body: api::JsonError = serde_json::from_slice(body).ok()?;
+        // Real AWS may prefix the code with a namespace: `…#Code`.
+        let code = body.kind.rsplit('#').next().unwrap_or_default().to_string();
+        Some(CloudError {
+            code,
+            message: body.message,
+            request_id: None,
+            detail: None,
+        })
+    }
+}
 
 /// IAM and STS refuse a stale or future X-Amz-Date as SignatureDoesNotMatch; only the message
 /// tells it from a wrong secret.
@@ -441,6 +494,66 @@ impl AwsProvider {
         }
     }
 
+    /// Organizations ListAccounts, every page, signed with the profile's credentials.
+    async fn list_accounts(&self) -> Result<Vec<OrgAccount>> {
+        let keys = self.keys().await?;
+        let profile = &self.client.profile;
+        let (url, region) =
+            organizations_endpoint(profile.region.as_deref(), profile.endpoint.as_ref());
+        let action = "ListAccounts";
+        let mut accounts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = serde_json::Map::new();
+            let max = self.client.profile.page_size.unwrap_or(20).clamp(1, 20);
+            body.insert("MaxResults".into(), max.into());
+            if let Some(token) = &token {
+                body.insert("NextToken".into(), token.clone().into());
+            }
+            let request = Unsigned {
+                method: Method::POST,
+                url: url.clone(),
+                headers: vec![
+                    (
+                        "Content-Type".to_string(),
+                        "application/x-amz-json-1.1".to_string(),
+                    ),
+                    (
+                        "X-Amz-Target".to_string(),
+                        format!("AWSOrganizationsV20161128.{action}"),
+                    ),
+                ],
+                body: serde_json::Value::Object(body).to_string().into_bytes(),
+            };
+            let sign = |parts: RequestParts<'_>, time| {
+                let key = signer::SigningKey {
+                    access_key_id: &keys.id,
+                    secret_access_key: keys.secret.expose(),
+                    session_token: keys.token.as_ref().map(Secret::expose),
+                    region,
+                    service: "organizations",
+                };
+                signer::sign(&key, &parts, time).0
+            };
+            let page: api::ListAccountsResponse = self
+                .client
+                .send_as::<Organizations, _>(
+                    &keys.id,
+                    action,
+                    Idempotency::Idempotent,
+                    request,
+                    sign,
+                )
+                .await?;
+            accounts.extend(page.accounts.into_iter().map(org_account_from));
+            // AWS may answer an empty page before the last one: only a missing token ends it.
+            match page.next_token.filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next),
+                None => return Ok(accounts),
+            }
+        }
+    }
+
     /// The account of any key, from STS GetAccessKeyInfo.
     async fn key_account_from_sts(&self, access_key_id: &str) -> Result<Option<String>> {
         let answer: api::GetAccessKeyInfoResponse = self
@@ -452,6 +565,24 @@ impl AwsProvider {
             )
             .await?;
         Ok(answer.result.account)
+    }
+}
+
+/// An organization's account; `State` first (`Status` is being retired).
+pub fn org_account_from(wire: api::OrgAccountWire) -> OrgAccount {
+    let state = wire.state.or(wire.status).unwrap_or_default();
+    // arn:aws:organizations::<management>:account/o-…/<id>
+    let management = wire
+        .arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .filter(|id| !id.is_empty())
+        .map(str::to_string);
+    OrgAccount {
+        id: wire.id,
+        name: wire.name,
+        active: state == "ACTIVE",
+        management,
     }
 }
 
@@ -561,6 +692,14 @@ impl AccessKeyProvider for AwsProvider {
 
     fn profile(&self) -> &str {
         self.name()
+    }
+
+    async fn key_owner(&self, access_key_id: &str) -> Result<Option<String>> {
+        self.key_account_from_sts(access_key_id).await
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        self.list_accounts().await
     }
 
     async fn whoami(&self) -> Result<Identity> {

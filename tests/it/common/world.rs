@@ -377,11 +377,30 @@ impl World {
 
     /// The keys of `user` in the AWS member account (reached through its roles only).
     pub fn member_keys(&self, user: &str) -> Vec<Key> {
+        self.account_keys(aws::MEMBER_ACCOUNT, user)
+    }
+
+    /// The keys of `user` in AWS account `account`.
+    pub fn account_keys(&self, account: &str, user: &str) -> Vec<Key> {
         self.with_state(|s| {
-            let a = s.aws_account(aws::MEMBER_ACCOUNT).expect("member account");
+            let a = s.aws_account(account).expect("AWS account");
             a.keys(Some(user))
                 .map(|k| k.iter().map(key).collect())
                 .unwrap_or_default()
+        })
+    }
+
+    /// A new key of `user` in AWS account `account`: (id, secret).
+    pub fn add_aws_key_in(&self, account: &str, user: &str) -> (String, String) {
+        let at = Utc::now() - Duration::days(1);
+        self.with_state(|s| s.add_aws_key(account, Some(user), at))
+    }
+
+    /// Deletes role `role` of AWS account `account` (AssumeRole is then refused).
+    pub fn remove_aws_role(&self, account: &str, role: &str) {
+        self.with_state(|s| {
+            let a = s.aws_account_mut(account).expect("AWS account");
+            a.roles.retain(|r| r.name != role);
         })
     }
 

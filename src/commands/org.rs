@@ -1,0 +1,139 @@
+//! `--org NAME`: an organization's accounts as profiles. The management account's source
+//! profile lists them (AWS Organizations ListAccounts) and reads its own account; every other
+//! active account is a role profile `NAME/ACCOUNT_ID` assuming `role_name` there.
+
+use super::Context;
+use crate::config::{Profile, Role};
+use crate::error::{Error, Result};
+use crate::model::ProviderKind;
+
+/// The role AWS Organizations creates in every account it makes.
+pub const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// One organization chosen with `--org`, as its accounts were listed.
+#[derive(Debug, Clone)]
+pub struct OrgScope {
+    pub name: String,
+    /// The source profile: lists the accounts, reads the management account.
+    pub source: String,
+    pub management: Option<String>,
+    /// (account id, profile name) of every account kept, the management account included.
+    pub accounts: Vec<(String, String)>,
+}
+
+impl OrgScope {
+    /// The profile that reads account `id`, if the organization holds it.
+    pub fn profile_of(&self, id: &str) -> Option<&str> {
+        self.accounts
+            .iter()
+            .find(|(account, _)| account == id)
+            .map(|(_, profile)| profile.as_str())
+    }
+}
+
+/// Lists the accounts of every `--org` and adds their profiles to the config.
+pub async fn expand(ctx: &mut Context) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    for name in ctx.global.orgs.iter().map(|n| n.trim()) {
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    for name in names {
+        let scope = list(ctx, &name).await?;
+        ctx.orgs.push(scope);
+    }
+    Ok(())
+}
+
+async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
+    let config = &ctx.config;
+    let org = config.organizations.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = config.organizations.keys().map(String::as_str).collect();
+        Error::config(format!(
+            "unknown organization '{name}' (known: {})",
+            if known.is_empty() {
+                "none configured".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })?;
+    let table = format!("[organizations.{name}]");
+    let kind = ProviderKind::parse(&org.provider)
+        .ok_or_else(|| Error::config(format!("{table}: unknown provider '{}'", org.provider)))?;
+    if kind != ProviderKind::Aws {
+        return Err(Error::config(format!(
+            "{table}: {kind} organizations are not supported yet"
+        )));
+    }
+    let wanted = &org.source_profile;
+    let native = format!("{kind}:{wanted}");
+    let source = config
+        .profiles
+        .iter()
+        .find(|p| &p.name == wanted || p.name == native)
+        .cloned()
+        .ok_or_else(|| {
+            Error::config(format!(
+                "{table}: source_profile '{wanted}' is not a known profile"
+            ))
+        })?;
+    if source.provider != kind {
+        return Err(Error::config(format!(
+            "{table}: source_profile '{wanted}' is a {} profile, not {kind}",
+            source.provider
+        )));
+    }
+    let listed = ctx
+        .build(&source)?
+        .organization_accounts()
+        .await
+        .map_err(|err| {
+            let mut err = err.with_profile(&source.name);
+            err.message = format!("organization {name}: {}", err.message);
+            err
+        })?;
+    let management = listed.iter().find_map(|a| a.management.clone());
+    let role_name = org.role_name.as_deref().unwrap_or(DEFAULT_ROLE);
+    let partition = match source.region.as_deref() {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
+    let mut scope = OrgScope {
+        name: name.to_string(),
+        source: source.name.clone(),
+        management: management.clone(),
+        accounts: Vec::new(),
+    };
+    // The management account has no member role: its own source profile reads it.
+    if management.as_deref().is_none_or(|id| org.keeps(id)) {
+        let id = management.clone().unwrap_or_default();
+        scope.accounts.push((id, source.name.clone()));
+    }
+    for account in listed.iter().filter(|a| a.active && org.keeps(&a.id)) {
+        if management.as_ref() == Some(&account.id) {
+            continue;
+        }
+        let role = Role {
+            role_arn: format!("arn:{partition}:iam::{}:role/{role_name}", account.id),
+            source_profile: source.name.clone(),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            source: Some(Box::new(source.clone())),
+        };
+        let profile_name = format!("{name}/{}", account.id);
+        let profile = Profile {
+            endpoint: source.endpoint.clone(),
+            region: source.region.clone(),
+            ..Profile::assuming(kind, profile_name.clone(), role, source.source.clone())
+        };
+        if !ctx.config.profiles.iter().any(|p| p.name == profile_name) {
+            ctx.config.profiles.push(profile);
+        }
+        scope.accounts.push((account.id.clone(), profile_name));
+    }
+    Ok(scope)
+}
