@@ -966,4 +966,37 @@ mod tests {
         assert_eq!(account_from_key_id("AKIA7777777777ABCDEF"), None);
         assert_eq!(account_from_key_id("LTAIY34FZKBOKMUTVV7A"), None);
     }
+
+    #[test]
+    fn organizations_answers_and_errors_are_read() {
+        let page: api::ListAccountsResponse = serde_json::from_str(
+            r#"{"Accounts":[{"Id":"222233334444","Arn":"arn:aws:organizations::111122223333:account/o-a1b2c3d4e5/222233334444","Name":"m","Status":"ACTIVE","State":"SUSPENDED","JoinedTimestamp":1795980831.647939},{"Id":"333344445555","Status":"ACTIVE"}],"NextToken":"abc"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.next_token.as_deref(), Some("abc"));
+        let accounts: Vec<_> = page.accounts.into_iter().map(org_account_from).collect();
+        // State wins over the retiring Status.
+        assert!(!accounts[0].active);
+        assert_eq!(accounts[0].management.as_deref(), Some("111122223333"));
+        assert!(accounts[1].active);
+        assert_eq!(accounts[1].management, None);
+
+        let error = Organizations::parse_error(
+            br#"{"__type":"com.amazonaws.organizations#AWSOrganizationsNotInUseException","Message":"Your account is not a member of an organization."}"#,
+        )
+        .unwrap();
+        assert_eq!(error.code, "AWSOrganizationsNotInUseException");
+        let kind = |code| crate::providers::error_class::<Organizations>(code, "", 400).0;
+        assert_eq!(kind("AccessDeniedException"), ErrorKind::Permission);
+        assert_eq!(kind("TooManyRequestsException"), ErrorKind::Throttled);
+        assert_eq!(kind("UnrecognizedClientException"), ErrorKind::Auth);
+        assert_eq!(
+            organizations_endpoint(Some("cn-north-1"), None).0.as_str(),
+            "https://organizations.cn-northwest-1.amazonaws.com.cn/"
+        );
+        assert_eq!(
+            organizations_endpoint(Some("eu-west-1"), None).1,
+            "us-east-1"
+        );
+    }
 }
