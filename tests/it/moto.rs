@@ -362,3 +362,37 @@ fn moto_role_profile_reads_a_member_account() {
     assert_eq!(records[0]["user"], "dave");
     assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
 }
+
+/// An organization over moto with auth on: the management key lists the accounts (moto checks
+/// its organizations:ListAccounts permission), assumes the member's
+/// OrganizationAccountAccessRole and reads the member with the role's policy there.
+#[test]
+fn moto_organization_scan_reads_every_account() {
+    let Some(moto) = Moto::start_with(&["--organization"]) else {
+        return;
+    };
+    let member = &moto.info["organization"];
+    let member_id = member["account_id"].as_str().unwrap();
+    let mut config = std::fs::read_to_string(&moto.config).unwrap();
+    config.push_str("\n[organizations.acme]\nprovider = \"aws\"\nsource_profile = \"moto\"\n");
+    std::fs::write(&moto.config, config).unwrap();
+    let mut cmd = moto.bare_cmd();
+    cmd.arg("--config").arg(&moto.config);
+    let (stdout, stderr) = run(
+        cmd.args(["--org", "acme", "list", "--all-users", "-o", "json"]),
+        0,
+    );
+    let records = json_array(&stdout);
+    let frank = records
+        .iter()
+        .find(|r| r["user"] == "frank")
+        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    assert_eq!(frank["access_key_id"], member["keys"]["frank"][0]);
+    assert_eq!(frank["account_id"], member_id);
+    assert_eq!(frank["profile"], format!("acme/{member_id}").as_str());
+    // The management account itself, through the source profile.
+    assert!(records
+        .iter()
+        .any(|r| r["user"] == "alice" && r["profile"] == "moto"));
+    assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
+}

@@ -24,7 +24,8 @@ What it does:
         "admin": {"access_key_id": "...", "secret_access_key": "..."},
         "keys": {"alice": ["AKIA...", "AKIA..."], "bob": ["AKIA..."]},
         "account_id": "123456789012"}
-     (with --member-account, also "member": {"account_id", "role_arn", "keys"})
+     (with --member-account, also "member": {"account_id", "role_arn", "keys"};
+      with --organization, "organization": {"account_id", "keys"} of its member)
      then waits until stdin reaches EOF or SIGTERM/SIGINT and kills moto.
      With --detach it exits right after printing and leaves moto running
      (kill it later with `kill <pid>`); moto's output then goes to --log
@@ -216,6 +217,43 @@ def seed_member(endpoint: str, member: str, management: str) -> dict:
     return {"account_id": member, "role_arn": role["Role"]["Arn"], "keys": keys}
 
 
+ORG_ROLE = "OrganizationAccountAccessRole"
+
+
+def seed_organization(endpoint: str) -> dict:
+    """The first account manages an organization with one created member. moto makes the
+    member's OrganizationAccountAccessRole (trusting the management account) with no policy:
+    give it one, in the member account, while auth is still off."""
+    org = client("organizations", endpoint, DUMMY_KEY_ID, DUMMY_SECRET)
+    org.create_organization(FeatureSet="ALL")
+    status = org.create_account(AccountName="member", Email="member@example.com")
+    member = status["CreateAccountStatus"]["AccountId"]
+    iam = client("iam", endpoint, DUMMY_KEY_ID, DUMMY_SECRET)
+    iam.put_user_policy(
+        UserName="admin",
+        PolicyName="list-accounts",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "organizations:ListAccounts", "Resource": "*"}
+                ],
+            }
+        ),
+    )
+
+    def to_member(request, **_):
+        request.headers["x-moto-account-id"] = member
+
+    iam.meta.events.register("before-sign.iam.*", to_member)
+    iam.put_role_policy(
+        RoleName=ORG_ROLE, PolicyName="read-keys", PolicyDocument=json.dumps(ADMIN_POLICY)
+    )
+    iam.create_user(UserName="frank")
+    frank = iam.create_access_key(UserName="frank")["AccessKey"]["AccessKeyId"]
+    return {"account_id": member, "keys": {"frank": [frank]}}
+
+
 def enable_auth(endpoint: str) -> None:
     # Authentication is enforced once moto has served INITIAL_NO_AUTH_ACTION_COUNT
     # actions; setting it to 0 (and resetting the counter) enforces it now.
@@ -272,6 +310,7 @@ def main() -> int:
     ap.add_argument("--ignore-stdin", action="store_true", help="do not stop on stdin EOF, only on SIGTERM/SIGINT")
     ap.add_argument("--extra-users", type=int, default=0, help="also seed this many users with keys (default 0)")
     ap.add_argument("--member-account", help="also seed this account id with role KeyAuditor trusting the first")
+    ap.add_argument("--organization", action="store_true", help="also make the first account manage an organization with one member")
     ap.add_argument("--no-self-check", action="store_true", help="skip the post-enable auth self-check")
     args = ap.parse_args()
 
@@ -311,6 +350,8 @@ def main() -> int:
         if args.member_account:
             # The first account is moto's default one.
             seeded["member"] = seed_member(endpoint, args.member_account, "123456789012")
+        if args.organization:
+            seeded["organization"] = seed_organization(endpoint)
         enable_auth(endpoint)
         account_id = check_auth(
             endpoint, seeded["admin"], seeded["keys"]["alice"], not args.no_self_check
