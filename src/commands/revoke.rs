@@ -42,8 +42,28 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
         .iter()
         .map(|p| ctx.build(p))
         .collect::<Result<Vec<_>>>()?;
-    if let Some(owner) = org_owner(ctx, &providers, key_id).await {
-        providers.retain(|p| p.profile() == owner);
+    match org_owner(ctx, &providers, key_id).await {
+        Some(Owner::Profile(owner)) => providers.retain(|p| p.profile() == owner),
+        Some(Owner::Outside(account)) => {
+            // No member to assume: only the profiles named with -p may still hold it.
+            let members = ctx.org_profiles();
+            providers.retain(|p| {
+                ctx.global.profiles.iter().any(|n| n == p.profile())
+                    || !members.iter().any(|m| m == p.profile())
+            });
+            if providers.is_empty() {
+                let orgs: Vec<&str> = ctx.orgs.iter().map(|o| o.name.as_str()).collect();
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{key_id} belongs to account {account}, which is not an account of \
+                         organization {} (or its filters leave it out)",
+                        orgs.join(", ")
+                    ),
+                ));
+            }
+        }
+        None => {}
     }
     ctx.printer.note(&format!(
         "looking for {key_id} through {} profile(s): {}",
@@ -83,15 +103,23 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
     revoke(ctx, provider, record, args.delete).await
 }
 
-/// With `--org`: the profile of the organization account that owns the key, as the
-/// management account's STS GetAccessKeyInfo names it, so that only that account is assumed.
-/// `None` (search them all, concurrently) if the cloud refuses to say or no organization
-/// holds that account.
+/// Where `--org`'s management account says a key lives.
+enum Owner {
+    /// The profile of the organization account that owns it.
+    Profile(String),
+    /// An account no `--org` organization holds (after its filters).
+    Outside(String),
+}
+
+/// With `--org`: the account that owns the key, as the management account's STS
+/// GetAccessKeyInfo names it, so that only that account is assumed. `None` (search them all,
+/// concurrently) if the cloud refuses to say.
 async fn org_owner(
     ctx: &Context,
     providers: &[Arc<dyn AccessKeyProvider>],
     key_id: &str,
-) -> Option<String> {
+) -> Option<Owner> {
+    let mut outside = None;
     for org in &ctx.orgs {
         // The source profile, even when the filters leave the management account out.
         let source = match providers.iter().find(|p| p.profile() == org.source) {
@@ -102,19 +130,21 @@ async fn org_owner(
             }
         };
         match source.key_owner(key_id).await {
-            Ok(Some(account)) => {
-                if let Some(profile) = org.profile_of(&account) {
-                    return Some(profile.to_string());
-                }
+            Ok(Some(account)) => match org.profile_of(&account) {
+                Some(profile) => return Some(Owner::Profile(profile.to_string())),
+                None => outside = Some(Owner::Outside(account)),
+            },
+            Ok(None) => return None,
+            Err(err) => {
+                ctx.printer.note(&format!(
+                    "warning: {err}; searching every account of organization {}",
+                    org.name
+                ));
+                return None;
             }
-            Ok(None) => {}
-            Err(err) => ctx.printer.note(&format!(
-                "warning: {err}; searching every account of organization {}",
-                org.name
-            )),
         }
     }
-    None
+    outside
 }
 
 /// Huawei AKs have no prefix: 20 upper-case letters and digits.

@@ -594,6 +594,23 @@ fn profiles_of(stdout: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// `--org acme list --all-users -o json` (and `extra` global flags): the profiles of its
+/// records, stdout and stderr.
+fn org_scan(
+    world: &World,
+    extra: &[&str],
+    code: i32,
+) -> (std::collections::BTreeSet<String>, String, String) {
+    let mut cmd = world.cmd(["--org", "acme"]);
+    cmd.args(extra).args(["list", "--all-users", "-o", "json"]);
+    let (stdout, stderr) = run(&mut cmd, code);
+    (profiles_of(&stdout), stdout, stderr)
+}
+
+fn names(list: &[&str]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|n| n.to_string()).collect()
+}
+
 fn org_profile(account: &str) -> String {
     format!("acme/{account}")
 }
@@ -607,17 +624,13 @@ fn an_organization_is_read_through_its_management_key_alone() {
         assert!(!config.contains(&key.id), "no member key in the config");
     }
 
-    let (stdout, stderr) = run(
-        &mut world.cmd(["--org", "acme", "-vv", "list", "--all-users", "-o", "json"]),
-        0,
-    );
-    let expected: std::collections::BTreeSet<String> = [
-        "aws-admin".to_string(),
-        org_profile(MEMBER_ACCOUNT),
-        org_profile(SECOND_MEMBER),
-    ]
-    .into();
-    assert_eq!(profiles_of(&stdout), expected, "{stdout}");
+    let (profiles, stdout, stderr) = org_scan(&world, &["-vv"], 0);
+    let expected = names(&[
+        "aws-admin",
+        &org_profile(MEMBER_ACCOUNT),
+        &org_profile(SECOND_MEMBER),
+    ]);
+    assert_eq!(profiles, expected, "{stdout}");
     let records = json_array(&stdout);
     let erin = records.iter().find(|r| r["user"] == "erin").expect("erin");
     assert_eq!(erin["account_id"], SECOND_MEMBER);
@@ -665,12 +678,8 @@ fn an_organization_is_read_through_its_management_key_alone() {
 fn organization_filters_and_combining_with_profiles() {
     let world = World::new();
     add_org(&world, &format!("accounts = [\"{SECOND_MEMBER}\"]\n"));
-    let (stdout, _) = run(
-        &mut world.cmd(["--org", "acme", "list", "--all-users", "-o", "json"]),
-        0,
-    );
-    let only: std::collections::BTreeSet<String> = [org_profile(SECOND_MEMBER)].into();
-    assert_eq!(profiles_of(&stdout), only, "{stdout}");
+    let (profiles, stdout, _) = org_scan(&world, &[], 0);
+    assert_eq!(profiles, names(&[&org_profile(SECOND_MEMBER)]), "{stdout}");
     assert_eq!(world.calls_of("AssumeRole"), 1);
 
     let world = World::new();
@@ -681,22 +690,12 @@ fn organization_filters_and_combining_with_profiles() {
             crate::common::AWS_ACCOUNT
         ),
     );
-    let (stdout, _) = run(
-        &mut world.cmd([
-            "--org",
-            "acme",
-            "-p",
-            "aws-admin",
-            "list",
-            "--all-users",
-            "-o",
-            "json",
-        ]),
-        0,
+    let (profiles, stdout, _) = org_scan(&world, &["-p", "aws-admin"], 0);
+    assert_eq!(
+        profiles,
+        names(&["aws-admin", &org_profile(SECOND_MEMBER)]),
+        "{stdout}"
     );
-    let both: std::collections::BTreeSet<String> =
-        ["aws-admin".to_string(), org_profile(SECOND_MEMBER)].into();
-    assert_eq!(profiles_of(&stdout), both, "{stdout}");
 
     refused(
         &mut world.cmd(["--org", "nope", "list"]),
@@ -712,6 +711,11 @@ fn organization_filters_and_combining_with_profiles() {
         2,
         "not supported yet",
     );
+    append_config(
+        &world,
+        "\n[organizations.bad]\nprovider = \"aws\"\nrole = \"x\"\n",
+    );
+    refused(&mut world.cmd(["list"]), 2, "unknown field `role`");
 }
 
 #[test]
@@ -719,22 +723,17 @@ fn an_unreachable_member_is_a_partial_failure() {
     let world = World::new();
     add_org(&world, "");
     world.remove_aws_role(SECOND_MEMBER, ORG_ROLE);
-    let (stdout, stderr) = run(
-        &mut world.cmd(["--org", "acme", "list", "--all-users", "-o", "json"]),
-        5,
-    );
-    let reached: std::collections::BTreeSet<String> =
-        ["aws-admin".to_string(), org_profile(MEMBER_ACCOUNT)].into();
-    assert_eq!(profiles_of(&stdout), reached, "{stdout}");
+    let (profiles, stdout, stderr) = org_scan(&world, &[], 5);
+    let reached = names(&["aws-admin", &org_profile(MEMBER_ACCOUNT)]);
+    assert_eq!(profiles, reached, "{stdout}");
     assert!(stderr.contains(&org_profile(SECOND_MEMBER)), "{stderr}");
     assert!(stderr.contains("AccessDenied"), "{stderr}");
 
     // A member's key cannot list the organization: AWS's refusal, exit 3.
     let (id, secret) = world.add_aws_key_in(MEMBER_ACCOUNT, "dave");
-    append_config(
-        &world,
-        &format!("\n[profiles.member-admin]\nprovider = \"aws\"\naccess_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n\n[organizations.m]\nprovider = \"aws\"\nsource_profile = \"member-admin\"\n", world.endpoint()),
-    );
+    add_profile(&world, "member-admin", AWS_KIND, &id, &secret, "");
+    let org = "\n[organizations.m]\nprovider = \"aws\"\nsource_profile = \"member-admin\"\n";
+    append_config(&world, org);
     refused(
         &mut world.cmd(["--org", "m", "list"]),
         3,
@@ -759,6 +758,19 @@ fn revoke_in_an_organization_assumes_only_the_owners_account() {
     );
     assert_eq!(world.calls_of("GetAccessKeyInfo"), 1);
     assert_eq!(world.calls_of("AssumeRole"), 1, "only the owner's account");
+
+    // A key of an account the filters leave out: nothing is assumed.
+    let world = World::new();
+    add_org(&world, &format!("exclude = [\"{SECOND_MEMBER}\"]\n"));
+    let erin = world.account_keys(SECOND_MEMBER, "erin")[0].id.clone();
+    refused(
+        &mut world.cmd(["revoke", &erin, "--org", "acme"]),
+        3,
+        &format!(
+            "belongs to account {SECOND_MEMBER}, which is not an account of organization acme"
+        ),
+    );
+    assert_eq!(world.calls_of("AssumeRole"), 0);
 
     // GetAccessKeyInfo refused: every member is searched instead.
     let world = World::new();

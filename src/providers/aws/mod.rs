@@ -414,18 +414,31 @@ impl AwsProvider {
             )],
             body: body.into_bytes(),
         };
+        self.send::<Aws, T>(keys, (region, service_name), action, idempotency, request)
+            .await
+    }
+
+    /// Sends `request` signed with `keys` for (signing region, service).
+    async fn send<D: Dialect, T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
+        (region, service): (&str, &str),
+        action: &str,
+        idempotency: Idempotency,
+        request: Unsigned,
+    ) -> Result<T> {
         let sign = |parts: RequestParts<'_>, time| {
             let key = signer::SigningKey {
                 access_key_id: &keys.id,
                 secret_access_key: keys.secret.expose(),
                 session_token: keys.token.as_ref().map(Secret::expose),
                 region,
-                service: service_name,
+                service,
             };
             signer::sign(&key, &parts, time).0
         };
         self.client
-            .send_as::<Aws, T>(&keys.id, action, idempotency, request, sign)
+            .send_as::<D, T>(&keys.id, action, idempotency, request, sign)
             .await
     }
 
@@ -525,25 +538,9 @@ impl AwsProvider {
                 ],
                 body: serde_json::Value::Object(body).to_string().into_bytes(),
             };
-            let sign = |parts: RequestParts<'_>, time| {
-                let key = signer::SigningKey {
-                    access_key_id: &keys.id,
-                    secret_access_key: keys.secret.expose(),
-                    session_token: keys.token.as_ref().map(Secret::expose),
-                    region,
-                    service: "organizations",
-                };
-                signer::sign(&key, &parts, time).0
-            };
+            let signing = (region, "organizations");
             let page: api::ListAccountsResponse = self
-                .client
-                .send_as::<Organizations, _>(
-                    &keys.id,
-                    action,
-                    Idempotency::Idempotent,
-                    request,
-                    sign,
-                )
+                .send::<Organizations, _>(&keys, signing, action, Idempotency::Idempotent, request)
                 .await?;
             accounts.extend(page.accounts.into_iter().map(org_account_from));
             // AWS may answer an empty page before the last one: only a missing token ends it.
