@@ -148,6 +148,13 @@ impl Dialect for Aws {
         error_response(IAM_NS, &error)
     }
 
+    fn fault_for(&self, request: &Incoming, throttled: bool) -> Response {
+        match super::organizations::action_of(request) {
+            Some(_) => super::organizations::fault(throttled),
+            None => self.fault(throttled),
+        }
+    }
+
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
         if let Some(action) = super::organizations::action_of(request) {
             return super::organizations::handle(state, request, &action, now);

@@ -172,6 +172,10 @@ pub(crate) trait Dialect: Sync {
     fn action_of(&self, request: &Incoming) -> String;
     /// The cloud's own throttling or 5xx answer.
     fn fault(&self, throttled: bool) -> Response;
+    /// The same for this request, where a cloud's services answer in different shapes.
+    fn fault_for(&self, _request: &Incoming, throttled: bool) -> Response {
+        self.fault(throttled)
+    }
     /// Answers a request at `now`, under the state's lock.
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response;
 }
@@ -692,7 +696,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         )
     };
     if over_rate {
-        return dialect.fault(true);
+        return dialect.fault_for(request, true);
     }
     let mut lose_answer = false;
     let mut truncate = false;
@@ -700,7 +704,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         match effect {
             Effect::Latency(delay) => tokio::time::sleep(*delay).await,
             Effect::Throttle | Effect::ServerError => {
-                return dialect.fault(*effect == Effect::Throttle);
+                return dialect.fault_for(request, *effect == Effect::Throttle);
             }
             Effect::Drop => return faults::dropped(),
             Effect::LoseAnswer => lose_answer = true,

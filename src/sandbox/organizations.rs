@@ -18,12 +18,34 @@ pub fn action_of(request: &Incoming) -> Option<String> {
     target.strip_prefix(TARGET).map(str::to_string)
 }
 
-/// Organizations (all errors HTTP 400 with `{"__type","Message"}`).
+/// Organizations' throttling (400) or internal error (500), as its API reference words them.
+pub fn fault(throttled: bool) -> Response {
+    answer(Err(if throttled {
+        err(
+            400,
+            "TooManyRequestsException",
+            "You have sent too many requests in too short a period of time. The quota helps protect against denial-of-service attacks. Try again later.",
+        )
+    } else {
+        err(
+            500,
+            "ServiceException",
+            "AWS Organizations can't complete your request because of an internal service error. Try again later.",
+        )
+    }))
+}
+
+/// Organizations (errors `{"__type","Message"}`, HTTP 400 but for ServiceException's 500).
 pub fn handle(state: &mut State, request: &Incoming, action: &str, now: DateTime<Utc>) -> Response {
+    answer(
+        super::aws::authenticate(state, request, action, now)
+            .map_err(json_auth_error)
+            .and_then(|(caller, _)| run(state, &caller, action, request)),
+    )
+}
+
+fn answer(answer: Result<Value, Fail>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let answer = super::aws::authenticate(state, request, action, now)
-        .map_err(json_auth_error)
-        .and_then(|(caller, _)| run(state, &caller, action, request));
     let (status, body) = match answer {
         Ok(body) => (200, body),
         Err(fail) => {

@@ -624,6 +624,8 @@ fn an_organization_is_read_through_its_management_key_alone() {
         assert!(!config.contains(&key.id), "no member key in the config");
     }
 
+    // Organizations' own throttling answer, once: retried.
+    world.inject(fault(AWS_KIND, Effect::Throttle, "ListAccounts").times(1));
     let (profiles, stdout, stderr) = org_scan(&world, &["-vv"], 0);
     let expected = names(&[
         "aws-admin",
@@ -642,7 +644,7 @@ fn an_organization_is_read_through_its_management_key_alone() {
     );
     // Two members, one assume each; four accounts at two a page.
     assert_eq!(world.calls_of("AssumeRole"), 2);
-    assert_eq!(world.calls_of("ListAccounts"), 2);
+    assert_eq!(world.calls_of("ListAccounts"), 3, "two pages, one retried");
     assert_no_secret(&world, &format!("{stdout}{stderr}"));
 
     let (stdout, _) = run(
