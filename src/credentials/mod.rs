@@ -106,7 +106,7 @@ pub struct Profile {
     pub role: Option<Role>,
 }
 
-/// What a role profile assumes and with whose credentials (AWS so far).
+/// What a role profile assumes and with whose credentials (AWS and Tencent so far).
 #[derive(Debug, Clone)]
 pub struct Role {
     pub role_arn: String,
@@ -188,7 +188,9 @@ impl Profile {
 /// or region uses its source's. Errors are one line naming the profile (exit 2).
 pub(crate) fn resolve_roles(profiles: &mut [Profile]) -> Result<()> {
     let all = profiles.to_vec();
-    for profile in profiles.iter_mut().filter(|p| p.role.is_some()) {
+    // A tccli role profile's source is its own file's key, known from the start.
+    let unresolved = |p: &&mut Profile| p.role.as_ref().is_some_and(|r| r.source.is_none());
+    for profile in profiles.iter_mut().filter(unresolved) {
         let source = source_of(&all, profile, &mut vec![profile.name.clone()])?;
         if profile.endpoint.is_none() {
             profile.endpoint = source.endpoint.clone();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::json::{read, str_field, JsonFormat};
-use super::{warn_if_readable_by_others, Environment, Profile, Source};
+use super::{warn_if_readable_by_others, Environment, Profile, Role, Source};
 use crate::error::Result;
 use crate::model::ProviderKind;
 
@@ -21,6 +21,29 @@ pub(super) const FORMAT: JsonFormat = JsonFormat {
         path: path.to_path_buf(),
     },
 };
+
+/// tccli's role fields (`configure.py`): both set, the profile assumes the role.
+const ROLE_ARN: &str = "role-arn";
+const ROLE_SESSION: &str = "role-session-name";
+
+/// The role profile of a credential file naming a role: no key of its own, its source the
+/// file's key.
+fn assuming(own: Profile, role_arn: &str, session: &str) -> Profile {
+    let role = Role {
+        role_arn: role_arn.to_string(),
+        source_profile: own.name.clone(),
+        external_id: None,
+        session_name: Some(session.to_string()),
+        duration_seconds: None,
+        source: None,
+    };
+    let mut profile = Profile::assuming(own.provider, own.name.clone(), role, own.source.clone());
+    profile.region = own.region.clone();
+    if let Some(role) = profile.role.as_mut() {
+        role.source = Some(Box::new(own));
+    }
+    profile
+}
 
 pub(super) fn load(
     env: &Environment,
@@ -42,7 +65,10 @@ pub(super) fn load(
         let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let Some(profile) = read(&path)?.and_then(|doc| FORMAT.profile(&doc, name, &path)) else {
+        let Some(doc) = read(&path)? else {
+            continue;
+        };
+        let Some(profile) = FORMAT.profile(&doc, name, &path) else {
             continue;
         };
         let region = read(&dir.join(format!("{name}.configure")))
@@ -54,7 +80,21 @@ pub(super) fn load(
                     .map(str::to_string)
             });
         warn_if_readable_by_others(&path, warnings);
-        profiles.push(Profile { region, ..profile });
+        let profile = Profile { region, ..profile };
+        // As tccli: with both, the file's own key assumes the role (no source_profile).
+        profiles.push(
+            match (str_field(&doc, ROLE_ARN), str_field(&doc, ROLE_SESSION)) {
+                (Some(arn), Some(session)) => assuming(profile, arn, session),
+                (Some(_), None) => {
+                    warnings.push(format!(
+                        "{}: {ROLE_ARN} without {ROLE_SESSION}: tccli ignores it, and so does cloudkeys",
+                        path.display()
+                    ));
+                    profile
+                }
+                _ => profile,
+            },
+        );
     }
     Ok(())
 }
