@@ -9,7 +9,7 @@ use cloudkeys::sandbox::Effect;
 
 use crate::common::{
     add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan, fault,
-    json_array, refused, run, scan_all_users, whoami, World, AWS,
+    json_array, refused, run, scan_all_users, walk, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -396,20 +396,6 @@ fn a_role_profile_reads_another_account_with_no_key_of_it() {
         let text = std::fs::read(&entry).unwrap_or_default();
         assert_no_secret(&world, &String::from_utf8_lossy(&text));
     }
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
