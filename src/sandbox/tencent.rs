@@ -1106,6 +1106,85 @@ mod tests {
         assert_eq!(who["Type"], "CAMUser");
     }
 
+    /// AssumeRole as the SDK lists its codes; the session signs only with its token, as the
+    /// role, in the role's account.
+    #[test]
+    fn assume_role_checks_trust_and_its_sessions_need_their_token() {
+        let (state, admin, now) = world();
+        let arn = |name: &str| format!("qcs::cam::uin/{MEMBER_OWNER_UIN}:roleName/{name}");
+        let assume = |role: &str, extra: Value| {
+            let mut body = json!({ "RoleArn": arn(role), "RoleSessionName": "ck" });
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Call::by(&admin, "AssumeRole", body, now)
+        };
+        assert_eq!(
+            code_of(&state, &assume("Nope", json!({})), now),
+            "ResourceNotFound.RoleNotFound"
+        );
+        assert_eq!(
+            code_of(&state, &assume("KeyAdmin", json!({})), now),
+            "UnauthorizedOperation"
+        );
+        let long = json!({ "DurationSeconds": 43201 });
+        assert_eq!(
+            code_of(&state, &assume("KeyAuditor", long), now),
+            "InvalidParameter.OverTimeError"
+        );
+        let bad_name = json!({ "RoleSessionName": "a b" });
+        assert_eq!(
+            code_of(&state, &assume("KeyAuditor", bad_name), now),
+            "InvalidParameter.ParamError"
+        );
+        // A non-admin sub-user of the trusted account may not call sts:AssumeRole.
+        let alice = test_key(&state, 1, 0);
+        let mut call = Call::new(
+            &alice.access_key_id,
+            &alice.secret,
+            "AssumeRole",
+            json!({ "RoleArn": arn("KeyAuditor"), "RoleSessionName": "ck" }),
+            now,
+        );
+        assert_eq!(code_of(&state, &call, now), "UnauthorizedOperation");
+
+        let answer = send(&state, &assume("KeyAuditor", json!({})).request(), now);
+        let credentials = &answer["Credentials"];
+        assert_eq!(
+            answer["ExpiredTime"],
+            json!((now + Duration::seconds(DEFAULT_SESSION_SECONDS)).timestamp())
+        );
+        let id = credentials["TmpSecretId"].as_str().unwrap();
+        let secret = credentials["TmpSecretKey"].as_str().unwrap();
+        let token = credentials["Token"].as_str().unwrap();
+        call = Call::new(id, secret, "GetCallerIdentity", json!({}), now);
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.TokenFailure");
+        call.token = Some(token);
+        let who = send(&state, &call.request(), now);
+        assert_eq!(who["Type"], "CAMRole");
+        assert_eq!(who["AccountId"], MEMBER_OWNER_UIN.to_string());
+        assert_eq!(who["PrincipalId"], test_uin(0).to_string());
+        let role_id = who["UserId"].as_str().unwrap().strip_suffix(":ck").unwrap();
+        assert_eq!(
+            who["Arn"],
+            format!("qcs::sts:{MEMBER_OWNER_UIN}:assumed-role/{role_id}")
+        );
+        // The session lists the member account's users, not the test account's.
+        let mut list = Call::new(id, secret, "ListUsers", json!({}), now);
+        list.token = Some(token);
+        let names: Vec<String> = send(&state, &list.request(), now)["Data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["Name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["carol", "dave"]);
+        // Once expired, refused.
+        let later = now + Duration::seconds(DEFAULT_SESSION_SECONDS + 1);
+        list.timestamp = later.timestamp();
+        assert_eq!(code_of(&state, &list, later), "AuthFailure.TokenFailure");
+    }
+
     #[test]
     fn signatures_keys_and_timestamps_are_checked() {
         let (state, admin, now) = world();

@@ -932,6 +932,30 @@ mod tests {
         assert_eq!(role.identity_type, IdentityType::Role);
     }
 
+    /// The STS page's example answer; the refusals AssumeRole may give are exit 3.
+    #[test]
+    fn reads_assume_role_answers_and_never_shows_their_secrets() {
+        let body = br#"{"Response":{"Credentials":{"Token":"da1e9secrettoken","TmpSecretId":"AKIDtmp","TmpSecretKey":"q95Ksecret"},"ExpiredTime":1543914376,"Expiration":"2018-12-04T09:06:16Z","RequestId":"4daec797"}}"#;
+        let answer: api::AssumeRoleResponse =
+            crate::providers::parse::<Tencent, _>("AssumeRole", 200, body).unwrap();
+        assert_eq!(answer.credentials.tmp_secret_id, "AKIDtmp");
+        assert_eq!(answer.credentials.tmp_secret_key.expose(), "q95Ksecret");
+        assert_eq!(answer.credentials.token.expose(), "da1e9secrettoken");
+        assert_eq!(answer.expired_time, 1543914376);
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("q95K") && !shown.contains("da1e9"),
+            "{shown}"
+        );
+        for code in [
+            "UnauthorizedOperation",
+            "ResourceNotFound.RoleNotFound",
+            "InvalidParameter.OverTimeError",
+        ] {
+            assert_eq!(error_class(code).0.exit_code(), 3, "{code}");
+        }
+    }
+
     #[test]
     fn endpoints_share_one_base_url_when_given() {
         let e = endpoints(None, None);
