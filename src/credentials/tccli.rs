@@ -98,3 +98,61 @@ pub(super) fn load(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As tccli's `configure.py`: both role fields make the file's key assume the role; a
+    /// `role-arn` alone is ignored, with a warning.
+    #[test]
+    fn role_fields_make_a_role_profile_sourced_by_the_files_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let tccli = dir.path().join(".tccli");
+        std::fs::create_dir_all(&tccli).unwrap();
+        let arn = "qcs::cam::uin/100000000001:roleName/Reader";
+        std::fs::write(
+            tccli.join("dev.credential"),
+            format!(r#"{{"secretId": "AKIDDEV", "secretKey": "s", "role-arn": "{arn}", "role-session-name": "ck"}}"#),
+        )
+        .unwrap();
+        std::fs::write(
+            tccli.join("dev.configure"),
+            r#"{"_sys_param": {"region": "ap-shanghai"}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            tccli.join("half.credential"),
+            format!(r#"{{"secretId": "AKIDHALF", "secretKey": "s", "role-arn": "{arn}"}}"#),
+        )
+        .unwrap();
+        let env = Environment {
+            home: Some(dir.path().to_path_buf()),
+            ..Environment::default()
+        };
+        let (mut profiles, mut warnings) = (Vec::new(), Vec::new());
+        load(&env, &mut profiles, &mut warnings).unwrap();
+        let dev = profiles.iter().find(|p| p.name == "tencent:dev").unwrap();
+        assert!(dev.access_key_id.is_empty() && dev.secret_access_key.is_empty());
+        assert_eq!(dev.region.as_deref(), Some("ap-shanghai"));
+        let role = dev.role.as_ref().unwrap();
+        assert_eq!(role.role_arn, arn);
+        assert_eq!(role.session_name.as_deref(), Some("ck"));
+        let source = role.source.as_deref().unwrap();
+        assert_eq!(source.access_key_id, "AKIDDEV");
+        assert!(source.role.is_none());
+        assert_eq!(source.region.as_deref(), Some("ap-shanghai"));
+        assert_eq!(role.describe(), "role Reader via tencent:dev");
+        assert!(dev.refuse_role().is_err(), "never written back");
+        let half = profiles.iter().find(|p| p.name == "tencent:half").unwrap();
+        assert!(half.role.is_none() && half.access_key_id == "AKIDHALF");
+        assert!(warnings
+            .iter()
+            .any(|w| w.contains("role-arn without role-session-name")));
+        // Resolving roles leaves the file's own source in place.
+        super::super::resolve_roles(&mut profiles).unwrap();
+        let dev = profiles.iter().find(|p| p.name == "tencent:dev").unwrap();
+        let source = dev.role.as_ref().unwrap().source.as_deref().unwrap();
+        assert_eq!(source.access_key_id, "AKIDDEV");
+    }
+}
