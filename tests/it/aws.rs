@@ -8,8 +8,9 @@ use serde_json::Value;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan, fault,
-    json_array, refused, run, scan_all_users, walk, whoami, World, AWS,
+    add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan,
+    assert_role_profile_never_rotated, fault, json_array, refused, run, scan_all_users, walk,
+    whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -460,22 +461,7 @@ fn role_profile_config_errors_are_one_line() {
 fn a_role_profile_is_never_rotated_or_saved() {
     let world = World::new();
     add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
-    world.reset_stats();
-    for args in [
-        vec!["rotate"],
-        vec!["rotate", "--user", "carol", "--save", "new.json"],
-        vec!["create", "--user", "carol", "--save", "new.json"],
-    ] {
-        let mut all = vec!["-p", "member"];
-        all.extend(args.iter().copied());
-        refused(
-            world.cmd(all).current_dir(world.home()),
-            2,
-            "member assumes a role: it has no access key of its own to rotate",
-        );
-    }
-    assert_eq!(world.requests().0, 0, "refused before any call");
-    assert!(!world.home().join("new.json").exists());
+    assert_role_profile_never_rotated(&world, "member");
     assert_eq!(world.member_keys("carol").len(), 1);
 }
 
