@@ -240,6 +240,15 @@ fn a_role_profile_reads_another_account_with_no_key_of_it() {
     let key_id = me["access_key_id"].as_str().unwrap();
     assert!(key_id.starts_with("AKID") && key_id != world.profile(PROFILE).access_key_id);
 
+    // A role has no keys of its own: `list` needs --user (exit 2), before any key call.
+    world.reset_stats();
+    refused(
+        &mut world.as_profile("member", &["list"]),
+        2,
+        "a role session has no access keys of its own: name the CAM user with --user",
+    );
+    assert_eq!(world.calls_of("ListAccessKeys"), 0);
+
     let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
     assert!(
         profiles.contains("role KeyAuditor via tencent-admin"),

@@ -343,6 +343,13 @@ impl TencentProvider {
             }
             None => {
                 let caller = self.caller().await?;
+                // A role holds no keys; what CAM answers a role asking for "its own" is
+                // unknown, so say what is meant before any call.
+                if caller.identity.identity_type == IdentityType::Role {
+                    return Err(self.client.blame(Error::usage(
+                        "a role session has no access keys of its own: name the CAM user with --user",
+                    )));
+                }
                 Ok((json!({}), caller.label.clone(), caller.uin))
             }
         }
