@@ -324,12 +324,23 @@ fn load_env(env: &Environment, profiles: &mut Vec<Profile>) {
             ProviderKind::Huawei => env.var("HUAWEICLOUD_SDK_PROJECT_ID").map(str::to_string),
             _ => None,
         };
-        profiles.push(Profile {
+        let profile = Profile {
             session_token: first(names.tokens).map(Secret::new),
             region: first(names.regions).map(str::to_string),
             project_id,
             secret_env: Some(names.secret.to_string()),
             ..Profile::native(names.provider, "env", id, secret, Source::Environment)
+        };
+        // tccli's role variables: the environment's key assumes the role, as in its files.
+        let role = (
+            env.var(tccli::ENV_ROLE_ARN),
+            env.var(tccli::ENV_ROLE_SESSION),
+        );
+        profiles.push(match (names.provider, role) {
+            (ProviderKind::Tencent, (Some(arn), Some(session))) => {
+                tccli::assuming(profile, arn, session)
+            }
+            _ => profile,
         });
     }
 }

@@ -25,10 +25,13 @@ pub(super) const FORMAT: JsonFormat = JsonFormat {
 /// tccli's role fields (`configure.py`): both set, the profile assumes the role.
 const ROLE_ARN: &str = "role-arn";
 const ROLE_SESSION: &str = "role-session-name";
+/// The same for the profile of the environment (tccli reads them when no profile is named).
+pub(super) const ENV_ROLE_ARN: &str = "TENCENTCLOUD_ROLE_ARN";
+pub(super) const ENV_ROLE_SESSION: &str = "TENCENTCLOUD_ROLE_SESSION_NAME";
 
-/// The role profile of a credential file naming a role: no key of its own, its source the
-/// file's key.
-fn assuming(own: Profile, role_arn: &str, session: &str) -> Profile {
+/// The role profile of a credential file (or the environment) naming a role: no key of its
+/// own, its source the file's key.
+pub(super) fn assuming(own: Profile, role_arn: &str, session: &str) -> Profile {
     let role = Role {
         role_arn: role_arn.to_string(),
         source_profile: own.name.clone(),
@@ -154,5 +157,39 @@ mod tests {
         let dev = profiles.iter().find(|p| p.name == "tencent:dev").unwrap();
         let source = dev.role.as_ref().unwrap().source.as_deref().unwrap();
         assert_eq!(source.access_key_id, "AKIDDEV");
+    }
+
+    #[test]
+    fn the_environments_role_variables_make_tencent_env_a_role_profile() {
+        let vars = [
+            ("TENCENTCLOUD_SECRET_ID", "AKIDENV"),
+            ("TENCENTCLOUD_SECRET_KEY", "s"),
+            (ENV_ROLE_ARN, "qcs::cam::uin/100000000001:roleName/Reader"),
+            (ENV_ROLE_SESSION, "ck"),
+        ];
+        let env = Environment {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            home: None,
+        };
+        let mut profiles = Vec::new();
+        super::super::load_env(&env, &mut profiles);
+        let role = profiles[0].role.as_ref().unwrap();
+        assert_eq!(profiles[0].name, "tencent:env");
+        assert_eq!(role.source.as_deref().unwrap().access_key_id, "AKIDENV");
+        assert_eq!(role.session_name.as_deref(), Some("ck"));
+        // Without the session name, the plain key.
+        let env = Environment {
+            vars: vars[..3]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            home: None,
+        };
+        profiles.clear();
+        super::super::load_env(&env, &mut profiles);
+        assert!(profiles[0].role.is_none());
     }
 }
