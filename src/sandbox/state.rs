@@ -25,7 +25,8 @@ pub struct Settings {
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
     /// Actions no policy allows, even to admins: refused with the cloud's real permission error
-    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission; not yet Tencent and Huawei), to test a
+    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission, Tencent's AssumeRole
+    /// UnauthorizedOperation; not yet Tencent's CAM and Huawei), to test a
     /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
     /// Requests a second each access key may send to one action, as the clouds count it;

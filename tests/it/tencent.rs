@@ -293,6 +293,14 @@ fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
         0,
         "nothing asked without the role"
     );
+    // A trusted caller whose own policy denies sts:AssumeRole is refused alike.
+    world.deny(&["AssumeRole"]);
+    refused(
+        &mut world.as_profile("member", &["whoami"]),
+        3,
+        "UnauthorizedOperation",
+    );
+    world.deny(&[]);
     // A role that does not exist, and a session longer than the role allows.
     add_role_profile(&world, "ghost", "NoSuchRole", PROFILE, "");
     refused(
