@@ -65,7 +65,9 @@ impl fmt::Display for ProviderKind {
 
 /// A secret string: zeroized on drop, printed as `***` by `Debug` and `Display`.
 /// The only way to read it is [`Secret::expose`], so every use is visible in the code.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Read from a cloud's answer as the string it is.
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
 pub struct Secret(Zeroizing<String>);
 
 impl Secret {

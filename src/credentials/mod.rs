@@ -106,7 +106,7 @@ pub struct Profile {
     pub role: Option<Role>,
 }
 
-/// What a role profile assumes and with whose credentials (AWS so far).
+/// What a role profile assumes and with whose credentials (AWS and Tencent so far).
 #[derive(Debug, Clone)]
 pub struct Role {
     pub role_arn: String,
@@ -188,7 +188,9 @@ impl Profile {
 /// or region uses its source's. Errors are one line naming the profile (exit 2).
 pub(crate) fn resolve_roles(profiles: &mut [Profile]) -> Result<()> {
     let all = profiles.to_vec();
-    for profile in profiles.iter_mut().filter(|p| p.role.is_some()) {
+    // A tccli role profile's source is its own file's key, known from the start.
+    let unresolved = |p: &&mut Profile| p.role.as_ref().is_some_and(|r| r.source.is_none());
+    for profile in profiles.iter_mut().filter(unresolved) {
         let source = source_of(&all, profile, &mut vec![profile.name.clone()])?;
         if profile.endpoint.is_none() {
             profile.endpoint = source.endpoint.clone();
@@ -322,12 +324,23 @@ fn load_env(env: &Environment, profiles: &mut Vec<Profile>) {
             ProviderKind::Huawei => env.var("HUAWEICLOUD_SDK_PROJECT_ID").map(str::to_string),
             _ => None,
         };
-        profiles.push(Profile {
+        let profile = Profile {
             session_token: first(names.tokens).map(Secret::new),
             region: first(names.regions).map(str::to_string),
             project_id,
             secret_env: Some(names.secret.to_string()),
             ..Profile::native(names.provider, "env", id, secret, Source::Environment)
+        };
+        // tccli's role variables: the environment's key assumes the role, as in its files.
+        let role = (
+            env.var(tccli::ENV_ROLE_ARN),
+            env.var(tccli::ENV_ROLE_SESSION),
+        );
+        profiles.push(match (names.provider, role) {
+            (ProviderKind::Tencent, (Some(arn), Some(session))) => {
+                tccli::assuming(profile, arn, session)
+            }
+            _ => profile,
         });
     }
 }

@@ -2,6 +2,7 @@
 //! its answer, the error classification table, paging and the root-user label.
 
 pub mod alibaba;
+pub mod assumed;
 pub mod aws;
 pub mod huawei;
 pub mod report;
@@ -30,7 +31,9 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(aws::AwsProvider::for_profile(resolved, options)?),
         ProviderKind::Alibaba => Arc::new(alibaba::AlibabaProvider::new(resolved, http)?),
-        ProviderKind::Tencent => Arc::new(tencent::TencentProvider::new(resolved, http)),
+        ProviderKind::Tencent => {
+            Arc::new(tencent::TencentProvider::for_profile(resolved, options)?)
+        }
         ProviderKind::Huawei => Arc::new(huawei::HuaweiProvider::new(resolved, http)),
     })
 }

@@ -25,13 +25,14 @@ pub struct Settings {
     /// Injected faults, checked in order on every request.
     pub faults: Vec<super::faults::Fault>,
     /// Actions no policy allows, even to admins: refused with the cloud's real permission error
-    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission; not yet Tencent and Huawei), to test a
+    /// (AWS 403 AccessDenied, Alibaba 403 NoPermission, Tencent's AssumeRole
+    /// UnauthorizedOperation; not yet Tencent's CAM and Huawei), to test a
     /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
     /// Requests a second each access key may send to one action, as the clouds count it;
     /// beyond it the cloud's own throttling answer. `None`: no limit.
     pub rate_limit: Option<f64>,
-    /// AWS AssumeRole: sessions expire after this instead of the DurationSeconds asked for
+    /// AWS and Tencent AssumeRole: sessions expire after this instead of the DurationSeconds asked for
     /// (tests of renewal during a run). `None`: as asked.
     pub session_lifetime: Option<chrono::Duration>,
 }
@@ -119,7 +120,7 @@ pub struct Account {
     pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Huawei: projects (one per region) and the long-term AK/SK their CCE clusters hold.
     pub projects: Vec<HuaweiProject>,
-    /// AWS: the roles STS AssumeRole may assume.
+    /// AWS, Tencent: the roles STS AssumeRole may assume.
     pub roles: Vec<AwsRole>,
     /// AWS: the organization this (management) account manages.
     pub organization: Option<Organization>,
@@ -143,7 +144,7 @@ pub struct OrgMember {
     pub joined_at: DateTime<Utc>,
 }
 
-/// An AWS role: who its trust policy lets assume it, and for how long.
+/// An AWS (or Tencent) role: who its trust policy lets assume it, and for how long.
 #[derive(Debug, Clone)]
 pub struct AwsRole {
     pub name: String,
@@ -239,13 +240,15 @@ pub struct TempKey {
     /// The user it signs as; `None`: the account itself, or (AWS) a role.
     pub user: Option<String>,
     pub session_name: String,
-    /// AWS: the assumed role's name and `AROA…` id; the role may do anything in its account.
+    /// AWS, Tencent: the assumed role's name and id; the role may do anything in its account.
     pub role: Option<(String, String)>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Tencent: the uin that assumed the role (GetCallerIdentity's `PrincipalId`).
+    pub assumed_by: Option<String>,
 }
 
 debug_hiding!(TempKey {
-    access_key_id, account_id, user, session_name, role, expires_at
+    access_key_id, account_id, user, session_name, role, expires_at, assumed_by
 } hiding { secret, token });
 
 /// A Huawei project (one per region) and the long-term AK/SK its CCE clusters hold, if any.

@@ -10,7 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{change_key, Account, Key, State, TempKey, User, MAX_KEYS};
+use super::state::{change_key, Account, AwsRole, Key, State, TempKey, User, MAX_KEYS};
 use super::{
     fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -28,6 +28,12 @@ pub const SCHEME: &str = signer::ALGORITHM;
 pub const TEST_OWNER_UIN: u64 = 100000000001;
 /// The owner uin of the demo seed's second account.
 pub const DEMO_OWNER_UIN: u64 = 200012345678;
+/// A member account of the test seed, reached only through its roles: `KeyAuditor` trusts
+/// [`TEST_OWNER_UIN`], `KeyAdmin` trusts only `KeyAuditor` (a chain).
+pub const MEMBER_OWNER_UIN: u64 = 300000000001;
+/// Longest AssumeRole session (DurationSeconds), and the default.
+const MAX_SESSION_SECONDS: i64 = 43200;
+const DEFAULT_SESSION_SECONDS: i64 = 7200;
 const REGION: &str = "ap-guangzhou";
 /// `X-TC-Timestamp` may be this far from the server's clock.
 const MAX_SKEW_SECONDS: i64 = 300;
@@ -164,7 +170,7 @@ fn beijing() -> FixedOffset {
 /// The service of an action.
 fn service_of(action: &str) -> Option<&'static str> {
     match action {
-        "GetCallerIdentity" => Some("sts"),
+        "GetCallerIdentity" | "AssumeRole" => Some("sts"),
         "ListUsers"
         | "GetUser"
         | "ListAccessKeys"
@@ -504,6 +510,24 @@ fn run(
     match action {
         "GetCallerIdentity" => {
             let owner = owner(caller);
+            if let Some(TempKey {
+                role: Some((_, role_id)),
+                session_name,
+                assumed_by,
+                ..
+            }) = &caller.temp
+            {
+                // As the STS page's AssumeRole example: the role id, and the uin that assumed it.
+                out.insert(
+                    "Arn".into(),
+                    json!(format!("qcs::sts:{owner}:assumed-role/{role_id}")),
+                );
+                out.insert("AccountId".into(), json!(owner.to_string()));
+                out.insert("UserId".into(), json!(format!("{role_id}:{session_name}")));
+                out.insert("PrincipalId".into(), json!(assumed_by));
+                out.insert("Type".into(), json!("CAMRole"));
+                return Ok(out);
+            }
             let (arn, user_id) = match caller.temp.as_ref().map(|t| &t.session_name) {
                 Some(session) => (
                     format!("qcs::sts:{owner}:federated-user/{}", uin(caller)),
@@ -524,6 +548,7 @@ fn run(
             out.insert("PrincipalId".into(), json!(uin(caller).to_string()));
             out.insert("Type".into(), json!("CAMUser"));
         }
+        "AssumeRole" => return assume_role(state, caller, params, now),
         "ListUsers" => {
             let account = account(state, caller)?;
             if !caller.admin {
@@ -695,6 +720,122 @@ fn run(
     Ok(out)
 }
 
+/// The caller as a role's trust names it: a role session as its role, a sub-user by uin.
+fn principal(caller: &Caller) -> String {
+    let owner = owner(caller);
+    match &caller.temp {
+        Some(TempKey {
+            role: Some((name, _)),
+            ..
+        }) => format!("qcs::cam::uin/{owner}:roleName/{name}"),
+        _ => format!("qcs::cam::uin/{owner}:uin/{}", uin(caller)),
+    }
+}
+
+/// STS AssumeRole: its parameters, the role (missing: `ResourceNotFound.RoleNotFound`), the
+/// caller's own permission and the role's trust (`UnauthorizedOperation`), the duration
+/// (`InvalidParameter.OverTimeError`). The codes are those the SDK lists for AssumeRole; which
+/// one a refused trust gets, and every message text here, are UNCONFIRMED (research notes
+/// §3.1). So is the minimum duration (not enforced), and whether a role session may assume
+/// another role (allowed here; the SDK also lists `FailedOperation.TempKeyNotAllowed`).
+fn assume_role(
+    state: &mut State,
+    caller: &Caller,
+    params: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, Fail> {
+    let role_arn = required_str(params, "RoleArn")?;
+    let session = required_str(params, "RoleSessionName")?;
+    let session_ok = (2..=128).contains(&session.len())
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !session_ok {
+        return Err(param_error(format!(
+            "The value `{session}` of parameter `RoleSessionName` is invalid."
+        )));
+    }
+    let duration = match params.get("DurationSeconds") {
+        None | Some(Value::Null) => DEFAULT_SESSION_SECONDS,
+        Some(value) => value.as_i64().ok_or_else(|| {
+            err(
+                "InvalidParameter",
+                "The value type of parameter `DurationSeconds` is not Integer.",
+            )
+        })?,
+    };
+    // qcs::cam::uin/<owner uin>:roleName/<name>
+    let not_found = || {
+        err(
+            "ResourceNotFound.RoleNotFound",
+            format!("The role `{role_arn}` does not exist."),
+        )
+    };
+    let (owner_uin, name) = role_arn
+        .strip_prefix("qcs::cam::uin/")
+        .and_then(|rest| rest.split_once(":roleName/"))
+        .and_then(|(uin, name)| Some((uin.parse::<u64>().ok()?, name)))
+        .ok_or_else(not_found)?;
+    let role = state
+        .tencent
+        .account(owner_uin)
+        .and_then(|a| a.roles.iter().find(|r| r.name == name))
+        .cloned()
+        .ok_or_else(not_found)?;
+    let caller_owner = caller.account_id.as_str();
+    let trusted = role
+        .trusted
+        .iter()
+        .any(|t| t == caller_owner || *t == principal(caller));
+    let external_ok = role
+        .external_id
+        .as_deref()
+        .is_none_or(|want| params.get("ExternalId").and_then(Value::as_str) == Some(want));
+    // The caller's own policy must allow sts:AssumeRole too: admins (and role sessions) only.
+    if !trusted || !external_ok || !caller.may(false, false) {
+        return Err(err(
+            "UnauthorizedOperation",
+            format!(
+                "{} is not authorized to perform operation (sts:AssumeRole) on resource ({role_arn}).",
+                principal(caller)
+            ),
+        ));
+    }
+    if duration > role.max_session.min(MAX_SESSION_SECONDS) {
+        return Err(err(
+            "InvalidParameter.OverTimeError",
+            format!(
+                "DurationSeconds {duration} exceeds the limit of {MAX_SESSION_SECONDS} seconds."
+            ),
+        ));
+    }
+    let lifetime = state
+        .settings
+        .session_lifetime
+        .unwrap_or_else(|| Duration::seconds(duration));
+    let expires = now + lifetime;
+    let temp = TempKey {
+        account_id: owner_uin.to_string(),
+        session_name: session.to_string(),
+        role: Some((role.name.clone(), role.role_id.clone())),
+        expires_at: Some(expires),
+        assumed_by: Some(uin(caller).to_string()),
+        ..TempKey::default()
+    };
+    let (id, secret, token) = state.tencent.add_temporary(temp, 256);
+    let mut out = Map::new();
+    out.insert(
+        "Credentials".into(),
+        json!({ "Token": token, "TmpSecretId": id, "TmpSecretKey": secret }),
+    );
+    out.insert("ExpiredTime".into(), json!(expires.timestamp()));
+    out.insert(
+        "Expiration".into(),
+        json!(expires.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    );
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeds
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +859,28 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
     }
     let key = seed_account(state, account, &super::TEST_KEYS, now);
     let mut profiles = vec![profile("tencent-admin", TEST_OWNER_UIN, key)];
+    // The member account: no profile holds a key of it.
+    let mut member = Account::new(ProviderKind::Tencent, &MEMBER_OWNER_UIN.to_string());
+    member
+        .add_user("carol", false, now - Duration::days(200))
+        .uin = member_uin(0);
+    member.add_user("dave", true, now - Duration::days(50)).uin = member_uin(1);
+    let auditor = format!("qcs::cam::uin/{MEMBER_OWNER_UIN}:roleName/KeyAuditor");
+    let role = |name: &str, trusted: &[&str]| AwsRole {
+        // Tencent role ids are numbers such as 4611686018427397919.
+        role_id: format!("4611686018427{}", rand::random::<u32>() % 900_000 + 100_000),
+        max_session: MAX_SESSION_SECONDS,
+        ..AwsRole::new(name, trusted)
+    };
+    member.roles = vec![
+        role("KeyAuditor", &[&TEST_OWNER_UIN.to_string()]),
+        role("KeyAdmin", &[&auditor]),
+    ];
+    let member_keys = [
+        SeedKey(Some("carol"), 120, Some(3), true, None),
+        SeedKey(Some("dave"), 20, None, true, None),
+    ];
+    seed_account(state, member, &member_keys, now);
     if seed == Seed::Demo {
         let mut account = Account::new(ProviderKind::Tencent, &DEMO_OWNER_UIN.to_string());
         for (name, admin, age, uin) in [
@@ -744,6 +907,11 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
 /// The user a seeded profile signs as: `tencent-admin` → `admin`.
 fn name_of(profile: &str) -> &str {
     profile.trim_start_matches("tencent-")
+}
+
+/// Uins of the member account's users, in seed order: carol, dave.
+pub fn member_uin(index: usize) -> u64 {
+    300000000101 + index as u64
 }
 
 /// Uins of the test seed's users, in seed order: admin, alice, bob, carol.
@@ -936,6 +1104,85 @@ mod tests {
         assert_eq!(who["AccountId"], "100000000001");
         assert_eq!(who["PrincipalId"], test_uin(0).to_string());
         assert_eq!(who["Type"], "CAMUser");
+    }
+
+    /// AssumeRole as the SDK lists its codes; the session signs only with its token, as the
+    /// role, in the role's account.
+    #[test]
+    fn assume_role_checks_trust_and_its_sessions_need_their_token() {
+        let (state, admin, now) = world();
+        let arn = |name: &str| format!("qcs::cam::uin/{MEMBER_OWNER_UIN}:roleName/{name}");
+        let assume = |role: &str, extra: Value| {
+            let mut body = json!({ "RoleArn": arn(role), "RoleSessionName": "ck" });
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Call::by(&admin, "AssumeRole", body, now)
+        };
+        assert_eq!(
+            code_of(&state, &assume("Nope", json!({})), now),
+            "ResourceNotFound.RoleNotFound"
+        );
+        assert_eq!(
+            code_of(&state, &assume("KeyAdmin", json!({})), now),
+            "UnauthorizedOperation"
+        );
+        let long = json!({ "DurationSeconds": 43201 });
+        assert_eq!(
+            code_of(&state, &assume("KeyAuditor", long), now),
+            "InvalidParameter.OverTimeError"
+        );
+        let bad_name = json!({ "RoleSessionName": "a b" });
+        assert_eq!(
+            code_of(&state, &assume("KeyAuditor", bad_name), now),
+            "InvalidParameter.ParamError"
+        );
+        // A non-admin sub-user of the trusted account may not call sts:AssumeRole.
+        let alice = test_key(&state, 1, 0);
+        let mut call = Call::new(
+            &alice.access_key_id,
+            &alice.secret,
+            "AssumeRole",
+            json!({ "RoleArn": arn("KeyAuditor"), "RoleSessionName": "ck" }),
+            now,
+        );
+        assert_eq!(code_of(&state, &call, now), "UnauthorizedOperation");
+
+        let answer = send(&state, &assume("KeyAuditor", json!({})).request(), now);
+        let credentials = &answer["Credentials"];
+        assert_eq!(
+            answer["ExpiredTime"],
+            json!((now + Duration::seconds(DEFAULT_SESSION_SECONDS)).timestamp())
+        );
+        let id = credentials["TmpSecretId"].as_str().unwrap();
+        let secret = credentials["TmpSecretKey"].as_str().unwrap();
+        let token = credentials["Token"].as_str().unwrap();
+        call = Call::new(id, secret, "GetCallerIdentity", json!({}), now);
+        assert_eq!(code_of(&state, &call, now), "AuthFailure.TokenFailure");
+        call.token = Some(token);
+        let who = send(&state, &call.request(), now);
+        assert_eq!(who["Type"], "CAMRole");
+        assert_eq!(who["AccountId"], MEMBER_OWNER_UIN.to_string());
+        assert_eq!(who["PrincipalId"], test_uin(0).to_string());
+        let role_id = who["UserId"].as_str().unwrap().strip_suffix(":ck").unwrap();
+        assert_eq!(
+            who["Arn"],
+            format!("qcs::sts:{MEMBER_OWNER_UIN}:assumed-role/{role_id}")
+        );
+        // The session lists the member account's users, not the test account's.
+        let mut list = Call::new(id, secret, "ListUsers", json!({}), now);
+        list.token = Some(token);
+        let names: Vec<String> = send(&state, &list.request(), now)["Data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["Name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["carol", "dave"]);
+        // Once expired, refused.
+        let later = now + Duration::seconds(DEFAULT_SESSION_SECONDS + 1);
+        list.timestamp = later.timestamp();
+        assert_eq!(code_of(&state, &list, later), "AuthFailure.TokenFailure");
     }
 
     #[test]

@@ -137,15 +137,9 @@ pub struct AssumeRoleResult {
 #[serde(rename_all = "PascalCase")]
 pub struct TemporaryCredentials {
     pub access_key_id: String,
-    #[serde(deserialize_with = "secret")]
     pub secret_access_key: crate::model::Secret,
-    #[serde(deserialize_with = "secret")]
     pub session_token: crate::model::Secret,
     pub expiration: String,
-}
-
-fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<crate::model::Secret, D::Error> {
-    String::deserialize(d).map(crate::model::Secret::new)
 }
 
 /// Organizations ListAccounts (JSON 1.1): one page.

@@ -5,6 +5,8 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::model::Secret;
+
 pub const CAM_VERSION: &str = "2019-01-16";
 pub const STS_VERSION: &str = "2018-08-13";
 
@@ -56,6 +58,26 @@ pub struct GetCallerIdentityResponse {
     pub principal_id: Option<String>,
     #[serde(rename = "Type")]
     pub identity_type: Option<String>,
+}
+
+/// STS AssumeRole: the role's temporary credentials and when they expire. `Debug` shows
+/// neither the secret nor the token ([`Secret`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleResponse {
+    pub credentials: TemporaryCredentials,
+    /// Unix seconds.
+    pub expired_time: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TemporaryCredentials {
+    #[serde(rename = "TmpSecretId")]
+    pub tmp_secret_id: String,
+    #[serde(rename = "TmpSecretKey")]
+    pub tmp_secret_key: Secret,
+    #[serde(rename = "Token")]
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]

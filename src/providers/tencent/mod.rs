@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -21,13 +22,15 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::{
     family, is, key_status, prefix, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
@@ -108,6 +111,7 @@ struct Caller {
 pub struct TencentProvider {
     client: Client,
     endpoints: Endpoints,
+    keys: Credentials<TencentProvider>,
     caller: OnceCell<Caller>,
     /// `ListUsers`, read once per run (a refusal is not remembered).
     users: OnceCell<Vec<api::SubAccountInfo>>,
@@ -116,12 +120,23 @@ pub struct TencentProvider {
 impl TencentProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
+        let keys = Credentials::Own(Arc::new(SigningKeys::own(&profile.profile)));
         TencentProvider {
             client: Client { profile, http },
             endpoints,
+            keys,
             caller: OnceCell::new(),
             users: OnceCell::new(),
         }
+    }
+
+    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
+    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
+        let keys = Credentials::of(&profile, options, Self::for_profile)?;
+        Ok(TencentProvider {
+            keys,
+            ..Self::new(profile, options.http.clone())
+        })
     }
 
     fn name(&self) -> &str {
@@ -130,6 +145,20 @@ impl TencentProvider {
 
     async fn call<T: DeserializeOwned>(
         &self,
+        service: Service,
+        action: &str,
+        params: Value,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let keys = assumed::keys(self).await?;
+        self.call_with(&keys, service, action, params, idempotency)
+            .await
+    }
+
+    /// A call signed with `keys`, which spend their own rate budget.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
         service: Service,
         action: &str,
         params: Value,
@@ -149,12 +178,12 @@ impl TencentProvider {
             headers: vec![("Content-Type".to_string(), "application/json".to_string())],
             body,
         };
-        let profile = &self.client.profile.profile;
         let sign = |parts: RequestParts<'_>, time: DateTime<Utc>| {
             let key = signer::SigningKey {
-                secret_id: &profile.access_key_id,
-                secret_key: profile.secret_access_key.expose(),
-                token: profile.session_token.as_ref().map(Secret::expose),
+                secret_id: &keys.id,
+                secret_key: keys.secret.expose(),
+                // Sent as X-TC-Token, not signed (the signer's business).
+                token: keys.token.as_ref().map(Secret::expose),
                 service: service.name(),
             };
             // Signed as `POST /` whatever path a base URL has, as the SDK does.
@@ -173,7 +202,7 @@ impl TencentProvider {
             all
         };
         self.client
-            .send::<Tencent, T>(action, idempotency, request, sign)
+            .send_as::<Tencent, T>(&keys.id, action, idempotency, request, sign)
             .await
     }
 
@@ -186,19 +215,26 @@ impl TencentProvider {
     async fn caller(&self) -> Result<&Caller> {
         self.caller
             .get_or_try_init(|| async {
+                // A role profile's identity is the assumed role's, with its temporary key id.
+                let keys = assumed::keys(self).await?;
                 let answer: api::GetCallerIdentityResponse = self
-                    .call(
+                    .call_with(
+                        &keys,
                         Service::Sts,
                         "GetCallerIdentity",
                         json!({}),
                         Idempotency::Idempotent,
                     )
                     .await?;
-                let key_id = &self.client.profile.profile.access_key_id;
-                let mut identity = identity_from(answer, self.name(), key_id);
-                let uin = identity.user_id.as_deref().and_then(|id| id.parse().ok());
+                let mut identity = identity_from(answer, self.name(), &keys.id);
+                let uin = match identity.identity_type {
+                    // A role holds no uin (PrincipalId is the uin that assumed it).
+                    IdentityType::Role => None,
+                    _ => identity.user_id.as_deref().and_then(|id| id.parse().ok()),
+                };
                 let label = match identity.identity_type {
                     IdentityType::Root => ROOT_USER.to_string(),
+                    IdentityType::Role => identity.user_id.clone().unwrap_or_else(|| "-".into()),
                     _ => {
                         // STS tells the uin only; the name comes from the user list, which a
                         // caller without cam:ListUsers cannot read: then the uin stands in.
@@ -307,6 +343,13 @@ impl TencentProvider {
             }
             None => {
                 let caller = self.caller().await?;
+                // A role holds no keys; what CAM answers a role asking for "its own" is
+                // unknown, so say what is meant before any call.
+                if caller.identity.identity_type == IdentityType::Role {
+                    return Err(self.client.blame(Error::usage(
+                        "a role session has no access keys of its own: name the CAM user with --user",
+                    )));
+                }
                 Ok((json!({}), caller.label.clone(), caller.uin))
             }
         }
@@ -441,10 +484,62 @@ pub fn identity_from(
             IdentityType::User => principal.clone(),
             _ => None,
         },
-        user_id: principal.or(answer.user_id),
+        // A role's PrincipalId is the uin that assumed it; its own id is `roleId:session`.
+        user_id: match identity_type {
+            IdentityType::Role => answer.user_id,
+            _ => principal.or(answer.user_id),
+        },
         arn: (!arn.is_empty()).then_some(arn),
         identity_type,
         access_key_id: access_key_id.to_string(),
+    }
+}
+
+impl Assume for TencentProvider {
+    fn credentials(&self) -> &Credentials<Self> {
+        &self.keys
+    }
+
+    /// STS AssumeRole signed with `with` (the source's credentials), at the role profile's STS
+    /// endpoint and region.
+    fn assume<'a>(
+        &'a self,
+        role: &'a Role,
+        with: &'a SigningKeys,
+    ) -> BoxFuture<'a, Result<SigningKeys>> {
+        Box::pin(async move {
+            let mut params = json!({
+                "RoleArn": role.role_arn,
+                "RoleSessionName": assumed::session_name(role),
+            });
+            if let Some(duration) = role.duration_seconds {
+                params["DurationSeconds"] = json!(duration);
+            }
+            if let Some(external_id) = &role.external_id {
+                params["ExternalId"] = json!(external_id);
+            }
+            let answer: api::AssumeRoleResponse = self
+                .call_with(
+                    with,
+                    Service::Sts,
+                    "AssumeRole",
+                    params,
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            let expires = DateTime::from_timestamp(answer.expired_time, 0).ok_or_else(|| {
+                self.client.blame(Error::bad_response(
+                    "AssumeRole: unreadable answer: ExpiredTime is not a time",
+                ))
+            })?;
+            let credentials = answer.credentials;
+            Ok(SigningKeys::temporary(
+                credentials.tmp_secret_id,
+                credentials.tmp_secret_key,
+                credentials.token,
+                expires,
+            ))
+        })
     }
 }
 
@@ -842,6 +937,30 @@ mod tests {
             "AKID1",
         );
         assert_eq!(role.identity_type, IdentityType::Role);
+    }
+
+    /// The STS page's example answer; the refusals AssumeRole may give are exit 3.
+    #[test]
+    fn reads_assume_role_answers_and_never_shows_their_secrets() {
+        let body = br#"{"Response":{"Credentials":{"Token":"da1e9secrettoken","TmpSecretId":"AKIDtmp","TmpSecretKey":"q95Ksecret"},"ExpiredTime":1543914376,"Expiration":"2018-12-04T09:06:16Z","RequestId":"4daec797"}}"#;
+        let answer: api::AssumeRoleResponse =
+            crate::providers::parse::<Tencent, _>("AssumeRole", 200, body).unwrap();
+        assert_eq!(answer.credentials.tmp_secret_id, "AKIDtmp");
+        assert_eq!(answer.credentials.tmp_secret_key.expose(), "q95Ksecret");
+        assert_eq!(answer.credentials.token.expose(), "da1e9secrettoken");
+        assert_eq!(answer.expired_time, 1543914376);
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("q95K") && !shown.contains("da1e9"),
+            "{shown}"
+        );
+        for code in [
+            "UnauthorizedOperation",
+            "ResourceNotFound.RoleNotFound",
+            "InvalidParameter.OverTimeError",
+        ] {
+            assert_eq!(error_class(code).0.exit_code(), 3, "{code}");
+        }
     }
 
     #[test]

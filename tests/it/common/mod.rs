@@ -418,3 +418,35 @@ pub fn assert_report_scan(fast: &[Value], exact: &[Value], scanning_key: &str) -
     assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
     as_of
 }
+
+/// Every file under `dir`.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// `rotate` and `create --save` refuse role profile `profile` (exit 2) before any call, and
+/// write nothing.
+pub fn assert_role_profile_never_rotated(world: &World, profile: &str) {
+    world.reset_stats();
+    for args in [
+        vec!["rotate"],
+        vec!["rotate", "--user", "carol", "--save", "new.json"],
+        vec!["create", "--user", "carol", "--save", "new.json"],
+    ] {
+        let mut all = vec!["-p", profile];
+        all.extend(args.iter().copied());
+        let needle = format!("{profile} assumes a role: it has no access key of its own to rotate");
+        refused(world.cmd(all).current_dir(world.home()), 2, &needle);
+    }
+    assert_eq!(world.requests().0, 0, "refused before any call");
+    assert!(!world.home().join("new.json").exists());
+}

@@ -418,6 +418,19 @@ impl World {
         })
     }
 
+    /// The keys of `user` in the Tencent member account (reached through its roles only).
+    pub fn tencent_member_keys(&self, user: &str) -> Vec<Key> {
+        self.with_state(|s| {
+            let a = s
+                .tencent
+                .account(tencent::MEMBER_OWNER_UIN)
+                .expect("member");
+            a.keys(user)
+                .map(|k| k.iter().map(key).collect())
+                .unwrap_or_default()
+        })
+    }
+
     /// Tencent answers only the day of this key's last use (LastSecretUsedDate null).
     pub fn tencent_day_only(&self, id: &str) {
         self.with_state(|s| s.tencent.find_key_mut(id).expect("key").last_used_day_only = true);

@@ -1,0 +1,139 @@
+//! What every cloud's role profiles share: the key calls are signed with — the profile's own,
+//! or a role's temporary credentials assumed with its source profile's (down a chain), kept in
+//! memory only and assumed again shortly before they expire. Each cloud brings its AssumeRole.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+
+use crate::config::{Profile, Role};
+use crate::error::{Error, Result};
+use crate::model::Secret;
+use crate::provider::{resolve, ProviderOptions, ResolvedProfile};
+
+/// A role's temporary credentials are assumed again this long before they expire (at most
+/// half their lifetime, so that short sessions are used too).
+const RENEW_MARGIN: Duration = Duration::from_secs(300);
+
+/// The key calls are signed with. Never written anywhere; `Debug` is not derived.
+pub struct SigningKeys {
+    pub id: String,
+    pub secret: Secret,
+    pub token: Option<Secret>,
+    /// When to assume the role again (`None`: the profile's own key, never).
+    renew_at: Option<Instant>,
+}
+
+impl SigningKeys {
+    /// The profile's own key.
+    pub fn own(profile: &Profile) -> Self {
+        SigningKeys {
+            id: profile.access_key_id.clone(),
+            secret: profile.secret_access_key.clone(),
+            token: profile.session_token.clone(),
+            renew_at: None,
+        }
+    }
+
+    /// Temporary credentials the cloud says expire at `expires`.
+    pub fn temporary(id: String, secret: Secret, token: Secret, expires: DateTime<Utc>) -> Self {
+        let left = (expires - Utc::now()).to_std().unwrap_or_default();
+        SigningKeys {
+            id,
+            secret,
+            token: Some(token),
+            renew_at: Some(Instant::now() + left - RENEW_MARGIN.min(left / 2)),
+        }
+    }
+
+    fn fresh(&self) -> bool {
+        self.renew_at.is_none_or(|at| Instant::now() < at)
+    }
+}
+
+/// The profile's own key, or a role assumed with its source's credentials.
+pub enum Credentials<P> {
+    Own(Arc<SigningKeys>),
+    Assumed {
+        role: Role,
+        /// The source profile's provider (itself possibly a role's).
+        source: Box<P>,
+        /// The latest temporary credentials, in memory only; or why they could not be had
+        /// (the HTTP client retried what could be retried: the run does not ask again).
+        current: Mutex<Option<Result<Arc<SigningKeys>>>>,
+    },
+}
+
+/// A cloud's provider that can assume a role of that cloud.
+pub trait Assume: Send + Sync + Sized {
+    fn credentials(&self) -> &Credentials<Self>;
+    /// The cloud's AssumeRole for `role`, signed with `with` (the source's credentials).
+    fn assume<'a>(
+        &'a self,
+        role: &'a Role,
+        with: &'a SigningKeys,
+    ) -> BoxFuture<'a, Result<SigningKeys>>;
+}
+
+impl<P: Assume> Credentials<P> {
+    /// The credentials of `profile`: for a role profile, its source's provider is built with
+    /// `build` (down the chain).
+    pub fn of(
+        profile: &ResolvedProfile,
+        options: &ProviderOptions,
+        build: fn(ResolvedProfile, &ProviderOptions) -> Result<P>,
+    ) -> Result<Self> {
+        let own = &profile.profile;
+        let Some(role) = &own.role else {
+            return Ok(Credentials::Own(Arc::new(SigningKeys::own(own))));
+        };
+        let source = role.source.as_deref().ok_or_else(|| {
+            Error::config(format!(
+                "profile {}: source_profile '{}' was not resolved",
+                own.name, role.source_profile
+            ))
+        })?;
+        Ok(Credentials::Assumed {
+            role: role.clone(),
+            source: Box::new(build(resolve(source, options)?, options)?),
+            current: Mutex::new(None),
+        })
+    }
+}
+
+/// The credentials `provider` signs with now: a role's are assumed on first use and again
+/// shortly before they expire (one caller assumes while the others wait for its answer).
+pub fn keys<P: Assume>(provider: &P) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
+    Box::pin(async move {
+        let (role, source, current) = match provider.credentials() {
+            Credentials::Own(keys) => return Ok(keys.clone()),
+            Credentials::Assumed {
+                role,
+                source,
+                current,
+            } => (role, source, current),
+        };
+        let mut current = current.lock().await;
+        match current.as_ref() {
+            Some(Err(err)) => return Err(err.clone()),
+            Some(Ok(keys)) if keys.fresh() => return Ok(keys.clone()),
+            _ => {}
+        }
+        let assumed = match keys(source.as_ref()).await {
+            Ok(with) => provider.assume(role, &with).await.map(Arc::new),
+            Err(err) => Err(err),
+        };
+        *current = Some(assumed.clone());
+        assumed
+    })
+}
+
+/// The session name of an AssumeRole: the profile's, else one naming cloudkeys and the time.
+pub fn session_name(role: &Role) -> String {
+    role.session_name
+        .clone()
+        .unwrap_or_else(|| format!("cloudkeys-{}", Utc::now().timestamp()))
+}
