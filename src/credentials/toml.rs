@@ -125,8 +125,8 @@ pub(crate) fn profiles(
 
 /// The role a table assumes; it holds no key of its own.
 fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, String> {
-    if provider != ProviderKind::Aws {
-        return Err("role profiles are supported on AWS only so far".into());
+    if !matches!(provider, ProviderKind::Aws | ProviderKind::Alibaba) {
+        return Err(format!("role profiles are not supported on {provider} yet"));
     }
     let (Some(role_arn), Some(source_profile)) = (&raw.role_arn, &raw.source_profile) else {
         return Err("a role profile needs both role_arn and source_profile".into());

@@ -2,6 +2,7 @@
 //! its answer, the error classification table, paging and the root-user label.
 
 pub mod alibaba;
+pub mod assumed;
 pub mod aws;
 pub mod huawei;
 pub mod report;
@@ -29,7 +30,9 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     let http = options.http.clone();
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(aws::AwsProvider::for_profile(resolved, options)?),
-        ProviderKind::Alibaba => Arc::new(alibaba::AlibabaProvider::new(resolved, http)?),
+        ProviderKind::Alibaba => {
+            Arc::new(alibaba::AlibabaProvider::for_profile(resolved, options)?)
+        }
         ProviderKind::Tencent => Arc::new(tencent::TencentProvider::new(resolved, http)),
         ProviderKind::Huawei => Arc::new(huawei::HuaweiProvider::new(resolved, http)),
     })

@@ -9,7 +9,7 @@ use cloudkeys::sandbox::Effect;
 
 use crate::common::{
     add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan, fault,
-    json_array, refused, run, scan_all_users, whoami, World, AWS,
+    json_array, refused, run, scan_all_users, walk, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -398,20 +398,6 @@ fn a_role_profile_reads_another_account_with_no_key_of_it() {
     }
 }
 
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[test]
 fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
     let world = World::new();
@@ -459,7 +445,7 @@ fn role_profile_config_errors_are_one_line() {
     for (extra, needle) in [
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"nope\"\n"), "source_profile 'nope' is not a known profile"),
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\n"), "needs both role_arn and source_profile"),
-        (format!("[profiles.r]\nprovider = \"tencent\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "role profiles are supported on AWS only so far"),
+        (format!("[profiles.r]\nprovider = \"huawei\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "role profiles are not supported on huawei yet"),
         (format!("[profiles.a]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"b\"\n[profiles.b]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"a\"\n"), "loop (a -> b -> a)"),
     ] {
         let world = World::new();

@@ -4,13 +4,12 @@ pub mod api;
 pub mod signer;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::config::Role;
@@ -20,7 +19,8 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
-use crate::provider::{resolve, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::providers::assumed::{self, Assumes, Keys, SigningKeys};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
     is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
@@ -135,35 +135,10 @@ impl Dialect for Aws {
     }
 }
 
-/// A role's temporary credentials are assumed again this long before they expire (at most
-/// half their lifetime, so that short sessions are used too).
-const RENEW_MARGIN: Duration = Duration::from_secs(300);
-
-/// The key calls are signed with. Never written anywhere; `Debug` is not derived.
-struct SigningKeys {
-    id: String,
-    secret: Secret,
-    token: Option<Secret>,
-    /// When to assume the role again (`None`: the profile's own key, never).
-    renew_at: Option<Instant>,
-}
-
-/// The profile's own key, or a role assumed with its source's credentials.
-enum Keys {
-    Own(Arc<SigningKeys>),
-    Assumed {
-        role: Role,
-        source: Box<AwsProvider>,
-        /// The latest temporary credentials, in memory only; or why they could not be had
-        /// (the HTTP client retried what could be retried: the run does not ask again).
-        current: Mutex<Option<Result<Arc<SigningKeys>>>>,
-    },
-}
-
 pub struct AwsProvider {
     client: Client,
     endpoints: Endpoints,
-    keys: Keys,
+    keys: Keys<AwsProvider>,
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
     /// refused or unreadable, so every user and key is asked instead).
@@ -173,13 +148,7 @@ pub struct AwsProvider {
 impl AwsProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
-        let own = &profile.profile;
-        let keys = Keys::Own(Arc::new(SigningKeys {
-            id: own.access_key_id.clone(),
-            secret: own.secret_access_key.clone(),
-            token: own.session_token.clone(),
-            renew_at: None,
-        }));
+        let keys = Keys::Own(Arc::new(SigningKeys::own(&profile.profile)));
         AwsProvider {
             client: Client { profile, http },
             endpoints,
@@ -191,60 +160,19 @@ impl AwsProvider {
 
     /// The provider of a profile; a role profile's holds its source's provider, down the chain.
     pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let role = profile.profile.role.clone();
+        let keys = Keys::of(&profile, options, Self::for_profile)?;
         let mut provider = Self::new(profile, options.http.clone());
-        if let Some(role) = role {
-            let source = role.source.as_deref().ok_or_else(|| {
-                provider.client.blame(Error::config(format!(
-                    "source_profile '{}' was not resolved",
-                    role.source_profile
-                )))
-            })?;
-            let source = Self::for_profile(resolve(source, options)?, options)?;
-            provider.keys = Keys::Assumed {
-                role,
-                source: Box::new(source),
-                current: Mutex::new(None),
-            };
-        }
+        provider.keys = keys;
         Ok(provider)
     }
 
-    /// The credentials to sign with now: a role's are assumed on first use and again shortly
-    /// before they expire (one caller assumes while the others wait for its answer).
     fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
-        Box::pin(async move {
-            let (role, source, current) = match &self.keys {
-                Keys::Own(keys) => return Ok(keys.clone()),
-                Keys::Assumed {
-                    role,
-                    source,
-                    current,
-                } => (role, source, current),
-            };
-            let mut current = current.lock().await;
-            match current.as_ref() {
-                Some(Err(err)) => return Err(err.clone()),
-                Some(Ok(keys)) if keys.renew_at.is_none_or(|at| Instant::now() < at) => {
-                    return Ok(keys.clone())
-                }
-                _ => {}
-            }
-            let assumed = match source.keys().await {
-                Ok(with) => self.assume(role, &with).await.map(Arc::new),
-                Err(err) => Err(err),
-            };
-            *current = Some(assumed.clone());
-            assumed
-        })
+        assumed::current(self)
     }
 
     /// STS AssumeRole signed with `with` (the source's credentials).
-    async fn assume(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
-        let session = role
-            .session_name
-            .clone()
-            .unwrap_or_else(|| format!("cloudkeys-{}", chrono::Utc::now().timestamp()));
+    async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let session = assumed::session_name(role);
         let duration = role.duration_seconds.map(|d| d.to_string());
         let mut params = vec![
             ("RoleArn", role.role_arn.as_str()),
@@ -267,13 +195,12 @@ impl AwsProvider {
                 "AssumeRole: unreadable answer: Expiration is not a time",
             ))
         })?;
-        let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
-        Ok(SigningKeys {
-            id: credentials.access_key_id,
-            secret: credentials.secret_access_key,
-            token: Some(credentials.session_token),
-            renew_at: Some(Instant::now() + left - RENEW_MARGIN.min(left / 2)),
-        })
+        Ok(SigningKeys::temporary(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.session_token,
+            expires,
+        ))
     }
 
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
@@ -542,6 +469,20 @@ pub fn identity_from(
         arn: (!arn.is_empty()).then_some(arn),
         identity_type,
         access_key_id: access_key_id.to_string(),
+    }
+}
+
+impl Assumes for AwsProvider {
+    fn keys_of(&self) -> &Keys<Self> {
+        &self.keys
+    }
+
+    fn assume<'a>(
+        &'a self,
+        role: &'a Role,
+        with: &'a SigningKeys,
+    ) -> BoxFuture<'a, Result<SigningKeys>> {
+        Box::pin(self.assume_role(role, with))
     }
 }
 

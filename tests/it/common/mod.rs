@@ -418,3 +418,17 @@ pub fn assert_report_scan(fast: &[Value], exact: &[Value], scanning_key: &str) -
     assert!(exact.iter().all(|r| r.get("last_used_as_of").is_none()));
     as_of
 }
+
+/// Every file under `dir`.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -377,11 +377,39 @@ impl World {
 
     /// The keys of `user` in the AWS member account (reached through its roles only).
     pub fn member_keys(&self, user: &str) -> Vec<Key> {
+        self.member_keys_of(ProviderKind::Aws, user)
+    }
+
+    /// The keys of `user` in the member account of `kind` (AWS or Alibaba).
+    pub fn member_keys_of(&self, kind: ProviderKind, user: &str) -> Vec<Key> {
         self.with_state(|s| {
-            let a = s.aws_account(aws::MEMBER_ACCOUNT).expect("member account");
+            let (cloud, id) = match kind {
+                ProviderKind::Alibaba => (&s.alibaba, alibaba::MEMBER_ACCOUNT),
+                _ => (&s.aws, aws::MEMBER_ACCOUNT),
+            };
+            let a = cloud.account(id).expect("member account");
             a.keys(Some(user))
                 .map(|k| k.iter().map(key).collect())
                 .unwrap_or_default()
+        })
+    }
+
+    /// Temporary credentials of the Alibaba test user `user`, valid an hour: (id, secret, token).
+    pub fn alibaba_session(&self, user: &str) -> (String, String, String) {
+        let hour = Duration::hours(1);
+        self.with_state(|s| {
+            s.alibaba
+                .issue_temporary(alibaba::TEST_ACCOUNT, user, Utc::now(), hour)
+        })
+    }
+
+    /// Every Alibaba temporary credential the sandbox issued: (id, secret, token).
+    pub fn alibaba_temporaries(&self) -> Vec<(String, String, String)> {
+        self.with_state(|s| {
+            let temps = s.alibaba.temporary.iter();
+            temps
+                .map(|t| (t.access_key_id.clone(), t.secret.clone(), t.token.clone()))
+                .collect()
         })
     }
 
