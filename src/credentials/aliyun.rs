@@ -94,3 +94,40 @@ pub(super) fn load(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ram_role_arn_profiles_assume_with_their_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let arn = "acs:ram::1577000022223333:role/KeyAuditor";
+        let text = format!(
+            r#"{{"profiles":[
+              {{"name":"a","mode":"RamRoleArn","access_key_id":"LTAIA","access_key_secret":"s",
+                "ram_role_arn":"{arn}","ram_session_name":"run","expired_seconds":900,"external_id":"e"}},
+              {{"name":"b","access_key_id":"LTAIB","access_key_secret":"s","ram_role_arn":"{arn}"}},
+              {{"name":"c","mode":"ramrolearn","ram_role_arn":"{arn}"}},
+              {{"name":"d","mode":"ChainableRamRoleArn","source_profile":"a","ram_role_arn":"{arn}"}}]}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        let (mut profiles, mut warnings) = (Vec::new(), Vec::new());
+        load(Some(path), &mut profiles, &mut warnings).unwrap();
+        let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+        // c holds no key to assume with; d's mode is not read.
+        assert_eq!(names, ["alibaba:a", "alibaba:b"]);
+        let role = profiles[0].role.as_ref().unwrap();
+        assert_eq!(role.role_arn, arn);
+        assert_eq!(role.session_name.as_deref(), Some("run"));
+        assert_eq!(role.external_id.as_deref(), Some("e"));
+        assert_eq!(role.duration_seconds, Some(900));
+        assert_eq!(role.source.as_ref().unwrap().access_key_id, "LTAIA");
+        assert!(profiles[0].access_key_id.is_empty(), "no key of its own");
+        // No mode but a role: RamRoleArn, as aliyun-cli reads it.
+        let role = profiles[1].role.as_ref().unwrap();
+        assert_eq!(role.source.as_ref().unwrap().access_key_id, "LTAIB");
+        assert_eq!(role.session_name, None);
+    }
+}

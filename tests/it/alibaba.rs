@@ -4,8 +4,10 @@
 use cloudkeys::model::{KeyStatus, ProviderKind};
 use serde_json::Value;
 
+use cloudkeys::sandbox::Effect;
+
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_report_scan, by_id, comparable,
+    add_profile, append_config, assert_no_secret, assert_report_scan, by_id, comparable, fault,
     json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
 };
 
@@ -370,4 +372,30 @@ fn aliyun_ram_role_arn_and_sts_token_profiles() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     assert_nothing_leaked(&world, &format!("{stdout}{stderr}{me}{own}{keys}"));
+}
+
+#[test]
+fn role_credentials_are_assumed_again_before_they_expire() {
+    let world = World::new();
+    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
+    // Sessions last 2 s; these answers take 0.4 s each: the scan outlives a session, and a
+    // call signed with an expired one would fail with InvalidSecurityToken.Expired.
+    world.set_session_lifetime(chrono::Duration::seconds(2));
+    let slow = Effect::Latency(std::time::Duration::from_millis(400));
+    for action in ["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed"] {
+        world.inject(fault(ALI, slow.clone(), action));
+    }
+    let args = [
+        "--concurrency",
+        "1",
+        "list",
+        "--all-users",
+        "--exact",
+        "-o",
+        "json",
+    ];
+    let (stdout, _) = run(&mut world.as_profile("member", &args), 0);
+    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
+    let assumed = world.calls_of("AssumeRole");
+    assert!(assumed >= 2, "assumed {assumed} times");
 }
