@@ -383,7 +383,7 @@ fn role_credentials_are_assumed_again_before_they_expire() {
     world.set_session_lifetime(chrono::Duration::seconds(2));
     let slow = Effect::Latency(std::time::Duration::from_millis(400));
     for action in ["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed"] {
-        world.inject(fault(ALI, slow.clone(), action));
+        world.inject(fault(ALI, slow, action));
     }
     let args = [
         "--concurrency",
