@@ -84,7 +84,8 @@ pub(super) fn load(
             },
             own.source.clone(),
         );
-        profile.region = own.region.clone();
+        // aliyun-cli sends AssumeRole to `sts.<sts_region>.aliyuncs.com` when it is set.
+        profile.region = field("sts_region").or_else(|| own.region.clone());
         // An entry without a mode was read as an AK one above: the role replaces it.
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile);
@@ -107,7 +108,8 @@ mod tests {
         let text = format!(
             r#"{{"profiles":[
               {{"name":"a","mode":"RamRoleArn","access_key_id":"LTAIA","access_key_secret":"s",
-                "ram_role_arn":"{arn}","ram_session_name":"run","expired_seconds":900,"external_id":"e"}},
+                "ram_role_arn":"{arn}","ram_session_name":"run","expired_seconds":900,"external_id":"e",
+                "region_id":"cn-hangzhou","sts_region":"ap-southeast-1"}},
               {{"name":"b","access_key_id":"LTAIB","access_key_secret":"s","ram_role_arn":"{arn}"}},
               {{"name":"c","mode":"ramrolearn","ram_role_arn":"{arn}"}},
               {{"name":"d","mode":"ChainableRamRoleArn","source_profile":"a","ram_role_arn":"{arn}"}}]}}"#
@@ -125,6 +127,7 @@ mod tests {
         assert_eq!(role.duration_seconds, Some(900));
         assert_eq!(role.source.as_ref().unwrap().access_key_id, "LTAIA");
         assert!(profiles[0].access_key_id.is_empty(), "no key of its own");
+        assert_eq!(profiles[0].region.as_deref(), Some("ap-southeast-1"));
         // No mode but a role: RamRoleArn, as aliyun-cli reads it.
         let role = profiles[1].role.as_ref().unwrap();
         assert_eq!(role.source.as_ref().unwrap().access_key_id, "LTAIB");

@@ -778,6 +778,22 @@ mod tests {
     }
 
     #[test]
+    fn assume_role_answers_are_read_and_never_shown() {
+        let body = r#"{"RequestId":"6894B13B-6D71-4EF5-88FA-F32781734A7F",
+            "AssumedRoleUser":{"Arn":"acs:ram::123:role/keyauditor/run","AssumedRoleId":"344584339364951186:run"},
+            "Credentials":{"SecurityToken":"CAESrAIIARKAAShQquMnLIlbvEcIxO6wCoqJufs8sWwieUxu45hS9AvKNEte8KRUWiJWJ6Y+YHAPgNwi7yfRecMFydL2uPOgBI7LDio0RkbYLmJfIxHM2nGBPdml7kYEOXmJp2aDhbvvwVYIyt/8iES/R6N208wQh0Pk2bu+/9dvalp6wOHF4gkFGhhTVFMuTkNEQ1ROaUs4c2ZwaEJ4VVhGZ0hDBvdCAA","AccessKeyId":"STS.NUgYrLnoC37mZZCNnAbez2XXX","AccessKeySecret":"GRXnqRCqbBBRPZHM9ZebMm2fRNx3MwAVxXAtHXXXX","Expiration":"2015-04-09T11:52:19Z"}}"#;
+        let answer: api::AssumeRoleResponse = serde_json::from_str(body).unwrap();
+        let credentials = &answer.credentials;
+        assert_eq!(credentials.access_key_id, "STS.NUgYrLnoC37mZZCNnAbez2XXX");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("GRXnqRCq") && !shown.contains("CAESrAII"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn identities_from_caller_answers() {
         let user = identity_from(
             answer("RAMUser", "acs:ram::1968132000123456:user/admin"),
