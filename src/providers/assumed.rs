@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
@@ -12,6 +12,7 @@ use crate::config::{Profile, Role};
 use crate::error::{Error, Result};
 use crate::model::Secret;
 use crate::provider::{resolve, ProviderOptions, ResolvedProfile};
+use crate::time::parse_rfc3339;
 
 /// A role's temporary credentials are assumed again this long before they expire (at most
 /// half their lifetime, so that short sessions are used too).
@@ -37,15 +38,18 @@ impl SigningKeys {
         }
     }
 
-    /// Temporary credentials that expire at `expires`.
-    pub fn temporary(id: String, secret: Secret, token: Secret, expires: DateTime<Utc>) -> Self {
+    /// Temporary credentials that expire at `expiration` (RFC 3339, as both STS answer it).
+    pub fn temporary(id: String, secret: Secret, token: Secret, expiration: &str) -> Result<Self> {
+        let expires = parse_rfc3339(expiration).ok_or_else(|| {
+            Error::bad_response("AssumeRole: unreadable answer: Expiration is not a time")
+        })?;
         let left = (expires - Utc::now()).to_std().unwrap_or_default();
-        SigningKeys {
+        Ok(SigningKeys {
             id,
             secret,
             token: Some(token),
             renew_at: Some(Instant::now() + left - RENEW_MARGIN.min(left / 2)),
-        }
+        })
     }
 }
 
@@ -130,9 +134,21 @@ pub fn current<P: Assumes>(provider: &P) -> BoxFuture<'_, Result<Arc<SigningKeys
     })
 }
 
-/// The session name a role is assumed with: the profile's, else `cloudkeys-<unix seconds>`.
-pub fn session_name(role: &Role) -> String {
-    role.session_name
+/// AssumeRole's parameters, named alike by AWS's and Alibaba Cloud's STS; the session name is
+/// the profile's, else `cloudkeys-<unix seconds>`.
+pub fn params(role: &Role) -> Vec<(&'static str, String)> {
+    let session = role
+        .session_name
         .clone()
-        .unwrap_or_else(|| format!("cloudkeys-{}", Utc::now().timestamp()))
+        .unwrap_or_else(|| format!("cloudkeys-{}", Utc::now().timestamp()));
+    let mut params = vec![
+        ("RoleArn", role.role_arn.clone()),
+        ("RoleSessionName", session),
+    ];
+    params.extend(
+        role.duration_seconds
+            .map(|d| ("DurationSeconds", d.to_string())),
+    );
+    params.extend(role.external_id.clone().map(|e| ("ExternalId", e)));
+    params
 }

@@ -126,14 +126,8 @@ impl AlibabaProvider {
     /// STS AssumeRole signed with `with` (the source's credentials). The cloud refuses it to
     /// an account's own (root) key: only RAM users and roles may assume roles.
     async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
-        let session = assumed::session_name(role);
-        let duration = role.duration_seconds.map(|d| d.to_string());
-        let mut params = vec![
-            ("RoleArn", role.role_arn.as_str()),
-            ("RoleSessionName", session.as_str()),
-        ];
-        params.extend(duration.as_deref().map(|d| ("DurationSeconds", d)));
-        params.extend(role.external_id.as_deref().map(|e| ("ExternalId", e)));
+        let params = assumed::params(role);
+        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let answer: api::AssumeRoleResponse = self
             .call_with(
                 with,
@@ -144,17 +138,13 @@ impl AlibabaProvider {
             )
             .await?;
         let credentials = answer.credentials;
-        let expires = parse_rfc3339(&credentials.expiration).ok_or_else(|| {
-            self.client.blame(Error::bad_response(
-                "AssumeRole: unreadable answer: Expiration is not a time",
-            ))
-        })?;
-        Ok(SigningKeys::temporary(
+        SigningKeys::temporary(
             credentials.access_key_id,
             credentials.access_key_secret,
             credentials.security_token,
-            expires,
-        ))
+            &credentials.expiration,
+        )
+        .map_err(|err| self.client.blame(err))
     }
 
     fn name(&self) -> &str {

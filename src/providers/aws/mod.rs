@@ -172,14 +172,8 @@ impl AwsProvider {
 
     /// STS AssumeRole signed with `with` (the source's credentials).
     async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
-        let session = assumed::session_name(role);
-        let duration = role.duration_seconds.map(|d| d.to_string());
-        let mut params = vec![
-            ("RoleArn", role.role_arn.as_str()),
-            ("RoleSessionName", session.as_str()),
-        ];
-        params.extend(duration.as_deref().map(|d| ("DurationSeconds", d)));
-        params.extend(role.external_id.as_deref().map(|e| ("ExternalId", e)));
+        let params = assumed::params(role);
+        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let answer: api::AssumeRoleResponse = self
             .call_with(
                 with,
@@ -190,17 +184,13 @@ impl AwsProvider {
             )
             .await?;
         let credentials = answer.result.credentials;
-        let expires = parse_rfc3339(&credentials.expiration).ok_or_else(|| {
-            self.client.blame(Error::bad_response(
-                "AssumeRole: unreadable answer: Expiration is not a time",
-            ))
-        })?;
-        Ok(SigningKeys::temporary(
+        SigningKeys::temporary(
             credentials.access_key_id,
             credentials.secret_access_key,
             credentials.session_token,
-            expires,
-        ))
+            &credentials.expiration,
+        )
+        .map_err(|err| self.client.blame(err))
     }
 
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
