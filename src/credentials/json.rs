@@ -86,7 +86,10 @@ impl JsonFormat {
     }
 
     /// The named elements of the `profiles` list: (index, name, element).
-    fn named<'v>(&self, doc: &'v Value) -> impl Iterator<Item = (usize, &'v str, &'v Value)> {
+    pub(super) fn named<'v>(
+        &self,
+        doc: &'v Value,
+    ) -> impl Iterator<Item = (usize, &'v str, &'v Value)> {
         let list = doc.get("profiles").and_then(Value::as_array);
         list.into_iter()
             .flatten()

@@ -188,7 +188,8 @@ impl Profile {
 /// or region uses its source's. Errors are one line naming the profile (exit 2).
 pub(crate) fn resolve_roles(profiles: &mut [Profile]) -> Result<()> {
     let all = profiles.to_vec();
-    // A tccli role profile's source is its own file's key, known from the start.
+    // A role assumed with the profile's own key (tccli's role-arn, aliyun's RamRoleArn) has
+    // its source already.
     let unresolved = |p: &&mut Profile| p.role.as_ref().is_some_and(|r| r.source.is_none());
     for profile in profiles.iter_mut().filter(unresolved) {
         let source = source_of(&all, profile, &mut vec![profile.name.clone()])?;
@@ -240,7 +241,7 @@ fn source_of(all: &[Profile], profile: &Profile, chain: &mut Vec<String>) -> Res
         )));
     }
     let mut source = found.clone();
-    if source.role.is_some() {
+    if source.role.as_ref().is_some_and(|r| r.source.is_none()) {
         chain.push(found.name.clone());
         let inner = source_of(all, &source, chain)?;
         source.endpoint = source.endpoint.or_else(|| inner.endpoint.clone());
@@ -261,7 +262,7 @@ pub(crate) fn load_native(
     load_env(env, profiles);
     aws::load(env, profiles, warnings)?;
     tccli::load(env, profiles, warnings)?;
-    aliyun::FORMAT.load(env.home_file(aliyun::FILE), profiles, warnings)?;
+    aliyun::load(env.home_file(aliyun::FILE), profiles, warnings)?;
     hcloud::FORMAT.load(env.home_file(hcloud::FILE), profiles, warnings)
 }
 

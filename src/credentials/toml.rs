@@ -125,8 +125,11 @@ pub(crate) fn profiles(
 
 /// The role a table assumes; it holds no key of its own.
 fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, String> {
-    if !matches!(provider, ProviderKind::Aws | ProviderKind::Tencent) {
-        return Err("role profiles are supported on AWS and Tencent only so far".into());
+    if !matches!(
+        provider,
+        ProviderKind::Aws | ProviderKind::Tencent | ProviderKind::Alibaba
+    ) {
+        return Err(format!("role profiles are not supported on {provider} yet"));
     }
     let (Some(role_arn), Some(source_profile)) = (&raw.role_arn, &raw.source_profile) else {
         return Err("a role profile needs both role_arn and source_profile".into());

@@ -137,3 +137,24 @@ pub fn session_name(role: &Role) -> String {
         .clone()
         .unwrap_or_else(|| format!("cloudkeys-{}", Utc::now().timestamp()))
 }
+
+/// AssumeRole's parameters, named alike by AWS's and Alibaba Cloud's STS.
+pub fn params(role: &Role) -> Vec<(&'static str, String)> {
+    let mut params = vec![
+        ("RoleArn", role.role_arn.clone()),
+        ("RoleSessionName", session_name(role)),
+    ];
+    params.extend(
+        role.duration_seconds
+            .map(|d| ("DurationSeconds", d.to_string())),
+    );
+    params.extend(role.external_id.clone().map(|e| ("ExternalId", e)));
+    params
+}
+
+/// The expiry of temporary credentials as AWS's and Alibaba Cloud's STS answer it (RFC 3339).
+pub fn expires_at(expiration: &str) -> Result<DateTime<Utc>> {
+    crate::time::parse_rfc3339(expiration).ok_or_else(|| {
+        Error::bad_response("AssumeRole: unreadable answer: Expiration is not a time")
+    })
+}

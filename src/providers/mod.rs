@@ -30,7 +30,9 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
     let http = options.http.clone();
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(aws::AwsProvider::for_profile(resolved, options)?),
-        ProviderKind::Alibaba => Arc::new(alibaba::AlibabaProvider::new(resolved, http)?),
+        ProviderKind::Alibaba => {
+            Arc::new(alibaba::AlibabaProvider::for_profile(resolved, options)?)
+        }
         ProviderKind::Tencent => {
             Arc::new(tencent::TencentProvider::for_profile(resolved, options)?)
         }

@@ -120,7 +120,7 @@ pub struct Account {
     pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Huawei: projects (one per region) and the long-term AK/SK their CCE clusters hold.
     pub projects: Vec<HuaweiProject>,
-    /// AWS, Tencent: the roles STS AssumeRole may assume.
+    /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume.
     pub roles: Vec<AwsRole>,
     /// AWS: the organization this (management) account manages.
     pub organization: Option<Organization>,
@@ -634,6 +634,10 @@ impl Cloud {
         temp.access_key_id = self.fresh_key_id(&temp.account_id);
         if self.kind == ProviderKind::Aws {
             temp.access_key_id = temp.access_key_id.replacen("AKIA", "ASIA", 1);
+        }
+        // Alibaba's STS key ids: `STS.` and letters and digits.
+        if self.kind == ProviderKind::Alibaba {
+            temp.access_key_id = temp.access_key_id.replacen("LTAI5t", "STS.NU", 1);
         }
         temp.secret = new_secret(self.kind);
         temp.token = match self.kind {

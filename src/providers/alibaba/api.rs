@@ -58,6 +58,29 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     })
 }
 
+/// STS AssumeRole: `Credentials` (the assumed user is not needed).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleResponse {
+    pub credentials: TemporaryCredentials,
+}
+
+/// Temporary credentials (`STS.` key id); `Debug` shows neither the secret nor the token.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    #[serde(deserialize_with = "secret")]
+    pub access_key_secret: crate::model::Secret,
+    #[serde(deserialize_with = "secret")]
+    pub security_token: crate::model::Secret,
+    pub expiration: String,
+}
+
+fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<crate::model::Secret, D::Error> {
+    String::deserialize(d).map(crate::model::Secret::new)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AccessKey {

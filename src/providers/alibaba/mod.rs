@@ -10,19 +10,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::Profile;
+use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{family, key_status, paginate, Client, CloudError, Dialect, Rule, Unsigned};
 use crate::signing::{percent_encode, RequestParts};
@@ -89,6 +91,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
 pub struct AlibabaProvider {
     client: Client,
     endpoints: Endpoints,
+    keys: Credentials<AlibabaProvider>,
     identity: OnceCell<Identity>,
     /// The account's credential report, once an `--all-users` scan asked for it (`None`:
     /// refused or unreadable, so every user and key is asked instead).
@@ -98,12 +101,51 @@ pub struct AlibabaProvider {
 impl AlibabaProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Result<Self> {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref())?;
+        let keys = Credentials::Own(Arc::new(SigningKeys::own(&profile.profile)));
         Ok(AlibabaProvider {
             client: Client { profile, http },
             endpoints,
+            keys,
             identity: OnceCell::new(),
             report: ReportCell::default(),
         })
+    }
+
+    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
+    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
+        let keys = Credentials::of(&profile, options, Self::for_profile)?;
+        let mut provider = Self::new(profile, options.http.clone())?;
+        provider.keys = keys;
+        Ok(provider)
+    }
+
+    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
+        assumed::keys(self)
+    }
+
+    /// STS AssumeRole signed with `with` (the source's credentials). The cloud refuses it to
+    /// an account's own (root) key: only RAM users and roles may assume roles.
+    async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let params = assumed::params(role);
+        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let answer: api::AssumeRoleResponse = self
+            .call_with(
+                with,
+                Service::Sts,
+                "AssumeRole",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let credentials = answer.credentials;
+        let expires =
+            assumed::expires_at(&credentials.expiration).map_err(|err| self.client.blame(err))?;
+        Ok(SigningKeys::temporary(
+            credentials.access_key_id,
+            credentials.access_key_secret,
+            credentials.security_token,
+            expires,
+        ))
     }
 
     fn name(&self) -> &str {
@@ -172,6 +214,20 @@ impl AlibabaProvider {
         params: &[(&str, &str)],
         idempotency: Idempotency,
     ) -> Result<T> {
+        let keys = self.keys().await?;
+        self.call_with(&keys, service, action, params, idempotency)
+            .await
+    }
+
+    /// A call signed with `keys`, spending their own rate budget.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
+        service: Service,
+        action: &str,
+        params: &[(&str, &str)],
+        idempotency: Idempotency,
+    ) -> Result<T> {
         let (endpoint, version) = match service {
             Service::Ram => (&self.endpoints.ram, RAM_VERSION),
             Service::Sts => (&self.endpoints.sts, STS_VERSION),
@@ -184,24 +240,32 @@ impl AlibabaProvider {
             .join("&");
         let mut url = endpoint.clone();
         url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let profile = &self.client.profile.profile;
         let sign = |parts: RequestParts<'_>, time| {
             // A fresh nonce for every attempt: the service refuses one it has seen.
             let nonce = uuid::Uuid::new_v4().simple().to_string();
-            sign(profile, parts, time, &nonce)
+            sign(keys, parts, time, &nonce)
         };
         let request = unsigned(url, action, version);
         self.client
-            .send::<Alibaba, T>(action, idempotency, request, sign)
+            .send_as::<Alibaba, T>(&keys.id, action, idempotency, request, sign)
             .await
     }
 
     async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
-                let answer = self.ask(Service::Sts, "GetCallerIdentity", &[]).await?;
-                let key_id = &self.client.profile.profile.access_key_id;
-                Ok(identity_from(answer, self.name(), key_id))
+                // A role profile's identity is the assumed role's, with its temporary key id.
+                let keys = self.keys().await?;
+                let answer = self
+                    .call_with(
+                        &keys,
+                        Service::Sts,
+                        "GetCallerIdentity",
+                        &[],
+                        Idempotency::Idempotent,
+                    )
+                    .await?;
+                Ok(identity_from(answer, self.name(), &keys.id))
             })
             .await
     }
@@ -314,15 +378,15 @@ fn unsigned(url: Url, action: &str, version: &str) -> Unsigned {
 /// The headers the signer adds: date, nonce, content hash, `x-acs-security-token` for STS
 /// credentials, `Authorization`.
 fn sign(
-    profile: &Profile,
+    keys: &SigningKeys,
     parts: RequestParts<'_>,
     time: DateTime<Utc>,
     nonce: &str,
 ) -> Vec<(String, String)> {
     let key = signer::SigningKey {
-        access_key_id: &profile.access_key_id,
-        access_key_secret: profile.secret_access_key.expose(),
-        security_token: profile.session_token.as_ref().map(Secret::expose),
+        access_key_id: &keys.id,
+        access_key_secret: keys.secret.expose(),
+        security_token: keys.token.as_ref().map(Secret::expose),
     };
     signer::sign(&key, &parts, time, nonce).0
 }
@@ -437,6 +501,20 @@ impl Dialect for Alibaba {
     }
 }
 
+impl Assume for AlibabaProvider {
+    fn credentials(&self) -> &Credentials<Self> {
+        &self.keys
+    }
+
+    fn assume<'a>(
+        &'a self,
+        role: &'a Role,
+        with: &'a SigningKeys,
+    ) -> BoxFuture<'a, Result<SigningKeys>> {
+        Box::pin(self.assume_role(role, with))
+    }
+}
+
 #[async_trait]
 impl AccessKeyProvider for AlibabaProvider {
     fn kind(&self) -> ProviderKind {
@@ -522,6 +600,10 @@ impl AccessKeyProvider for AlibabaProvider {
     }
 
     async fn begin_account_scan(&self) {
+        // Without credentials there is no report to ask for; the listing says why.
+        if self.keys().await.is_err() {
+            return;
+        }
         self.report.fetch_once(self.fetch_report()).await;
     }
 
@@ -581,10 +663,11 @@ mod tests {
         time: DateTime<Utc>,
         nonce: &str,
     ) -> Request {
-        let sign = |parts: RequestParts<'_>, time| sign(profile, parts, time, nonce);
+        let keys = SigningKeys::own(profile);
+        let sign = |parts: RequestParts<'_>, time| sign(&keys, parts, time, nonce);
         crate::providers::signed(&unsigned(url.clone(), action, version), &sign, time)
     }
-    use crate::config::Source;
+    use crate::config::{Profile, Source};
     use crate::http::HttpSettings;
     use crate::sandbox::{Effect, Fault, Sandbox, Seed};
 
@@ -683,6 +766,22 @@ mod tests {
             role_id: (kind == "AssumedRoleUser").then(|| "300800000000000000".to_string()),
             arn: Some(arn.into()),
         }
+    }
+
+    #[test]
+    fn assume_role_answers_are_read_and_never_shown() {
+        let body = r#"{"RequestId":"6894B13B-6D71-4EF5-88FA-F32781734A7F",
+            "AssumedRoleUser":{"Arn":"acs:ram::123:role/keyauditor/run","AssumedRoleId":"344584339364951186:run"},
+            "Credentials":{"SecurityToken":"CAESrAIIARKAAShQquMnLIlbvEcIxO6wCoqJufs8sWwieUxu45hS9AvKNEte8KRUWiJWJ6Y+YHAPgNwi7yfRecMFydL2uPOgBI7LDio0RkbYLmJfIxHM2nGBPdml7kYEOXmJp2aDhbvvwVYIyt/8iES/R6N208wQh0Pk2bu+/9dvalp6wOHF4gkFGhhTVFMuTkNEQ1ROaUs4c2ZwaEJ4VVhGZ0hDBvdCAA","AccessKeyId":"STS.NUgYrLnoC37mZZCNnAbez2XXX","AccessKeySecret":"GRXnqRCqbBBRPZHM9ZebMm2fRNx3MwAVxXAtHXXXX","Expiration":"2015-04-09T11:52:19Z"}}"#;
+        let answer: api::AssumeRoleResponse = serde_json::from_str(body).unwrap();
+        let credentials = &answer.credentials;
+        assert_eq!(credentials.access_key_id, "STS.NUgYrLnoC37mZZCNnAbez2XXX");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("GRXnqRCq") && !shown.contains("CAESrAII"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -490,14 +490,8 @@ impl Assume for AwsProvider {
         with: &'a SigningKeys,
     ) -> BoxFuture<'a, Result<SigningKeys>> {
         Box::pin(async move {
-            let session = assumed::session_name(role);
-            let duration = role.duration_seconds.map(|d| d.to_string());
-            let mut params = vec![
-                ("RoleArn", role.role_arn.as_str()),
-                ("RoleSessionName", session.as_str()),
-            ];
-            params.extend(duration.as_deref().map(|d| ("DurationSeconds", d)));
-            params.extend(role.external_id.as_deref().map(|e| ("ExternalId", e)));
+            let params = assumed::params(role);
+            let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
             let answer: api::AssumeRoleResponse = self
                 .call_with(
                     with,
@@ -508,11 +502,8 @@ impl Assume for AwsProvider {
                 )
                 .await?;
             let credentials = answer.result.credentials;
-            let expires = parse_rfc3339(&credentials.expiration).ok_or_else(|| {
-                self.client.blame(Error::bad_response(
-                    "AssumeRole: unreadable answer: Expiration is not a time",
-                ))
-            })?;
+            let expires = assumed::expires_at(&credentials.expiration)
+                .map_err(|err| self.client.blame(err))?;
             Ok(SigningKeys::temporary(
                 credentials.access_key_id,
                 credentials.secret_access_key,

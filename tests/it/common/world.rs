@@ -382,8 +382,22 @@ impl World {
 
     /// The keys of `user` in AWS account `account`.
     pub fn account_keys(&self, account: &str, user: &str) -> Vec<Key> {
+        self.keys_in(ProviderKind::Aws, account, user)
+    }
+
+    /// The keys of `user` in the member account of `kind` (AWS or Alibaba).
+    pub fn member_keys_of(&self, kind: ProviderKind, user: &str) -> Vec<Key> {
+        let account = match kind {
+            ProviderKind::Alibaba => alibaba::MEMBER_ACCOUNT,
+            _ => aws::MEMBER_ACCOUNT,
+        };
+        self.keys_in(kind, account, user)
+    }
+
+    /// The keys of `user` in account `account` of `kind`.
+    fn keys_in(&self, kind: ProviderKind, account: &str, user: &str) -> Vec<Key> {
         self.with_state(|s| {
-            let a = s.aws_account(account).expect("AWS account");
+            let a = s.cloud_mut(kind).account(account).expect("account");
             a.keys(Some(user))
                 .map(|k| k.iter().map(key).collect())
                 .unwrap_or_default()
@@ -401,6 +415,25 @@ impl World {
         self.with_state(|s| {
             let a = s.aws_account_mut(account).expect("AWS account");
             a.roles.retain(|r| r.name != role);
+        })
+    }
+
+    /// Temporary credentials of the Alibaba test user `user`, valid an hour: (id, secret, token).
+    pub fn alibaba_session(&self, user: &str) -> (String, String, String) {
+        let hour = Duration::hours(1);
+        self.with_state(|s| {
+            s.alibaba
+                .issue_temporary(alibaba::TEST_ACCOUNT, user, Utc::now(), hour)
+        })
+    }
+
+    /// Every Alibaba temporary credential the sandbox issued: (id, secret, token).
+    pub fn alibaba_temporaries(&self) -> Vec<(String, String, String)> {
+        self.with_state(|s| {
+            let temps = s.alibaba.temporary.iter();
+            temps
+                .map(|t| (t.access_key_id.clone(), t.secret.clone(), t.token.clone()))
+                .collect()
         })
     }
 
