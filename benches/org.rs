@@ -1,0 +1,239 @@
+//! Organization-scan benchmark (not a test): `cloudkeys --org acme audit --all-users` (and
+//! `list --all-users`) over a sandbox AWS organization — the management account, whose admin
+//! key is the only key in the config, and A member accounts × U users, each member read by
+//! assuming its OrganizationAccountAccessRole — every request slowed by an injected latency,
+//! run through the release binary. Reports the calls by action and the wall time against the
+//! ideal `answered calls ÷ concurrency × latency` (`--concurrency` bounds the calls in flight
+//! of the whole run, across the accounts and within each).
+//!
+//! ```text
+//! cargo bench --bench org                  # 100 accounts × 20 users, 50 ms, concurrency 16
+//! cargo bench --bench org -- --accounts 100 --users 20 --latency-ms 50 --concurrency 64 --runs 3
+//! cargo bench --bench org -- --rate-limit 0        # [rate_limits] off
+//! ```
+
+// The fleet helpers this bench does not use (build_fleet, config) stay unused here.
+#[allow(dead_code)]
+mod common;
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use cloudkeys::model::{KeyStatus, ProviderKind};
+use cloudkeys::sandbox::aws::ORG_ROLE;
+use cloudkeys::sandbox::state::{AwsRole, OrgMember, Organization};
+use cloudkeys::sandbox::{Account, Effect, Fault, State, Stats};
+use common::{ago, keys_of, start_sandbox};
+
+const MANAGEMENT: u64 = 810_000_000_000;
+
+struct Options {
+    accounts: usize,
+    users: usize,
+    latency: Duration,
+    concurrency: usize,
+    runs: usize,
+    /// Requests per second per credential and API (`[rate_limits] aws`); `None` keeps the
+    /// defaults, 0 turns the limit off.
+    rate_limit: Option<u64>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| -> Option<u64> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+    };
+    Options {
+        accounts: value("--accounts").unwrap_or(100) as usize,
+        users: value("--users").unwrap_or(20) as usize,
+        latency: Duration::from_millis(value("--latency-ms").unwrap_or(50)),
+        concurrency: value("--concurrency").unwrap_or(16).max(1) as usize,
+        runs: value("--runs").unwrap_or(1).max(1) as usize,
+        rate_limit: value("--rate-limit"),
+    }
+}
+
+/// Seeds the organization; returns the management admin's (key id, secret) and the number of
+/// keys in the member accounts.
+fn build_org(state: &mut State, members: usize, users: usize) -> ((String, String), usize) {
+    let now = chrono::Utc::now();
+    let zero = std::time::Duration::ZERO;
+    let management = MANAGEMENT.to_string();
+    // ListAccounts answers the first organization it finds: the test seed's must go. It also
+    // pages by two there; AWS's default (and maximum) page is 20.
+    for account in &mut state.aws.accounts {
+        account.organization = None;
+    }
+    state.aws.page_cap = 0;
+    let member_id = |m: usize| (MANAGEMENT + 1 + m as u64).to_string();
+    let joined = |id: String, name: String| OrgMember {
+        account_id: id,
+        name,
+        state: "ACTIVE".into(),
+        joined_at: ago(now, 400),
+    };
+    let mut accounts = vec![joined(management.clone(), "management".into())];
+    accounts.extend((0..members).map(|m| joined(member_id(m), format!("member-{m:03}"))));
+
+    let mut root = Account::new(ProviderKind::Aws, &management);
+    root.add_user("admin", true, ago(now, 900));
+    root.organization = Some(Organization {
+        id: "o-b3nch00001".into(),
+        accounts,
+    });
+    let cloud = state.cloud_mut(ProviderKind::Aws);
+    cloud.accounts.push(root);
+    let admin_key = cloud.add_key(&management, Some("admin"), ago(now, 30), zero);
+
+    let mut keys = 0;
+    for m in 0..members {
+        let id = member_id(m);
+        let mut account = Account::new(ProviderKind::Aws, &id);
+        account.roles = vec![AwsRole::new(ORG_ROLE, &[&management])];
+        for i in 0..users {
+            account.add_user(&format!("user{i:03}"), false, ago(now, 500));
+        }
+        cloud.accounts.push(account);
+        for i in 0..users {
+            let name = format!("user{i:03}");
+            for (created, used, active) in keys_of(i) {
+                let (key_id, _) = cloud.add_key(&id, Some(name.as_str()), ago(now, created), zero);
+                let key = cloud.find_key_mut(&key_id).expect("key just made");
+                key.last_used = used.map(|d| ago(now, d));
+                key.last_used_in = used.map(|_| ("s3".into(), "us-east-1".into()));
+                if !active {
+                    key.status = KeyStatus::Inactive;
+                }
+                keys += 1;
+            }
+        }
+    }
+    (admin_key, keys)
+}
+
+fn config(key: &(String, String), endpoint: &str, rate_limit: Option<u64>) -> String {
+    let mut text = String::new();
+    if let Some(rate) = rate_limit {
+        text.push_str(&format!("[rate_limits]\naws = {rate}\n\n"));
+    }
+    text.push_str(&format!(
+        "[profiles.mgmt]\nprovider = \"aws\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nregion = \"us-east-1\"\nendpoint = \"{endpoint}\"\n\n",
+        key.0, key.1
+    ));
+    text.push_str("[organizations.acme]\nprovider = \"aws\"\nsource_profile = \"mgmt\"\n");
+    text
+}
+
+/// The distinct `profile` values of a JSON array of records, and its length.
+fn records(stdout: &[u8]) -> Option<(usize, BTreeSet<String>)> {
+    let value: serde_json::Value = serde_json::from_slice(stdout).ok()?;
+    let array = value.as_array()?;
+    let profiles = array
+        .iter()
+        .filter_map(|r| r["profile"].as_str().map(str::to_string))
+        .collect();
+    Some((array.len(), profiles))
+}
+
+fn main() {
+    let options = options();
+    let (runtime, sandbox) = start_sandbox();
+    let state = sandbox.state();
+    let (admin_key, member_keys) = {
+        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+        build_org(&mut guard, options.accounts, options.users)
+    };
+    let (dir, path) = support::private_config(
+        "org.toml",
+        &config(&admin_key, &sandbox.endpoint(), options.rate_limit),
+    );
+    let accounts = options.accounts + 1;
+    println!(
+        "organization: management + {} members × {} users = {accounts} accounts, {} keys; {} ms added to every request; --concurrency {}; rate limits: {}",
+        options.accounts,
+        options.users,
+        member_keys + 1,
+        options.latency.as_millis(),
+        options.concurrency,
+        match options.rate_limit {
+            None => "defaults".to_string(),
+            Some(0) => "off".to_string(),
+            Some(rate) => format!("{rate}/s per credential and API"),
+        }
+    );
+    for command in ["list", "audit"] {
+        for run in 1..=options.runs {
+            {
+                let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+                guard.settings.faults = vec![Fault::always(Effect::Latency(options.latency))];
+                guard.stats = Stats::default();
+            }
+            let started = Instant::now();
+            let output = support::cloudkeys(dir.path(), &path)
+                .args(["--org", "acme", "--concurrency"])
+                .arg(options.concurrency.to_string())
+                .args([command, "--all-users", "-o", "json"])
+                .output()
+                .expect("binary runs");
+            let wall = started.elapsed();
+            let stats = state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stats
+                .clone();
+            let code = output.status.code();
+            let found = records(&output.stdout);
+            // `list` shows every key; `audit` exits 1 with findings in every account (each
+            // member holds old, unused and inactive keys).
+            let ok = match (command, &found) {
+                ("list", Some((n, profiles))) => {
+                    code == Some(0) && *n == member_keys + 1 && profiles.len() == accounts
+                }
+                (_, Some((n, profiles))) => {
+                    code == Some(1) && *n > 0 && profiles.len() >= options.accounts
+                }
+                _ => false,
+            };
+            if !ok {
+                eprintln!(
+                    "{command}: unexpected result: exit {code:?}, records {:?}\n{}",
+                    found.as_ref().map(|(n, p)| (n, p.len())),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                std::process::exit(1);
+            }
+            let (n, profiles) = found.unwrap_or_default();
+            let answered = stats.requests - stats.throttled;
+            let ideal =
+                answered as f64 / options.concurrency as f64 * options.latency.as_secs_f64();
+            println!(
+                "\n{command} --all-users, run {run}: {n} records from {} accounts; exit {}",
+                profiles.len(),
+                code.unwrap_or(-1)
+            );
+            println!(
+                "  calls {} ({} throttled by the sandbox): {}",
+                stats.requests,
+                stats.throttled,
+                stats
+                    .by_action
+                    .iter()
+                    .map(|(action, count)| format!("{action} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "  wall {:.2} s, ideal {ideal:.2} s ({answered} ÷ {} × {} ms), ratio {:.2}×",
+                wall.as_secs_f64(),
+                options.concurrency,
+                options.latency.as_millis(),
+                wall.as_secs_f64() / ideal
+            );
+        }
+    }
+    runtime.block_on(sandbox.shutdown());
+}
