@@ -8,13 +8,20 @@
 //! codes. For "not found", "limit exceeded" and "invalid parameter" the documentation gives the
 //! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
 //! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
+//!
+//! STS5 AssumeAgency: the answer's shape is documented; its refusals are UNCONFIRMED beyond the
+//! v5 envelope: an untrusted caller gets the documented access-denied shape (403 `PAP5.0001`),
+//! a missing agency [`NO_SUCH_ENTITY`] (404), a bad session name or duration
+//! [`INVALID_PARAMETER`] (400), with texts of our own.
 
 use axum::http::Method;
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::state::{change_key, new_hex_id, Account, Key, State, User, MAX_KEYS};
+use super::state::{
+    change_key, new_hex_id, Account, AwsRole as AgencyRole, Key, State, TempKey, User, MAX_KEYS,
+};
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -38,6 +45,9 @@ pub const DEMO_DOMAIN: &str = "9a7b3c1d5e2f48a6b0c4d8e2f6a1b3c5";
 const DEMO_PROJECT: &str = "3e8a1f6c2b9d4057a1c3e5f7b9d2a4c6";
 const REGION: &str = "cn-north-4";
 const DEMO_REGION: &str = "ap-southeast-1";
+/// A member account of the test seed, reached only through its agencies: `KeyAuditor` trusts
+/// [`TEST_DOMAIN`], `KeyAdmin` trusts only `KeyAuditor`'s sessions (a chain).
+pub const MEMBER_DOMAIN: &str = "4d1e7b2a9c8f40e6b3a5d7c9e1f2a3b4";
 /// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
 const MAX_SKEW_MINUTES: i64 = 15;
 /// Largest `limit` the v5 lists accept, and their default.
@@ -180,6 +190,7 @@ impl Dialect for Huawei {
     fn action_of(&self, request: &Incoming) -> String {
         match route(&request.method, request.uri.path()) {
             Route::CallerIdentity => "GetCallerIdentity",
+            Route::AssumeAgency => "AssumeAgency",
             Route::ListUsers => "ListUsersV5",
             Route::ShowUser(_) => "ShowUserV5",
             Route::ListKeys(_) => "ListAccessKeysV5",
@@ -299,7 +310,10 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
         now,
         None,
     )
-    .filter(|caller| caller.user.is_some())
+    // Every caller is a user of its account, or an agency's session.
+    .filter(|caller| {
+        caller.user.is_some() || caller.temp.as_ref().is_some_and(|t| t.role.is_some())
+    })
     .ok_or_else(mismatch)
 }
 
@@ -307,6 +321,7 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     CallerIdentity,
+    AssumeAgency,
     ListUsers,
     ShowUser(String),
     ListKeys(String),
@@ -332,6 +347,7 @@ fn route(method: &Method, path: &str) -> Route {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["v5", "caller-identity"]) => Route::CallerIdentity,
+        ("POST", ["v5", "agencies", "assume"]) => Route::AssumeAgency,
         ("GET", ["v5", "users"]) => Route::ListUsers,
         ("GET", ["v5", "users", user]) => Route::ShowUser(user.to_string()),
         ("GET", ["v5", "users", user, "access-keys"]) => Route::ListKeys(user.to_string()),
@@ -419,6 +435,10 @@ fn run(
     now: DateTime<Utc>,
 ) -> Result<(u16, Option<Value>), Fail> {
     let query = parse_query(request.uri.query().unwrap_or(""));
+    let route = route(&request.method, request.uri.path());
+    if route == Route::AssumeAgency {
+        return assume_agency(state, caller, request, now).map(|body| (200, Some(body)));
+    }
     let world = &mut state.huawei;
     let update_time_text = world.cce_update_time_text.clone();
     let account = world
@@ -429,7 +449,25 @@ fn run(
             .user_by_id(user_id)
             .ok_or_else(|| no_such_user(user_id))
     };
-    match route(&request.method, request.uri.path()) {
+    match route {
+        Route::AssumeAgency => unreachable!("answered above"),
+        // An agency session: `sts::<account>:assumed-agency:<agency>/<session>` (the URN the
+        // AssumeAgency page shows for `assumed_agency`).
+        Route::CallerIdentity if caller.user.is_none() => {
+            let (agency, agency_id, session) = caller
+                .temp
+                .as_ref()
+                .and_then(|t| t.role.as_ref().map(|(n, id)| (n, id, &t.session_name)))
+                .ok_or_else(|| auth_failed("the security token is invalid"))?;
+            Ok((
+                200,
+                Some(json!({
+                    "account_id": account.account_id,
+                    "principal_urn": format!("sts::{}:assumed-agency:{agency}/{session}", account.account_id),
+                    "principal_id": format!("{agency_id}:{session}"),
+                })),
+            ))
+        }
         // STS5: any caller may ask who it is; no identity-policy permission is needed.
         Route::CallerIdentity => {
             let user = user_of(&me(caller).user_id)?;
@@ -619,6 +657,120 @@ fn run(
     }
 }
 
+/// STS5 AssumeAgency as the sandbox answers it: the body's fields, the agency (in any account),
+/// its trust (the caller's account, or the URN of the caller: an IAM user or an agency whose
+/// session signs) and external id, then the duration (at most the agency's maximum, and an
+/// hour when the caller signs with a security token). The session acts as an admin of the
+/// agency's account.
+fn assume_agency(
+    state: &mut State,
+    caller: &Caller,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<Value, Fail> {
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|_| invalid_parameter("the request body is not JSON"))?;
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let urn = field("agency_urn").ok_or_else(|| invalid_parameter("agency_urn is required"))?;
+    let session = field("agency_session_name").unwrap_or("");
+    let session_ok = (2..=128).contains(&session.chars().count())
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !session_ok {
+        return Err(invalid_parameter(format!(
+            "invalid agency_session_name: {session}"
+        )));
+    }
+    let not_found = || err(404, NO_SUCH_ENTITY, format!("agency not found: {urn}"));
+    let (account_id, name) = match urn.split(':').collect::<Vec<_>>().as_slice() {
+        ["iam", "", account, "agency", name] => (account.to_string(), name.to_string()),
+        _ => return Err(invalid_parameter(format!("invalid agency_urn: {urn}"))),
+    };
+    let agency = state
+        .huawei
+        .account(&account_id)
+        .and_then(|a| a.roles.iter().find(|r| r.name == name))
+        .cloned()
+        .ok_or_else(not_found)?;
+    let from = &caller.account_id;
+    let principal = match (&caller.user, &caller.temp) {
+        (Some(user), _) => format!("iam::{from}:user:{}", user.name),
+        (
+            None,
+            Some(TempKey {
+                role: Some((agency, _)),
+                ..
+            }),
+        ) => {
+            format!("iam::{from}:agency:{agency}")
+        }
+        _ => String::new(),
+    };
+    let trusted = agency.trusted.iter().any(|t| t == from || *t == principal);
+    let external_ok = agency
+        .external_id
+        .as_deref()
+        .is_none_or(|want| field("external_id") == Some(want));
+    if !trusted || !external_ok || !caller.may(false, false) {
+        let explanation = json!({
+            "allowed": false,
+            "principal": principal,
+            "action": "sts:agencies:assume",
+            "resource": urn,
+            "reason": "the agency's trust policy does not allow the principal",
+        });
+        let mut error = err(
+            403,
+            ACCESS_DENIED,
+            format!("access denied: the principal is not authorized to perform sts:agencies:assume on {urn}"),
+        );
+        error.detail = Some(hex::encode(explanation.to_string()));
+        return Err(error);
+    }
+    let cap = if caller.temp.is_some() {
+        3600
+    } else {
+        agency.max_session
+    };
+    let duration = match body.get("duration_seconds") {
+        None => Some(3600),
+        Some(value) => value.as_i64(),
+    };
+    let duration = duration
+        .filter(|d| (900..=cap.min(agency.max_session)).contains(d))
+        .ok_or_else(|| {
+            invalid_parameter(format!(
+                "invalid duration_seconds: must be between 900 and {cap}"
+            ))
+        })?;
+    let lifetime = state
+        .settings
+        .session_lifetime
+        .unwrap_or_else(|| Duration::seconds(duration));
+    let expires = now + lifetime;
+    let temp = TempKey {
+        account_id: account_id.clone(),
+        session_name: session.to_string(),
+        role: Some((agency.name.clone(), agency.role_id.clone())),
+        expires_at: Some(expires),
+        ..TempKey::default()
+    };
+    let (id, secret, token) = state.huawei.add_temporary(temp, 300);
+    Ok(json!({
+        "credentials": {
+            "access_key_id": id,
+            "secret_access_key": secret,
+            "security_token": token,
+            "expiration": iam_time(&expires),
+        },
+        "assumed_agency": {
+            "urn": format!("sts::{account_id}:assumed-agency:{}/{session}", agency.name),
+            "id": format!("{}:{session}", agency.role_id),
+        },
+    }))
+}
+
 /// Seeds Huawei's side of the world and returns the profiles for the CLI.
 pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let days = Duration::days;
@@ -645,6 +797,7 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         .projects
         .push(project(TEST_PROJECT, REGION, 200, 230, 165));
     let key = seed_account(state, account, &super::TEST_KEYS, now);
+    seed_member(state, now);
     let mut profiles = vec![profile(
         "huawei-admin",
         TEST_DOMAIN,
@@ -689,6 +842,28 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         }
     }
     profiles
+}
+
+/// The member account: no profile holds a key of it; its agencies let the test account in.
+fn seed_member(state: &mut State, now: DateTime<Utc>) {
+    let days = Duration::days;
+    let mut member = Account::huawei(MEMBER_DOMAIN, "hw-member", now - days(400));
+    member.add_user("carol", false, now - days(200));
+    member.add_user("dave", true, now - days(50));
+    let auditor = format!("iam::{MEMBER_DOMAIN}:agency:KeyAuditor");
+    member.roles = [("KeyAuditor", TEST_DOMAIN), ("KeyAdmin", auditor.as_str())]
+        .into_iter()
+        .map(|(name, trusted)| AgencyRole {
+            // Agency ids are 32 hex characters.
+            role_id: new_hex_id(),
+            ..AgencyRole::new(name, &[trusted])
+        })
+        .collect();
+    let keys = [
+        SeedKey(Some("carol"), 120, Some(3), true, None),
+        SeedKey(Some("dave"), 20, None, true, None),
+    ];
+    seed_account(state, member, &keys, now);
 }
 
 #[cfg(test)]

@@ -120,7 +120,8 @@ pub struct Account {
     pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Huawei: projects (one per region) and the long-term AK/SK their CCE clusters hold.
     pub projects: Vec<HuaweiProject>,
-    /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume.
+    /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume; Huawei: the agencies STS5
+    /// AssumeAgency may assume.
     pub roles: Vec<AwsRole>,
     /// AWS: the organization this (management) account manages.
     pub organization: Option<Organization>,
@@ -144,7 +145,8 @@ pub struct OrgMember {
     pub joined_at: DateTime<Utc>,
 }
 
-/// An AWS (or Tencent) role: who its trust policy lets assume it, and for how long.
+/// An AWS (Tencent, Alibaba) role or a Huawei agency: who its trust policy lets assume it, and
+/// for how long.
 #[derive(Debug, Clone)]
 pub struct AwsRole {
     pub name: String,

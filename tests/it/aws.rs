@@ -446,7 +446,7 @@ fn role_profile_config_errors_are_one_line() {
     for (extra, needle) in [
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"nope\"\n"), "source_profile 'nope' is not a known profile"),
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\n"), "needs both role_arn and source_profile"),
-        (format!("[profiles.r]\nprovider = \"huawei\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "role profiles are not supported on huawei yet"),
+        (format!("[profiles.r]\nprovider = \"huawei\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "is no Huawei agency URN: expected iam::<account id>:agency:<agency name>"),
         (format!("[profiles.a]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"b\"\n[profiles.b]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"a\"\n"), "loop (a -> b -> a)"),
     ] {
         let world = World::new();
