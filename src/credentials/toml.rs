@@ -270,6 +270,24 @@ fn same(a: &toml::Value, b: &toml::Value) -> bool {
 mod tests {
     use super::*;
 
+    /// Only STS5's `iam::<account id>:agency:<name>` names a Huawei agency.
+    #[test]
+    fn huawei_agency_urns() {
+        assert!(is_agency_urn(
+            "iam::0c5a8e1f3b7d4e29a6f1c8b3d5e7a902:agency:KeyAuditor"
+        ));
+        for bad in [
+            "iam::*:agency:KeyAuditor",
+            "iam:cn-north-4:123:agency:a",
+            "iam::123:user:alice",
+            "iam::123:agency:",
+            "arn:aws:iam::123:role/a",
+            "acs:ram::123:role/a",
+        ] {
+            assert!(!is_agency_urn(bad), "{bad}");
+        }
+    }
+
     /// The editor's key names are the loader's field names: a table written with them loads.
     #[test]
     fn the_edited_keys_are_the_fields_the_loader_reads() {

@@ -954,7 +954,19 @@ mod tests {
         method: &str,
         target: &str,
         body: &str,
+        key: (&str, &str),
+        time: DateTime<Utc>,
+    ) -> Incoming {
+        signed_with_token(method, target, body, key, None, time)
+    }
+
+    /// [`signed`] by temporary credentials, with their security token if any.
+    fn signed_with_token(
+        method: &str,
+        target: &str,
+        body: &str,
         (ak, sk): (&str, &str),
+        token: Option<&str>,
         time: DateTime<Utc>,
     ) -> Incoming {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -966,7 +978,7 @@ mod tests {
             &SigningKey {
                 access_key: ak,
                 secret_key: sk,
-                security_token: None,
+                security_token: token,
             },
             &RequestParts {
                 method,
@@ -1389,6 +1401,85 @@ mod tests {
         // Expired.
         lock(&world.state).huawei.temporary[0].expires_at = Some(world.now);
         assert_eq!(world.send(with_token(Some(&token), world.now)).await.0, 401);
+    }
+
+    /// AssumeAgency: trust by account or by the caller agency's URN (a chain), the duration
+    /// cap for a caller signing with a token, the session's token on every later call.
+    #[tokio::test]
+    async fn assume_agency_checks_trust_duration_and_the_sessions_token() {
+        let world = World::new();
+        let assume = |agency: &str, extra: &str| {
+            let urn = format!("iam::{MEMBER_DOMAIN}:agency:{agency}");
+            format!(r#"{{"agency_urn":"{urn}","agency_session_name":"ck-test"{extra}}}"#)
+        };
+        let path = "/v5/agencies/assume";
+        let (status, body) = world.call("POST", path, &assume("KeyAuditor", "")).await;
+        assert_eq!(status, 200, "{body}");
+        let field = |name: &str| body["credentials"][name].as_str().unwrap().to_string();
+        let (ak, sk, token) = (
+            field("access_key_id"),
+            field("secret_access_key"),
+            field("security_token"),
+        );
+        let expires = DateTime::parse_from_rfc3339(&field("expiration")).unwrap();
+        assert_eq!(expires, world.now + Duration::hours(1));
+        let as_session = |method, target, body, token| {
+            signed_with_token(method, target, body, (&ak, &sk), token, world.now)
+        };
+        for wrong in [None, Some("not-the-token")] {
+            let (status, body) = world
+                .send(as_session("GET", "/v5/caller-identity", "", wrong))
+                .await;
+            assert_eq!((status, &body["error_code"]), (401, &json!("APIGW.0301")));
+        }
+        let (status, me) = world
+            .send(as_session("GET", "/v5/caller-identity", "", Some(&token)))
+            .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["account_id"], MEMBER_DOMAIN);
+        let urn = format!("sts::{MEMBER_DOMAIN}:assumed-agency:KeyAuditor/ck-test");
+        assert_eq!(me["principal_urn"], urn.as_str());
+        // The session acts in the member account.
+        let (status, users) = world
+            .send(as_session("GET", "/v5/users?limit=200", "", Some(&token)))
+            .await;
+        let urn = format!("iam::{MEMBER_DOMAIN}:user:hw-member");
+        assert_eq!((status, &users["users"][0]["urn"]), (200, &json!(urn)));
+        // A chain: KeyAdmin trusts KeyAuditor's sessions, for at most an hour then.
+        let long = assume("KeyAdmin", r#","duration_seconds":7200"#);
+        let (status, body) = world
+            .send(as_session("POST", path, &long, Some(&token)))
+            .await;
+        assert_eq!(
+            (status, &body["error_code"]),
+            (400, &json!(INVALID_PARAMETER))
+        );
+        let chained = assume("KeyAdmin", "");
+        let (status, body) = world
+            .send(as_session("POST", path, &chained, Some(&token)))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // The test account itself is not trusted by KeyAdmin.
+        let (status, body) = world.call("POST", path, &chained).await;
+        assert_eq!((status, &body["error_code"]), (403, &json!(ACCESS_DENIED)));
+        assert!(body["encoded_authorization_message"].is_string(), "{body}");
+        let (status, body) = world.call("POST", path, &assume("Nope", "")).await;
+        assert_eq!((status, &body["error_code"]), (404, &json!(NO_SUCH_ENTITY)));
+        let bad = r#"{"agency_urn":"iam::x:role:y","agency_session_name":"ck"}"#;
+        assert_eq!(world.call("POST", path, bad).await.0, 400);
+        // An external id the trust requires must be sent.
+        lock(&world.state)
+            .huawei
+            .account_mut(MEMBER_DOMAIN)
+            .unwrap()
+            .roles[0]
+            .external_id = Some("ext-1".into());
+        assert_eq!(
+            world.call("POST", path, &assume("KeyAuditor", "")).await.0,
+            403
+        );
+        let with_id = assume("KeyAuditor", r#","external_id":"ext-1""#);
+        assert_eq!(world.call("POST", path, &with_id).await.0, 200);
     }
 
     /// A `Content-Type` (or project id) that is sent must be signed.

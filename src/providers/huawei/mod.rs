@@ -788,6 +788,47 @@ mod tests {
     }
     use chrono::Utc;
 
+    /// The answer the AssumeAgency page shows; `Debug` hides the secret and the token.
+    #[test]
+    fn assume_agency_answers_are_read_and_never_shown() {
+        let body = r#"{"source_identity":"x","assumed_agency":{"urn":"sts::123:assumed-agency:a/s","id":"1:s"},
+            "credentials":{"access_key_id":"HSTANOXZU2UXBS55JLJ3","secret_access_key":"EoWCQrrSCcw4Whkt2aXKWAr",
+            "security_token":"hQpjbi1XXXXXXbhBbA0TQ==","expiration":"2022-09-07T03:27:51.158Z"}}"#;
+        let answer: api::AssumeAgencyResponse = serde_json::from_str(body).unwrap();
+        let credentials = &answer.credentials;
+        assert_eq!(credentials.access_key_id, "HSTANOXZU2UXBS55JLJ3");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("EoWCQrr") && !shown.contains("hQpjbi1"),
+            "{shown}"
+        );
+        // The request: top-level fields, unset ones left out.
+        let request = api::AssumeAgencyRequest {
+            agency_urn: "iam::123:agency:a",
+            agency_session_name: "s1",
+            duration_seconds: None,
+            external_id: Some("e"),
+        };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"agency_urn":"iam::123:agency:a","agency_session_name":"s1","external_id":"e"}"#
+        );
+    }
+
+    /// An agency session is no IAM user: its identity is a role of the agency's account.
+    #[test]
+    fn an_agency_sessions_identity_is_a_role() {
+        let answer: api::CallerIdentityResponse = serde_json::from_str(
+            r#"{"account_id":"123","principal_urn":"sts::123:assumed-agency:KeyAuditor/run","principal_id":"abc:run"}"#,
+        )
+        .unwrap();
+        let identity = identity_from_caller(answer, "member", "HSTA");
+        assert_eq!(identity.identity_type, IdentityType::Role);
+        assert_eq!((identity.user, identity.user_id), (None, None));
+        assert_eq!(identity.account_id.as_deref(), Some("123"));
+    }
+
     #[test]
     fn iam_is_global_cce_regional_and_a_base_url_serves_both() {
         let e = endpoints(Some("cn-north-4"), None);
