@@ -26,13 +26,15 @@ pub struct Settings {
     pub faults: Vec<super::faults::Fault>,
     /// Actions no policy allows, even to admins: refused with the cloud's real permission error
     /// (AWS 403 AccessDenied, Alibaba 403 NoPermission, Tencent's AssumeRole
-    /// UnauthorizedOperation; not yet Tencent's CAM and Huawei), to test a
+    /// UnauthorizedOperation, Huawei's AssumeAgency 403 PAP5.0001; not yet Tencent's CAM and
+    /// Huawei's IAM), to test a
     /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
     /// Requests a second each access key may send to one action, as the clouds count it;
     /// beyond it the cloud's own throttling answer. `None`: no limit.
     pub rate_limit: Option<f64>,
-    /// AWS and Tencent AssumeRole: sessions expire after this instead of the DurationSeconds asked for
+    /// AssumeRole (AWS, Tencent, Alibaba) and Huawei's AssumeAgency: sessions expire after this
+    /// instead of the duration asked for
     /// (tests of renewal during a run). `None`: as asked.
     pub session_lifetime: Option<chrono::Duration>,
 }

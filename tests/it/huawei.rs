@@ -492,6 +492,15 @@ fn the_clouds_refusals_of_assume_agency_are_reported() {
     for (profile, code, needle) in cases {
         refused(&mut world.as_profile(profile, &["whoami"]), code, needle);
     }
+    // A trusted caller whose identity policy denies sts:agencies:assume is refused alike.
+    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
+    run(&mut world.as_profile("member", &["whoami"]), 0);
+    world.deny(&["AssumeAgency"]);
+    refused(
+        &mut world.as_profile("member", &["whoami"]),
+        3,
+        "sts:agencies:assume",
+    );
     // Not an agency URN: a one-line config error before any call.
     append_config(
         &world,
