@@ -166,20 +166,32 @@ fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Re
         Some(id) => format!("iam::{domain_id}:user:{id}"),
         None => format!("iam::{domain_id}:user:*"),
     };
+    let principal = format!("iam::{domain_id}:user:{}", me.name);
+    Err(access_denied(
+        &principal,
+        "the user",
+        permission,
+        &resource,
+        "no identity policy allows the action",
+    ))
+}
+
+/// IAM v5's 403 `PAP5.0001` with its (here merely hex-encoded) authorization message.
+fn access_denied(principal: &str, who: &str, action: &str, resource: &str, reason: &str) -> Fail {
     let explanation = json!({
         "allowed": false,
-        "principal": format!("iam::{domain_id}:user:{}", me.name),
-        "action": permission,
+        "principal": principal,
+        "action": action,
         "resource": resource,
-        "reason": "no identity policy allows the action",
+        "reason": reason,
     });
     let mut error = err(
         403,
         ACCESS_DENIED,
-        format!("access denied: the user is not authorized to perform {permission} on {resource}"),
+        format!("access denied: {who} is not authorized to perform {action} on {resource}"),
     );
     error.detail = Some(hex::encode(explanation.to_string()));
-    Err(error)
+    error
 }
 
 /// Huawei Cloud IAM v5/v3 and CCE: REST paths, SDK-HMAC-SHA256, JSON answers.
@@ -713,20 +725,13 @@ fn assume_agency(
         .as_deref()
         .is_none_or(|want| field("external_id") == Some(want));
     if !trusted || !external_ok || !caller.may(false, false) {
-        let explanation = json!({
-            "allowed": false,
-            "principal": principal,
-            "action": "sts:agencies:assume",
-            "resource": urn,
-            "reason": "the agency's trust policy does not allow the principal",
-        });
-        let mut error = err(
-            403,
-            ACCESS_DENIED,
-            format!("access denied: the principal is not authorized to perform sts:agencies:assume on {urn}"),
-        );
-        error.detail = Some(hex::encode(explanation.to_string()));
-        return Err(error);
+        return Err(access_denied(
+            &principal,
+            "the principal",
+            "sts:agencies:assume",
+            urn,
+            "the agency's trust policy does not allow the principal",
+        ));
     }
     let cap = if caller.temp.is_some() {
         3600
