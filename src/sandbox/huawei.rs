@@ -749,19 +749,9 @@ fn assume_agency(
                 "invalid duration_seconds: must be between 900 and {cap}"
             ))
         })?;
-    let lifetime = state
-        .settings
-        .session_lifetime
-        .unwrap_or_else(|| Duration::seconds(duration));
-    let expires = now + lifetime;
-    let temp = TempKey {
-        account_id: account_id.clone(),
-        session_name: session.to_string(),
-        role: Some((agency.name.clone(), agency.role_id.clone())),
-        expires_at: Some(expires),
-        ..TempKey::default()
-    };
-    let (id, secret, token) = state.huawei.add_temporary(temp, 300);
+    let temp = TempKey::session(&account_id, &agency, session);
+    let ((id, secret, token), expires) =
+        state.issue_session(ProviderKind::Huawei, temp, duration, now);
     Ok(json!({
         "credentials": {
             "access_key_id": id,

@@ -255,6 +255,18 @@ debug_hiding!(TempKey {
     access_key_id, account_id, user, session_name, role, expires_at, assumed_by
 } hiding { secret, token });
 
+impl TempKey {
+    /// A session named `session` of `role`, a role (or Huawei agency) of account `account_id`.
+    pub fn session(account_id: &str, role: &AwsRole, session: &str) -> Self {
+        TempKey {
+            account_id: account_id.to_string(),
+            session_name: session.to_string(),
+            role: Some((role.name.clone(), role.role_id.clone())),
+            ..TempKey::default()
+        }
+    }
+}
+
 /// A Huawei project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
 #[derive(Debug, Clone)]
 pub struct HuaweiProject {
@@ -710,6 +722,30 @@ impl State {
         let cloud = self.cloud_mut(kind);
         let held = cloud.account(account_id).and_then(|a| a.keys(holder));
         (held.map_or(0, Vec::len) < MAX_KEYS).then(|| cloud.add_key(account_id, holder, now, delay))
+    }
+
+    /// Issues a role session `temp` on `kind`, expiring after `duration` seconds (or the
+    /// `session_lifetime` a test set); returns its (id, secret, token) and expiry.
+    pub fn issue_session(
+        &mut self,
+        kind: ProviderKind,
+        mut temp: TempKey,
+        duration: i64,
+        now: DateTime<Utc>,
+    ) -> ((String, String, String), DateTime<Utc>) {
+        let lifetime = self
+            .settings
+            .session_lifetime
+            .unwrap_or_else(|| chrono::Duration::seconds(duration));
+        let expires = now + lifetime;
+        temp.expires_at = Some(expires);
+        // Tencent's tokens are shorter than Alibaba's and Huawei's.
+        let token_len = if kind == ProviderKind::Tencent {
+            256
+        } else {
+            300
+        };
+        (self.cloud_mut(kind).add_temporary(temp, token_len), expires)
     }
 
     pub fn aws_account(&self, account_id: &str) -> Option<&Account> {
