@@ -8,9 +8,9 @@ use serde_json::Value;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan,
-    assert_role_profile_never_rotated, fault, json_array, refused, run, scan_all_users, walk,
-    whoami, World, AWS,
+    add_profile, append_config, append_role_profile, assert_no_secret, assert_one_line_error,
+    assert_report_scan, assert_role_profile_never_rotated, fault, json_array, refused, run,
+    scan_all_users, walk, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -309,10 +309,7 @@ fn member_role(name: &str) -> String {
 /// Adds role profile `name` assuming `role` of the member account with `source`'s credentials.
 fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
     let arn = member_role(role);
-    append_config(
-        world,
-        &format!("\n[profiles.{name}]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"{source}\"\n{extra}"),
-    );
+    append_role_profile(world, ProviderKind::Aws, name, &arn, source, extra);
 }
 
 #[test]

@@ -7,8 +7,9 @@ use cloudkeys::model::{format_time, ProviderKind};
 use serde_json::Value;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_role_profile_never_rotated, fault,
-    json_array, refused, run, walk, whoami, World, HUAWEI, TEST_PROJECT,
+    add_profile, append_config, append_role_profile, assert_no_secret,
+    assert_role_profile_never_rotated, fault, json_array, refused, run, walk, whoami, World,
+    HUAWEI, TEST_PROJECT,
 };
 
 const ADMIN: &str = "huawei-admin";
@@ -367,11 +368,8 @@ fn member_agency(name: &str) -> String {
 /// Adds agency profile `name` assuming `agency` of the member account with `source`'s
 /// credentials.
 fn add_agency_profile(world: &World, name: &str, agency: &str, source: &str, extra: &str) {
-    let urn = member_agency(agency);
-    append_config(
-        world,
-        &format!("\n[profiles.{name}]\nprovider = \"huawei\"\nrole_arn = \"{urn}\"\nsource_profile = \"{source}\"\n{extra}"),
-    );
+    let arn = member_agency(agency);
+    append_role_profile(world, ProviderKind::Huawei, name, &arn, source, extra);
 }
 
 /// The temporary secrets and tokens never reach the output, the -vv log or a file.
