@@ -431,6 +431,13 @@ fn an_agency_profile_reads_another_account_with_no_key_of_it() {
         "{me}"
     );
 
+    // An agency session is no IAM user: its "own" keys need a named user.
+    refused(
+        &mut world.as_profile("member", &["list"]),
+        2,
+        "name one with --user",
+    );
+
     let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
     assert!(
         profiles.contains("role KeyAuditor via huawei-admin"),
