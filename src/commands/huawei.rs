@@ -43,7 +43,7 @@ fn providers(ctx: &Context) -> Result<Vec<HuaweiProvider>> {
         .iter()
         .map(|profile| {
             provider::resolve(profile, &options)
-                .map(|resolved| HuaweiProvider::new(resolved, options.http.clone()))
+                .and_then(|resolved| HuaweiProvider::for_profile(resolved, &options))
                 .map_err(|err| err.with_profile(&profile.name))
         })
         .collect()

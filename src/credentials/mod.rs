@@ -122,7 +122,12 @@ pub struct Role {
 impl Role {
     /// `role KeyAuditor via mgmt`, down the whole chain: what `profiles` shows.
     pub fn describe(&self) -> String {
-        let name = self.role_arn.rsplit('/').next().unwrap_or(&self.role_arn);
+        // The name ends the ARN after `/`, or (a Huawei agency URN) after `:`.
+        let name = self
+            .role_arn
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or(&self.role_arn);
         let via = match self.source.as_deref() {
             Some(Profile {
                 role: Some(inner), ..

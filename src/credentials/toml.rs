@@ -125,15 +125,15 @@ pub(crate) fn profiles(
 
 /// The role a table assumes; it holds no key of its own.
 fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, String> {
-    if !matches!(
-        provider,
-        ProviderKind::Aws | ProviderKind::Tencent | ProviderKind::Alibaba
-    ) {
-        return Err(format!("role profiles are not supported on {provider} yet"));
-    }
     let (Some(role_arn), Some(source_profile)) = (&raw.role_arn, &raw.source_profile) else {
         return Err("a role profile needs both role_arn and source_profile".into());
     };
+    // STS5 takes only an agency URN; anything else would be refused after a signed call.
+    if provider == ProviderKind::Huawei && !is_agency_urn(role_arn.trim()) {
+        return Err(format!(
+            "role_arn '{role_arn}' is no Huawei agency URN: expected iam::<account id>:agency:<agency name>"
+        ));
+    }
     if raw.access_key_id.is_some() || raw.secret_access_key.is_some() || raw.session_token.is_some()
     {
         return Err(format!(
@@ -152,6 +152,13 @@ fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, 
         duration_seconds: raw.duration_seconds,
         source: None,
     })
+}
+
+/// `iam::<account id>:agency:<agency name>`, the form STS5 AssumeAgency's `agency_urn` takes.
+fn is_agency_urn(urn: &str) -> bool {
+    let parts: Vec<&str> = urn.split(':').collect();
+    matches!(parts.as_slice(), ["iam", "", account, "agency", name]
+        if !account.is_empty() && account.bytes().all(|b| b.is_ascii_alphanumeric()) && !name.is_empty())
 }
 
 /// Edits `[profiles.TABLE]`.
@@ -262,6 +269,24 @@ fn same(a: &toml::Value, b: &toml::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only STS5's `iam::<account id>:agency:<name>` names a Huawei agency.
+    #[test]
+    fn huawei_agency_urns() {
+        assert!(is_agency_urn(
+            "iam::0c5a8e1f3b7d4e29a6f1c8b3d5e7a902:agency:KeyAuditor"
+        ));
+        for bad in [
+            "iam::*:agency:KeyAuditor",
+            "iam:cn-north-4:123:agency:a",
+            "iam::123:user:alice",
+            "iam::123:agency:",
+            "arn:aws:iam::123:role/a",
+            "acs:ram::123:role/a",
+        ] {
+            assert!(!is_agency_urn(bad), "{bad}");
+        }
+    }
 
     /// The editor's key names are the loader's field names: a table written with them loads.
     #[test]

@@ -27,7 +27,6 @@ use crate::signing::RequestParts;
 /// Builds the provider for a profile.
 pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn AccessKeyProvider>> {
     let resolved = resolve(profile, options)?;
-    let http = options.http.clone();
     Ok(match profile.provider {
         ProviderKind::Aws => Arc::new(aws::AwsProvider::for_profile(resolved, options)?),
         ProviderKind::Alibaba => {
@@ -36,7 +35,7 @@ pub fn build(profile: &Profile, options: &ProviderOptions) -> Result<Arc<dyn Acc
         ProviderKind::Tencent => {
             Arc::new(tencent::TencentProvider::for_profile(resolved, options)?)
         }
-        ProviderKind::Huawei => Arc::new(huawei::HuaweiProvider::new(resolved, http)),
+        ProviderKind::Huawei => Arc::new(huawei::HuaweiProvider::for_profile(resolved, options)?),
     })
 }
 

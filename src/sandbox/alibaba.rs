@@ -713,19 +713,9 @@ fn assume_role(
                 "The Min/Max value of DurationSeconds is 15min/1hr.",
             )
         })?;
-    let lifetime = state
-        .settings
-        .session_lifetime
-        .unwrap_or_else(|| Duration::seconds(duration));
-    let expires = now + lifetime;
-    let temp = TempKey {
-        account_id: account_id.to_string(),
-        session_name: session.to_string(),
-        role: Some((role.name.clone(), role.role_id.clone())),
-        expires_at: Some(expires),
-        ..TempKey::default()
-    };
-    let (id, secret, token) = state.alibaba.add_temporary(temp, 300);
+    let temp = TempKey::session(account_id, &role, session);
+    let ((id, secret, token), expires) =
+        state.issue_session(ProviderKind::Alibaba, temp, duration, now);
     Ok(object(json!({
         "Credentials": {
             "AccessKeyId": id,

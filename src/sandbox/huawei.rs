@@ -8,13 +8,20 @@
 //! codes. For "not found", "limit exceeded" and "invalid parameter" the documentation gives the
 //! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
 //! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
+//!
+//! STS5 AssumeAgency: the answer's shape is documented; its refusals are UNCONFIRMED beyond the
+//! v5 envelope: an untrusted caller gets the documented access-denied shape (403 `PAP5.0001`),
+//! a missing agency [`NO_SUCH_ENTITY`] (404), a bad session name or duration
+//! [`INVALID_PARAMETER`] (400), with texts of our own.
 
 use axum::http::Method;
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::state::{change_key, new_hex_id, Account, Key, State, User, MAX_KEYS};
+use super::state::{
+    change_key, new_hex_id, Account, AwsRole as AgencyRole, Key, State, TempKey, User, MAX_KEYS,
+};
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
@@ -38,6 +45,9 @@ pub const DEMO_DOMAIN: &str = "9a7b3c1d5e2f48a6b0c4d8e2f6a1b3c5";
 const DEMO_PROJECT: &str = "3e8a1f6c2b9d4057a1c3e5f7b9d2a4c6";
 const REGION: &str = "cn-north-4";
 const DEMO_REGION: &str = "ap-southeast-1";
+/// A member account of the test seed, reached only through its agencies: `KeyAuditor` trusts
+/// [`TEST_DOMAIN`], `KeyAdmin` trusts only `KeyAuditor`'s sessions (a chain).
+pub const MEMBER_DOMAIN: &str = "4d1e7b2a9c8f40e6b3a5d7c9e1f2a3b4";
 /// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
 const MAX_SKEW_MINUTES: i64 = 15;
 /// Largest `limit` the v5 lists accept, and their default.
@@ -156,20 +166,32 @@ fn authorize(caller: &Caller, permission: &str, target_user: Option<&str>) -> Re
         Some(id) => format!("iam::{domain_id}:user:{id}"),
         None => format!("iam::{domain_id}:user:*"),
     };
+    let principal = format!("iam::{domain_id}:user:{}", me.name);
+    Err(access_denied(
+        &principal,
+        "the user",
+        permission,
+        &resource,
+        "no identity policy allows the action",
+    ))
+}
+
+/// IAM v5's 403 `PAP5.0001` with its (here merely hex-encoded) authorization message.
+fn access_denied(principal: &str, who: &str, action: &str, resource: &str, reason: &str) -> Fail {
     let explanation = json!({
         "allowed": false,
-        "principal": format!("iam::{domain_id}:user:{}", me.name),
-        "action": permission,
+        "principal": principal,
+        "action": action,
         "resource": resource,
-        "reason": "no identity policy allows the action",
+        "reason": reason,
     });
     let mut error = err(
         403,
         ACCESS_DENIED,
-        format!("access denied: the user is not authorized to perform {permission} on {resource}"),
+        format!("access denied: {who} is not authorized to perform {action} on {resource}"),
     );
     error.detail = Some(hex::encode(explanation.to_string()));
-    Err(error)
+    error
 }
 
 /// Huawei Cloud IAM v5/v3 and CCE: REST paths, SDK-HMAC-SHA256, JSON answers.
@@ -180,6 +202,7 @@ impl Dialect for Huawei {
     fn action_of(&self, request: &Incoming) -> String {
         match route(&request.method, request.uri.path()) {
             Route::CallerIdentity => "GetCallerIdentity",
+            Route::AssumeAgency => "AssumeAgency",
             Route::ListUsers => "ListUsersV5",
             Route::ShowUser(_) => "ShowUserV5",
             Route::ListKeys(_) => "ListAccessKeysV5",
@@ -299,7 +322,10 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
         now,
         None,
     )
-    .filter(|caller| caller.user.is_some())
+    // Every caller is a user of its account, or an agency's session.
+    .filter(|caller| {
+        caller.user.is_some() || caller.temp.as_ref().is_some_and(|t| t.role.is_some())
+    })
     .ok_or_else(mismatch)
 }
 
@@ -307,6 +333,7 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     CallerIdentity,
+    AssumeAgency,
     ListUsers,
     ShowUser(String),
     ListKeys(String),
@@ -332,6 +359,7 @@ fn route(method: &Method, path: &str) -> Route {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["v5", "caller-identity"]) => Route::CallerIdentity,
+        ("POST", ["v5", "agencies", "assume"]) => Route::AssumeAgency,
         ("GET", ["v5", "users"]) => Route::ListUsers,
         ("GET", ["v5", "users", user]) => Route::ShowUser(user.to_string()),
         ("GET", ["v5", "users", user, "access-keys"]) => Route::ListKeys(user.to_string()),
@@ -419,6 +447,10 @@ fn run(
     now: DateTime<Utc>,
 ) -> Result<(u16, Option<Value>), Fail> {
     let query = parse_query(request.uri.query().unwrap_or(""));
+    let route = route(&request.method, request.uri.path());
+    if route == Route::AssumeAgency {
+        return assume_agency(state, caller, request, now).map(|body| (200, Some(body)));
+    }
     let world = &mut state.huawei;
     let update_time_text = world.cce_update_time_text.clone();
     let account = world
@@ -429,7 +461,25 @@ fn run(
             .user_by_id(user_id)
             .ok_or_else(|| no_such_user(user_id))
     };
-    match route(&request.method, request.uri.path()) {
+    match route {
+        Route::AssumeAgency => unreachable!("answered above"),
+        // An agency session: `sts::<account>:assumed-agency:<agency>/<session>` (the URN the
+        // AssumeAgency page shows for `assumed_agency`).
+        Route::CallerIdentity if caller.user.is_none() => {
+            let (agency, agency_id, session) = caller
+                .temp
+                .as_ref()
+                .and_then(|t| t.role.as_ref().map(|(n, id)| (n, id, &t.session_name)))
+                .ok_or_else(|| auth_failed("the security token is invalid"))?;
+            Ok((
+                200,
+                Some(json!({
+                    "account_id": account.account_id,
+                    "principal_urn": format!("sts::{}:assumed-agency:{agency}/{session}", account.account_id),
+                    "principal_id": format!("{agency_id}:{session}"),
+                })),
+            ))
+        }
         // STS5: any caller may ask who it is; no identity-policy permission is needed.
         Route::CallerIdentity => {
             let user = user_of(&me(caller).user_id)?;
@@ -619,6 +669,103 @@ fn run(
     }
 }
 
+/// STS5 AssumeAgency as the sandbox answers it: the body's fields, the agency (in any account),
+/// its trust (the caller's account, or the URN of the caller: an IAM user or an agency whose
+/// session signs) and external id, then the duration (at most the agency's maximum, and an
+/// hour when the caller signs with a security token). The session acts as an admin of the
+/// agency's account.
+fn assume_agency(
+    state: &mut State,
+    caller: &Caller,
+    request: &Incoming,
+    now: DateTime<Utc>,
+) -> Result<Value, Fail> {
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|_| invalid_parameter("the request body is not JSON"))?;
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let urn = field("agency_urn").ok_or_else(|| invalid_parameter("agency_urn is required"))?;
+    let session = field("agency_session_name").unwrap_or("");
+    let session_ok = (2..=128).contains(&session.chars().count())
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !session_ok {
+        return Err(invalid_parameter(format!(
+            "invalid agency_session_name: {session}"
+        )));
+    }
+    let not_found = || err(404, NO_SUCH_ENTITY, format!("agency not found: {urn}"));
+    let (account_id, name) = match urn.split(':').collect::<Vec<_>>().as_slice() {
+        ["iam", "", account, "agency", name] => (account.to_string(), name.to_string()),
+        _ => return Err(invalid_parameter(format!("invalid agency_urn: {urn}"))),
+    };
+    let agency = state
+        .huawei
+        .account(&account_id)
+        .and_then(|a| a.roles.iter().find(|r| r.name == name))
+        .cloned()
+        .ok_or_else(not_found)?;
+    let from = &caller.account_id;
+    let principal = match (&caller.user, &caller.temp) {
+        (Some(user), _) => format!("iam::{from}:user:{}", user.name),
+        (
+            None,
+            Some(TempKey {
+                role: Some((agency, _)),
+                ..
+            }),
+        ) => {
+            format!("iam::{from}:agency:{agency}")
+        }
+        _ => String::new(),
+    };
+    let trusted = agency.trusted.iter().any(|t| t == from || *t == principal);
+    let external_ok = agency
+        .external_id
+        .as_deref()
+        .is_none_or(|want| field("external_id") == Some(want));
+    if !trusted || !external_ok || !caller.may(false, false) {
+        return Err(access_denied(
+            &principal,
+            "the principal",
+            "sts:agencies:assume",
+            urn,
+            "the agency's trust policy does not allow the principal",
+        ));
+    }
+    let cap = if caller.temp.is_some() {
+        3600
+    } else {
+        agency.max_session
+    };
+    let duration = match body.get("duration_seconds") {
+        None => Some(3600),
+        Some(value) => value.as_i64(),
+    };
+    let duration = duration
+        .filter(|d| (900..=cap.min(agency.max_session)).contains(d))
+        .ok_or_else(|| {
+            invalid_parameter(format!(
+                "invalid duration_seconds: must be between 900 and {cap}"
+            ))
+        })?;
+    let temp = TempKey::session(&account_id, &agency, session);
+    let ((id, secret, token), expires) =
+        state.issue_session(ProviderKind::Huawei, temp, duration, now);
+    Ok(json!({
+        "credentials": {
+            "access_key_id": id,
+            "secret_access_key": secret,
+            "security_token": token,
+            "expiration": iam_time(&expires),
+        },
+        "assumed_agency": {
+            "urn": format!("sts::{account_id}:assumed-agency:{}/{session}", agency.name),
+            "id": format!("{}:{session}", agency.role_id),
+        },
+    }))
+}
+
 /// Seeds Huawei's side of the world and returns the profiles for the CLI.
 pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<SandboxProfile> {
     let days = Duration::days;
@@ -645,6 +792,7 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         .projects
         .push(project(TEST_PROJECT, REGION, 200, 230, 165));
     let key = seed_account(state, account, &super::TEST_KEYS, now);
+    seed_member(state, now);
     let mut profiles = vec![profile(
         "huawei-admin",
         TEST_DOMAIN,
@@ -689,6 +837,28 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         }
     }
     profiles
+}
+
+/// The member account: no profile holds a key of it; its agencies let the test account in.
+fn seed_member(state: &mut State, now: DateTime<Utc>) {
+    let days = Duration::days;
+    let mut member = Account::huawei(MEMBER_DOMAIN, "hw-member", now - days(400));
+    member.add_user("carol", false, now - days(200));
+    member.add_user("dave", true, now - days(50));
+    let auditor = format!("iam::{MEMBER_DOMAIN}:agency:KeyAuditor");
+    member.roles = [("KeyAuditor", TEST_DOMAIN), ("KeyAdmin", auditor.as_str())]
+        .into_iter()
+        .map(|(name, trusted)| AgencyRole {
+            // Agency ids are 32 hex characters.
+            role_id: new_hex_id(),
+            ..AgencyRole::new(name, &[trusted])
+        })
+        .collect();
+    let keys = [
+        SeedKey(Some("carol"), 120, Some(3), true, None),
+        SeedKey(Some("dave"), 20, None, true, None),
+    ];
+    seed_account(state, member, &keys, now);
 }
 
 #[cfg(test)]
@@ -779,7 +949,19 @@ mod tests {
         method: &str,
         target: &str,
         body: &str,
+        key: (&str, &str),
+        time: DateTime<Utc>,
+    ) -> Incoming {
+        signed_with_token(method, target, body, key, None, time)
+    }
+
+    /// [`signed`] by temporary credentials, with their security token if any.
+    fn signed_with_token(
+        method: &str,
+        target: &str,
+        body: &str,
         (ak, sk): (&str, &str),
+        token: Option<&str>,
         time: DateTime<Utc>,
     ) -> Incoming {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -791,7 +973,7 @@ mod tests {
             &SigningKey {
                 access_key: ak,
                 secret_key: sk,
-                security_token: None,
+                security_token: token,
             },
             &RequestParts {
                 method,
@@ -1214,6 +1396,85 @@ mod tests {
         // Expired.
         lock(&world.state).huawei.temporary[0].expires_at = Some(world.now);
         assert_eq!(world.send(with_token(Some(&token), world.now)).await.0, 401);
+    }
+
+    /// AssumeAgency: trust by account or by the caller agency's URN (a chain), the duration
+    /// cap for a caller signing with a token, the session's token on every later call.
+    #[tokio::test]
+    async fn assume_agency_checks_trust_duration_and_the_sessions_token() {
+        let world = World::new();
+        let assume = |agency: &str, extra: &str| {
+            let urn = format!("iam::{MEMBER_DOMAIN}:agency:{agency}");
+            format!(r#"{{"agency_urn":"{urn}","agency_session_name":"ck-test"{extra}}}"#)
+        };
+        let path = "/v5/agencies/assume";
+        let (status, body) = world.call("POST", path, &assume("KeyAuditor", "")).await;
+        assert_eq!(status, 200, "{body}");
+        let field = |name: &str| body["credentials"][name].as_str().unwrap().to_string();
+        let (ak, sk, token) = (
+            field("access_key_id"),
+            field("secret_access_key"),
+            field("security_token"),
+        );
+        let expires = DateTime::parse_from_rfc3339(&field("expiration")).unwrap();
+        assert_eq!(expires, world.now + Duration::hours(1));
+        let as_session = |method, target, body, token| {
+            signed_with_token(method, target, body, (&ak, &sk), token, world.now)
+        };
+        for wrong in [None, Some("not-the-token")] {
+            let (status, body) = world
+                .send(as_session("GET", "/v5/caller-identity", "", wrong))
+                .await;
+            assert_eq!((status, &body["error_code"]), (401, &json!("APIGW.0301")));
+        }
+        let (status, me) = world
+            .send(as_session("GET", "/v5/caller-identity", "", Some(&token)))
+            .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["account_id"], MEMBER_DOMAIN);
+        let urn = format!("sts::{MEMBER_DOMAIN}:assumed-agency:KeyAuditor/ck-test");
+        assert_eq!(me["principal_urn"], urn.as_str());
+        // The session acts in the member account.
+        let (status, users) = world
+            .send(as_session("GET", "/v5/users?limit=200", "", Some(&token)))
+            .await;
+        let urn = format!("iam::{MEMBER_DOMAIN}:user:hw-member");
+        assert_eq!((status, &users["users"][0]["urn"]), (200, &json!(urn)));
+        // A chain: KeyAdmin trusts KeyAuditor's sessions, for at most an hour then.
+        let long = assume("KeyAdmin", r#","duration_seconds":7200"#);
+        let (status, body) = world
+            .send(as_session("POST", path, &long, Some(&token)))
+            .await;
+        assert_eq!(
+            (status, &body["error_code"]),
+            (400, &json!(INVALID_PARAMETER))
+        );
+        let chained = assume("KeyAdmin", "");
+        let (status, body) = world
+            .send(as_session("POST", path, &chained, Some(&token)))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // The test account itself is not trusted by KeyAdmin.
+        let (status, body) = world.call("POST", path, &chained).await;
+        assert_eq!((status, &body["error_code"]), (403, &json!(ACCESS_DENIED)));
+        assert!(body["encoded_authorization_message"].is_string(), "{body}");
+        let (status, body) = world.call("POST", path, &assume("Nope", "")).await;
+        assert_eq!((status, &body["error_code"]), (404, &json!(NO_SUCH_ENTITY)));
+        let bad = r#"{"agency_urn":"iam::x:role:y","agency_session_name":"ck"}"#;
+        assert_eq!(world.call("POST", path, bad).await.0, 400);
+        // An external id the trust requires must be sent.
+        lock(&world.state)
+            .huawei
+            .account_mut(MEMBER_DOMAIN)
+            .unwrap()
+            .roles[0]
+            .external_id = Some("ext-1".into());
+        assert_eq!(
+            world.call("POST", path, &assume("KeyAuditor", "")).await.0,
+            403
+        );
+        let with_id = assume("KeyAuditor", r#","external_id":"ext-1""#);
+        assert_eq!(world.call("POST", path, &with_id).await.0, 200);
     }
 
     /// A `Content-Type` (or project id) that is sent must be signed.

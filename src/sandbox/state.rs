@@ -26,13 +26,15 @@ pub struct Settings {
     pub faults: Vec<super::faults::Fault>,
     /// Actions no policy allows, even to admins: refused with the cloud's real permission error
     /// (AWS 403 AccessDenied, Alibaba 403 NoPermission, Tencent's AssumeRole
-    /// UnauthorizedOperation; not yet Tencent's CAM and Huawei), to test a
+    /// UnauthorizedOperation, Huawei's AssumeAgency 403 PAP5.0001; not yet Tencent's CAM and
+    /// Huawei's IAM), to test a
     /// definite refusal as opposed to a lost answer.
     pub denied_actions: Vec<String>,
     /// Requests a second each access key may send to one action, as the clouds count it;
     /// beyond it the cloud's own throttling answer. `None`: no limit.
     pub rate_limit: Option<f64>,
-    /// AWS and Tencent AssumeRole: sessions expire after this instead of the DurationSeconds asked for
+    /// AssumeRole (AWS, Tencent, Alibaba) and Huawei's AssumeAgency: sessions expire after this
+    /// instead of the duration asked for
     /// (tests of renewal during a run). `None`: as asked.
     pub session_lifetime: Option<chrono::Duration>,
 }
@@ -120,7 +122,8 @@ pub struct Account {
     pub credential_report: Option<(DateTime<Utc>, String)>,
     /// Huawei: projects (one per region) and the long-term AK/SK their CCE clusters hold.
     pub projects: Vec<HuaweiProject>,
-    /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume.
+    /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume; Huawei: the agencies STS5
+    /// AssumeAgency may assume.
     pub roles: Vec<AwsRole>,
     /// AWS: the organization this (management) account manages.
     pub organization: Option<Organization>,
@@ -144,7 +147,8 @@ pub struct OrgMember {
     pub joined_at: DateTime<Utc>,
 }
 
-/// An AWS (or Tencent) role: who its trust policy lets assume it, and for how long.
+/// An AWS (Tencent, Alibaba) role or a Huawei agency: who its trust policy lets assume it, and
+/// for how long.
 #[derive(Debug, Clone)]
 pub struct AwsRole {
     pub name: String,
@@ -250,6 +254,18 @@ pub struct TempKey {
 debug_hiding!(TempKey {
     access_key_id, account_id, user, session_name, role, expires_at, assumed_by
 } hiding { secret, token });
+
+impl TempKey {
+    /// A session named `session` of `role`, a role (or Huawei agency) of account `account_id`.
+    pub fn session(account_id: &str, role: &AwsRole, session: &str) -> Self {
+        TempKey {
+            account_id: account_id.to_string(),
+            session_name: session.to_string(),
+            role: Some((role.name.clone(), role.role_id.clone())),
+            ..TempKey::default()
+        }
+    }
+}
 
 /// A Huawei project (one per region) and the long-term AK/SK its CCE clusters hold, if any.
 #[derive(Debug, Clone)]
@@ -706,6 +722,30 @@ impl State {
         let cloud = self.cloud_mut(kind);
         let held = cloud.account(account_id).and_then(|a| a.keys(holder));
         (held.map_or(0, Vec::len) < MAX_KEYS).then(|| cloud.add_key(account_id, holder, now, delay))
+    }
+
+    /// Issues a role session `temp` on `kind`, expiring after `duration` seconds (or the
+    /// `session_lifetime` a test set); returns its (id, secret, token) and expiry.
+    pub fn issue_session(
+        &mut self,
+        kind: ProviderKind,
+        mut temp: TempKey,
+        duration: i64,
+        now: DateTime<Utc>,
+    ) -> ((String, String, String), DateTime<Utc>) {
+        let lifetime = self
+            .settings
+            .session_lifetime
+            .unwrap_or_else(|| chrono::Duration::seconds(duration));
+        let expires = now + lifetime;
+        temp.expires_at = Some(expires);
+        // Tencent's tokens are shorter than Alibaba's and Huawei's.
+        let token_len = if kind == ProviderKind::Tencent {
+            256
+        } else {
+            300
+        };
+        (self.cloud_mut(kind).add_temporary(temp, token_len), expires)
     }
 
     pub fn aws_account(&self, account_id: &str) -> Option<&Account> {

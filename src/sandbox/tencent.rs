@@ -809,20 +809,12 @@ fn assume_role(
             ),
         ));
     }
-    let lifetime = state
-        .settings
-        .session_lifetime
-        .unwrap_or_else(|| Duration::seconds(duration));
-    let expires = now + lifetime;
     let temp = TempKey {
-        account_id: owner_uin.to_string(),
-        session_name: session.to_string(),
-        role: Some((role.name.clone(), role.role_id.clone())),
-        expires_at: Some(expires),
         assumed_by: Some(uin(caller).to_string()),
-        ..TempKey::default()
+        ..TempKey::session(&owner_uin.to_string(), &role, session)
     };
-    let (id, secret, token) = state.tencent.add_temporary(temp, 256);
+    let ((id, secret, token), expires) =
+        state.issue_session(ProviderKind::Tencent, temp, duration, now);
     let mut out = Map::new();
     out.insert(
         "Credentials".into(),

@@ -7,8 +7,8 @@ use serde_json::Value;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_report_scan, by_id, comparable, fault,
-    json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
+    add_profile, append_role_profile, assert_no_secret, assert_report_scan, by_id, comparable,
+    fault, json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
 };
 
 const PROFILE: &str = "alibaba-admin";
@@ -177,10 +177,7 @@ fn member_role(name: &str) -> String {
 /// Adds role profile `name` assuming `role` of the member account with `source`'s credentials.
 fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
     let arn = member_role(role);
-    append_config(
-        world,
-        &format!("\n[profiles.{name}]\nprovider = \"alibaba\"\nrole_arn = \"{arn}\"\nsource_profile = \"{source}\"\n{extra}"),
-    );
+    append_role_profile(world, ProviderKind::Alibaba, name, &arn, source, extra);
 }
 
 /// The temporary secrets and tokens never reach the output, the -vv log or a file.

@@ -8,9 +8,9 @@ use serde_json::Value;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan,
-    assert_role_profile_never_rotated, fault, json_array, refused, run, scan_all_users, walk,
-    whoami, World, AWS,
+    add_profile, append_config, append_role_profile, assert_no_secret, assert_one_line_error,
+    assert_report_scan, assert_role_profile_never_rotated, fault, json_array, refused, run,
+    scan_all_users, walk, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -309,10 +309,7 @@ fn member_role(name: &str) -> String {
 /// Adds role profile `name` assuming `role` of the member account with `source`'s credentials.
 fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
     let arn = member_role(role);
-    append_config(
-        world,
-        &format!("\n[profiles.{name}]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"{source}\"\n{extra}"),
-    );
+    append_role_profile(world, ProviderKind::Aws, name, &arn, source, extra);
 }
 
 #[test]
@@ -446,7 +443,7 @@ fn role_profile_config_errors_are_one_line() {
     for (extra, needle) in [
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"nope\"\n"), "source_profile 'nope' is not a known profile"),
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\n"), "needs both role_arn and source_profile"),
-        (format!("[profiles.r]\nprovider = \"huawei\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "role profiles are not supported on huawei yet"),
+        (format!("[profiles.r]\nprovider = \"huawei\"\nrole_arn = \"{arn}\"\nsource_profile = \"aws-admin\"\n"), "is no Huawei agency URN: expected iam::<account id>:agency:<agency name>"),
         (format!("[profiles.a]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"b\"\n[profiles.b]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"a\"\n"), "loop (a -> b -> a)"),
     ] {
         let world = World::new();

@@ -7,7 +7,7 @@ use cloudkeys::sandbox::tencent::MEMBER_OWNER_UIN;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_role_profile_never_rotated, fault,
+    add_profile, append_role_profile, assert_no_secret, assert_role_profile_never_rotated, fault,
     json_array, private, refused, run, walk, whoami, World, TENCENT,
 };
 
@@ -160,10 +160,7 @@ fn member_role(name: &str) -> String {
 /// credentials.
 fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
     let arn = member_role(role);
-    append_config(
-        world,
-        &format!("\n[profiles.{name}]\nprovider = \"tencent\"\nrole_arn = \"{arn}\"\nsource_profile = \"{source}\"\n{extra}"),
-    );
+    append_role_profile(world, ProviderKind::Tencent, name, &arn, source, extra);
 }
 
 /// No temporary secret or token in `output` nor in any file under HOME but the config (which

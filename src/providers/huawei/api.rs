@@ -68,6 +68,34 @@ pub struct CreateAccessKeyResponse {
     pub access_key: CreatedAccessKey,
 }
 
+/// Body of STS5 AssumeAgency (top level, no wrapper); unset fields are left out.
+#[derive(Serialize)]
+pub struct AssumeAgencyRequest<'a> {
+    pub agency_urn: &'a str,
+    pub agency_session_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<&'a str>,
+}
+
+/// STS5 AssumeAgency: the temporary credentials (the assumed agency is not needed).
+#[derive(Debug, Deserialize)]
+pub struct AssumeAgencyResponse {
+    pub credentials: TemporaryCredentials,
+}
+
+/// Temporary AK/SK and security token; `Debug` shows neither the secret nor the token.
+#[derive(Debug, Deserialize)]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    #[serde(deserialize_with = "secret")]
+    pub secret_access_key: Secret,
+    #[serde(deserialize_with = "secret")]
+    pub security_token: Secret,
+    pub expiration: String,
+}
+
 /// Body of UpdateAccessKeyV5.
 #[derive(Debug, Serialize)]
 pub struct UpdateAccessKeyRequest {

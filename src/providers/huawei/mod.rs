@@ -14,18 +14,21 @@ pub mod signer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     ExpiringCredential, Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey,
     ProviderKind, Secret, UserRef,
 };
-use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::{
     is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
 };
@@ -157,6 +160,7 @@ pub struct Target {
 pub struct HuaweiProvider {
     client: Client,
     endpoints: Endpoints,
+    keys: Credentials<HuaweiProvider>,
     identity: OnceCell<Identity>,
     /// Every user of the account, all pages; fetched at most once.
     users: OnceCell<Vec<api::User>>,
@@ -165,12 +169,62 @@ pub struct HuaweiProvider {
 impl HuaweiProvider {
     pub fn new(profile: ResolvedProfile, http: Arc<HttpClient>) -> Self {
         let endpoints = endpoints(profile.region.as_deref(), profile.endpoint.as_ref());
+        let keys = Credentials::Own(Arc::new(SigningKeys::own(&profile.profile)));
         HuaweiProvider {
             client: Client { profile, http },
             endpoints,
+            keys,
             identity: OnceCell::new(),
             users: OnceCell::new(),
         }
+    }
+
+    /// The provider of a profile; an agency profile's holds its source's provider, down the
+    /// chain.
+    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
+        let keys = Credentials::of(&profile, options, Self::for_profile)?;
+        let mut provider = Self::new(profile, options.http.clone());
+        provider.keys = keys;
+        Ok(provider)
+    }
+
+    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
+        assumed::keys(self)
+    }
+
+    /// STS5 AssumeAgency (`POST /v5/agencies/assume`) signed with `with`, the source's
+    /// credentials (an IAM user's key, or an agency session's with its security token).
+    async fn assume_agency(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let session = assumed::session_name(role);
+        let body = api::AssumeAgencyRequest {
+            agency_urn: &role.role_arn,
+            agency_session_name: &session,
+            duration_seconds: role.duration_seconds,
+            external_id: role.external_id.as_deref(),
+        };
+        let mut call = Call::new(
+            "AssumeAgency",
+            Service::Sts,
+            Method::POST,
+            "/v5/agencies/assume".into(),
+        );
+        call.body = Some(
+            serde_json::to_string(&body)
+                .map_err(|err| Error::bad_response(format!("cannot encode the request: {err}")))?,
+        );
+        let answer: api::AssumeAgencyResponse = self.call_with(with, call).await?;
+        let credentials = answer.credentials;
+        let expires = parse_rfc3339(&credentials.expiration).ok_or_else(|| {
+            self.client.blame(Error::bad_response(
+                "AssumeAgency: unreadable answer: expiration is not a time",
+            ))
+        })?;
+        Ok(SigningKeys::temporary(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.security_token,
+            expires,
+        ))
     }
 
     fn name(&self) -> &str {
@@ -183,6 +237,17 @@ impl HuaweiProvider {
     }
 
     async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T> {
+        let keys = self.keys().await?;
+        self.call_with(&keys, call).await
+    }
+
+    /// A call signed with `keys` (`X-Security-Token`, signed, with temporary ones), spending
+    /// their own rate budget.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
+        call: Call<'_>,
+    ) -> Result<T> {
         let base = match call.service {
             Service::Iam => &self.endpoints.iam,
             Service::Sts => &self.endpoints.sts,
@@ -212,17 +277,16 @@ impl HuaweiProvider {
             headers: request_headers(call.project_id),
             body: call.body.unwrap_or_default().into_bytes(),
         };
-        let profile = &self.client.profile.profile;
         let sign = |parts: RequestParts<'_>, time| {
             let key = signer::SigningKey {
-                access_key: &profile.access_key_id,
-                secret_key: profile.secret_access_key.expose(),
-                security_token: profile.session_token.as_ref().map(Secret::expose),
+                access_key: &keys.id,
+                secret_key: keys.secret.expose(),
+                security_token: keys.token.as_ref().map(Secret::expose),
             };
             signer::sign(&key, &parts, time).0
         };
         self.client
-            .send::<Huawei, T>(call.action, call.idempotency, request, sign)
+            .send_as::<Huawei, T>(&keys.id, call.action, call.idempotency, request, sign)
             .await
     }
 
@@ -256,16 +320,20 @@ impl HuaweiProvider {
     /// does not tell the account's root user from an IAM user: ShowUserV5 does, and a caller
     /// not allowed to read its own user is no root (root may do anything).
     async fn find_identity(&self) -> Result<Identity> {
+        // An agency profile's identity is the agency session's, with its temporary key id.
+        let keys = self.keys().await?;
         let answer: api::CallerIdentityResponse = self
-            .call(Call::new(
-                "GetCallerIdentity",
-                Service::Sts,
-                Method::GET,
-                "/v5/caller-identity".into(),
-            ))
+            .call_with(
+                &keys,
+                Call::new(
+                    "GetCallerIdentity",
+                    Service::Sts,
+                    Method::GET,
+                    "/v5/caller-identity".into(),
+                ),
+            )
             .await?;
-        let key_id = &self.client.profile.profile.access_key_id;
-        let mut identity = identity_from_caller(answer, self.name(), key_id);
+        let mut identity = identity_from_caller(answer, self.name(), &keys.id);
         let Some(user_id) = identity.user_id.clone() else {
             return Ok(identity);
         };
@@ -579,6 +647,20 @@ impl Dialect for Huawei {
     }
 }
 
+impl Assume for HuaweiProvider {
+    fn credentials(&self) -> &Credentials<Self> {
+        &self.keys
+    }
+
+    fn assume<'a>(
+        &'a self,
+        role: &'a Role,
+        with: &'a SigningKeys,
+    ) -> BoxFuture<'a, Result<SigningKeys>> {
+        Box::pin(self.assume_agency(role, with))
+    }
+}
+
 #[async_trait]
 impl AccessKeyProvider for HuaweiProvider {
     fn kind(&self) -> ProviderKind {
@@ -705,6 +787,47 @@ mod tests {
         crate::providers::decode::<Huawei, T>(action, response)
     }
     use chrono::Utc;
+
+    /// The answer the AssumeAgency page shows; `Debug` hides the secret and the token.
+    #[test]
+    fn assume_agency_answers_are_read_and_never_shown() {
+        let body = r#"{"source_identity":"x","assumed_agency":{"urn":"sts::123:assumed-agency:a/s","id":"1:s"},
+            "credentials":{"access_key_id":"HSTANOXZU2UXBS55JLJ3","secret_access_key":"EoWCQrrSCcw4Whkt2aXKWAr",
+            "security_token":"hQpjbi1XXXXXXbhBbA0TQ==","expiration":"2022-09-07T03:27:51.158Z"}}"#;
+        let answer: api::AssumeAgencyResponse = serde_json::from_str(body).unwrap();
+        let credentials = &answer.credentials;
+        assert_eq!(credentials.access_key_id, "HSTANOXZU2UXBS55JLJ3");
+        assert!(parse_rfc3339(&credentials.expiration).is_some());
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("EoWCQrr") && !shown.contains("hQpjbi1"),
+            "{shown}"
+        );
+        // The request: top-level fields, unset ones left out.
+        let request = api::AssumeAgencyRequest {
+            agency_urn: "iam::123:agency:a",
+            agency_session_name: "s1",
+            duration_seconds: None,
+            external_id: Some("e"),
+        };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"agency_urn":"iam::123:agency:a","agency_session_name":"s1","external_id":"e"}"#
+        );
+    }
+
+    /// An agency session is no IAM user: its identity is a role of the agency's account.
+    #[test]
+    fn an_agency_sessions_identity_is_a_role() {
+        let answer: api::CallerIdentityResponse = serde_json::from_str(
+            r#"{"account_id":"123","principal_urn":"sts::123:assumed-agency:KeyAuditor/run","principal_id":"abc:run"}"#,
+        )
+        .unwrap();
+        let identity = identity_from_caller(answer, "member", "HSTA");
+        assert_eq!(identity.identity_type, IdentityType::Role);
+        assert_eq!((identity.user, identity.user_id), (None, None));
+        assert_eq!(identity.account_id.as_deref(), Some("123"));
+    }
 
     #[test]
     fn iam_is_global_cce_regional_and_a_base_url_serves_both() {

@@ -162,6 +162,21 @@ pub fn profile_toml(
 }
 
 /// Appends `text` to the world's config file.
+/// Appends `[profiles.NAME]` of `provider` assuming `role_arn` with `source`'s credentials.
+pub fn append_role_profile(
+    world: &World,
+    provider: ProviderKind,
+    name: &str,
+    role_arn: &str,
+    source: &str,
+    extra: &str,
+) {
+    append_config(
+        world,
+        &format!("\n[profiles.{name}]\nprovider = \"{provider}\"\nrole_arn = \"{role_arn}\"\nsource_profile = \"{source}\"\n{extra}"),
+    );
+}
+
 pub fn append_config(world: &World, text: &str) {
     let mut config = std::fs::read_to_string(world.config_path()).expect("config");
     config.push_str(text);

@@ -385,10 +385,11 @@ impl World {
         self.keys_in(ProviderKind::Aws, account, user)
     }
 
-    /// The keys of `user` in the member account of `kind` (AWS or Alibaba).
+    /// The keys of `user` in the member account of `kind` (AWS, Alibaba or Huawei).
     pub fn member_keys_of(&self, kind: ProviderKind, user: &str) -> Vec<Key> {
         let account = match kind {
             ProviderKind::Alibaba => alibaba::MEMBER_ACCOUNT,
+            ProviderKind::Huawei => huawei::MEMBER_DOMAIN,
             _ => aws::MEMBER_ACCOUNT,
         };
         self.keys_in(kind, account, user)
@@ -429,8 +430,13 @@ impl World {
 
     /// Every Alibaba temporary credential the sandbox issued: (id, secret, token).
     pub fn alibaba_temporaries(&self) -> Vec<(String, String, String)> {
+        self.temporaries(ProviderKind::Alibaba)
+    }
+
+    /// Every temporary credential the sandbox issued on `kind`: (id, secret, token).
+    pub fn temporaries(&self, kind: ProviderKind) -> Vec<(String, String, String)> {
         self.with_state(|s| {
-            let temps = s.alibaba.temporary.iter();
+            let temps = s.cloud_mut(kind).temporary.iter();
             temps
                 .map(|t| (t.access_key_id.clone(), t.secret.clone(), t.token.clone()))
                 .collect()
