@@ -76,6 +76,10 @@ pub trait Assume: Send + Sync + Sized {
         role: &'a Role,
         with: &'a SigningKeys,
     ) -> BoxFuture<'a, Result<SigningKeys>>;
+    /// The keys to sign the next call with (see [`keys`]).
+    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
+        self::keys(self)
+    }
 }
 
 impl<P: Assume> Credentials<P> {

@@ -119,10 +119,6 @@ impl AlibabaProvider {
         Ok(provider)
     }
 
-    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
-        assumed::keys(self)
-    }
-
     /// STS AssumeRole signed with `with` (the source's credentials). The cloud refuses it to
     /// an account's own (root) key: only RAM users and roles may assume roles.
     async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {

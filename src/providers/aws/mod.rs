@@ -220,10 +220,6 @@ impl AwsProvider {
         })
     }
 
-    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
-        assumed::keys(self)
-    }
-
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
     fn max_items(&self) -> String {
         self.client.profile.page_size.unwrap_or(1000).to_string()

@@ -188,10 +188,6 @@ impl HuaweiProvider {
         Ok(provider)
     }
 
-    fn keys(&self) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
-        assumed::keys(self)
-    }
-
     /// STS5 AssumeAgency (`POST /v5/agencies/assume`) signed with `with`, the source's
     /// credentials (an IAM user's key, or an agency session's with its security token).
     async fn assume_agency(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {

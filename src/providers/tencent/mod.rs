@@ -150,7 +150,7 @@ impl TencentProvider {
         params: Value,
         idempotency: Idempotency,
     ) -> Result<T> {
-        let keys = assumed::keys(self).await?;
+        let keys = self.keys().await?;
         self.call_with(&keys, service, action, params, idempotency)
             .await
     }
@@ -216,7 +216,7 @@ impl TencentProvider {
         self.caller
             .get_or_try_init(|| async {
                 // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = assumed::keys(self).await?;
+                let keys = self.keys().await?;
                 let answer: api::GetCallerIdentityResponse = self
                     .call_with(
                         &keys,
