@@ -31,8 +31,19 @@ pub trait AccessKeyProvider: Send + Sync {
     async fn key_owner(&self, access_key_id: &str) -> Result<Option<String>> {
         self.key_account(access_key_id).await
     }
-    /// The accounts of the organization these credentials manage (AWS Organizations).
+    /// The accounts of the organization these credentials manage (AWS Organizations,
+    /// Alibaba Resource Directory, Tencent Organization, Huawei Organizations), the management
+    /// account flagged.
     async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        Err(Error::usage(format!(
+            "organizations of {} are not supported yet",
+            self.kind()
+        )))
+    }
+    /// What a member account's role profile assumes: the role (Huawei: agency) `role_name`
+    /// of `account`, or the organization service's default role when `None`, in the form the
+    /// cloud's AssumeRole takes (an ARN; Huawei an agency URN).
+    fn member_role(&self, _account: &str, _role_name: Option<&str>) -> Result<String> {
         Err(Error::usage(format!(
             "organizations of {} are not supported yet",
             self.kind()

@@ -1,14 +1,12 @@
 //! `--org NAME`: an organization's accounts as profiles. The management account's source
-//! profile lists them (AWS Organizations ListAccounts) and reads its own account; every other
-//! active account is a role profile `NAME/ACCOUNT_ID` assuming `role_name` there.
+//! profile lists them (the cloud's organization service) and reads its own account; every
+//! other active account is a role profile `NAME/ACCOUNT_ID` assuming `role_name` (or the
+//! cloud's default member role) there.
 
 use super::Context;
 use crate::config::{Profile, Role};
 use crate::error::{Error, Result};
 use crate::model::ProviderKind;
-
-/// The role AWS Organizations creates in every account it makes.
-pub const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
 
 /// One organization chosen with `--org`, as its accounts were listed.
 #[derive(Debug, Clone)]
@@ -62,11 +60,6 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
     let table = format!("[organizations.{name}]");
     let kind = ProviderKind::parse(&org.provider)
         .ok_or_else(|| Error::config(format!("{table}: unknown provider '{}'", org.provider)))?;
-    if kind != ProviderKind::Aws {
-        return Err(Error::config(format!(
-            "{table}: {kind} organizations are not supported yet"
-        )));
-    }
     let wanted = &org.source_profile;
     let native = format!("{kind}:{wanted}");
     let source = config
@@ -85,22 +78,13 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
             source.provider
         )));
     }
-    let listed = ctx
-        .build(&source)?
-        .organization_accounts()
-        .await
-        .map_err(|err| {
-            let mut err = err.with_profile(&source.name);
-            err.message = format!("organization {name}: {}", err.message);
-            err
-        })?;
+    let manager = ctx.build(&source)?;
+    let listed = manager.organization_accounts().await.map_err(|err| {
+        let mut err = err.with_profile(&source.name);
+        err.message = format!("organization {name}: {}", err.message);
+        err
+    })?;
     let management = listed.iter().find_map(|a| a.management.clone());
-    let role_name = org.role_name.as_deref().unwrap_or(DEFAULT_ROLE);
-    let partition = match source.region.as_deref() {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    };
     let mut scope = OrgScope {
         name: name.to_string(),
         source: source.name.clone(),
@@ -117,7 +101,7 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
             continue;
         }
         let role = Role {
-            role_arn: format!("arn:{partition}:iam::{}:role/{role_name}", account.id),
+            role_arn: manager.member_role(&account.id, org.role_name.as_deref())?,
             source_profile: source.name.clone(),
             external_id: None,
             session_name: None,

@@ -9,8 +9,8 @@ use cloudkeys::model::{format_time, KeyStatus};
 use serde_json::Value;
 
 use crate::common::{
-    add_profile, assert_no_secret, assert_one_line_error, comparable, fault, json_array, ndjson,
-    private, refused, run, scan_all_users, Cloud, Effect, Fault, Key, World,
+    add_profile, append_config, assert_no_secret, assert_one_line_error, comparable, fault,
+    json_array, ndjson, private, refused, run, scan_all_users, Cloud, Effect, Fault, Key, World,
 };
 
 /// One `#[test]` per cloud and scenario, named `<cloud>::<scenario>`.
@@ -46,6 +46,7 @@ per_cloud!(
     a_create_is_never_repeated_and_a_lost_answer_is_explained,
     fault_matrix_every_command,
     the_account_manages_its_own_keys,
+    an_organization_is_audited_and_revoked_through_the_management_profile_alone,
 );
 
 fn time(key_time: &chrono::DateTime<Utc>) -> Value {
@@ -837,4 +838,89 @@ pub fn a_refused_credential_report_falls_back_with_a_note(cloud: &Cloud, code: &
         0,
     );
     assert_eq!(quiet.lines().count(), 1, "{quiet}");
+}
+
+/// `--org acme`: every active member account audited through the default member role, with no
+/// key in the config but the management (admin) profile's; a member's leaked key revoked.
+fn an_organization_is_audited_and_revoked_through_the_management_profile_alone(cloud: &Cloud) {
+    let world = World::new();
+    append_config(
+        &world,
+        &format!(
+            "\n[organizations.acme]\nprovider = \"{}\"\nsource_profile = \"{}\"\n",
+            cloud.name(),
+            cloud.admin
+        ),
+    );
+    let Some(org) = &cloud.org else {
+        refused(
+            &mut world.cmd(["--org", "acme", "list"]),
+            2,
+            "not supported yet",
+        );
+        return;
+    };
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    let (account, user) = org.user;
+    let leaked = world.keys_in(cloud.kind, account, user);
+    assert!(!leaked.is_empty(), "the seed gives {user} a key");
+    assert!(
+        !config.contains(&leaked[0].id),
+        "no member key in the config"
+    );
+
+    let (stdout, stderr) = run(
+        &mut world.cmd(["--org", "acme", "audit", "--all-users", "-o", "json"]),
+        1,
+    );
+    assert_no_secret(&world, &format!("{stdout}{stderr}"));
+    let findings = json_array(&stdout);
+    let profiles: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter_map(|f| f["profile"].as_str())
+        .collect();
+    let mut expected: std::collections::BTreeSet<String> =
+        org.members.iter().map(|m| format!("acme/{m}")).collect();
+    expected.insert(cloud.admin.to_string());
+    for profile in &expected {
+        assert!(profiles.contains(profile.as_str()), "{profile}: {stdout}");
+    }
+    assert!(stdout.contains(&leaked[0].id), "{stdout}");
+    for skipped in org.skipped {
+        assert!(
+            !stdout.contains(skipped),
+            "{skipped} is never read: {stdout}"
+        );
+    }
+    assert_eq!(world.calls_of(org.assume), org.members.len() as u64);
+    assert_eq!(world.calls_of(org.list_accounts), org.list_calls);
+
+    let (profiles, _) = run(
+        &mut world.cmd(["profiles", "--org", "acme", "-o", "json"]),
+        0,
+    );
+    let mut names: Vec<String> = json_array(&profiles)
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        expected.into_iter().collect::<Vec<_>>(),
+        "{profiles}"
+    );
+
+    let (stdout, stderr) = run(
+        &mut world.cmd(["revoke", &leaked[0].id, "--org", "acme", "-o", "json"]),
+        0,
+    );
+    assert!(
+        stderr.contains(&format!("disabled {}", leaked[0].id)),
+        "{stderr}"
+    );
+    assert!(stdout.contains(&format!("acme/{account}")), "{stdout}");
+    assert_eq!(
+        world.keys_in(cloud.kind, account, user)[0].status,
+        KeyStatus::Inactive
+    );
 }

@@ -626,6 +626,17 @@ impl AccessKeyProvider for AwsProvider {
         self.list_accounts().await
     }
 
+    fn member_role(&self, account: &str, role_name: Option<&str>) -> Result<String> {
+        let partition = match self.client.profile.region.as_deref() {
+            Some(r) if r.starts_with("cn-") => "aws-cn",
+            Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        // The role AWS Organizations creates in every account it makes.
+        let role = role_name.unwrap_or("OrganizationAccountAccessRole");
+        Ok(format!("arn:{partition}:iam::{account}:role/{role}"))
+    }
+
     async fn whoami(&self) -> Result<Identity> {
         self.identity().await.cloned()
     }

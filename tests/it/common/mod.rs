@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use cloudkeys::model::ProviderKind;
+use cloudkeys::sandbox::aws;
 use serde_json::Value;
 
 pub use cli::*;
@@ -45,6 +46,23 @@ pub struct Cloud {
     pub inactive_key: &'static str,
     /// A piece of the cloud's message for a wrong signature.
     pub bad_signature_text: &'static str,
+    /// The organization the test account manages, once `--org` supports the cloud.
+    pub org: Option<Org>,
+}
+
+/// The sandbox's organization of a cloud's test account (its admin profile is the source).
+pub struct Org {
+    /// The active member accounts, each read through the default member role.
+    pub members: &'static [&'static str],
+    /// Accounts the listing shows that cannot be used (AWS: suspended): never assumed.
+    pub skipped: &'static [&'static str],
+    /// (member account, user): a user with an old key in a member account no profile reaches.
+    pub user: (&'static str, &'static str),
+    /// The actions that list the accounts and assume a member role.
+    pub list_accounts: &'static str,
+    pub assume: &'static str,
+    /// How many listing calls the seed's organization takes (its page size is small).
+    pub list_calls: u64,
 }
 
 pub const AWS: Cloud = Cloud {
@@ -65,6 +83,14 @@ pub const AWS: Cloud = Cloud {
     bad_signature: "SignatureDoesNotMatch",
     inactive_key: "InvalidClientTokenId",
     bad_signature_text: "signature we calculated does not match",
+    org: Some(Org {
+        members: &[aws::MEMBER_ACCOUNT, aws::SECOND_MEMBER],
+        skipped: &[aws::SUSPENDED_MEMBER],
+        user: (aws::SECOND_MEMBER, "erin"),
+        list_accounts: "ListAccounts",
+        assume: "AssumeRole",
+        list_calls: 2,
+    }),
 };
 
 pub const TENCENT: Cloud = Cloud {
@@ -81,6 +107,7 @@ pub const TENCENT: Cloud = Cloud {
     bad_signature: "AuthFailure.SignatureFailure",
     inactive_key: "AuthFailure.SecretIdNotFound",
     bad_signature_text: "request id",
+    org: None,
     // The same action names and root label as AWS.
     ..AWS
 };
@@ -99,6 +126,7 @@ pub const ALIBABA: Cloud = Cloud {
     bad_signature: "SignatureDoesNotMatch",
     inactive_key: "InvalidAccessKeyId.Inactive",
     bad_signature_text: "does not match our calculation",
+    org: None,
     // The same action names and root label as AWS.
     ..AWS
 };
@@ -121,6 +149,7 @@ pub const HUAWEI: Cloud = Cloud {
     bad_signature: "APIGW.0301",
     inactive_key: "APIGW.0301",
     bad_signature_text: "verify aksk signature fail",
+    org: None,
 };
 
 /// The four emulated clouds, for the tests that run on each.

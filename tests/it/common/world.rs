@@ -396,7 +396,7 @@ impl World {
     }
 
     /// The keys of `user` in account `account` of `kind`.
-    fn keys_in(&self, kind: ProviderKind, account: &str, user: &str) -> Vec<Key> {
+    pub fn keys_in(&self, kind: ProviderKind, account: &str, user: &str) -> Vec<Key> {
         self.with_state(|s| {
             let a = s.cloud_mut(kind).account(account).expect("account");
             a.keys(Some(user))
