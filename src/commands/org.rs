@@ -74,7 +74,7 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
         })?;
     if source.provider != kind {
         return Err(Error::config(format!(
-            "{table}: source_profile '{wanted}' is a {} profile, not {kind}",
+            "{table}: source_profile '{wanted}' is a profile of {}, not {kind}",
             source.provider
         )));
     }

@@ -680,7 +680,7 @@ fn organization_filters_and_combining_with_profiles() {
     refused(
         &mut world.cmd(["--org", "tc", "list"]),
         2,
-        "not supported yet",
+        "source_profile 'aws-admin' is a profile of aws, not tencent",
     );
     append_config(
         &world,
