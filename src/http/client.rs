@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::call::{describe, Caller, Failure, Idempotency, Request, Response, Retry, MAX_BODY};
-use super::rate::{RateLimiter, START_RATES};
+use super::rate::{rates_of, RateLimiter};
 use super::retry::{retry_after, HttpSettings, MAX_CLOCK_OFFSET};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -61,10 +61,7 @@ impl HttpClient {
             .get(&caller.provider)
             .copied()
             .filter(|rate| *rate > 0.0)?;
-        let start = START_RATES
-            .iter()
-            .find(|(kind, _)| *kind == caller.provider)
-            .map_or(ceiling, |(_, rate)| rate.min(ceiling));
+        let (start, ceiling) = rates_of(caller.provider, &caller.family, ceiling);
         let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             limiters

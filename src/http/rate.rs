@@ -25,6 +25,38 @@ pub const START_RATES: [(ProviderKind, f64); 4] = [
     (ProviderKind::Huawei, 10.0),
 ];
 
+/// APIs limited apart from the key APIs, with their published rate (requests a second): the
+/// rate such an API starts at and never exceeds, even under a higher `[rate_limits]` ceiling.
+/// Tencent: STS AssumeRole 600/s and GetCallerIdentity 20/s (API pages 1150/49456, 1150/49443),
+/// DescribeOrganizationMembers 20/s (UNCONFIRMED: printed for the other organization APIs).
+/// Alibaba: STS AssumeRole and GetCallerIdentity 100/s per account (STS quota page).
+pub const API_RATES: [(ProviderKind, &str, f64); 5] = [
+    (ProviderKind::Tencent, "AssumeRole", 600.0),
+    (ProviderKind::Tencent, "GetCallerIdentity", 20.0),
+    (ProviderKind::Tencent, "DescribeOrganizationMembers", 20.0),
+    (ProviderKind::Alibaba, "AssumeRole", 100.0),
+    (ProviderKind::Alibaba, "GetCallerIdentity", 100.0),
+];
+
+/// The (start, ceiling) rates of one caller's API: its published rate when [`API_RATES`] has
+/// one, else the cloud's start rate; both under the cloud's ceiling.
+pub fn rates_of(provider: ProviderKind, api: &str, ceiling: f64) -> (f64, f64) {
+    let published = API_RATES
+        .iter()
+        .find(|(kind, name, _)| *kind == provider && *name == api)
+        .map(|(_, _, rate)| *rate);
+    let ceiling = published.map_or(ceiling, |rate| rate.min(ceiling));
+    let start = published
+        .or_else(|| {
+            START_RATES
+                .iter()
+                .find(|(kind, _)| *kind == provider)
+                .map(|(_, rate)| *rate)
+        })
+        .map_or(ceiling, |rate| rate.min(ceiling));
+    (start, ceiling)
+}
+
 /// A token bucket whose rate adapts, after the AWS SDKs' "adaptive" retry mode: it starts at
 /// the documented or cautious rate, rises while the cloud answers — quickly until it first
 /// throttles us, slowly after — and drops to 70 % on a throttling answer, never above the
@@ -149,6 +181,32 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_published_api_rate_is_start_and_cap_under_the_clouds_ceiling() {
+        // Alibaba's STS: 100/s published, so no cautious 10/s start.
+        assert_eq!(
+            rates_of(ProviderKind::Alibaba, "AssumeRole", 100.0),
+            (100.0, 100.0)
+        );
+        assert_eq!(
+            rates_of(ProviderKind::Alibaba, "ListUsers", 100.0),
+            (10.0, 100.0)
+        );
+        // A higher configured ceiling never lifts an API over its published rate.
+        assert_eq!(
+            rates_of(ProviderKind::Tencent, "AssumeRole", 1000.0),
+            (600.0, 600.0)
+        );
+        assert_eq!(
+            rates_of(ProviderKind::Tencent, "AssumeRole", 20.0),
+            (20.0, 20.0)
+        );
+        assert_eq!(
+            rates_of(ProviderKind::Aws, "AssumeRole", 100.0),
+            (10.0, 100.0)
+        );
+    }
     use super::*;
 
     #[tokio::test]
