@@ -125,11 +125,12 @@ pub struct Account {
     /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume; Huawei: the agencies STS5
     /// AssumeAgency may assume.
     pub roles: Vec<AwsRole>,
-    /// AWS: the organization this (management) account manages.
+    /// AWS, Tencent: the organization this (management) account manages.
     pub organization: Option<Organization>,
 }
 
-/// An AWS organization, as its management account's ListAccounts shows it.
+/// An organization, as its management account's listing shows it (AWS ListAccounts, Tencent
+/// DescribeOrganizationMembers).
 #[derive(Debug, Clone)]
 pub struct Organization {
     /// `o-` and 10 lower-case letters and digits.
@@ -142,7 +143,7 @@ pub struct Organization {
 pub struct OrgMember {
     pub account_id: String,
     pub name: String,
-    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …
+    /// AWS `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …; Tencent lists no state (empty).
     pub state: String,
     pub joined_at: DateTime<Utc>,
 }

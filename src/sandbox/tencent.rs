@@ -1,4 +1,4 @@
-//! Tencent Cloud CAM + STS key APIs (API 3.0: JSON, TC3-HMAC-SHA256, `{"Response": ...}`
+//! Tencent Cloud CAM + STS key APIs and Organization's member list (API 3.0: JSON, TC3-HMAC-SHA256, `{"Response": ...}`
 //! answers, HTTP 200 even for errors) over the sandbox state.
 //!
 //! The real service learns which API it is from the host it was called on; the sandbox serves
@@ -10,14 +10,19 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{change_key, Account, AwsRole, Key, State, TempKey, User, MAX_KEYS};
+use super::state::{
+    change_key, Account, AwsRole, Key, OrgMember, Organization, State, TempKey, User, MAX_KEYS,
+};
 use super::{
     fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
     SandboxProfile, Seed, SeedKey,
 };
 use crate::model::{KeyStatus, ProviderKind};
-use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
+use crate::providers::tencent::api::{
+    CAM_VERSION, LAST_USED_BATCH, ORG_PAGE_LIMIT, ORG_VERSION, STS_VERSION,
+};
 use crate::providers::tencent::signer::{self, SigningKey};
+use crate::providers::tencent::ORG_ROLE;
 use crate::signing::{constant_time_eq, RequestParts};
 
 pub use super::state::{Account as TencentAccount, Key as TencentKey, User as TencentUser};
@@ -31,6 +36,9 @@ pub const DEMO_OWNER_UIN: u64 = 200012345678;
 /// A member account of the test seed, reached only through its roles: `KeyAuditor` trusts
 /// [`TEST_OWNER_UIN`], `KeyAdmin` trusts only `KeyAuditor` (a chain).
 pub const MEMBER_OWNER_UIN: u64 = 300000000001;
+/// A second member of the test account's organization, with user `erin`, reached only through
+/// its `OrganizationAccessControlRole`.
+pub const SECOND_MEMBER_UIN: u64 = 400000000001;
 /// Longest AssumeRole session (DurationSeconds), and the default.
 const MAX_SESSION_SECONDS: i64 = 43200;
 const DEFAULT_SESSION_SECONDS: i64 = 7200;
@@ -171,6 +179,7 @@ fn beijing() -> FixedOffset {
 fn service_of(action: &str) -> Option<&'static str> {
     match action {
         "GetCallerIdentity" | "AssumeRole" => Some("sts"),
+        "DescribeOrganizationMembers" => Some("organization"),
         "ListUsers"
         | "GetUser"
         | "ListAccessKeys"
@@ -183,10 +192,10 @@ fn service_of(action: &str) -> Option<&'static str> {
 }
 
 fn version_of(service: &str) -> &'static str {
-    if service == "sts" {
-        STS_VERSION
-    } else {
-        CAM_VERSION
+    match service {
+        "sts" => STS_VERSION,
+        "organization" => ORG_VERSION,
+        _ => CAM_VERSION,
     }
 }
 
@@ -208,7 +217,8 @@ fn unauthorized(caller: &Caller, action: &str, resource: &str) -> Fail {
     err(
         "AuthFailure.UnauthorizedOperation",
         format!(
-            "you are not authorized to perform operation (cam:{action}) resource ({resource}) has no permission (caller uin {})",
+            "you are not authorized to perform operation ({}:{action}) resource ({resource}) has no permission (caller uin {})",
+            service_of(action).unwrap_or("cam"),
             uin(caller)
         ),
     )
@@ -549,6 +559,7 @@ fn run(
             out.insert("Type".into(), json!("CAMUser"));
         }
         "AssumeRole" => return assume_role(state, caller, params, now),
+        "DescribeOrganizationMembers" => return organization_members(state, caller, params),
         "ListUsers" => {
             let account = account(state, caller)?;
             if !caller.admin {
@@ -828,6 +839,95 @@ fn assume_role(
     Ok(out)
 }
 
+/// A required integer parameter.
+fn required_u64(params: &Map<String, Value>, name: &str) -> Result<u64, Fail> {
+    match params.get(name) {
+        None | Some(Value::Null) => Err(missing(name)),
+        Some(value) => value.as_u64().ok_or_else(|| {
+            err(
+                "InvalidParameter",
+                format!("The value type of parameter `{name}` is not Integer."),
+            )
+        }),
+    }
+}
+
+/// Organization DescribeOrganizationMembers (2021-03-31), for the management account only.
+/// `Offset` and `Limit` (1–50) are required; `Total` counts every member. The codes are those
+/// the SDK lists for this action; which one a member account (rather than a lone one) gets,
+/// every message text, and whether the management account is itself listed (it is here) are
+/// UNCONFIRMED (research notes §3.3).
+fn organization_members(
+    state: &State,
+    caller: &Caller,
+    params: &Map<String, Value>,
+) -> Result<Map<String, Value>, Fail> {
+    let offset = required_u64(params, "Offset")? as usize;
+    let limit = required_u64(params, "Limit")?;
+    if !(1..=u64::from(ORG_PAGE_LIMIT)).contains(&limit) {
+        return Err(err(
+            "InvalidParameter",
+            format!(
+                "The value `{limit}` of parameter `Limit` is not between 1 and {ORG_PAGE_LIMIT}."
+            ),
+        ));
+    }
+    // CAM decides before the service looks for the organization.
+    if !caller.may(false, false) {
+        return Err(unauthorized(
+            caller,
+            "DescribeOrganizationMembers",
+            &format!("qcs::organization::uin/{}:organization/*", owner(caller)),
+        ));
+    }
+    let org = account(state, caller)?
+        .organization
+        .as_ref()
+        .ok_or_else(|| {
+            err(
+                "ResourceNotFound.OrganizationNotExist",
+                "The organization does not exist.",
+            )
+        })?;
+    // The test seed pages small, so that clients must follow Offset and Total.
+    let size = match state.tencent.page_cap {
+        0 => limit as usize,
+        cap => cap.min(limit as usize),
+    };
+    let items: Vec<Value> = org
+        .accounts
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|m| {
+            let joined = beijing_time(&m.joined_at);
+            json!({
+                "MemberUin": m.account_id.parse::<u64>().unwrap_or_default(),
+                "Name": m.name,
+                "MemberType": if m.account_id == caller.account_id { "Invite" } else { "Create" },
+                "OrgPolicyType": "Financial",
+                "OrgPolicyName": "Self-pay",
+                "OrgPermission": [],
+                "NodeId": 0,
+                "NodeName": "root",
+                "Remark": "",
+                "CreateTime": joined,
+                "UpdateTime": joined,
+                "IsAllowQuit": "Denied",
+                "PayUin": "",
+                "PayName": "",
+                "OrgIdentity": [{"IdentityId": 1, "IdentityAliasName": "Admin"}],
+                "BindStatus": "Unbound",
+                "PermissionStatus": "Confirmed",
+            })
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("Items".into(), Value::Array(items));
+    out.insert("Total".into(), json!(org.accounts.len()));
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeds
 // ---------------------------------------------------------------------------------------------
@@ -864,15 +964,41 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         max_session: MAX_SESSION_SECONDS,
         ..AwsRole::new(name, trusted)
     };
+    let management = TEST_OWNER_UIN.to_string();
     member.roles = vec![
-        role("KeyAuditor", &[&TEST_OWNER_UIN.to_string()]),
+        role("KeyAuditor", &[&management]),
         role("KeyAdmin", &[&auditor]),
+        role(ORG_ROLE, &[&management]),
     ];
     let member_keys = [
         SeedKey(Some("carol"), 120, Some(3), true, None),
         SeedKey(Some("dave"), 20, None, true, None),
     ];
     seed_account(state, member, &member_keys, now);
+    // The test account manages an organization of both; its listing pages two at a time.
+    let mut second = Account::new(ProviderKind::Tencent, &SECOND_MEMBER_UIN.to_string());
+    second.add_user("erin", false, now - Duration::days(90)).uin = SECOND_MEMBER_UIN + 100;
+    second.roles = vec![role(ORG_ROLE, &[&management])];
+    let erin_key = [SeedKey(Some("erin"), 200, Some(1), true, None)];
+    seed_account(state, second, &erin_key, now);
+    let member = |id: u64, name: &str, days| OrgMember {
+        account_id: id.to_string(),
+        name: name.to_string(),
+        state: String::new(),
+        joined_at: now - Duration::days(days),
+    };
+    let accounts = vec![
+        member(TEST_OWNER_UIN, "management", 900),
+        member(MEMBER_OWNER_UIN, "member", 600),
+        member(SECOND_MEMBER_UIN, "second", 300),
+    ];
+    if let Some(account) = state.tencent.account_mut(TEST_OWNER_UIN) {
+        account.organization = Some(Organization {
+            id: "45155".to_string(),
+            accounts,
+        });
+    }
+    state.tencent.page_cap = 2;
     if seed == Seed::Demo {
         let mut account = Account::new(ProviderKind::Tencent, &DEMO_OWNER_UIN.to_string());
         for (name, admin, age, uin) in [
@@ -1096,6 +1222,47 @@ mod tests {
         assert_eq!(who["AccountId"], "100000000001");
         assert_eq!(who["PrincipalId"], test_uin(0).to_string());
         assert_eq!(who["Type"], "CAMUser");
+    }
+
+    /// DescribeOrganizationMembers: Offset and Limit required, Limit 1–50, the seed's pages
+    /// of two, Total over all; an account managing no organization is refused.
+    #[test]
+    fn the_member_list_pages_and_checks_its_parameters() {
+        let (state, admin, now) = world();
+        let list = |body: Value| {
+            let call = Call::by(&admin, "DescribeOrganizationMembers", body, now);
+            send(&state, &call.request(), now)
+        };
+        let code = |answer: Value| answer["Error"]["Code"].as_str().unwrap_or("").to_string();
+        assert_eq!(code(list(json!({"Limit": 10}))), "MissingParameter");
+        assert_eq!(code(list(json!({"Offset": 0}))), "MissingParameter");
+        assert_eq!(
+            code(list(json!({"Offset": 0, "Limit": 51}))),
+            "InvalidParameter"
+        );
+        let first = list(json!({"Offset": 0, "Limit": 10}));
+        assert_eq!(first["Total"], 3, "{first}");
+        let uins: Vec<&Value> = first["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["MemberUin"])
+            .collect();
+        assert_eq!(uins, [&json!(TEST_OWNER_UIN), &json!(MEMBER_OWNER_UIN)]);
+        let last = list(json!({"Offset": 2, "Limit": 10}));
+        assert_eq!(last["Items"][0]["MemberUin"], json!(SECOND_MEMBER_UIN));
+        assert_eq!(last["Items"].as_array().unwrap().len(), 1);
+
+        let (id, secret) = add_key(&mut lock(&state), MEMBER_OWNER_UIN, member_uin(1), now);
+        let call = Call::new(
+            &id,
+            &secret,
+            "DescribeOrganizationMembers",
+            json!({"Offset": 0, "Limit": 10}),
+            now,
+        );
+        let refused = send(&state, &call.request(), now);
+        assert_eq!(code(refused), "ResourceNotFound.OrganizationNotExist");
     }
 
     /// AssumeRole as the SDK lists its codes; the session signs only with its token, as the

@@ -1,14 +1,16 @@
 //! What only Tencent Cloud has: users by uin, session tokens as X-TC-Token, one endpoint for
-//! CAM and STS, the exact stamp of last use or else its day, batched last-use calls.
+//! CAM and STS, the exact stamp of last use or else its day, batched last-use calls,
+//! Organization's member list paged by Offset and Total.
 
 use cloudkeys::model::{KeyStatus, ProviderKind};
 
-use cloudkeys::sandbox::tencent::MEMBER_OWNER_UIN;
+use cloudkeys::sandbox::tencent::{MEMBER_OWNER_UIN, SECOND_MEMBER_UIN};
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_role_profile, assert_no_secret, assert_role_profile_never_rotated, fault,
-    json_array, private, refused, run, walk, whoami, World, TENCENT,
+    add_profile, append_config, append_role_profile, assert_no_secret,
+    assert_role_profile_never_rotated, fault, json_array, private, refused, run, walk, whoami,
+    World, TENCENT,
 };
 
 const PROFILE: &str = "tencent-admin";
@@ -396,4 +398,117 @@ fn role_credentials_are_assumed_again_before_they_expire() {
     assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
     let assumed = world.calls_of("AssumeRole");
     assert!(assumed >= 2, "assumed {assumed} times");
+}
+
+// --- organizations ---------------------------------------------------------------------------
+
+/// `[organizations.acme]` listed through profile `source`.
+fn add_org(world: &World, source: &str) {
+    let org =
+        format!("\n[organizations.acme]\nprovider = \"tencent\"\nsource_profile = \"{source}\"\n");
+    append_config(world, &org);
+}
+
+/// The profiles of the records of `--org acme list --all-users -o json` (`extra`: global
+/// flags), and its stdout and stderr.
+fn org_scan(world: &World, extra: &[&str], code: i32) -> (Vec<String>, String, String) {
+    let mut cmd = world.cmd(["--org", "acme"]);
+    cmd.args(extra).args(["list", "--all-users", "-o", "json"]);
+    let (stdout, stderr) = run(&mut cmd, code);
+    let mut profiles: Vec<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap().to_string())
+        .collect();
+    profiles.sort();
+    profiles.dedup();
+    (profiles, stdout, stderr)
+}
+
+fn all_three() -> Vec<String> {
+    let mut all = vec![
+        format!("acme/{MEMBER_OWNER_UIN}"),
+        format!("acme/{SECOND_MEMBER_UIN}"),
+        PROFILE.to_string(),
+    ];
+    all.sort();
+    all
+}
+
+/// Offset moves by what each page held until Total: three accounts at two a page are two
+/// calls, at `--page-size 1` three; throttling (RequestLimitExceeded) is retried.
+#[test]
+fn the_member_list_is_paged_by_offset_until_total() {
+    let world = World::new();
+    add_org(&world, PROFILE);
+    world.inject(fault(TC, Effect::Throttle, "DescribeOrganizationMembers").times(1));
+    let (profiles, stdout, stderr) = org_scan(&world, &[], 0);
+    assert_eq!(profiles, all_three(), "{stdout}");
+    assert_eq!(
+        world.calls_of("DescribeOrganizationMembers"),
+        3,
+        "two pages, one retried"
+    );
+    assert!(stdout.contains("\"erin\""), "{stdout}");
+    assert_no_secret(&world, &format!("{stdout}{stderr}"));
+
+    world.reset_stats();
+    let (profiles, stdout, _) = org_scan(&world, &["--page-size", "1"], 0);
+    assert_eq!(profiles, all_three(), "{stdout}");
+    assert_eq!(world.calls_of("DescribeOrganizationMembers"), 3);
+
+    let (listed, _) = run(
+        &mut world.cmd(["profiles", "--org", "acme", "-o", "json"]),
+        0,
+    );
+    assert!(
+        listed.contains("role OrganizationAccessControlRole via tencent-admin"),
+        "{listed}"
+    );
+}
+
+/// Only the management account may list: a sub-user without the permission gets CAM's
+/// refusal, an account in no organization (here a member's role session) the service's
+/// ResourceNotFound.OrganizationNotExist; both exit 3, nothing assumed.
+#[test]
+fn the_member_list_is_refused_to_others_than_the_management_account() {
+    let world = World::new();
+    let (id, secret) = world.add_key(TC, "bob", chrono::Duration::days(1));
+    add_profile(&world, "bob", TC, &id, &secret, "");
+    add_org(&world, "bob");
+    refused(
+        &mut world.cmd(["--org", "acme", "list"]),
+        3,
+        "AuthFailure.UnauthorizedOperation",
+    );
+
+    let world = World::new();
+    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
+    add_org(&world, "member");
+    refused(
+        &mut world.cmd(["--org", "acme", "list"]),
+        3,
+        "ResourceNotFound.OrganizationNotExist",
+    );
+    assert_eq!(
+        world.calls_of("AssumeRole"),
+        1,
+        "the source's own role only"
+    );
+}
+
+/// A member without the member role: its AssumeRole refusal, the others read, exit 5.
+#[test]
+fn a_member_whose_role_is_missing_is_a_partial_failure() {
+    let world = World::new();
+    add_org(&world, PROFILE);
+    world.tencent_remove_role(SECOND_MEMBER_UIN, "OrganizationAccessControlRole");
+    let (profiles, stdout, stderr) = org_scan(&world, &[], 5);
+    let mut reached = vec![format!("acme/{MEMBER_OWNER_UIN}"), PROFILE.to_string()];
+    reached.sort();
+    assert_eq!(profiles, reached, "{stdout}");
+    assert!(
+        stderr.contains(&format!("acme/{SECOND_MEMBER_UIN}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ResourceNotFound.RoleNotFound"), "{stderr}");
 }

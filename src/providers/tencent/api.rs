@@ -1,4 +1,4 @@
-//! CAM and STS wire types (API 3.0: JSON in, `{"Response": {...}}` out). Nothing here leaves
+//! CAM, STS and Organization wire types (API 3.0: JSON in, `{"Response": {...}}` out). Nothing here leaves
 //! the `tencent` folder.
 
 use serde::de::{self, DeserializeOwned, Deserializer};
@@ -9,6 +9,10 @@ use crate::model::Secret;
 
 pub const CAM_VERSION: &str = "2019-01-16";
 pub const STS_VERSION: &str = "2018-08-13";
+pub const ORG_VERSION: &str = "2021-03-31";
+
+/// `DescribeOrganizationMembers` takes a `Limit` of 1 to 50.
+pub const ORG_PAGE_LIMIT: u32 = 50;
 
 /// `GetSecurityLastUsed` takes at most this many ids a call.
 pub const LAST_USED_BATCH: usize = 10;
@@ -153,6 +157,26 @@ pub struct SecretIdLastUsed {
     /// Documented as "the last date the key was accessed", an integer; the documented example
     /// is in milliseconds (`1671681023555`). 0 or absent when unknown.
     pub last_secret_used_date: Option<u64>,
+}
+
+/// One page of `DescribeOrganizationMembers`: `Total` counts every member, not this page's.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeOrganizationMembersResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub items: Vec<OrgMember>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub total: u64,
+}
+
+/// An `OrgMember` (the fields read; it has no active/suspended state).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrgMember {
+    #[serde(deserialize_with = "uin")]
+    pub member_uin: u64,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `Response.Error` of a failed call.

@@ -1,4 +1,4 @@
-//! Tencent Cloud CAM and STS behind [`AccessKeyProvider`].
+//! Tencent Cloud CAM, STS and Organization behind [`AccessKeyProvider`].
 //!
 //! API 3.0: every call is `POST /` with a JSON body, TC3-HMAC-SHA256 signed, the action in
 //! `X-TC-Action`; every answer is HTTP 200 with `{"Response": {...}}`, errors included.
@@ -26,18 +26,22 @@ use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
-    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef, ROOT_USER,
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
+    ProviderKind, Secret, UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::{
-    family, is, key_status, prefix, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+    family, is, key_status, paginate, prefix, Client, CloudError, Dialect, Rule, Unreadable,
+    Unsigned,
 };
 use crate::signing::RequestParts;
 use crate::time::{parse_beijing, parse_beijing_date, parse_rfc3339};
 
-use api::{Answer, CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
+use api::{Answer, CAM_VERSION, LAST_USED_BATCH, ORG_PAGE_LIMIT, ORG_VERSION, STS_VERSION};
+
+/// The role Tencent Cloud Organization presets in member accounts for the management account.
+pub const ORG_ROLE: &str = "OrganizationAccessControlRole";
 
 /// STS needs a region; this one when the profile names none (tccli's own default).
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
@@ -46,6 +50,7 @@ pub const DEFAULT_REGION: &str = "ap-guangzhou";
 enum Service {
     Cam,
     Sts,
+    Organization,
 }
 
 impl Service {
@@ -56,6 +61,7 @@ impl Service {
         match self {
             Service::Cam => "cam",
             Service::Sts => "sts",
+            Service::Organization => "organization",
         }
     }
 
@@ -63,36 +69,34 @@ impl Service {
         match self {
             Service::Cam => CAM_VERSION,
             Service::Sts => STS_VERSION,
+            Service::Organization => ORG_VERSION,
         }
     }
 }
 
-/// Where CAM and STS calls go.
+/// Where CAM, STS and Organization calls go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub cam: Url,
     pub sts: Url,
+    pub org: Url,
     /// Sent as `X-TC-Region` to STS (required there) and to CAM when the profile names one.
     pub region: String,
     pub region_given: bool,
 }
 
-/// The public hosts, or the one base URL of `--endpoint`/the profile for both services.
+/// The public hosts, or the one base URL of `--endpoint`/the profile for every service.
 pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     let region = region.map(str::trim).filter(|r| !r.is_empty());
-    let (cam, sts) = match endpoint {
-        Some(base) => (base.clone(), base.clone()),
-        None => {
-            let url = |raw: &str| Url::parse(raw).expect("built-in endpoint URLs are valid");
-            (
-                url("https://cam.tencentcloudapi.com/"),
-                url("https://sts.tencentcloudapi.com/"),
-            )
-        }
+    let url = |service: &str| match endpoint {
+        Some(base) => base.clone(),
+        None => Url::parse(&format!("https://{service}.tencentcloudapi.com/"))
+            .expect("built-in endpoint URLs are valid"),
     };
     Endpoints {
-        cam,
-        sts,
+        cam: url("cam"),
+        sts: url("sts"),
+        org: url("organization"),
         region: region.unwrap_or(DEFAULT_REGION).to_string(),
         region_given: region.is_some(),
     }
@@ -167,6 +171,7 @@ impl TencentProvider {
         let endpoint = match service {
             Service::Cam => &self.endpoints.cam,
             Service::Sts => &self.endpoints.sts,
+            Service::Organization => &self.endpoints.org,
         };
         let body = serde_json::to_vec(&params)
             .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
@@ -353,6 +358,30 @@ impl TencentProvider {
                 Ok((json!({}), caller.label.clone(), caller.uin))
             }
         }
+    }
+
+    /// Organization DescribeOrganizationMembers, every page: `Offset` moves past what each page
+    /// held (`Limit` items on all but the last) until it reaches `Total`. A page that holds
+    /// nothing short of `Total` repeats its offset, which `paginate` stops.
+    async fn org_members(&self) -> Result<Vec<api::OrgMember>> {
+        let limit = self.client.profile.page_size.unwrap_or(ORG_PAGE_LIMIT);
+        let limit = limit.clamp(1, ORG_PAGE_LIMIT);
+        let action = "DescribeOrganizationMembers";
+        paginate(action, |marker| async move {
+            let offset: u64 = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+            let params = json!({ "Offset": offset, "Limit": limit });
+            let page: api::DescribeOrganizationMembersResponse = self
+                .call(
+                    Service::Organization,
+                    action,
+                    params,
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            let next = offset + page.items.len() as u64;
+            Ok((page.items, (next < page.total).then(|| next.to_string())))
+        })
+        .await
     }
 
     async fn last_used_batch(&self, ids: Vec<String>) -> Result<HashMap<String, LastUsed>> {
@@ -599,6 +628,35 @@ impl AccessKeyProvider for TencentProvider {
 
     async fn whoami(&self) -> Result<Identity> {
         Ok(self.caller().await?.identity.clone())
+    }
+
+    /// Every listed member is usable (the listing has no state). The listing does not say
+    /// which account manages the organization: the caller's own account does, listed or not
+    /// (whether the listing includes it is UNCONFIRMED).
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        let members = self.org_members().await?;
+        let management = self.caller().await?.identity.account_id.clone();
+        let account = |id: String, name| OrgAccount {
+            id,
+            name,
+            active: true,
+            management: management.clone(),
+        };
+        let mut accounts: Vec<OrgAccount> = members
+            .into_iter()
+            .map(|m| account(m.member_uin.to_string(), m.name))
+            .collect();
+        if let Some(id) = &management {
+            if !accounts.iter().any(|a| &a.id == id) {
+                accounts.push(account(id.clone(), None));
+            }
+        }
+        Ok(accounts)
+    }
+
+    fn member_role(&self, account: &str, role_name: Option<&str>) -> Result<String> {
+        let role = role_name.unwrap_or(ORG_ROLE);
+        Ok(format!("qcs::cam::uin/{account}:roleName/{role}"))
     }
 
     async fn list_users(&self) -> Result<Vec<UserRef>> {
@@ -968,12 +1026,14 @@ mod tests {
         let e = endpoints(None, None);
         assert_eq!(e.cam.as_str(), "https://cam.tencentcloudapi.com/");
         assert_eq!(e.sts.as_str(), "https://sts.tencentcloudapi.com/");
+        assert_eq!(e.org.as_str(), "https://organization.tencentcloudapi.com/");
         assert_eq!(e.region, DEFAULT_REGION);
         assert!(!e.region_given);
         let base = Url::parse("http://127.0.0.1:5000").unwrap();
         let e = endpoints(Some("ap-shanghai"), Some(&base));
         assert_eq!(e.cam, base);
         assert_eq!(e.sts, base);
+        assert_eq!(e.org, base);
         assert_eq!(e.region, "ap-shanghai");
         assert!(e.region_given);
         // The signed service never follows the host.
@@ -1280,5 +1340,89 @@ mod tests {
                 assert_eq!(record.last_used_precision, Some("date"));
             }
         }
+    }
+
+    /// Offset moves by what each page held until Total; the caller's own account, unlisted
+    /// here, is added as the management account; a page short of Total that holds nothing
+    /// stops the listing instead of looping.
+    #[tokio::test]
+    async fn members_are_paged_and_the_caller_is_the_management_account() {
+        let fake = wire::Fake::start(Arc::new(
+            |action: &str, body: &Value, _: usize| match action {
+                "GetCallerIdentity" => (None, wire::identity()),
+                "DescribeOrganizationMembers" => {
+                    let page = match body["Offset"].as_u64() {
+                        Some(0) => json!([{"MemberUin": 300000000001u64, "Name": "a"},
+                                          {"MemberUin": 300000000002u64, "Name": "b"}]),
+                        Some(2) => json!([{"MemberUin": "300000000003", "Name": null}]),
+                        _ => json!([]),
+                    };
+                    (None, json!({"Items": page, "Total": 3}))
+                }
+                _ => (None, wire::error("InvalidAction")),
+            },
+        ))
+        .await;
+        let provider = fake.provider(None);
+        let accounts = provider.organization_accounts().await.unwrap();
+        let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "300000000001",
+                "300000000002",
+                "300000000003",
+                "100000000001"
+            ]
+        );
+        assert!(accounts.iter().all(|a| a.active));
+        assert!(accounts
+            .iter()
+            .all(|a| a.management.as_deref() == Some("100000000001")));
+        let pages: Vec<(Value, String)> = fake
+            .seen()
+            .into_iter()
+            .filter(|s| s.action == "DescribeOrganizationMembers")
+            .map(|s| {
+                let auth = s.headers["authorization"].to_str().unwrap().to_string();
+                assert_eq!(s.headers["x-tc-version"], ORG_VERSION);
+                (s.body, auth)
+            })
+            .collect();
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0].0, json!({"Offset": 0, "Limit": ORG_PAGE_LIMIT}));
+        assert_eq!(pages[1].0, json!({"Offset": 2, "Limit": ORG_PAGE_LIMIT}));
+        assert!(
+            pages[0].1.contains("/organization/tc3_request"),
+            "{}",
+            pages[0].1
+        );
+        assert_eq!(
+            provider.member_role("300000000002", None).unwrap(),
+            "qcs::cam::uin/300000000002:roleName/OrganizationAccessControlRole"
+        );
+        assert_eq!(
+            provider
+                .member_role("300000000002", Some("Auditor"))
+                .unwrap(),
+            "qcs::cam::uin/300000000002:roleName/Auditor"
+        );
+
+        let short = wire::Fake::start(Arc::new(|action: &str, _: &Value, _: usize| match action {
+            "GetCallerIdentity" => (None, wire::identity()),
+            _ => (None, json!({"Items": [], "Total": 5})),
+        }))
+        .await;
+        let err = short
+            .provider(None)
+            .organization_accounts()
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert!(
+            err.message.contains("repeats a page marker"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -107,7 +107,15 @@ pub const TENCENT: Cloud = Cloud {
     bad_signature: "AuthFailure.SignatureFailure",
     inactive_key: "AuthFailure.SecretIdNotFound",
     bad_signature_text: "request id",
-    org: None,
+    // Owner uins: tencent::MEMBER_OWNER_UIN and SECOND_MEMBER_UIN; nothing unusable is listed.
+    org: Some(Org {
+        members: &["300000000001", "400000000001"],
+        skipped: &[],
+        user: ("400000000001", "erin"),
+        list_accounts: "DescribeOrganizationMembers",
+        assume: "AssumeRole",
+        list_calls: 2,
+    }),
     // The same action names and root label as AWS.
     ..AWS
 };

@@ -470,6 +470,14 @@ impl World {
         })
     }
 
+    /// Deletes role `role` of Tencent account `owner_uin` (AssumeRole is then refused).
+    pub fn tencent_remove_role(&self, owner_uin: u64, role: &str) {
+        self.with_state(|s| {
+            let a = s.tencent.account_mut(owner_uin).expect("Tencent account");
+            a.roles.retain(|r| r.name != role);
+        })
+    }
+
     /// Tencent answers only the day of this key's last use (LastSecretUsedDate null).
     pub fn tencent_day_only(&self, id: &str) {
         self.with_state(|s| s.tencent.find_key_mut(id).expect("key").last_used_day_only = true);
