@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -29,10 +28,10 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::{
-    family, is, key_status, prefix, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+    family, is, key_status, prefix, Client, CloudError, Dialect, Rpc, Rule, Unreadable, Unsigned,
 };
 use crate::signing::RequestParts;
 use crate::time::{parse_beijing, parse_beijing_date, parse_rfc3339};
@@ -43,7 +42,7 @@ use api::{Answer, CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub(crate) enum Service {
     Cam,
     Sts,
 }
@@ -128,82 +127,6 @@ impl TencentProvider {
             caller: OnceCell::new(),
             users: OnceCell::new(),
         }
-    }
-
-    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
-    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let keys = Credentials::of(&profile, options, Self::for_profile)?;
-        Ok(TencentProvider {
-            keys,
-            ..Self::new(profile, options.http.clone())
-        })
-    }
-
-    fn name(&self) -> &str {
-        self.client.name()
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        service: Service,
-        action: &str,
-        params: Value,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let keys = self.keys().await?;
-        self.call_with(&keys, service, action, params, idempotency)
-            .await
-    }
-
-    /// A call signed with `keys`, which spend their own rate budget.
-    async fn call_with<T: DeserializeOwned>(
-        &self,
-        keys: &SigningKeys,
-        service: Service,
-        action: &str,
-        params: Value,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let endpoint = match service {
-            Service::Cam => &self.endpoints.cam,
-            Service::Sts => &self.endpoints.sts,
-        };
-        let body = serde_json::to_vec(&params)
-            .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
-        let region = (service == Service::Sts || self.endpoints.region_given)
-            .then_some(self.endpoints.region.as_str());
-        let request = Unsigned {
-            method: Method::POST,
-            url: endpoint.clone(),
-            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
-            body,
-        };
-        let sign = |parts: RequestParts<'_>, time: DateTime<Utc>| {
-            let key = signer::SigningKey {
-                secret_id: &keys.id,
-                secret_key: keys.secret.expose(),
-                // Sent as X-TC-Token, not signed (the signer's business).
-                token: keys.token.as_ref().map(Secret::expose),
-                service: service.name(),
-            };
-            // Signed as `POST /` whatever path a base URL has, as the SDK does.
-            let parts = RequestParts {
-                path: "/",
-                query: "",
-                ..parts
-            };
-            let (added, _) = signer::sign(&key, &parts, time.timestamp());
-            let mut all = vec![
-                ("X-TC-Action".to_string(), action.to_string()),
-                ("X-TC-Version".to_string(), service.version().to_string()),
-            ];
-            all.extend(region.map(|r| ("X-TC-Region".to_string(), r.to_string())));
-            all.extend(added);
-            all
-        };
-        self.client
-            .send_as::<Tencent, T>(&keys.id, action, idempotency, request, sign)
-            .await
     }
 
     /// An idempotent CAM call.
@@ -355,6 +278,42 @@ impl TencentProvider {
         }
     }
 
+    /// STS AssumeRole signed with `with` (the source's credentials), at the role profile's
+    /// STS endpoint and region.
+    async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let mut params = json!({
+            "RoleArn": role.role_arn,
+            "RoleSessionName": assumed::session_name(role),
+        });
+        if let Some(duration) = role.duration_seconds {
+            params["DurationSeconds"] = json!(duration);
+        }
+        if let Some(external_id) = &role.external_id {
+            params["ExternalId"] = json!(external_id);
+        }
+        let answer: api::AssumeRoleResponse = self
+            .call_with(
+                with,
+                Service::Sts,
+                "AssumeRole",
+                params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let expires = DateTime::from_timestamp(answer.expired_time, 0).ok_or_else(|| {
+            self.client.blame(Error::bad_response(
+                "AssumeRole: unreadable answer: ExpiredTime is not a time",
+            ))
+        })?;
+        let credentials = answer.credentials;
+        Ok(SigningKeys::temporary(
+            credentials.tmp_secret_id,
+            credentials.tmp_secret_key,
+            credentials.token,
+            expires,
+        ))
+    }
+
     async fn last_used_batch(&self, ids: Vec<String>) -> Result<HashMap<String, LastUsed>> {
         let answer: api::GetSecurityLastUsedResponse = self
             .cam("GetSecurityLastUsed", json!({ "SecretIdList": ids }))
@@ -495,51 +454,62 @@ pub fn identity_from(
     }
 }
 
-impl Assume for TencentProvider {
-    fn credentials(&self) -> &Credentials<Self> {
-        &self.keys
+provider_glue!(TencentProvider, assume_role);
+
+impl Rpc<Value> for TencentProvider {
+    type Service = Service;
+    type Dialect = Tencent;
+
+    fn client(&self) -> &Client {
+        &self.client
     }
 
-    /// STS AssumeRole signed with `with` (the source's credentials), at the role profile's STS
-    /// endpoint and region.
-    fn assume<'a>(
-        &'a self,
-        role: &'a Role,
-        with: &'a SigningKeys,
-    ) -> BoxFuture<'a, Result<SigningKeys>> {
-        Box::pin(async move {
-            let mut params = json!({
-                "RoleArn": role.role_arn,
-                "RoleSessionName": assumed::session_name(role),
-            });
-            if let Some(duration) = role.duration_seconds {
-                params["DurationSeconds"] = json!(duration);
-            }
-            if let Some(external_id) = &role.external_id {
-                params["ExternalId"] = json!(external_id);
-            }
-            let answer: api::AssumeRoleResponse = self
-                .call_with(
-                    with,
-                    Service::Sts,
-                    "AssumeRole",
-                    params,
-                    Idempotency::Idempotent,
-                )
-                .await?;
-            let expires = DateTime::from_timestamp(answer.expired_time, 0).ok_or_else(|| {
-                self.client.blame(Error::bad_response(
-                    "AssumeRole: unreadable answer: ExpiredTime is not a time",
-                ))
-            })?;
-            let credentials = answer.credentials;
-            Ok(SigningKeys::temporary(
-                credentials.tmp_secret_id,
-                credentials.tmp_secret_key,
-                credentials.token,
-                expires,
-            ))
+    fn request(&self, service: Service, action: &str, params: Value) -> Result<Unsigned> {
+        let endpoint = match service {
+            Service::Cam => &self.endpoints.cam,
+            Service::Sts => &self.endpoints.sts,
+        };
+        let body = serde_json::to_vec(&params)
+            .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
+        Ok(Unsigned {
+            method: Method::POST,
+            url: endpoint.clone(),
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body,
         })
+    }
+
+    fn sign(
+        &self,
+        keys: &SigningKeys,
+        service: Service,
+        action: &str,
+        parts: RequestParts<'_>,
+        time: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
+        let key = signer::SigningKey {
+            secret_id: &keys.id,
+            secret_key: keys.secret.expose(),
+            // Sent as X-TC-Token, not signed (the signer's business).
+            token: keys.token.as_ref().map(Secret::expose),
+            service: service.name(),
+        };
+        // Signed as `POST /` whatever path a base URL has, as the SDK does.
+        let parts = RequestParts {
+            path: "/",
+            query: "",
+            ..parts
+        };
+        let (added, _) = signer::sign(&key, &parts, time.timestamp());
+        let region = (service == Service::Sts || self.endpoints.region_given)
+            .then_some(self.endpoints.region.as_str());
+        let mut all = vec![
+            ("X-TC-Action".to_string(), action.to_string()),
+            ("X-TC-Version".to_string(), service.version().to_string()),
+        ];
+        all.extend(region.map(|r| ("X-TC-Region".to_string(), r.to_string())));
+        all.extend(added);
+        all
     }
 }
 
