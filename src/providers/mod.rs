@@ -40,6 +40,23 @@ macro_rules! provider_glue {
     };
 }
 
+/// Wire answer types, read with serde and shown with `Debug` (a secret in them is a
+/// [`crate::model::Secret`]); field names as the cloud spells them: PascalCase unless the
+/// block begins with `snake_case;`.
+macro_rules! wire {
+    (snake_case; $($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* })*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        pub struct $name { $($body)* }
+    )*};
+    ($($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* })*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub struct $name { $($body)* }
+    )*};
+}
+
 pub mod alibaba;
 pub mod assumed;
 pub mod aws;
@@ -59,7 +76,7 @@ use url::Url;
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
-use crate::model::{KeyStatus, ProviderKind, UserRef};
+use crate::model::{Identity, KeyStatus, ProviderKind, UserRef};
 use crate::provider::{resolve, AccessKeyProvider, ProviderOptions, ResolvedProfile};
 use crate::providers::assumed::{Assume, SigningKeys};
 use crate::signing::RequestParts;
@@ -405,6 +422,23 @@ pub(crate) trait Rpc<P: Send>: Assume {
         let keys = self.keys().await?;
         self.call_with(&keys, service, action, params, idempotency)
             .await
+    }
+
+    /// STS GetCallerIdentity, as `read` makes it an identity (of the answer, the profile's name
+    /// and the key id), signed with the keys of now: a role profile's identity is the assumed
+    /// role's, with its temporary key id.
+    async fn caller_identity<A: DeserializeOwned>(
+        &self,
+        service: Self::Service,
+        params: P,
+        read: impl FnOnce(A, &str, &str) -> Identity + Send,
+    ) -> Result<Identity> {
+        let keys = self.keys().await?;
+        let action = "GetCallerIdentity";
+        let answer = self
+            .call_with(&keys, service, action, params, Idempotency::Idempotent)
+            .await?;
+        Ok(read(answer, self.client().name(), &keys.id))
     }
 
     /// A call signed with `keys`, spending their own rate budget.

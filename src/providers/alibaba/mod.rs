@@ -194,20 +194,7 @@ impl AlibabaProvider {
 
     async fn identity(&self) -> Result<&Identity> {
         self.identity
-            .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        &[],
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
-                Ok(identity_from(answer, self.name(), &keys.id))
-            })
+            .get_or_try_init(|| self.caller_identity(Service::Sts, &[], identity_from))
             .await
     }
 

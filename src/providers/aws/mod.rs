@@ -285,21 +285,11 @@ impl AwsProvider {
     }
 
     async fn identity(&self) -> Result<&Identity> {
+        let read = |answer: api::GetCallerIdentityResponse, profile: &str, key: &str| {
+            identity_from(answer.result, profile, key)
+        };
         self.identity
-            .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer: api::GetCallerIdentityResponse = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        &[],
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
-                Ok(identity_from(answer.result, self.name(), &keys.id))
-            })
+            .get_or_try_init(|| self.caller_identity(Service::Sts, &[], read))
             .await
     }
 

@@ -29,7 +29,7 @@ use crate::model::{
     UserRef, ROOT_USER,
 };
 use crate::provider::{AccessKeyProvider, ResolvedProfile};
-use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
+use crate::providers::assumed::{self, Credentials, SigningKeys};
 use crate::providers::{
     family, is, key_status, prefix, Client, CloudError, Dialect, Rpc, Rule, Unreadable, Unsigned,
 };
@@ -138,18 +138,9 @@ impl TencentProvider {
     async fn caller(&self) -> Result<&Caller> {
         self.caller
             .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer: api::GetCallerIdentityResponse = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        json!({}),
-                        Idempotency::Idempotent,
-                    )
+                let mut identity = self
+                    .caller_identity(Service::Sts, json!({}), identity_from)
                     .await?;
-                let mut identity = identity_from(answer, self.name(), &keys.id);
                 let uin = match identity.identity_type {
                     // A role holds no uin (PrincipalId is the uin that assumed it).
                     IdentityType::Role => None,
@@ -374,10 +365,7 @@ pub fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
     if let Some(at) = exact {
         return LastUsed {
             at: Some(at),
-            service: None,
-            region: None,
-            date_only: false,
-            as_of: None,
+            ..LastUsed::default()
         };
     }
     let day = row
@@ -389,10 +377,8 @@ pub fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
         .and_then(parse_beijing_date);
     LastUsed {
         at: day,
-        service: None,
-        region: None,
         date_only: day.is_some(),
-        as_of: None,
+        ..LastUsed::default()
     }
 }
 
