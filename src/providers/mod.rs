@@ -1,6 +1,62 @@
 //! The machinery every cloud shares: the factory, one way to sign and send a call and read
 //! its answer, the error classification table, paging and the root-user label.
 
+/// What every provider says alike, given a struct with `client` and `keys` fields, a `new`
+/// (`?` after the name when it returns a `Result`) and an inherent AssumeRole `$assume`:
+/// `for_profile`, `name` and its [`assumed::Assume`].
+macro_rules! provider_glue {
+    ($provider:ident, $assume:ident $(, $fallible:tt)?) => {
+        impl $provider {
+            /// The provider of a profile; a role profile's holds its source's provider, down
+            /// the chain.
+            pub fn for_profile(
+                profile: $crate::provider::ResolvedProfile,
+                options: &$crate::provider::ProviderOptions,
+            ) -> $crate::error::Result<Self> {
+                let keys = $crate::providers::assumed::Credentials::of(&profile, options, Self::for_profile)?;
+                let mut provider = Self::new(profile, options.http.clone())$($fallible)?;
+                provider.keys = keys;
+                Ok(provider)
+            }
+
+            fn name(&self) -> &str {
+                self.client.name()
+            }
+        }
+
+        impl $crate::providers::assumed::Assume for $provider {
+            fn credentials(&self) -> &$crate::providers::assumed::Credentials<Self> {
+                &self.keys
+            }
+
+            fn assume<'a>(
+                &'a self,
+                role: &'a $crate::config::Role,
+                with: &'a $crate::providers::assumed::SigningKeys,
+            ) -> futures::future::BoxFuture<'a, $crate::error::Result<$crate::providers::assumed::SigningKeys>> {
+                Box::pin(self.$assume(role, with))
+            }
+        }
+    };
+}
+
+/// Wire answer types, read with serde and shown with `Debug` (a secret in them is a
+/// [`crate::model::Secret`]); field names as the cloud spells them: PascalCase unless the
+/// block begins with `snake_case;`.
+macro_rules! wire {
+    (snake_case; $($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* })*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        pub struct $name { $($body)* }
+    )*};
+    ($($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* })*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub struct $name { $($body)* }
+    )*};
+}
+
 pub mod alibaba;
 pub mod assumed;
 pub mod aws;
@@ -20,8 +76,9 @@ use url::Url;
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{host_header, Failure, HttpClient, Idempotency, Request, Response, Retry};
-use crate::model::{KeyStatus, ProviderKind, UserRef};
+use crate::model::{Identity, KeyStatus, ProviderKind, UserRef};
 use crate::provider::{resolve, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::providers::assumed::{Assume, SigningKeys};
 use crate::signing::RequestParts;
 
 /// Builds the provider for a profile.
@@ -330,6 +387,74 @@ impl Client {
             },
             other => Ok(other),
         }
+    }
+}
+
+/// The calls of a cloud where each is (service, action, parameters): AWS's, Alibaba Cloud's
+/// and Tencent Cloud's. The provider says how one is built and signed; how it is sent, with
+/// the keys of now or given ones, is the same for each.
+/// `P` is what a call's parameters are (a type parameter, not an associated type, so that
+/// borrowed parameters need no generic associated type).
+pub(crate) trait Rpc<P: Send>: Assume {
+    type Service: Copy + Send + Sync;
+    type Dialect: Dialect;
+    fn client(&self) -> &Client;
+    /// The request of one call before signing.
+    fn request(&self, service: Self::Service, action: &str, params: P) -> Result<Unsigned>;
+    /// The headers an attempt at `time` adds, signed with `keys`.
+    fn sign(
+        &self,
+        keys: &SigningKeys,
+        service: Self::Service,
+        action: &str,
+        parts: RequestParts<'_>,
+        time: DateTime<Utc>,
+    ) -> Vec<(String, String)>;
+
+    /// A call signed with the provider's keys of now (a role's are assumed as needed).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        service: Self::Service,
+        action: &str,
+        params: P,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let keys = self.keys().await?;
+        self.call_with(&keys, service, action, params, idempotency)
+            .await
+    }
+
+    /// STS GetCallerIdentity, as `read` makes it an identity (of the answer, the profile's name
+    /// and the key id), signed with the keys of now: a role profile's identity is the assumed
+    /// role's, with its temporary key id.
+    async fn caller_identity<A: DeserializeOwned>(
+        &self,
+        service: Self::Service,
+        params: P,
+        read: impl FnOnce(A, &str, &str) -> Identity + Send,
+    ) -> Result<Identity> {
+        let keys = self.keys().await?;
+        let action = "GetCallerIdentity";
+        let answer = self
+            .call_with(&keys, service, action, params, Idempotency::Idempotent)
+            .await?;
+        Ok(read(answer, self.client().name(), &keys.id))
+    }
+
+    /// A call signed with `keys`, spending their own rate budget.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        keys: &SigningKeys,
+        service: Self::Service,
+        action: &str,
+        params: P,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let request = self.request(service, action, params)?;
+        let sign = |parts: RequestParts<'_>, time| self.sign(keys, service, action, parts, time);
+        self.client()
+            .send_as::<Self::Dialect, T>(&keys.id, action, idempotency, request, sign)
+            .await
     }
 }
 

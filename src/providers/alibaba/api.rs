@@ -58,41 +58,37 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     })
 }
 
-/// STS AssumeRole: `Credentials` (the assumed user is not needed).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AssumeRoleResponse {
-    pub credentials: TemporaryCredentials,
-}
+wire! {
+    /// STS AssumeRole: `Credentials` (the assumed user is not needed).
+    pub struct AssumeRoleResponse {
+        pub credentials: TemporaryCredentials,
+    }
 
-/// Temporary credentials (`STS.` key id); `Debug` shows neither the secret nor the token.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TemporaryCredentials {
-    pub access_key_id: String,
-    #[serde(deserialize_with = "secret")]
-    pub access_key_secret: crate::model::Secret,
-    #[serde(deserialize_with = "secret")]
-    pub security_token: crate::model::Secret,
-    pub expiration: String,
+    /// Temporary credentials (`STS.` key id); `Debug` shows neither the secret nor the token.
+    pub struct TemporaryCredentials {
+        pub access_key_id: String,
+        #[serde(deserialize_with = "secret")]
+        pub access_key_secret: crate::model::Secret,
+        #[serde(deserialize_with = "secret")]
+        pub security_token: crate::model::Secret,
+        pub expiration: String,
+    }
 }
 
 fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<crate::model::Secret, D::Error> {
     String::deserialize(d).map(crate::model::Secret::new)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AccessKey {
-    pub access_key_id: String,
-    pub status: Option<String>,
-    pub create_date: Option<String>,
-}
+wire! {
+    pub struct AccessKey {
+        pub access_key_id: String,
+        pub status: Option<String>,
+        pub create_date: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListAccessKeysResponse {
-    pub access_keys: Option<Value>,
+    pub struct ListAccessKeysResponse {
+        pub access_keys: Option<Value>,
+    }
 }
 
 impl ListAccessKeysResponse {
@@ -101,22 +97,20 @@ impl ListAccessKeysResponse {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct User {
-    pub user_name: String,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub user_id: Option<String>,
-    pub display_name: Option<String>,
-}
+wire! {
+    pub struct User {
+        pub user_name: String,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub user_id: Option<String>,
+        pub display_name: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListUsersResponse {
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub is_truncated: bool,
-    pub marker: Option<String>,
-    pub users: Option<Value>,
+    pub struct ListUsersResponse {
+        #[serde(default, deserialize_with = "lenient_bool")]
+        pub is_truncated: bool,
+        pub marker: Option<String>,
+        pub users: Option<Value>,
+    }
 }
 
 impl ListUsersResponse {
@@ -141,55 +135,49 @@ pub struct CreatedAccessKey {
     pub create_date: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetAccessKeyLastUsedResponse {
-    pub access_key_last_used: Option<AccessKeyLastUsed>,
-}
+wire! {
+    pub struct GetAccessKeyLastUsedResponse {
+        pub access_key_last_used: Option<AccessKeyLastUsed>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AccessKeyLastUsed {
-    /// Absent, `null` or `""` for a key never used.
-    pub last_used_date: Option<String>,
-}
+    pub struct AccessKeyLastUsed {
+        /// Absent, `null` or `""` for a key never used.
+        pub last_used_date: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCallerIdentityResponse {
-    /// `Account`, `RAMUser` or `AssumedRoleUser`.
-    pub identity_type: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub account_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub principal_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub role_id: Option<String>,
-    pub arn: Option<String>,
+    pub struct GetCallerIdentityResponse {
+        /// `Account`, `RAMUser` or `AssumedRoleUser`.
+        pub identity_type: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub account_id: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub principal_id: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub user_id: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub role_id: Option<String>,
+        pub arn: Option<String>,
+    }
 }
 
 /// IMS, the newer identity API beside RAM: only its credential report is used here.
 pub const IMS_VERSION: &str = "2019-08-15";
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GenerateCredentialReportResponse {
-    /// `STARTED`, `INPROGRESS` or `COMPLETED` (IMS API reference, GenerateCredentialReport).
-    pub state: Option<String>,
-}
+wire! {
+    pub struct GenerateCredentialReportResponse {
+        /// `STARTED`, `INPROGRESS` or `COMPLETED` (IMS API reference, GenerateCredentialReport).
+        pub state: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCredentialReportResponse {
-    /// Base64 of (a page of) the CSV.
-    pub content: Option<String>,
-    pub generated_time: Option<String>,
-    /// Documented as a string (`"true"`); a JSON bool is accepted too.
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub is_truncated: bool,
-    pub next_token: Option<String>,
+    pub struct GetCredentialReportResponse {
+        /// Base64 of (a page of) the CSV.
+        pub content: Option<String>,
+        pub generated_time: Option<String>,
+        /// Documented as a string (`"true"`); a JSON bool is accepted too.
+        #[serde(default, deserialize_with = "lenient_bool")]
+        pub is_truncated: bool,
+        pub next_token: Option<String>,
+    }
 }
 
 /// The key slots of a credential report row, in the order the CSV gives them: two for the

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
@@ -23,10 +22,12 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
     UserRef,
 };
-use crate::provider::{is_region_name, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
-use crate::providers::{family, key_status, paginate, Client, CloudError, Dialect, Rule, Unsigned};
+use crate::providers::{
+    family, key_status, paginate, Client, CloudError, Dialect, Rpc, Rule, Unsigned,
+};
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
@@ -43,7 +44,7 @@ const PAGE_SIZE: &str = "100";
 const REPORT_PAGE_SIZE: u32 = 3501;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub(crate) enum Service {
     Ram,
     Sts,
     Ims,
@@ -111,14 +112,6 @@ impl AlibabaProvider {
         })
     }
 
-    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
-    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let keys = Credentials::of(&profile, options, Self::for_profile)?;
-        let mut provider = Self::new(profile, options.http.clone())?;
-        provider.keys = keys;
-        Ok(provider)
-    }
-
     /// STS AssumeRole signed with `with` (the source's credentials). The cloud refuses it to
     /// an account's own (root) key: only RAM users and roles may assume roles.
     async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
@@ -142,10 +135,6 @@ impl AlibabaProvider {
             credentials.security_token,
             expires,
         ))
-    }
-
-    fn name(&self) -> &str {
-        self.client.name()
     }
 
     /// An idempotent call.
@@ -203,66 +192,9 @@ impl AlibabaProvider {
         })
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        service: Service,
-        action: &str,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let keys = self.keys().await?;
-        self.call_with(&keys, service, action, params, idempotency)
-            .await
-    }
-
-    /// A call signed with `keys`, spending their own rate budget.
-    async fn call_with<T: DeserializeOwned>(
-        &self,
-        keys: &SigningKeys,
-        service: Service,
-        action: &str,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let (endpoint, version) = match service {
-            Service::Ram => (&self.endpoints.ram, RAM_VERSION),
-            Service::Sts => (&self.endpoints.sts, STS_VERSION),
-            Service::Ims => (&self.endpoints.ims, IMS_VERSION),
-        };
-        let query = params
-            .iter()
-            .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let mut url = endpoint.clone();
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let sign = |parts: RequestParts<'_>, time| {
-            // A fresh nonce for every attempt: the service refuses one it has seen.
-            let nonce = uuid::Uuid::new_v4().simple().to_string();
-            sign(keys, parts, time, &nonce)
-        };
-        let request = unsigned(url, action, version);
-        self.client
-            .send_as::<Alibaba, T>(&keys.id, action, idempotency, request, sign)
-            .await
-    }
-
     async fn identity(&self) -> Result<&Identity> {
         self.identity
-            .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        &[],
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
-                Ok(identity_from(answer, self.name(), &keys.id))
-            })
+            .get_or_try_init(|| self.caller_identity(Service::Sts, &[], identity_from))
             .await
     }
 
@@ -497,17 +429,43 @@ impl Dialect for Alibaba {
     }
 }
 
-impl Assume for AlibabaProvider {
-    fn credentials(&self) -> &Credentials<Self> {
-        &self.keys
+provider_glue!(AlibabaProvider, assume_role, ?);
+
+impl Rpc<&[(&str, &str)]> for AlibabaProvider {
+    type Service = Service;
+    type Dialect = Alibaba;
+
+    fn client(&self) -> &Client {
+        &self.client
     }
 
-    fn assume<'a>(
-        &'a self,
-        role: &'a Role,
-        with: &'a SigningKeys,
-    ) -> BoxFuture<'a, Result<SigningKeys>> {
-        Box::pin(self.assume_role(role, with))
+    fn request(&self, service: Service, action: &str, params: &[(&str, &str)]) -> Result<Unsigned> {
+        let (endpoint, version) = match service {
+            Service::Ram => (&self.endpoints.ram, RAM_VERSION),
+            Service::Sts => (&self.endpoints.sts, STS_VERSION),
+            Service::Ims => (&self.endpoints.ims, IMS_VERSION),
+        };
+        let query = params
+            .iter()
+            .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut url = endpoint.clone();
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        Ok(unsigned(url, action, version))
+    }
+
+    fn sign(
+        &self,
+        keys: &SigningKeys,
+        _service: Service,
+        _action: &str,
+        parts: RequestParts<'_>,
+        time: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
+        // A fresh nonce for every attempt: the service refuses one it has seen.
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        sign(keys, parts, time, &nonce)
     }
 }
 

@@ -43,40 +43,34 @@ answers! {
     GetCredentialReportResponse("GetCredentialReportResult", GetCredentialReportResult),
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AccessKeyMetadata {
-    pub user_name: Option<String>,
-    pub access_key_id: String,
-    pub status: String,
-    pub create_date: Option<String>,
-}
+wire! {
+    pub struct AccessKeyMetadata {
+        pub user_name: Option<String>,
+        pub access_key_id: String,
+        pub status: String,
+        pub create_date: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListAccessKeysResult {
-    #[serde(default)]
-    pub access_key_metadata: Members<AccessKeyMetadata>,
-    #[serde(default)]
-    pub is_truncated: bool,
-    pub marker: Option<String>,
-}
+    pub struct ListAccessKeysResult {
+        #[serde(default)]
+        pub access_key_metadata: Members<AccessKeyMetadata>,
+        #[serde(default)]
+        pub is_truncated: bool,
+        pub marker: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListUsersResult {
-    #[serde(default)]
-    pub users: Members<User>,
-    #[serde(default)]
-    pub is_truncated: bool,
-    pub marker: Option<String>,
-}
+    pub struct ListUsersResult {
+        #[serde(default)]
+        pub users: Members<User>,
+        #[serde(default)]
+        pub is_truncated: bool,
+        pub marker: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct User {
-    pub user_name: String,
-    pub user_id: Option<String>,
+    pub struct User {
+        pub user_name: String,
+        pub user_id: Option<String>,
+    }
 }
 
 #[derive(Deserialize)]
@@ -102,66 +96,54 @@ pub struct CreatedAccessKey {
     pub create_date: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetAccessKeyLastUsedResult {
-    pub user_name: Option<String>,
-    pub access_key_last_used: Option<AccessKeyLastUsed>,
-}
+wire! {
+    pub struct GetAccessKeyLastUsedResult {
+        pub user_name: Option<String>,
+        pub access_key_last_used: Option<AccessKeyLastUsed>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AccessKeyLastUsed {
-    pub last_used_date: Option<String>,
-    pub service_name: Option<String>,
-    pub region: Option<String>,
-}
+    pub struct AccessKeyLastUsed {
+        pub last_used_date: Option<String>,
+        pub service_name: Option<String>,
+        pub region: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCallerIdentityResult {
-    pub user_id: Option<String>,
-    pub account: Option<String>,
-    pub arn: Option<String>,
-}
+    pub struct GetCallerIdentityResult {
+        pub user_id: Option<String>,
+        pub account: Option<String>,
+        pub arn: Option<String>,
+    }
 
-/// STS AssumeRole: `AssumeRoleResult/Credentials` (the assumed user is not needed).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AssumeRoleResult {
-    pub credentials: TemporaryCredentials,
-}
+    /// STS AssumeRole: `AssumeRoleResult/Credentials` (the assumed user is not needed).
+    pub struct AssumeRoleResult {
+        pub credentials: TemporaryCredentials,
+    }
 
-/// Temporary credentials; `Debug` shows neither the secret nor the token.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TemporaryCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: crate::model::Secret,
-    pub session_token: crate::model::Secret,
-    pub expiration: String,
-}
+    /// Temporary credentials; `Debug` shows neither the secret nor the token.
+    pub struct TemporaryCredentials {
+        pub access_key_id: String,
+        pub secret_access_key: crate::model::Secret,
+        pub session_token: crate::model::Secret,
+        pub expiration: String,
+    }
 
-/// Organizations ListAccounts (JSON 1.1): one page.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListAccountsResponse {
-    #[serde(default)]
-    pub accounts: Vec<OrgAccountWire>,
-    pub next_token: Option<String>,
-}
+    /// Organizations ListAccounts (JSON 1.1): one page.
+    pub struct ListAccountsResponse {
+        #[serde(default)]
+        pub accounts: Vec<OrgAccountWire>,
+        pub next_token: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct OrgAccountWire {
-    pub id: String,
-    /// `arn:aws:organizations::<management account>:account/o-…/<id>`
-    pub arn: Option<String>,
-    pub name: Option<String>,
-    /// `ACTIVE|SUSPENDED|PENDING_CLOSURE` (to be retired in favour of `State`).
-    pub status: Option<String>,
-    /// `PENDING_ACTIVATION|ACTIVE|SUSPENDED|PENDING_CLOSURE|CLOSED`
-    pub state: Option<String>,
+    pub struct OrgAccountWire {
+        pub id: String,
+        /// `arn:aws:organizations::<management account>:account/o-…/<id>`
+        pub arn: Option<String>,
+        pub name: Option<String>,
+        /// `ACTIVE|SUSPENDED|PENDING_CLOSURE` (to be retired in favour of `State`).
+        pub status: Option<String>,
+        /// `PENDING_ACTIVATION|ACTIVE|SUSPENDED|PENDING_CLOSURE|CLOSED`
+        pub state: Option<String>,
+    }
 }
 
 /// A JSON 1.1 error: `{"__type": "[namespace#]Code", "Message": "…"}`.
@@ -174,25 +156,21 @@ pub struct JsonError {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetAccessKeyInfoResult {
-    pub account: Option<String>,
-}
+wire! {
+    pub struct GetAccessKeyInfoResult {
+        pub account: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GenerateCredentialReportResult {
-    /// `STARTED`, `INPROGRESS` or `COMPLETE`.
-    pub state: Option<String>,
-}
+    pub struct GenerateCredentialReportResult {
+        /// `STARTED`, `INPROGRESS` or `COMPLETE`.
+        pub state: Option<String>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCredentialReportResult {
-    /// Base64 of the CSV.
-    pub content: Option<String>,
-    pub generated_time: Option<String>,
+    pub struct GetCredentialReportResult {
+        /// Base64 of the CSV.
+        pub content: Option<String>,
+        pub generated_time: Option<String>,
+    }
 }
 
 /// The credential report's CSV (IAM User Guide, "Getting credential reports"): one row per

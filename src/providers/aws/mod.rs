@@ -6,7 +6,7 @@ pub mod signer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
@@ -19,11 +19,11 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
     ProviderKind, Secret, UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::report::{self, wait_until_generated, CredentialReport, ReportCell};
 use crate::providers::{
-    is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
+    is, key_status, paginate, when, Client, CloudError, Dialect, Rpc, Rule, Unreadable, Unsigned,
 };
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
@@ -31,7 +31,7 @@ use crate::time::parse_rfc3339;
 use api::{IAM_VERSION, STS_VERSION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub(crate) enum Service {
     Iam,
     Sts,
 }
@@ -211,15 +211,6 @@ impl AwsProvider {
         }
     }
 
-    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
-    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let keys = Credentials::of(&profile, options, Self::for_profile)?;
-        Ok(AwsProvider {
-            keys,
-            ..Self::new(profile, options.http.clone())
-        })
-    }
-
     /// MaxItems of list calls: IAM's most (1000) unless `--page-size` says otherwise.
     fn max_items(&self) -> String {
         self.client.profile.page_size.unwrap_or(1000).to_string()
@@ -248,64 +239,9 @@ impl AwsProvider {
         })
     }
 
-    fn name(&self) -> &str {
-        self.client.name()
-    }
-
     /// An idempotent IAM call.
     async fn iam<T: DeserializeOwned>(&self, action: &str, params: &[(&str, &str)]) -> Result<T> {
         self.call(Service::Iam, action, params, Idempotency::Idempotent)
-            .await
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        service: Service,
-        action: &str,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let keys = self.keys().await?;
-        self.call_with(&keys, service, action, params, idempotency)
-            .await
-    }
-
-    async fn call_with<T: DeserializeOwned>(
-        &self,
-        keys: &SigningKeys,
-        service: Service,
-        action: &str,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let (endpoint, region, version, service_name) = match service {
-            Service::Iam => (
-                &self.endpoints.iam,
-                &self.endpoints.iam_region,
-                IAM_VERSION,
-                "iam",
-            ),
-            Service::Sts => (
-                &self.endpoints.sts,
-                &self.endpoints.sts_region,
-                STS_VERSION,
-                "sts",
-            ),
-        };
-        let mut body = format!("Action={action}&Version={version}");
-        for (name, value) in params {
-            body.push_str(&format!("&{name}={}", percent_encode(value)));
-        }
-        let request = Unsigned {
-            method: Method::POST,
-            url: endpoint.clone(),
-            headers: vec![(
-                "Content-Type".to_string(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            )],
-            body: body.into_bytes(),
-        };
-        self.send::<Aws, T>(keys, (region, service_name), action, idempotency, request)
             .await
     }
 
@@ -318,37 +254,42 @@ impl AwsProvider {
         idempotency: Idempotency,
         request: Unsigned,
     ) -> Result<T> {
-        let sign = |parts: RequestParts<'_>, time| {
-            let key = signer::SigningKey {
-                access_key_id: &keys.id,
-                secret_access_key: keys.secret.expose(),
-                session_token: keys.token.as_ref().map(Secret::expose),
-                region,
-                service,
-            };
-            signer::sign(&key, &parts, time).0
-        };
+        let sign = |parts: RequestParts<'_>, time| sign(keys, (region, service), parts, time);
         self.client
             .send_as::<D, T>(&keys.id, action, idempotency, request, sign)
             .await
     }
 
+    /// STS AssumeRole signed with `with` (the source's credentials).
+    async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let params = assumed::params(role);
+        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let answer: api::AssumeRoleResponse = self
+            .call_with(
+                with,
+                Service::Sts,
+                "AssumeRole",
+                &params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let credentials = answer.result.credentials;
+        let expires =
+            assumed::expires_at(&credentials.expiration).map_err(|err| self.client.blame(err))?;
+        Ok(SigningKeys::temporary(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.session_token,
+            expires,
+        ))
+    }
+
     async fn identity(&self) -> Result<&Identity> {
+        let read = |answer: api::GetCallerIdentityResponse, profile: &str, key: &str| {
+            identity_from(answer.result, profile, key)
+        };
         self.identity
-            .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer: api::GetCallerIdentityResponse = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        &[],
-                        Idempotency::Idempotent,
-                    )
-                    .await?;
-                Ok(identity_from(answer.result, self.name(), &keys.id))
-            })
+            .get_or_try_init(|| self.caller_identity(Service::Sts, &[], read))
             .await
     }
 
@@ -474,40 +415,68 @@ pub fn org_account_from(wire: api::OrgAccountWire) -> OrgAccount {
     }
 }
 
-impl Assume for AwsProvider {
-    fn credentials(&self) -> &Credentials<Self> {
-        &self.keys
+provider_glue!(AwsProvider, assume_role);
+
+impl Rpc<&[(&str, &str)]> for AwsProvider {
+    type Service = Service;
+    type Dialect = Aws;
+
+    fn client(&self) -> &Client {
+        &self.client
     }
 
-    /// STS AssumeRole signed with `with` (the source's credentials).
-    fn assume<'a>(
-        &'a self,
-        role: &'a Role,
-        with: &'a SigningKeys,
-    ) -> BoxFuture<'a, Result<SigningKeys>> {
-        Box::pin(async move {
-            let params = assumed::params(role);
-            let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            let answer: api::AssumeRoleResponse = self
-                .call_with(
-                    with,
-                    Service::Sts,
-                    "AssumeRole",
-                    &params,
-                    Idempotency::Idempotent,
-                )
-                .await?;
-            let credentials = answer.result.credentials;
-            let expires = assumed::expires_at(&credentials.expiration)
-                .map_err(|err| self.client.blame(err))?;
-            Ok(SigningKeys::temporary(
-                credentials.access_key_id,
-                credentials.secret_access_key,
-                credentials.session_token,
-                expires,
-            ))
+    /// The query protocol: a form-encoded POST of `Action`, `Version` and the parameters.
+    fn request(&self, service: Service, action: &str, params: &[(&str, &str)]) -> Result<Unsigned> {
+        let (endpoint, version) = match service {
+            Service::Iam => (&self.endpoints.iam, IAM_VERSION),
+            Service::Sts => (&self.endpoints.sts, STS_VERSION),
+        };
+        let mut body = format!("Action={action}&Version={version}");
+        for (name, value) in params {
+            body.push_str(&format!("&{name}={}", percent_encode(value)));
+        }
+        Ok(Unsigned {
+            method: Method::POST,
+            url: endpoint.clone(),
+            headers: vec![(
+                "Content-Type".to_string(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+            )],
+            body: body.into_bytes(),
         })
     }
+
+    fn sign(
+        &self,
+        keys: &SigningKeys,
+        service: Service,
+        _action: &str,
+        parts: RequestParts<'_>,
+        time: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
+        let scope = match service {
+            Service::Iam => (self.endpoints.iam_region.as_str(), "iam"),
+            Service::Sts => (self.endpoints.sts_region.as_str(), "sts"),
+        };
+        sign(keys, scope, parts, time)
+    }
+}
+
+/// The headers SigV4 adds, signed with `keys` for (signing region, service).
+fn sign(
+    keys: &SigningKeys,
+    (region, service): (&str, &str),
+    parts: RequestParts<'_>,
+    time: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    let key = signer::SigningKey {
+        access_key_id: &keys.id,
+        secret_access_key: keys.secret.expose(),
+        session_token: keys.token.as_ref().map(Secret::expose),
+        region,
+        service,
+    };
+    signer::sign(&key, &parts, time).0
 }
 
 pub fn record_from(

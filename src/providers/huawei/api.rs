@@ -27,45 +27,44 @@ pub struct User {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListUsersResponse {
-    #[serde(default)]
-    pub users: Vec<User>,
-    #[serde(default)]
-    pub page_info: Option<PageInfo>,
-}
+wire! {
+    snake_case;
 
-/// One key as ListAccessKeysV5 and UpdateAccessKeyV5 return it.
-#[derive(Debug, Deserialize)]
-pub struct AccessKeyMetadata {
-    pub user_id: Option<String>,
-    pub access_key_id: String,
-    pub created_at: Option<String>,
-    pub status: String,
-}
+    pub struct ListUsersResponse {
+        #[serde(default)]
+        pub users: Vec<User>,
+        #[serde(default)]
+        pub page_info: Option<PageInfo>,
+    }
 
-#[derive(Debug, Deserialize)]
-pub struct ListAccessKeysResponse {
-    #[serde(default)]
-    pub access_keys: Vec<AccessKeyMetadata>,
-    #[serde(default)]
-    pub page_info: Option<PageInfo>,
-}
+    /// One key as ListAccessKeysV5 and UpdateAccessKeyV5 return it.
+    pub struct AccessKeyMetadata {
+        pub user_id: Option<String>,
+        pub access_key_id: String,
+        pub created_at: Option<String>,
+        pub status: String,
+    }
 
-/// CreateAccessKeyV5's key: the only answer that carries the secret.
-#[derive(Debug, Deserialize)]
-pub struct CreatedAccessKey {
-    pub user_id: Option<String>,
-    pub access_key_id: String,
-    pub created_at: Option<String>,
-    #[serde(deserialize_with = "secret")]
-    pub secret_access_key: Secret,
-    pub status: String,
-}
+    pub struct ListAccessKeysResponse {
+        #[serde(default)]
+        pub access_keys: Vec<AccessKeyMetadata>,
+        #[serde(default)]
+        pub page_info: Option<PageInfo>,
+    }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateAccessKeyResponse {
-    pub access_key: CreatedAccessKey,
+    /// CreateAccessKeyV5's key: the only answer that carries the secret.
+    pub struct CreatedAccessKey {
+        pub user_id: Option<String>,
+        pub access_key_id: String,
+        pub created_at: Option<String>,
+        #[serde(deserialize_with = "secret")]
+        pub secret_access_key: Secret,
+        pub status: String,
+    }
+
+    pub struct CreateAccessKeyResponse {
+        pub access_key: CreatedAccessKey,
+    }
 }
 
 /// Body of STS5 AssumeAgency (top level, no wrapper); unset fields are left out.
@@ -79,21 +78,23 @@ pub struct AssumeAgencyRequest<'a> {
     pub external_id: Option<&'a str>,
 }
 
-/// STS5 AssumeAgency: the temporary credentials (the assumed agency is not needed).
-#[derive(Debug, Deserialize)]
-pub struct AssumeAgencyResponse {
-    pub credentials: TemporaryCredentials,
-}
+wire! {
+    snake_case;
 
-/// Temporary AK/SK and security token; `Debug` shows neither the secret nor the token.
-#[derive(Debug, Deserialize)]
-pub struct TemporaryCredentials {
-    pub access_key_id: String,
-    #[serde(deserialize_with = "secret")]
-    pub secret_access_key: Secret,
-    #[serde(deserialize_with = "secret")]
-    pub security_token: Secret,
-    pub expiration: String,
+    /// STS5 AssumeAgency: the temporary credentials (the assumed agency is not needed).
+    pub struct AssumeAgencyResponse {
+        pub credentials: TemporaryCredentials,
+    }
+
+    /// Temporary AK/SK and security token; `Debug` shows neither the secret nor the token.
+    pub struct TemporaryCredentials {
+        pub access_key_id: String,
+        #[serde(deserialize_with = "secret")]
+        pub secret_access_key: Secret,
+        #[serde(deserialize_with = "secret")]
+        pub security_token: Secret,
+        pub expiration: String,
+    }
 }
 
 /// Body of UpdateAccessKeyV5.
@@ -102,50 +103,48 @@ pub struct UpdateAccessKeyRequest {
     pub status: &'static str,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UpdateAccessKeyResponse {
-    pub access_key: AccessKeyMetadata,
-}
+wire! {
+    snake_case;
 
-/// ShowAccessKeyLastUsedV5: a never-used key has no (or a null) `last_used_at`.
-#[derive(Debug, Deserialize)]
-pub struct LastUsedResponse {
-    pub access_key_last_used: Option<AccessKeyLastUsed>,
-}
+    pub struct UpdateAccessKeyResponse {
+        pub access_key: AccessKeyMetadata,
+    }
 
-#[derive(Debug, Deserialize)]
-pub struct AccessKeyLastUsed {
-    pub last_used_at: Option<String>,
-}
+    /// ShowAccessKeyLastUsedV5: a never-used key has no (or a null) `last_used_at`.
+    pub struct LastUsedResponse {
+        pub access_key_last_used: Option<AccessKeyLastUsed>,
+    }
 
-/// ShowUserV5 (`GET /v5/users/{user_id}`).
-#[derive(Debug, Deserialize)]
-pub struct ShowUserResponse {
-    pub user: User,
-}
+    pub struct AccessKeyLastUsed {
+        pub last_used_at: Option<String>,
+    }
 
-/// STS5 GetCallerIdentity (`GET /v5/caller-identity`), which needs no permission.
-#[derive(Debug, Deserialize)]
-pub struct CallerIdentityResponse {
-    pub account_id: Option<String>,
-    /// `iam::<account id>:user:<user name>` for a user; another form for an agency session.
-    pub principal_urn: Option<String>,
-    /// The user id for a user.
-    pub principal_id: Option<String>,
-}
+    /// ShowUserV5 (`GET /v5/users/{user_id}`).
+    pub struct ShowUserResponse {
+        pub user: User,
+    }
 
-/// CCE CheckAKSK (`GET /api/v2/projects/{project_id}/longaksk`). Dates are in Go's default
-/// format; `expiredTime` is the remaining validity in seconds, sent as a string.
-#[derive(Debug, Deserialize)]
-pub struct CheckAkskResponse {
-    #[serde(rename = "akskUpload")]
-    pub aksk_upload: Option<bool>,
-    pub expired: Option<bool>,
-    #[serde(rename = "expiredTime")]
-    pub expired_time: Option<serde_json::Value>,
-    pub expired_date: Option<String>,
-    pub create_time: Option<String>,
-    pub update_time: Option<String>,
+    /// STS5 GetCallerIdentity (`GET /v5/caller-identity`), which needs no permission.
+    pub struct CallerIdentityResponse {
+        pub account_id: Option<String>,
+        /// `iam::<account id>:user:<user name>` for a user; another form for an agency session.
+        pub principal_urn: Option<String>,
+        /// The user id for a user.
+        pub principal_id: Option<String>,
+    }
+
+    /// CCE CheckAKSK (`GET /api/v2/projects/{project_id}/longaksk`). Dates are in Go's default
+    /// format; `expiredTime` is the remaining validity in seconds, sent as a string.
+    pub struct CheckAkskResponse {
+        #[serde(rename = "akskUpload")]
+        pub aksk_upload: Option<bool>,
+        pub expired: Option<bool>,
+        #[serde(rename = "expiredTime")]
+        pub expired_time: Option<serde_json::Value>,
+        pub expired_date: Option<String>,
+        pub create_time: Option<String>,
+        pub update_time: Option<String>,
+    }
 }
 
 /// Every error envelope met on these APIs: IAM v5 and API Gateway (`error_code`, `error_msg`,

@@ -14,7 +14,6 @@ pub mod signer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::OnceCell;
@@ -27,7 +26,7 @@ use crate::model::{
     ExpiringCredential, Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey,
     ProviderKind, Secret, UserRef,
 };
-use crate::provider::{is_region_name, AccessKeyProvider, ProviderOptions, ResolvedProfile};
+use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
 use crate::providers::{
     is, key_status, paginate, when, Client, CloudError, Dialect, Rule, Unreadable, Unsigned,
@@ -179,15 +178,6 @@ impl HuaweiProvider {
         }
     }
 
-    /// The provider of a profile; an agency profile's holds its source's provider, down the
-    /// chain.
-    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let keys = Credentials::of(&profile, options, Self::for_profile)?;
-        let mut provider = Self::new(profile, options.http.clone());
-        provider.keys = keys;
-        Ok(provider)
-    }
-
     /// STS5 AssumeAgency (`POST /v5/agencies/assume`) signed with `with`, the source's
     /// credentials (an IAM user's key, or an agency session's with its security token).
     async fn assume_agency(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
@@ -221,10 +211,6 @@ impl HuaweiProvider {
             credentials.security_token,
             expires,
         ))
-    }
-
-    fn name(&self) -> &str {
-        self.client.name()
     }
 
     /// The profile's `project_id` (for the CCE check).
@@ -643,19 +629,7 @@ impl Dialect for Huawei {
     }
 }
 
-impl Assume for HuaweiProvider {
-    fn credentials(&self) -> &Credentials<Self> {
-        &self.keys
-    }
-
-    fn assume<'a>(
-        &'a self,
-        role: &'a Role,
-        with: &'a SigningKeys,
-    ) -> BoxFuture<'a, Result<SigningKeys>> {
-        Box::pin(self.assume_agency(role, with))
-    }
-}
+provider_glue!(HuaweiProvider, assume_agency);
 
 #[async_trait]
 impl AccessKeyProvider for HuaweiProvider {

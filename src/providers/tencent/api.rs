@@ -50,28 +50,26 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCallerIdentityResponse {
-    pub arn: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub account_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub principal_id: Option<String>,
-    #[serde(rename = "Type")]
-    pub identity_type: Option<String>,
-}
+wire! {
+    pub struct GetCallerIdentityResponse {
+        pub arn: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub account_id: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub user_id: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        pub principal_id: Option<String>,
+        #[serde(rename = "Type")]
+        pub identity_type: Option<String>,
+    }
 
-/// STS AssumeRole: the role's temporary credentials and when they expire. `Debug` shows
-/// neither the secret nor the token ([`Secret`]).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AssumeRoleResponse {
-    pub credentials: TemporaryCredentials,
-    /// Unix seconds.
-    pub expired_time: i64,
+    /// STS AssumeRole: the role's temporary credentials and when they expire. `Debug` shows
+    /// neither the secret nor the token ([`Secret`]).
+    pub struct AssumeRoleResponse {
+        pub credentials: TemporaryCredentials,
+        /// Unix seconds.
+        pub expired_time: i64,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,12 +91,12 @@ pub struct AccessKey {
     pub create_time: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListAccessKeysResponse {
-    /// "May return null".
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub access_keys: Vec<AccessKey>,
+wire! {
+    pub struct ListAccessKeysResponse {
+        /// "May return null".
+        #[serde(default, deserialize_with = "null_as_default")]
+        pub access_keys: Vec<AccessKey>,
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,26 +124,22 @@ pub struct SubAccountInfo {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListUsersResponse {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub data: Vec<SubAccountInfo>,
-}
+wire! {
+    pub struct ListUsersResponse {
+        #[serde(default, deserialize_with = "null_as_default")]
+        pub data: Vec<SubAccountInfo>,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetUserResponse {
-    #[serde(deserialize_with = "uin")]
-    pub uin: u64,
-    pub name: String,
-}
+    pub struct GetUserResponse {
+        #[serde(deserialize_with = "uin")]
+        pub uin: u64,
+        pub name: String,
+    }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetSecurityLastUsedResponse {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub secret_id_last_used_rows: Vec<SecretIdLastUsed>,
+    pub struct GetSecurityLastUsedResponse {
+        #[serde(default, deserialize_with = "null_as_default")]
+        pub secret_id_last_used_rows: Vec<SecretIdLastUsed>,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -29,10 +28,10 @@ use crate::model::{
     Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
     ProviderKind, Secret, UserRef, ROOT_USER,
 };
-use crate::provider::{AccessKeyProvider, ProviderOptions, ResolvedProfile};
-use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
+use crate::provider::{AccessKeyProvider, ResolvedProfile};
+use crate::providers::assumed::{self, Credentials, SigningKeys};
 use crate::providers::{
-    family, is, key_status, paginate, prefix, Client, CloudError, Dialect, Rule, Unreadable,
+    family, is, key_status, paginate, prefix, Client, CloudError, Dialect, Rpc, Rule, Unreadable,
     Unsigned,
 };
 use crate::signing::RequestParts;
@@ -47,7 +46,7 @@ pub const ORG_ROLE: &str = "OrganizationAccessControlRole";
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub(crate) enum Service {
     Cam,
     Sts,
     Organization,
@@ -134,83 +133,6 @@ impl TencentProvider {
         }
     }
 
-    /// The provider of a profile; a role profile's holds its source's provider, down the chain.
-    pub fn for_profile(profile: ResolvedProfile, options: &ProviderOptions) -> Result<Self> {
-        let keys = Credentials::of(&profile, options, Self::for_profile)?;
-        Ok(TencentProvider {
-            keys,
-            ..Self::new(profile, options.http.clone())
-        })
-    }
-
-    fn name(&self) -> &str {
-        self.client.name()
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        service: Service,
-        action: &str,
-        params: Value,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let keys = self.keys().await?;
-        self.call_with(&keys, service, action, params, idempotency)
-            .await
-    }
-
-    /// A call signed with `keys`, which spend their own rate budget.
-    async fn call_with<T: DeserializeOwned>(
-        &self,
-        keys: &SigningKeys,
-        service: Service,
-        action: &str,
-        params: Value,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let endpoint = match service {
-            Service::Cam => &self.endpoints.cam,
-            Service::Sts => &self.endpoints.sts,
-            Service::Organization => &self.endpoints.org,
-        };
-        let body = serde_json::to_vec(&params)
-            .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
-        let region = (service == Service::Sts || self.endpoints.region_given)
-            .then_some(self.endpoints.region.as_str());
-        let request = Unsigned {
-            method: Method::POST,
-            url: endpoint.clone(),
-            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
-            body,
-        };
-        let sign = |parts: RequestParts<'_>, time: DateTime<Utc>| {
-            let key = signer::SigningKey {
-                secret_id: &keys.id,
-                secret_key: keys.secret.expose(),
-                // Sent as X-TC-Token, not signed (the signer's business).
-                token: keys.token.as_ref().map(Secret::expose),
-                service: service.name(),
-            };
-            // Signed as `POST /` whatever path a base URL has, as the SDK does.
-            let parts = RequestParts {
-                path: "/",
-                query: "",
-                ..parts
-            };
-            let (added, _) = signer::sign(&key, &parts, time.timestamp());
-            let mut all = vec![
-                ("X-TC-Action".to_string(), action.to_string()),
-                ("X-TC-Version".to_string(), service.version().to_string()),
-            ];
-            all.extend(region.map(|r| ("X-TC-Region".to_string(), r.to_string())));
-            all.extend(added);
-            all
-        };
-        self.client
-            .send_as::<Tencent, T>(&keys.id, action, idempotency, request, sign)
-            .await
-    }
-
     /// An idempotent CAM call.
     async fn cam<T: DeserializeOwned>(&self, action: &str, params: Value) -> Result<T> {
         self.call(Service::Cam, action, params, Idempotency::Idempotent)
@@ -220,18 +142,9 @@ impl TencentProvider {
     async fn caller(&self) -> Result<&Caller> {
         self.caller
             .get_or_try_init(|| async {
-                // A role profile's identity is the assumed role's, with its temporary key id.
-                let keys = self.keys().await?;
-                let answer: api::GetCallerIdentityResponse = self
-                    .call_with(
-                        &keys,
-                        Service::Sts,
-                        "GetCallerIdentity",
-                        json!({}),
-                        Idempotency::Idempotent,
-                    )
+                let mut identity = self
+                    .caller_identity(Service::Sts, json!({}), identity_from)
                     .await?;
-                let mut identity = identity_from(answer, self.name(), &keys.id);
                 let uin = match identity.identity_type {
                     // A role holds no uin (PrincipalId is the uin that assumed it).
                     IdentityType::Role => None,
@@ -384,6 +297,42 @@ impl TencentProvider {
         .await
     }
 
+    /// STS AssumeRole signed with `with` (the source's credentials), at the role profile's
+    /// STS endpoint and region.
+    async fn assume_role(&self, role: &Role, with: &SigningKeys) -> Result<SigningKeys> {
+        let mut params = json!({
+            "RoleArn": role.role_arn,
+            "RoleSessionName": assumed::session_name(role),
+        });
+        if let Some(duration) = role.duration_seconds {
+            params["DurationSeconds"] = json!(duration);
+        }
+        if let Some(external_id) = &role.external_id {
+            params["ExternalId"] = json!(external_id);
+        }
+        let answer: api::AssumeRoleResponse = self
+            .call_with(
+                with,
+                Service::Sts,
+                "AssumeRole",
+                params,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let expires = DateTime::from_timestamp(answer.expired_time, 0).ok_or_else(|| {
+            self.client.blame(Error::bad_response(
+                "AssumeRole: unreadable answer: ExpiredTime is not a time",
+            ))
+        })?;
+        let credentials = answer.credentials;
+        Ok(SigningKeys::temporary(
+            credentials.tmp_secret_id,
+            credentials.tmp_secret_key,
+            credentials.token,
+            expires,
+        ))
+    }
+
     async fn last_used_batch(&self, ids: Vec<String>) -> Result<HashMap<String, LastUsed>> {
         let answer: api::GetSecurityLastUsedResponse = self
             .cam("GetSecurityLastUsed", json!({ "SecretIdList": ids }))
@@ -444,10 +393,7 @@ pub fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
     if let Some(at) = exact {
         return LastUsed {
             at: Some(at),
-            service: None,
-            region: None,
-            date_only: false,
-            as_of: None,
+            ..LastUsed::default()
         };
     }
     let day = row
@@ -459,10 +405,8 @@ pub fn last_used_from(row: &api::SecretIdLastUsed) -> LastUsed {
         .and_then(parse_beijing_date);
     LastUsed {
         at: day,
-        service: None,
-        region: None,
         date_only: day.is_some(),
-        as_of: None,
+        ..LastUsed::default()
     }
 }
 
@@ -524,51 +468,63 @@ pub fn identity_from(
     }
 }
 
-impl Assume for TencentProvider {
-    fn credentials(&self) -> &Credentials<Self> {
-        &self.keys
+provider_glue!(TencentProvider, assume_role);
+
+impl Rpc<Value> for TencentProvider {
+    type Service = Service;
+    type Dialect = Tencent;
+
+    fn client(&self) -> &Client {
+        &self.client
     }
 
-    /// STS AssumeRole signed with `with` (the source's credentials), at the role profile's STS
-    /// endpoint and region.
-    fn assume<'a>(
-        &'a self,
-        role: &'a Role,
-        with: &'a SigningKeys,
-    ) -> BoxFuture<'a, Result<SigningKeys>> {
-        Box::pin(async move {
-            let mut params = json!({
-                "RoleArn": role.role_arn,
-                "RoleSessionName": assumed::session_name(role),
-            });
-            if let Some(duration) = role.duration_seconds {
-                params["DurationSeconds"] = json!(duration);
-            }
-            if let Some(external_id) = &role.external_id {
-                params["ExternalId"] = json!(external_id);
-            }
-            let answer: api::AssumeRoleResponse = self
-                .call_with(
-                    with,
-                    Service::Sts,
-                    "AssumeRole",
-                    params,
-                    Idempotency::Idempotent,
-                )
-                .await?;
-            let expires = DateTime::from_timestamp(answer.expired_time, 0).ok_or_else(|| {
-                self.client.blame(Error::bad_response(
-                    "AssumeRole: unreadable answer: ExpiredTime is not a time",
-                ))
-            })?;
-            let credentials = answer.credentials;
-            Ok(SigningKeys::temporary(
-                credentials.tmp_secret_id,
-                credentials.tmp_secret_key,
-                credentials.token,
-                expires,
-            ))
+    fn request(&self, service: Service, action: &str, params: Value) -> Result<Unsigned> {
+        let endpoint = match service {
+            Service::Cam => &self.endpoints.cam,
+            Service::Sts => &self.endpoints.sts,
+            Service::Organization => &self.endpoints.org,
+        };
+        let body = serde_json::to_vec(&params)
+            .map_err(|err| Error::bad_response(format!("{action}: cannot encode: {err}")))?;
+        Ok(Unsigned {
+            method: Method::POST,
+            url: endpoint.clone(),
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body,
         })
+    }
+
+    fn sign(
+        &self,
+        keys: &SigningKeys,
+        service: Service,
+        action: &str,
+        parts: RequestParts<'_>,
+        time: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
+        let key = signer::SigningKey {
+            secret_id: &keys.id,
+            secret_key: keys.secret.expose(),
+            // Sent as X-TC-Token, not signed (the signer's business).
+            token: keys.token.as_ref().map(Secret::expose),
+            service: service.name(),
+        };
+        // Signed as `POST /` whatever path a base URL has, as the SDK does.
+        let parts = RequestParts {
+            path: "/",
+            query: "",
+            ..parts
+        };
+        let (added, _) = signer::sign(&key, &parts, time.timestamp());
+        let region = (service == Service::Sts || self.endpoints.region_given)
+            .then_some(self.endpoints.region.as_str());
+        let mut all = vec![
+            ("X-TC-Action".to_string(), action.to_string()),
+            ("X-TC-Version".to_string(), service.version().to_string()),
+        ];
+        all.extend(region.map(|r| ("X-TC-Region".to_string(), r.to_string())));
+        all.extend(added);
+        all
     }
 }
 
