@@ -125,14 +125,14 @@ pub struct Account {
     /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume; Huawei: the agencies STS5
     /// AssumeAgency may assume.
     pub roles: Vec<AwsRole>,
-    /// AWS: the organization this (management) account manages.
+    /// AWS, Huawei: the organization this (management) account manages.
     pub organization: Option<Organization>,
 }
 
-/// An AWS organization, as its management account's ListAccounts shows it.
+/// An organization (AWS, Huawei), as its management account's ListAccounts shows it.
 #[derive(Debug, Clone)]
 pub struct Organization {
-    /// `o-` and 10 lower-case letters and digits.
+    /// `o-` and 10 (Huawei: 32) lower-case letters and digits.
     pub id: String,
     /// Every account, the management account included, in the order they joined.
     pub accounts: Vec<OrgMember>,
@@ -142,7 +142,7 @@ pub struct Organization {
 pub struct OrgMember {
     pub account_id: String,
     pub name: String,
-    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, … (Huawei: `active`, `suspended`, …)
     pub state: String,
     pub joined_at: DateTime<Utc>,
 }
