@@ -26,8 +26,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::state::{
-    change_key, new_hex_id, Account, AwsRole as AgencyRole, Cloud, Key, OrgMember, Organization,
-    State, TempKey, User, MAX_KEYS,
+    change_key, new_hex_id, Account, AwsRole as AgencyRole, Cloud, Key, Organization, State,
+    TempKey, User, MAX_KEYS,
 };
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
@@ -948,22 +948,17 @@ fn seed_organization(state: &mut State, now: DateTime<Utc>) {
     second.roles = vec![agency(MEMBER_AGENCY, TEST_DOMAIN)];
     let keys = [SeedKey(Some("erin"), 200, Some(1), true, None)];
     seed_account(state, second, &keys, now);
-    let member = |id: &str, name: &str, status: &str, joined| OrgMember {
-        account_id: id.to_string(),
-        name: name.to_string(),
-        state: status.to_string(),
-        joined_at: now - days(joined),
-    };
-    let organization = Organization {
-        // `o-` and 32 lower-case letters and digits, as the API page's example.
-        id: "o-k3x9m2q7w5e1r8t4y6u0i2o5p7a9s1d3".to_string(),
-        accounts: vec![
-            member(TEST_DOMAIN, "hw-test-account", "active", 900),
-            member(MEMBER_DOMAIN, "hw-member", "active", 400),
-            member(SUSPENDED_MEMBER, "hw-closed", "suspended", 350),
-            member(SECOND_MEMBER, "hw-second", "active", 300),
+    // `o-` and 32 lower-case letters and digits, as the API page's example.
+    let organization = Organization::new(
+        "o-k3x9m2q7w5e1r8t4y6u0i2o5p7a9s1d3",
+        now,
+        &[
+            (TEST_DOMAIN, "hw-test-account", "active", 900),
+            (MEMBER_DOMAIN, "hw-member", "active", 400),
+            (SUSPENDED_MEMBER, "hw-closed", "suspended", 350),
+            (SECOND_MEMBER, "hw-second", "active", 300),
         ],
-    };
+    );
     if let Some(account) = state.huawei.account_mut(TEST_DOMAIN) {
         account.organization = Some(organization);
     }

@@ -138,6 +138,23 @@ pub struct Organization {
     pub accounts: Vec<OrgMember>,
 }
 
+impl Organization {
+    /// Organization `id` of `accounts`: (account id, name, state, days since it joined at
+    /// `now`), in the order they joined.
+    pub fn new(id: &str, now: DateTime<Utc>, accounts: &[(&str, &str, &str, i64)]) -> Self {
+        let member = |&(account_id, name, state, days): &(&str, &str, &str, i64)| OrgMember {
+            account_id: account_id.to_string(),
+            name: name.to_string(),
+            state: state.to_string(),
+            joined_at: now - chrono::Duration::days(days),
+        };
+        Organization {
+            id: id.to_string(),
+            accounts: accounts.iter().map(member).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OrgMember {
     pub account_id: String,
