@@ -9,6 +9,12 @@
 //! envelope and HTTP status but not the PAP5 number; [`NO_SUCH_ENTITY`], [`QUOTA_EXCEEDED`] and
 //! [`INVALID_PARAMETER`] stand in for them (the adapter classifies by status and message).
 //!
+//! Organizations ListAccounts: fields and paging as documented; a caller that is not the
+//! management account gets the documented `Organizations.1002` (401). UNCONFIRMED: the largest
+//! `limit` (1000 here; the default is documented) and the answers to a bad marker (IAM's
+//! [`INVALID_MARKER`] here) and to an IAM user without `organizations:accounts:list` (the v5
+//! access-denied shape here).
+//!
 //! STS5 AssumeAgency: the answer's shape is documented; its refusals are UNCONFIRMED beyond the
 //! v5 envelope: an untrusted caller gets the documented access-denied shape (403 `PAP5.0001`),
 //! a missing agency [`NO_SUCH_ENTITY`] (404), a bad session name or duration
@@ -20,7 +26,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::state::{
-    change_key, new_hex_id, Account, AwsRole as AgencyRole, Key, State, TempKey, User, MAX_KEYS,
+    change_key, new_hex_id, Account, AwsRole as AgencyRole, Cloud, Key, Organization, State,
+    TempKey, User, MAX_KEYS,
 };
 use super::{
     fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
@@ -28,6 +35,7 @@ use super::{
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::huawei::signer::{self, SigningKey};
+use crate::providers::huawei::MEMBER_AGENCY;
 use crate::signing::{constant_time_eq, parse_query, RequestParts};
 
 pub use super::state::{
@@ -48,11 +56,20 @@ const DEMO_REGION: &str = "ap-southeast-1";
 /// A member account of the test seed, reached only through its agencies: `KeyAuditor` trusts
 /// [`TEST_DOMAIN`], `KeyAdmin` trusts only `KeyAuditor`'s sessions (a chain).
 pub const MEMBER_DOMAIN: &str = "4d1e7b2a9c8f40e6b3a5d7c9e1f2a3b4";
+/// A second member of the test account's organization, reached only through its
+/// `OrganizationAccountAccessAgency`.
+pub const SECOND_MEMBER: &str = "7e3f9a1c5b2d48e0a6c4f8b1d3e5a7c9";
+/// A closed (`suspended`) member of the organization: listed, never entered.
+pub const SUSPENDED_MEMBER: &str = "2b8d4f6a1c3e45a7b9d0e2f4a6c8e1b3";
 /// API Gateway accepts an `X-Sdk-Date` this far from its own clock.
 const MAX_SKEW_MINUTES: i64 = 15;
 /// Largest `limit` the v5 lists accept, and their default.
 const MAX_LIMIT: usize = 200;
 const DEFAULT_LIMIT: usize = 100;
+/// Organizations ListAccounts' default `limit` (documented) and largest (UNCONFIRMED).
+const ORG_DEFAULT_LIMIT: usize = 1000;
+const ORG_MAX_LIMIT: usize = 1000;
+const V5_LIMITS: (usize, usize) = (DEFAULT_LIMIT, MAX_LIMIT);
 
 const ACCESS_DENIED: &str = "PAP5.0001";
 const INVALID_MARKER: &str = "PAP5.0010";
@@ -212,6 +229,7 @@ impl Dialect for Huawei {
             Route::KeyLastUsed(..) => "ShowAccessKeyLastUsedV5",
             Route::Credential(_) => "ShowPermanentAccessKey",
             Route::CheckAksk(_) => "CheckLongAksk",
+            Route::ListAccounts => "ListAccounts",
             Route::Unknown => "",
         }
         .to_string()
@@ -343,6 +361,7 @@ enum Route {
     KeyLastUsed(String, String),
     Credential(String),
     CheckAksk(String),
+    ListAccounts,
     Unknown,
 }
 
@@ -379,22 +398,27 @@ fn route(method: &Method, path: &str) -> Route {
         ("GET", ["api", "v2", "projects", project, "longaksk"]) => {
             Route::CheckAksk(project.to_string())
         }
+        ("GET", ["v1", "organizations", "accounts"]) => Route::ListAccounts,
         _ => Route::Unknown,
     }
 }
 
-/// `limit` (1–200, default 100) and `marker` (an offset we handed out) of a v5 list.
-fn page_window(cap: usize, query: &[(String, String)]) -> Result<(usize, usize), Fail> {
+/// `limit` (1–`max`, else `default`) and `marker` (an offset we handed out) of a list.
+fn page_window(
+    cap: usize,
+    query: &[(String, String)],
+    (default, max): (usize, usize),
+) -> Result<(usize, usize), Fail> {
     let get = |name: &str| {
         query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let (start, limit) = super::page_window(get("limit"), DEFAULT_LIMIT, MAX_LIMIT, get("marker"))
-        .map_err(|bad| match bad {
+    let (start, limit) =
+        super::page_window(get("limit"), default, max, get("marker")).map_err(|bad| match bad {
             BadPage::Size => invalid_parameter(format!(
-                "invalid limit: {}, must be in [1,{MAX_LIMIT}]",
+                "invalid limit: {}, must be in [1,{max}]",
                 get("limit").unwrap_or_default()
             )),
             BadPage::Marker => err(400, INVALID_MARKER, "invalid marker"),
@@ -494,7 +518,7 @@ fn run(
         }
         Route::ListUsers => {
             authorize(caller, "iam:users:listUsersV5", None)?;
-            let (start, size) = page_window(world.page_cap, &query)?;
+            let (start, size) = page_window(world.page_cap, &query, V5_LIMITS)?;
             let filter = |name: &str| {
                 query
                     .iter()
@@ -525,7 +549,7 @@ fn run(
         Route::ListKeys(user_id) => {
             authorize(caller, "iam:credentials:listCredentialsV5", Some(&user_id))?;
             let user = user_of(&user_id)?;
-            let (start, size) = page_window(world.page_cap, &query)?;
+            let (start, size) = page_window(world.page_cap, &query, V5_LIMITS)?;
             let (slice, info) = page(&user.keys, start, size);
             let keys: Vec<Value> = slice.iter().map(|k| key_json(&user.user_id, k)).collect();
             Ok((200, Some(json!({"access_keys": keys, "page_info": info}))))
@@ -661,12 +685,58 @@ fn run(
             };
             Ok((200, Some(body)))
         }
+        Route::ListAccounts => list_accounts(world, caller, &query).map(|body| (200, Some(body))),
         Route::Unknown => Err(err(
             404,
             "APIGW.0101",
             "The API does not exist or has not been published in the environment",
         )),
     }
+}
+
+/// Organizations ListAccounts: every account of the caller's organization, itself included,
+/// in the order they joined, to its management account alone (delegated administrators are
+/// not emulated; an account in no organization gets the same refusal: UNCONFIRMED).
+fn list_accounts(
+    world: &Cloud,
+    caller: &Caller,
+    query: &[(String, String)],
+) -> Result<Value, Fail> {
+    let management = &caller.account_id;
+    let org = world
+        .account(management)
+        .and_then(|a| a.organization.as_ref())
+        .ok_or_else(|| {
+            err(
+                401,
+                "Organizations.1002",
+                "This operation can be called only from the management account of an organization or by a member account that is a delegated administrator for a service.",
+            )
+        })?;
+    if !caller.may(false, false) {
+        let principal = format!("iam::{management}:user:{}", me(caller).name);
+        let action = "organizations:accounts:list";
+        let reason = "no identity policy allows the action";
+        return Err(access_denied(&principal, "the user", action, "*", reason));
+    }
+    let limits = (ORG_DEFAULT_LIMIT, ORG_MAX_LIMIT);
+    let (start, size) = page_window(world.page_cap, query, limits)?;
+    let (slice, info) = page(&org.accounts, start, size);
+    let accounts: Vec<Value> = slice
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.account_id,
+                // As the API page's example: the management account, then the organization.
+                "urn": format!("organizations::{management}:account:{}/{}", org.id, m.account_id),
+                "join_method": if m.account_id == *management { "invited" } else { "created" },
+                "status": m.state,
+                "joined_at": m.joined_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "name": m.name,
+            })
+        })
+        .collect();
+    Ok(json!({"accounts": accounts, "page_info": info}))
 }
 
 /// STS5 AssumeAgency as the sandbox answers it: the body's fields, the agency (in any account),
@@ -793,6 +863,7 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         .push(project(TEST_PROJECT, REGION, 200, 230, 165));
     let key = seed_account(state, account, &super::TEST_KEYS, now);
     seed_member(state, now);
+    seed_organization(state, now);
     let mut profiles = vec![profile(
         "huawei-admin",
         TEST_DOMAIN,
@@ -846,19 +917,51 @@ fn seed_member(state: &mut State, now: DateTime<Utc>) {
     member.add_user("carol", false, now - days(200));
     member.add_user("dave", true, now - days(50));
     let auditor = format!("iam::{MEMBER_DOMAIN}:agency:KeyAuditor");
-    member.roles = [("KeyAuditor", TEST_DOMAIN), ("KeyAdmin", auditor.as_str())]
-        .into_iter()
-        .map(|(name, trusted)| AgencyRole {
-            // Agency ids are 32 hex characters.
-            role_id: new_hex_id(),
-            ..AgencyRole::new(name, &[trusted])
-        })
-        .collect();
+    member.roles = vec![
+        agency("KeyAuditor", TEST_DOMAIN),
+        agency("KeyAdmin", &auditor),
+        agency(MEMBER_AGENCY, TEST_DOMAIN),
+    ];
     let keys = [
         SeedKey(Some("carol"), 120, Some(3), true, None),
         SeedKey(Some("dave"), 20, None, true, None),
     ];
     seed_account(state, member, &keys, now);
+}
+
+/// Agency `name` trusting `trusted` (an account id or an agency's URN).
+fn agency(name: &str, trusted: &str) -> AgencyRole {
+    AgencyRole {
+        // Agency ids are 32 hex characters.
+        role_id: new_hex_id(),
+        ..AgencyRole::new(name, &[trusted])
+    }
+}
+
+/// The test account manages an organization: the member account, a second member whose user
+/// `erin` holds one old key, and a closed account; every member's default agency trusts the
+/// test account. The test seed's pages of one make ListAccounts take four calls.
+fn seed_organization(state: &mut State, now: DateTime<Utc>) {
+    let days = Duration::days;
+    let mut second = Account::huawei(SECOND_MEMBER, "hw-second", now - days(300));
+    second.add_user("erin", false, now - days(250));
+    second.roles = vec![agency(MEMBER_AGENCY, TEST_DOMAIN)];
+    let keys = [SeedKey(Some("erin"), 200, Some(1), true, None)];
+    seed_account(state, second, &keys, now);
+    // `o-` and 32 lower-case letters and digits, as the API page's example.
+    let organization = Organization::new(
+        "o-k3x9m2q7w5e1r8t4y6u0i2o5p7a9s1d3",
+        now,
+        &[
+            (TEST_DOMAIN, "hw-test-account", "active", 900),
+            (MEMBER_DOMAIN, "hw-member", "active", 400),
+            (SUSPENDED_MEMBER, "hw-closed", "suspended", 350),
+            (SECOND_MEMBER, "hw-second", "active", 300),
+        ],
+    );
+    if let Some(account) = state.huawei.account_mut(TEST_DOMAIN) {
+        account.organization = Some(organization);
+    }
 }
 
 #[cfg(test)]

@@ -125,25 +125,43 @@ pub struct Account {
     /// AWS, Tencent and Alibaba: the roles STS AssumeRole may assume; Huawei: the agencies STS5
     /// AssumeAgency may assume.
     pub roles: Vec<AwsRole>,
-    /// AWS, Tencent: the organization this (management) account manages.
+    /// AWS, Tencent, Huawei: the organization this (management) account manages.
     pub organization: Option<Organization>,
 }
 
-/// An organization, as its management account's listing shows it (AWS ListAccounts, Tencent
-/// DescribeOrganizationMembers).
+/// An organization, as its management account's listing shows it (AWS and Huawei
+/// ListAccounts, Tencent DescribeOrganizationMembers).
 #[derive(Debug, Clone)]
 pub struct Organization {
-    /// `o-` and 10 lower-case letters and digits.
+    /// `o-` and 10 (Huawei: 32) lower-case letters and digits.
     pub id: String,
     /// Every account, the management account included, in the order they joined.
     pub accounts: Vec<OrgMember>,
+}
+
+impl Organization {
+    /// Organization `id` of `accounts`: (account id, name, state, days since it joined at
+    /// `now`), in the order they joined.
+    pub fn new(id: &str, now: DateTime<Utc>, accounts: &[(&str, &str, &str, i64)]) -> Self {
+        let member = |&(account_id, name, state, days): &(&str, &str, &str, i64)| OrgMember {
+            account_id: account_id.to_string(),
+            name: name.to_string(),
+            state: state.to_string(),
+            joined_at: now - chrono::Duration::days(days),
+        };
+        Organization {
+            id: id.to_string(),
+            accounts: accounts.iter().map(member).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct OrgMember {
     pub account_id: String,
     pub name: String,
-    /// AWS `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …; Tencent lists no state (empty).
+    /// AWS `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, …; Huawei `active`, `suspended`, …;
+    /// Tencent lists no state (empty).
     pub state: String,
     pub joined_at: DateTime<Utc>,
 }

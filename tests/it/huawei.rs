@@ -553,3 +553,56 @@ fn agency_credentials_are_assumed_again_before_they_expire() {
     let assumed = world.calls_of("AssumeAgency");
     assert!(assumed >= 2, "assumed {assumed} times");
 }
+
+// --- organizations ---------------------------------------------------------------------------
+
+/// `[organizations.NAME]` listed through profile `source`.
+fn add_org(world: &World, name: &str, source: &str) {
+    append_config(
+        world,
+        &format!(
+            "\n[organizations.{name}]\nprovider = \"huawei\"\nsource_profile = \"{source}\"\n"
+        ),
+    );
+}
+
+#[test]
+fn an_organization_member_without_its_agency_is_a_partial_failure() {
+    use cloudkeys::providers::huawei::MEMBER_AGENCY;
+    use cloudkeys::sandbox::huawei::{MEMBER_DOMAIN, SECOND_MEMBER};
+    let world = World::new();
+    add_org(&world, "acme", ADMIN);
+    world.remove_role(HW, SECOND_MEMBER, MEMBER_AGENCY);
+    // Organizations answers API Gateway's throttling like every Huawei API: retried.
+    world.inject(fault(HW, cloudkeys::sandbox::Effect::Throttle, "ListAccounts").times(1));
+    let mut cmd = world.cmd(["--org", "acme", "list", "--all-users", "-o", "json"]);
+    let (stdout, stderr) = run(&mut cmd, 5);
+    let profiles: std::collections::BTreeSet<String> = json_array(&stdout)
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap().to_string())
+        .collect();
+    let reached = [ADMIN.to_string(), format!("acme/{MEMBER_DOMAIN}")];
+    assert_eq!(profiles, reached.into_iter().collect(), "{stdout}");
+    assert!(
+        stderr.contains(&format!("acme/{SECOND_MEMBER}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("agency not found"), "{stderr}");
+    // Four accounts one a page, the first page throttled once.
+    assert_eq!(world.calls_of("ListAccounts"), 5);
+    assert_no_secret(&world, &format!("{stdout}{stderr}"));
+}
+
+#[test]
+fn only_the_management_account_may_list_its_organization() {
+    let world = World::new();
+    // A session in a member account lists nothing: Organizations' own refusal, exit 3.
+    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
+    add_org(&world, "m", "member");
+    refused(
+        &mut world.cmd(["--org", "m", "list"]),
+        3,
+        "Organizations.1002",
+    );
+    assert_eq!(world.calls_of("AssumeAgency"), 1, "nothing else assumed");
+}

@@ -1,5 +1,5 @@
-//! Huawei Cloud wire types: IAM v5 (users, access keys), STS5 (caller identity) and CCE
-//! (CheckAKSK), as JSON. They never leave `providers/huawei/`.
+//! Huawei Cloud wire types: IAM v5 (users, access keys), STS5 (caller identity),
+//! Organizations (ListAccounts) and CCE (CheckAKSK), as JSON. They never leave `providers/huawei/`.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -131,6 +131,23 @@ wire! {
         pub principal_urn: Option<String>,
         /// The user id for a user.
         pub principal_id: Option<String>,
+    }
+
+    /// Organizations ListAccounts (`GET /v1/organizations/accounts`): one page.
+    pub struct ListAccountsResponse {
+        #[serde(default)]
+        pub accounts: Vec<OrgAccountWire>,
+        #[serde(default)]
+        pub page_info: Option<PageInfo>,
+    }
+
+    /// An account of the organization (`AccountDto`; contact fields left unread).
+    pub struct OrgAccountWire {
+        /// The account's (domain's) id, which agency URNs name.
+        pub id: String,
+        pub name: Option<String>,
+        /// `active`, `suspended` or `pending_closure`.
+        pub status: String,
     }
 
     /// CCE CheckAKSK (`GET /api/v2/projects/{project_id}/longaksk`). Dates are in Go's default

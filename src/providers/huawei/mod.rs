@@ -1,8 +1,8 @@
 //! Huawei Cloud IAM v5 (plus the CCE AK/SK status check) behind [`AccessKeyProvider`].
 //!
-//! IAM is global (`iam.myhuaweicloud.com`), STS5 and CCE regional
-//! (`sts.<region>.myhuaweicloud.com`, `cce.<region>.myhuaweicloud.com`; `eu-west-101` is under
-//! `myhuaweicloud.eu`); a profile or `--endpoint` base URL replaces all three. The caller is
+//! IAM and Organizations are global (`iam.myhuaweicloud.com`, `organizations.myhuaweicloud.com`),
+//! STS5 and CCE regional (`sts.<region>.myhuaweicloud.com`, `cce.<region>.myhuaweicloud.com`;
+//! `eu-west-101` is under `myhuaweicloud.eu`); a profile or `--endpoint` base URL replaces all. The caller is
 //! known from STS5 GetCallerIdentity (no permission needed); other users are addressed by
 //! `user_id`, so names are resolved through ListUsersV5. Requests are signed with
 //! SDK-HMAC-SHA256.
@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
     ExpiringCredential, Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey,
-    ProviderKind, Secret, UserRef,
+    OrgAccount, ProviderKind, Secret, UserRef,
 };
 use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
@@ -38,6 +38,11 @@ pub use cce::CceAkskStatus;
 
 /// The global IAM endpoint.
 pub const IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com/";
+/// Organizations: one endpoint for every region (the SDK's only one, under cn-north-4).
+pub const ORGANIZATIONS_ENDPOINT: &str = "https://organizations.myhuaweicloud.com/";
+/// The agency Organizations makes in the accounts it creates: the name every public
+/// landing-zone config uses; UNCONFIRMED as the service's official default.
+pub const MEMBER_AGENCY: &str = "OrganizationAccountAccessAgency";
 /// The SDK's default STS5 region when none is configured.
 const DEFAULT_STS_REGION: &str = "cn-north-4";
 /// Every request carries this `Content-Type`, GET and DELETE included, and signs it: the SDK's
@@ -46,22 +51,24 @@ const CONTENT_TYPE: &str = "application/json";
 /// Largest page the v5 lists accept.
 const PAGE_LIMIT: &str = "200";
 
-/// Where IAM, STS5 and CCE calls go.
+/// Where IAM, STS5, Organizations and CCE calls go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub iam: Url,
     pub sts: Url,
+    pub organizations: Url,
     /// `None` when no region is known (CCE is regional).
     pub cce: Option<Url>,
 }
 
-/// IAM is global; STS5 is regional (the SDK's default region when none is known); CCE needs a
-/// region. A base URL (`--endpoint`, profile `endpoint`) serves all three.
+/// IAM and Organizations are global; STS5 is regional (the SDK's default region when none is
+/// known); CCE needs a region. A base URL (`--endpoint`, profile `endpoint`) serves them all.
 pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
     if let Some(base) = endpoint {
         return Endpoints {
             iam: base.clone(),
             sts: base.clone(),
+            organizations: base.clone(),
             cce: Some(base.clone()),
         };
     }
@@ -80,6 +87,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Endpoints {
         iam: Url::parse(IAM_ENDPOINT).expect("built-in endpoint URL is valid"),
         sts: regional("sts", region.as_deref().unwrap_or(DEFAULT_STS_REGION))
             .expect("a checked region makes a valid URL"),
+        organizations: Url::parse(ORGANIZATIONS_ENDPOINT).expect("built-in endpoint URL is valid"),
         cce: region.and_then(|r| regional("cce", &r)),
     }
 }
@@ -111,6 +119,7 @@ fn looks_like_user_id(value: &str) -> bool {
 enum Service {
     Iam,
     Sts,
+    Organizations,
     Cce,
 }
 
@@ -233,6 +242,7 @@ impl HuaweiProvider {
         let base = match call.service {
             Service::Iam => &self.endpoints.iam,
             Service::Sts => &self.endpoints.sts,
+            Service::Organizations => &self.endpoints.organizations,
             Service::Cce => self.endpoints.cce.as_ref().ok_or_else(|| {
                 Error::usage(format!(
                     "profile {}: CCE is a regional service: pass --region (e.g. cn-north-4) or set region in the profile",
@@ -272,9 +282,14 @@ impl HuaweiProvider {
             .await
     }
 
-    /// A page of a v5 list: `limit` and the marker of the page.
-    fn page<'a>(action: &'static str, path: String, marker: Option<&'a str>) -> Call<'a> {
-        let mut call = Call::iam(action, Method::GET, path);
+    /// A page of a v5 (or Organizations) list: `limit` and the marker of the page.
+    fn page<'a>(
+        action: &'static str,
+        service: Service,
+        path: String,
+        marker: Option<&'a str>,
+    ) -> Call<'a> {
+        let mut call = Call::new(action, service, Method::GET, path);
         call.query.push(("limit", PAGE_LIMIT));
         call.query.extend(marker.map(|m| ("marker", m)));
         call
@@ -285,7 +300,8 @@ impl HuaweiProvider {
         self.users
             .get_or_try_init(|| {
                 paginate("ListUsersV5", |marker| async move {
-                    let call = Self::page("ListUsersV5", "/v5/users".into(), marker.as_deref());
+                    let path = "/v5/users".into();
+                    let call = Self::page("ListUsersV5", Service::Iam, path, marker.as_deref());
                     let page: api::ListUsersResponse = self.call(call).await?;
                     Ok((page.users, next_marker(page.page_info)))
                 })
@@ -504,6 +520,12 @@ pub fn last_used_from(answer: api::LastUsedResponse) -> Result<LastUsed> {
     })
 }
 
+/// The URN STS5 AssumeAgency takes for agency `name` (default: [`MEMBER_AGENCY`]) of
+/// `account`: `iam::<account id>:agency:<name>`.
+fn member_agency(account: &str, name: Option<&str>) -> String {
+    format!("iam::{account}:agency:{}", name.unwrap_or(MEMBER_AGENCY))
+}
+
 /// The next page's marker, or `None` at the end. A repeated marker is returned: `paginate`
 /// turns it into an error rather than a silently short listing.
 fn next_marker(page_info: Option<api::PageInfo>) -> Option<String> {
@@ -586,8 +608,12 @@ impl Dialect for Huawei {
             ErrorKind::ClockSkew,
         ),
         is("APIGW.0301 APIGW.0303", ErrorKind::Auth),
-        // IAM v5 and v3 "access denied".
-        is("PAP5.0001 IAM.0002", ErrorKind::Permission),
+        // IAM v5 and v3 "access denied"; Organizations' "only the management account (or a
+        // delegated administrator) may call this", which Huawei answers with 401.
+        is(
+            "PAP5.0001 IAM.0002 Organizations.1001 Organizations.1002",
+            ErrorKind::Permission,
+        ),
     ];
 
     fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, Unreadable> {
@@ -653,6 +679,38 @@ impl AccessKeyProvider for HuaweiProvider {
         self.name()
     }
 
+    /// Organizations ListAccounts, every page. The listing flags no account as the
+    /// management one: the caller's own account (whoami) is, as only it may list them.
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        let accounts = paginate("ListAccounts", |marker| async move {
+            let path = "/v1/organizations/accounts".into();
+            let call = Self::page(
+                "ListAccounts",
+                Service::Organizations,
+                path,
+                marker.as_deref(),
+            );
+            let page: api::ListAccountsResponse = self.call(call).await?;
+            Ok((page.accounts, next_marker(page.page_info)))
+        })
+        .await?;
+        let management = self.identity().await?.account_id.clone();
+        Ok(accounts
+            .into_iter()
+            .map(|account| OrgAccount {
+                // Only `active` accounts can be entered (not `suspended`, `pending_closure`).
+                active: account.status == "active",
+                id: account.id,
+                name: account.name,
+                management: management.clone(),
+            })
+            .collect())
+    }
+
+    fn member_role(&self, account: &str, role_name: Option<&str>) -> Result<String> {
+        Ok(member_agency(account, role_name))
+    }
+
     async fn whoami(&self) -> Result<Identity> {
         self.identity().await.cloned()
     }
@@ -680,6 +738,7 @@ impl AccessKeyProvider for HuaweiProvider {
         paginate("ListAccessKeysV5", |marker| async move {
             let call = Self::page(
                 "ListAccessKeysV5",
+                Service::Iam,
                 Self::keys_path(&target.id),
                 marker.as_deref(),
             );
@@ -827,10 +886,51 @@ mod tests {
                 .map(Url::as_str),
             Some("https://cce.ap-southeast-1.myhuaweicloud.com/")
         );
+        // Organizations is global, whatever the region.
+        assert_eq!(
+            e.organizations.as_str(),
+            "https://organizations.myhuaweicloud.com/"
+        );
         let base = Url::parse("http://127.0.0.1:8790").unwrap();
         let e = endpoints(Some("cn-north-4"), Some(&base));
         assert_eq!((e.iam.clone(), e.cce), (base.clone(), Some(base.clone())));
-        assert_eq!(e.sts, base);
+        assert_eq!((e.sts, e.organizations), (base.clone(), base));
+    }
+
+    /// The API page's example answer; the member agency's URN as AssumeAgency takes it.
+    #[test]
+    fn organization_accounts_and_member_agencies() {
+        let page: api::ListAccountsResponse = api::parse(
+            br#"{"accounts":[{"id":"05261f923e80d3890f33c0056e9b3f80",
+            "urn":"organizations::0a6d25d23900d45c0faac010e0fb4de0:account:o-fhkmi6mek7wlqdp6nideqhb47qwtjdsv/05261f923e80d3890f33c0056e9b3f80",
+            "join_method":"invited","joined_at":"2022-08-24T06:41:15Z","name":"paas_iam_573331",
+            "status":"active","mobile_phone":"null,","intl_number_prefix":"null,","email":null}],
+            "page_info":{"next_marker":"ou-taowxgy4xbme6m4x3c2iijbxw7yj8fcw","current_count":100}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.accounts[0].id, "05261f923e80d3890f33c0056e9b3f80");
+        assert_eq!(page.accounts[0].status, "active");
+        assert_eq!(
+            next_marker(page.page_info).as_deref(),
+            Some("ou-taowxgy4xbme6m4x3c2iijbxw7yj8fcw")
+        );
+        let last: api::ListAccountsResponse =
+            api::parse(br#"{"accounts":[],"page_info":{"next_marker":null,"current_count":0}}"#)
+                .unwrap();
+        assert_eq!(next_marker(last.page_info), None);
+
+        assert_eq!(
+            member_agency("123", None),
+            "iam::123:agency:OrganizationAccountAccessAgency"
+        );
+        assert_eq!(
+            member_agency("123", Some("Auditor")),
+            "iam::123:agency:Auditor"
+        );
+        // Organizations' refusals of a caller that is not the management account are 401s.
+        for code in ["Organizations.1001", "Organizations.1002"] {
+            assert_eq!(error_class(code, "", 401).0, ErrorKind::Permission);
+        }
     }
 
     /// As the SDK: `Content-Type: application/json` (no charset) on every request, GET and

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::aws;
+use cloudkeys::sandbox::{aws, huawei};
 use serde_json::Value;
 
 pub use cli::*;
@@ -157,7 +157,15 @@ pub const HUAWEI: Cloud = Cloud {
     bad_signature: "APIGW.0301",
     inactive_key: "APIGW.0301",
     bad_signature_text: "verify aksk signature fail",
-    org: None,
+    org: Some(Org {
+        members: &[huawei::MEMBER_DOMAIN, huawei::SECOND_MEMBER],
+        skipped: &[huawei::SUSPENDED_MEMBER],
+        user: (huawei::SECOND_MEMBER, "erin"),
+        list_accounts: "ListAccounts",
+        assume: "AssumeAgency",
+        // Four accounts, one a page.
+        list_calls: 4,
+    }),
 };
 
 /// The four emulated clouds, for the tests that run on each.

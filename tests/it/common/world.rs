@@ -419,6 +419,14 @@ impl World {
         })
     }
 
+    /// Removes role (Huawei: agency) `role` of `kind`'s account `account`.
+    pub fn remove_role(&self, kind: ProviderKind, account: &str, role: &str) {
+        self.with_state(|s| {
+            let a = s.cloud_mut(kind).account_mut(account).expect("account");
+            a.roles.retain(|r| r.name != role);
+        })
+    }
+
     /// Temporary credentials of the Alibaba test user `user`, valid an hour: (id, secret, token).
     pub fn alibaba_session(&self, user: &str) -> (String, String, String) {
         let hour = Duration::hours(1);
