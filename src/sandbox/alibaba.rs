@@ -6,7 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{Account, AwsRole as Role, OrgMember, Organization, State, TempKey, MAX_KEYS};
+use super::state::{Account, AwsRole as Role, Organization, State, TempKey, MAX_KEYS};
 use super::{
     fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
     Credential, Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE,
@@ -832,21 +832,13 @@ fn seed_organization(state: &mut State, now: DateTime<Utc>) {
         &[SeedKey(Some("erin"), 200, Some(1), true, None)],
         now,
     );
-    let member = |id: &str, name: &str, status: &str, days| OrgMember {
-        account_id: id.to_string(),
-        name: name.to_string(),
-        state: status.to_string(),
-        joined_at: now - Duration::days(days),
-    };
-    let organization = Organization {
-        id: "rd-3Gx9Kq".to_string(),
-        accounts: vec![
-            member(TEST_ACCOUNT, "management", "InviteSuccess", 900),
-            member(MEMBER_ACCOUNT, "member", "CreateSuccess", 600),
-            member(PROMOTING_MEMBER, "promoting", "PromoteVerifying", 500),
-            member(SECOND_MEMBER, "second", "CreateSuccess", 300),
-        ],
-    };
+    let members = [
+        (TEST_ACCOUNT, "management", "InviteSuccess", 900),
+        (MEMBER_ACCOUNT, "member", "CreateSuccess", 600),
+        (PROMOTING_MEMBER, "promoting", "PromoteVerifying", 500),
+        (SECOND_MEMBER, "second", "CreateSuccess", 300),
+    ];
+    let organization = Organization::new("rd-3Gx9Kq", now, &members);
     if let Some(account) = state.alibaba.account_mut(TEST_ACCOUNT) {
         account.organization = Some(organization);
     }

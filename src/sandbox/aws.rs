@@ -8,9 +8,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use quick_xml::escape::escape;
 
-use super::state::{
-    change_key, Account, AwsRole, Key, OrgMember, Organization, State, TempKey, MAX_KEYS,
-};
+use super::state::{change_key, Account, AwsRole, Key, Organization, State, TempKey, MAX_KEYS};
 use super::{
     fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
     Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
@@ -864,21 +862,13 @@ fn seed_organization(state: &mut State, now: DateTime<Utc>) {
         &[SeedKey(Some("erin"), 200, Some(1), true, None)],
         now,
     );
-    let member = |id: &str, name: &str, state: &str, days| OrgMember {
-        account_id: id.to_string(),
-        name: name.to_string(),
-        state: state.to_string(),
-        joined_at: now - Duration::days(days),
-    };
-    let organization = Organization {
-        id: "o-a1b2c3d4e5".to_string(),
-        accounts: vec![
-            member(TEST_ACCOUNT, "management", "ACTIVE", 900),
-            member(MEMBER_ACCOUNT, "member", "ACTIVE", 600),
-            member(SUSPENDED_MEMBER, "closed", "SUSPENDED", 500),
-            member(SECOND_MEMBER, "second", "ACTIVE", 300),
-        ],
-    };
+    let members = [
+        (TEST_ACCOUNT, "management", "ACTIVE", 900),
+        (MEMBER_ACCOUNT, "member", "ACTIVE", 600),
+        (SUSPENDED_MEMBER, "closed", "SUSPENDED", 500),
+        (SECOND_MEMBER, "second", "ACTIVE", 300),
+    ];
+    let organization = Organization::new("o-a1b2c3d4e5", now, &members);
     if let Some(account) = state.aws_account_mut(TEST_ACCOUNT) {
         account.organization = Some(organization);
     }

@@ -147,6 +147,22 @@ pub struct OrgMember {
     pub joined_at: DateTime<Utc>,
 }
 
+impl Organization {
+    /// Organization `id` of (account id, name, state, days since it joined), in that order.
+    pub fn new(id: &str, now: DateTime<Utc>, accounts: &[(&str, &str, &str, i64)]) -> Self {
+        let member = |&(account_id, name, state, days): &(&str, &str, &str, i64)| OrgMember {
+            account_id: account_id.to_string(),
+            name: name.to_string(),
+            state: state.to_string(),
+            joined_at: now - chrono::Duration::days(days),
+        };
+        Organization {
+            id: id.to_string(),
+            accounts: accounts.iter().map(member).collect(),
+        }
+    }
+}
+
 /// An AWS (Tencent, Alibaba) role or a Huawei agency: who its trust policy lets assume it, and
 /// for how long.
 #[derive(Debug, Clone)]
