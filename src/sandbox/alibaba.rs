@@ -823,15 +823,8 @@ fn list_accounts(
 /// user `erin`, and a member still being promoted. Whether ListAccounts shows the management
 /// account itself is UNCONFIRMED; here it does (clients flag it by their own account id).
 fn seed_organization(state: &mut State, now: DateTime<Utc>) {
-    let mut second = Account::new(ProviderKind::Alibaba, SECOND_MEMBER);
-    second.add_user("erin", false, now - Duration::days(90));
-    second.roles = vec![org_role(1)];
-    seed_account(
-        state,
-        second,
-        &[SeedKey(Some("erin"), 200, Some(1), true, None)],
-        now,
-    );
+    let kind = ProviderKind::Alibaba;
+    super::seed_second_member(state, kind, SECOND_MEMBER, org_role(1), now);
     let members = [
         (TEST_ACCOUNT, "management", "InviteSuccess", 900),
         (MEMBER_ACCOUNT, "member", "CreateSuccess", 600),
