@@ -6,14 +6,16 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::state::{Account, AwsRole as Role, State, TempKey, MAX_KEYS};
+use super::state::{Account, AwsRole as Role, Organization, State, TempKey, MAX_KEYS};
 use super::{
     fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
     Credential, Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE,
     TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
-use crate::providers::alibaba::api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
+use crate::providers::alibaba::api::{
+    IMS_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION, STS_VERSION,
+};
 use crate::providers::alibaba::signer::{self, SigningKey};
 use crate::signing::{constant_time_eq, sha256_hex, RequestParts};
 
@@ -28,6 +30,13 @@ pub const DEMO_ACCOUNT: &str = "5123987600554321";
 /// A member account of the test seed, reached only through its roles: `KeyAuditor` trusts
 /// [`TEST_ACCOUNT`], `KeyAdmin` trusts only `KeyAuditor` (a chain).
 pub const MEMBER_ACCOUNT: &str = "1577000022223333";
+/// A second member of the test account's resource directory, reached only through its
+/// [`ORG_ROLE`].
+pub const SECOND_MEMBER: &str = "1577000044445555";
+/// A member still being promoted to a cloud account: listed, never read.
+pub const PROMOTING_MEMBER: &str = "1577000066667777";
+/// The role Resource Directory makes in the members it creates, trusting the management account.
+pub const ORG_ROLE: &str = "ResourceDirectoryAccountAccessRole";
 const REGION: &str = "cn-hangzhou";
 /// `x-acs-date` must be within this many minutes of the server's clock.
 const MAX_SKEW_MINUTES: i64 = 15;
@@ -136,6 +145,12 @@ fn api_of(action: &str) -> (&'static str, &'static str, &'static str) {
         ("Sts", "sts.aliyuncs.com", STS_VERSION)
     } else if IMS_ACTIONS.contains(&action) {
         ("Ims", "ims.aliyuncs.com", IMS_VERSION)
+    } else if action == "ListAccounts" {
+        (
+            "ResourceManager",
+            "resourcemanager.aliyuncs.com",
+            RESOURCE_MANAGER_VERSION,
+        )
     } else {
         ("Ram", "ram.aliyuncs.com", RAM_VERSION)
     }
@@ -419,6 +434,7 @@ fn run(
     if !STS_ACTIONS.contains(&action)
         && !RAM_ACTIONS.contains(&action)
         && !IMS_ACTIONS.contains(&action)
+        && action != "ListAccounts"
     {
         return Err(err(
             404,
@@ -472,6 +488,7 @@ fn run(
             }),
         })),
         "AssumeRole" => assume_role(state, caller, params, now),
+        "ListAccounts" => list_accounts(state, caller, params, cap),
         "ListUsers" => {
             authorize(caller, action, None)?;
             let marker = params.get("Marker").filter(|m| !m.is_empty());
@@ -730,6 +747,104 @@ fn assume_role(
     })))
 }
 
+/// Resource Directory ListAccounts (resourcemanager 2020-03-31), answered to the directory's
+/// management account only; `PageNumber`/`PageSize` (1–100, default 10) paging with
+/// `TotalCount`, the list wrapped like RAM's.
+fn list_accounts(
+    state: &State,
+    caller: &Caller,
+    params: &Params,
+    cap: usize,
+) -> Result<Map<String, Value>, Fail> {
+    authorize(caller, "ListAccounts", None)?;
+    // The one error the API reference lists (404). That a member of a directory gets it too,
+    // rather than some NoPermission code, is UNCONFIRMED.
+    let directory = state
+        .alibaba
+        .account(&caller.account_id)
+        .and_then(|a| a.organization.as_ref())
+        .ok_or_else(|| {
+            err(
+                404,
+                "EntityNotExists.ResourceDirectory",
+                "The resource directory for the account is not enabled. We recommend that you first enable the resource directory for the account.",
+            )
+        })?;
+    // Codes for bad paging values are not published (UNCONFIRMED); RAM's form is used.
+    let number = match params.get("PageNumber").filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad_parameter("PageNumber", "must be at least 1"))?,
+    };
+    let size = match params.get("PageSize").filter(|v| !v.is_empty()) {
+        None => 10,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| bad_parameter("PageSize", "must be between 1 and 100"))?,
+    };
+    // The test seed pages small, so that clients must follow the pages.
+    let size = if cap == 0 { size } else { size.min(cap) };
+    let management = &caller.account_id;
+    let accounts: Vec<Value> = directory
+        .accounts
+        .iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .map(|m| {
+            let created = m.state != "InviteSuccess" && m.account_id != *management;
+            json!({
+                "AccountId": m.account_id,
+                "DisplayName": m.name,
+                "Status": m.state,
+                "Type": if created { "ResourceAccount" } else { "CloudAccount" },
+                "JoinMethod": if created { "created" } else { "invited" },
+                "JoinTime": time(&m.joined_at),
+                "ModifyTime": time(&m.joined_at),
+                "FolderId": "fd-QRzuim3x2b",
+                "ResourceDirectoryId": directory.id,
+                "ResourceDirectoryPath": format!("{}/r-Wm3x2b/fd-QRzuim3x2b/{}", directory.id, m.account_id),
+            })
+        })
+        .collect();
+    Ok(object(json!({
+        "TotalCount": directory.accounts.len(),
+        "PageNumber": number,
+        "PageSize": size,
+        "Accounts": { "Account": accounts },
+    })))
+}
+
+/// The test account manages a resource directory: the member account, a second member with
+/// user `erin`, and a member still being promoted. Whether ListAccounts shows the management
+/// account itself is UNCONFIRMED; here it does (clients flag it by their own account id).
+fn seed_organization(state: &mut State, now: DateTime<Utc>) {
+    let kind = ProviderKind::Alibaba;
+    super::seed_second_member(state, kind, SECOND_MEMBER, org_role(1), now);
+    let members = [
+        (TEST_ACCOUNT, "management", "InviteSuccess", 900),
+        (MEMBER_ACCOUNT, "member", "CreateSuccess", 600),
+        (PROMOTING_MEMBER, "promoting", "PromoteVerifying", 500),
+        (SECOND_MEMBER, "second", "CreateSuccess", 300),
+    ];
+    let organization = Organization::new("rd-3Gx9Kq", now, &members);
+    if let Some(account) = state.alibaba.account_mut(TEST_ACCOUNT) {
+        account.organization = Some(organization);
+    }
+}
+
+/// [`ORG_ROLE`] trusting the test account; Alibaba role ids are digits.
+fn org_role(n: usize) -> Role {
+    Role {
+        role_id: format!("3{n:017}2"),
+        ..Role::new(ORG_ROLE, &[TEST_ACCOUNT])
+    }
+}
+
 /// The user credential report's rows as IMS writes them: the header, the account itself as
 /// `<root>`, then every RAM user by logon name (`name@<account>.onaliyun.com`); per key slot
 /// whether it holds a key, is active, when it was made and last used (`N/A`: none). Keys past
@@ -807,11 +922,13 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
             ..Role::new(name, &[trusted])
         })
         .collect();
+    member.roles.push(org_role(0));
     let member_keys = [
         SeedKey(Some("carol"), 120, Some(3), true, None),
         SeedKey(Some("dave"), 20, None, true, None),
     ];
     seed_account(state, member, &member_keys, now);
+    seed_organization(state, now);
     match seed {
         Seed::Test => state.alibaba.page_cap = TEST_PAGE_SIZE,
         Seed::Demo => {

@@ -853,25 +853,15 @@ fn credential_report(account: &Account) -> String {
 /// The test account manages an organization: the member account, a second member with user
 /// `erin`, and a suspended account; ListAccounts pages two at a time.
 fn seed_organization(state: &mut State, now: DateTime<Utc>) {
-    let mut second = Account::new(ProviderKind::Aws, SECOND_MEMBER);
-    second.add_user("erin", false, now - Duration::days(90));
-    second.roles = vec![AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT])];
-    seed_account(
-        state,
-        second,
-        &[SeedKey(Some("erin"), 200, Some(1), true, None)],
-        now,
-    );
-    let organization = Organization::new(
-        "o-a1b2c3d4e5",
-        now,
-        &[
-            (TEST_ACCOUNT, "management", "ACTIVE", 900),
-            (MEMBER_ACCOUNT, "member", "ACTIVE", 600),
-            (SUSPENDED_MEMBER, "closed", "SUSPENDED", 500),
-            (SECOND_MEMBER, "second", "ACTIVE", 300),
-        ],
-    );
+    let role = AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT]);
+    super::seed_second_member(state, ProviderKind::Aws, SECOND_MEMBER, role, now);
+    let members = [
+        (TEST_ACCOUNT, "management", "ACTIVE", 900),
+        (MEMBER_ACCOUNT, "member", "ACTIVE", 600),
+        (SUSPENDED_MEMBER, "closed", "SUSPENDED", 500),
+        (SECOND_MEMBER, "second", "ACTIVE", 300),
+    ];
+    let organization = Organization::new("o-a1b2c3d4e5", now, &members);
     if let Some(account) = state.aws_account_mut(TEST_ACCOUNT) {
         account.organization = Some(organization);
     }

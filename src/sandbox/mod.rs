@@ -612,6 +612,22 @@ pub(crate) const TEST_KEYS: [SeedKey; 4] = [
     SeedKey(Some("bob"), 400, None, false, None),
 ];
 
+/// The second member of a test organization: user `erin` with one active 200-day-old key
+/// (used a day ago), reached only through `role`.
+pub(crate) fn seed_second_member(
+    state: &mut State,
+    kind: ProviderKind,
+    account_id: &str,
+    role: state::AwsRole,
+    now: DateTime<Utc>,
+) {
+    let mut second = Account::new(kind, account_id);
+    second.add_user("erin", false, now - chrono::Duration::days(90));
+    second.roles = vec![role];
+    let key = SeedKey(Some("erin"), 200, Some(1), true, None);
+    seed_account(state, second, &[key], now);
+}
+
 /// Puts a seeded account in its cloud with `keys`; returns the first key's (id, secret).
 pub(crate) fn seed_account(
     state: &mut State,

@@ -1,14 +1,17 @@
 //! What only Alibaba Cloud has: RAM's credential report with its additional key slots, the
 //! account's own row in it, ListUsers paging, the LTAI prefix picking the profile.
 
+use std::collections::BTreeSet;
+
 use cloudkeys::model::{KeyStatus, ProviderKind};
+use cloudkeys::sandbox::alibaba::{MEMBER_ACCOUNT, ORG_ROLE, PROMOTING_MEMBER, SECOND_MEMBER};
 use serde_json::Value;
 
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_role_profile, assert_no_secret, assert_report_scan, by_id, comparable,
-    fault, json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
+    add_profile, append_config, append_role_profile, assert_no_secret, assert_report_scan, by_id,
+    comparable, fault, json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
 };
 
 const PROFILE: &str = "alibaba-admin";
@@ -395,4 +398,84 @@ fn role_credentials_are_assumed_again_before_they_expire() {
     assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
     let assumed = world.calls_of("AssumeRole");
     assert!(assumed >= 2, "assumed {assumed} times");
+}
+
+// --- resource directory ----------------------------------------------------------------------
+
+/// `[organizations.NAME]` of Alibaba listed through `source`; `extra`: more lines.
+fn add_directory(world: &World, name: &str, source: &str, extra: &str) {
+    append_config(
+        world,
+        &format!(
+            "\n[organizations.{name}]\nprovider = \"alibaba\"\nsource_profile = \"{source}\"\n{extra}"
+        ),
+    );
+}
+
+/// The profiles of the records in a JSON array.
+fn profiles_of(stdout: &str) -> BTreeSet<String> {
+    json_array(stdout)
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_resource_directory_is_paged_retried_and_read_through_its_default_role() {
+    let world = World::new();
+    add_directory(&world, "rd", PROFILE, "");
+    // Throttled once: retried like every other read.
+    world.inject(fault(ALI, Effect::Throttle, "ListAccounts").times(1));
+    let mut cmd = world.cmd(["--org", "rd", "-vv", "list", "--all-users", "-o", "json"]);
+    let (stdout, stderr) = run(&mut cmd, 0);
+    let expected: BTreeSet<String> = [
+        PROFILE.to_string(),
+        format!("rd/{MEMBER_ACCOUNT}"),
+        format!("rd/{SECOND_MEMBER}"),
+    ]
+    .into();
+    assert_eq!(profiles_of(&stdout), expected, "{stdout}");
+    assert!(!stdout.contains(PROMOTING_MEMBER), "{stdout}");
+    // Four accounts at three a page: two pages, the first one asked twice.
+    assert_eq!(world.calls_of("ListAccounts"), 3);
+    assert_eq!(world.calls_of("AssumeRole"), 2);
+    assert_no_secret(&world, &format!("{stdout}{stderr}"));
+
+    let (profiles, _) = run(&mut world.cmd(["profiles", "--org", "rd"]), 0);
+    assert!(
+        profiles.contains(&format!("role {ORG_ROLE} via {PROFILE}")),
+        "{profiles}"
+    );
+}
+
+#[test]
+fn a_member_without_the_role_is_a_partial_failure() {
+    let world = World::new();
+    // Only the member account holds KeyAuditor.
+    add_directory(&world, "rd", PROFILE, "role_name = \"KeyAuditor\"\n");
+    let mut cmd = world.cmd(["--org", "rd", "list", "--all-users", "-o", "json"]);
+    let (stdout, stderr) = run(&mut cmd, 5);
+    let reached: BTreeSet<String> = [PROFILE.to_string(), format!("rd/{MEMBER_ACCOUNT}")].into();
+    assert_eq!(profiles_of(&stdout), reached, "{stdout}");
+    assert!(stderr.contains(&format!("rd/{SECOND_MEMBER}")), "{stderr}");
+    assert!(stderr.contains("EntityNotExist.Role"), "{stderr}");
+}
+
+#[test]
+fn only_the_management_account_may_list_the_directory() {
+    let world = World::new();
+    // A member's session: its account manages no directory (the cloud's 404 code), exit 3.
+    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
+    add_directory(&world, "m", "member", "");
+    let stderr = refused(
+        &mut world.cmd(["--org", "m", "list"]),
+        3,
+        "EntityNotExists.ResourceDirectory",
+    );
+    assert!(stderr.contains("organization m"), "{stderr}");
+    // A RAM user of the management account without resourcemanager:ListAccounts.
+    world.deny(&["ListAccounts"]);
+    add_directory(&world, "rd", PROFILE, "");
+    refused(&mut world.cmd(["--org", "rd", "list"]), 3, "NoPermission");
+    assert_eq!(world.calls_of("AssumeRole"), 1, "the member session only");
 }

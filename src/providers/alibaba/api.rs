@@ -160,6 +160,45 @@ wire! {
     }
 }
 
+/// Resource Directory (product `resourcemanager`): only its account listing is used here.
+pub const RESOURCE_MANAGER_VERSION: &str = "2020-03-31";
+
+/// ListAccounts: one page of the resource directory's members and how many there are.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAccountsResponse {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub total_count: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub page_size: Option<u64>,
+    pub accounts: Option<Value>,
+}
+
+impl ListAccountsResponse {
+    pub fn accounts(&self) -> Result<Vec<DirectoryAccount>, String> {
+        unwrap_list(&self.accounts, "Account")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DirectoryAccount {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub account_id: Option<String>,
+    pub display_name: Option<String>,
+    /// `CreateSuccess`, `InviteSuccess`, `PromoteSuccess`, `PromoteVerifying`, …
+    pub status: Option<String>,
+}
+
+/// Counts the SDK models as integers, read from a number or a string.
+fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 /// IMS, the newer identity API beside RAM: only its credential report is used here.
 pub const IMS_VERSION: &str = "2019-08-15";
 

@@ -19,8 +19,8 @@ use crate::config::Role;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Idempotency};
 use crate::model::{
-    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, ProviderKind, Secret,
-    UserRef,
+    Identity, IdentityType, KeyRecord, KeyRef, KeyStatus, LastUsed, NewKey, OrgAccount,
+    ProviderKind, Secret, UserRef,
 };
 use crate::provider::{is_region_name, AccessKeyProvider, ResolvedProfile};
 use crate::providers::assumed::{self, Assume, Credentials, SigningKeys};
@@ -31,7 +31,7 @@ use crate::providers::{
 use crate::signing::{percent_encode, RequestParts};
 use crate::time::parse_rfc3339;
 
-use api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
+use api::{IMS_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION, STS_VERSION};
 
 /// How the account (root) owner of keys is shown in records: it is no RAM user, and `<`/`>`
 /// cannot appear in a RAM user name, so this never names a real user.
@@ -39,6 +39,10 @@ pub use crate::model::ROOT_USER;
 
 /// `ListUsers` page size: the documented maximum of the older docs (newer ones allow 1000).
 const PAGE_SIZE: &str = "100";
+
+/// The ListAccounts statuses of a member that can be signed into; the others (`PromoteVerifying`,
+/// `PromoteFailed`, `PromoteExpired`, `PromoteCancelled`) are listed but never assumed.
+const USABLE_MEMBER: [&str; 3] = ["CreateSuccess", "InviteSuccess", "PromoteSuccess"];
 
 /// `GetCredentialReport` rows a page: the documented maximum and default.
 const REPORT_PAGE_SIZE: u32 = 3501;
@@ -48,6 +52,7 @@ pub(crate) enum Service {
     Ram,
     Sts,
     Ims,
+    ResourceManager,
 }
 
 /// Where RAM and STS calls go.
@@ -57,6 +62,8 @@ pub struct Endpoints {
     pub sts: Url,
     /// IMS (the credential report): one global endpoint, like RAM.
     pub ims: Url,
+    /// Resource Directory (`resourcemanager`): one central endpoint, like RAM.
+    pub resource_manager: Url,
 }
 
 /// RAM has one global endpoint for every region; STS has a regional one (`sts.<region>.aliyuncs.com`)
@@ -68,6 +75,7 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
             ram: base.clone(),
             sts: base.clone(),
             ims: base.clone(),
+            resource_manager: base.clone(),
         });
     }
     let parse = |raw: &str| {
@@ -86,6 +94,8 @@ pub fn endpoints(region: Option<&str>, endpoint: Option<&Url>) -> Result<Endpoin
         ram: parse("https://ram.aliyuncs.com/")?,
         sts,
         ims: parse("https://ims.aliyuncs.com/")?,
+        // The SDK's endpoint rule is `central` for every region.
+        resource_manager: parse("https://resourcemanager.aliyuncs.com/")?,
     })
 }
 
@@ -146,6 +156,62 @@ impl AlibabaProvider {
     ) -> Result<T> {
         self.call(service, action, params, Idempotency::Idempotent)
             .await
+    }
+
+    /// Resource Directory ListAccounts, every page: `PageNumber` counts up until `TotalCount`
+    /// accounts are read. The listing does not say which account manages the directory; only
+    /// its management account (or a delegated administrator) may call it, so the caller's own
+    /// account is flagged as the management account.
+    async fn list_accounts(&self) -> Result<Vec<OrgAccount>> {
+        let management = self.identity().await?.account_id.clone();
+        let size = self.client.profile.page_size.unwrap_or(100).clamp(1, 100);
+        let size_text = &size.to_string()[..];
+        let management = &management;
+        let accounts = paginate("ListAccounts", |page| async move {
+            let number: u64 = page.as_deref().map_or(Ok(1), str::parse).unwrap_or(1);
+            let number_text = number.to_string();
+            let params = [
+                ("PageNumber", number_text.as_str()),
+                ("PageSize", size_text),
+            ];
+            let answer: api::ListAccountsResponse = self
+                .ask(Service::ResourceManager, "ListAccounts", &params)
+                .await?;
+            let unreadable = |why: String| {
+                self.client
+                    .blame(Error::bad_response(format!("ListAccounts: {why}")))
+            };
+            let listed = answer.accounts().map_err(unreadable)?;
+            // The service may page smaller than asked: it answers its own PageSize.
+            let size = answer.page_size.unwrap_or(u64::from(size)).max(1);
+            let read = (number - 1) * size + listed.len() as u64;
+            let next = match answer.total_count {
+                Some(total) if read < total && listed.is_empty() => {
+                    return Err(unreadable(format!(
+                        "page {number} is empty but TotalCount is {total}"
+                    )))
+                }
+                Some(total) => (read < total).then(|| (number + 1).to_string()),
+                None => (listed.len() as u64 >= size).then(|| (number + 1).to_string()),
+            };
+            let page = listed.into_iter().map(|account| {
+                let status = account.status.unwrap_or_default();
+                OrgAccount {
+                    id: account.account_id.unwrap_or_default(),
+                    name: account.display_name,
+                    active: USABLE_MEMBER.contains(&status.as_str()),
+                    management: management.clone(),
+                }
+            });
+            Ok((page.collect::<Vec<_>>(), next))
+        })
+        .await?;
+        match accounts.iter().any(|a| a.id.is_empty()) {
+            true => Err(self.client.blame(Error::bad_response(
+                "ListAccounts: an account without AccountId",
+            ))),
+            false => Ok(accounts),
+        }
     }
 
     /// GenerateCredentialReport until it is COMPLETED (made at most every 4 hours; a fresh one
@@ -399,6 +465,9 @@ impl Dialect for Alibaba {
         family("SignatureNonceUsed MissingSecurityToken", ErrorKind::Auth),
         family("InvalidAccessKeySecret", ErrorKind::Auth),
         family("NoPermission Forbidden AccessDenied", ErrorKind::Permission),
+        // ListAccounts of an account that manages no resource directory (`Exists`, unlike
+        // RAM's `EntityNotExist.*`): a refusal of the caller, not a missing entity.
+        family("EntityNotExists.ResourceDirectory", ErrorKind::Permission),
         // `InvalidTimeStamp.Expired` is the documented answer to a date more than 15 minutes
         // off; `IllegalTimestamp` ("The input parameter "Timestamp" … is not supplied.") is what
         // users with a wrong clock also report from the same gateway. Both: correct and retry.
@@ -444,6 +513,9 @@ impl Rpc<&[(&str, &str)]> for AlibabaProvider {
             Service::Ram => (&self.endpoints.ram, RAM_VERSION),
             Service::Sts => (&self.endpoints.sts, STS_VERSION),
             Service::Ims => (&self.endpoints.ims, IMS_VERSION),
+            Service::ResourceManager => {
+                (&self.endpoints.resource_manager, RESOURCE_MANAGER_VERSION)
+            }
         };
         let query = params
             .iter()
@@ -477,6 +549,16 @@ impl AccessKeyProvider for AlibabaProvider {
 
     fn profile(&self) -> &str {
         self.name()
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>> {
+        self.list_accounts().await
+    }
+
+    fn member_role(&self, account: &str, role_name: Option<&str>) -> Result<String> {
+        // The role Resource Directory makes in every member it creates.
+        let role = role_name.unwrap_or("ResourceDirectoryAccountAccessRole");
+        Ok(format!("acs:ram::{account}:role/{role}"))
     }
 
     async fn whoami(&self) -> Result<Identity> {
@@ -623,6 +705,7 @@ mod tests {
     }
     use crate::config::{Profile, Source};
     use crate::http::HttpSettings;
+    use crate::sandbox::alibaba::{MEMBER_ACCOUNT, PROMOTING_MEMBER, SECOND_MEMBER, TEST_ACCOUNT};
     use crate::sandbox::{Effect, Fault, Sandbox, Seed};
 
     #[test]
@@ -647,9 +730,12 @@ mod tests {
         for region in [None, Some("ap-southeast-1")] {
             let e = endpoints(region, None).unwrap();
             assert_eq!(e.ims.as_str(), "https://ims.aliyuncs.com/");
+            let central = e.resource_manager.as_str();
+            assert_eq!(central, "https://resourcemanager.aliyuncs.com/");
         }
         let base = Url::parse("http://127.0.0.1:8790").unwrap();
         assert_eq!(endpoints(None, Some(&base)).unwrap().ims, base);
+        assert_eq!(endpoints(None, Some(&base)).unwrap().resource_manager, base);
     }
 
     #[test]
@@ -964,6 +1050,42 @@ mod tests {
         assert_eq!(err.code.as_deref(), Some("EntityNotExist.User"));
         assert!(err.request_id.is_some());
         assert_eq!(err.provider, Some(ProviderKind::Alibaba));
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn lists_every_page_of_the_resource_directory() {
+        let (sandbox, provider) = sandboxed("alibaba-admin").await;
+        let accounts = provider.organization_accounts().await.unwrap();
+        let ids: Vec<(&str, bool)> = accounts.iter().map(|a| (a.id.as_str(), a.active)).collect();
+        assert_eq!(
+            ids,
+            [
+                (TEST_ACCOUNT, true),
+                (MEMBER_ACCOUNT, true),
+                (PROMOTING_MEMBER, false),
+                (SECOND_MEMBER, true)
+            ]
+        );
+        // Not said by the listing: the caller's own account manages the directory.
+        assert!(accounts
+            .iter()
+            .all(|a| a.management.as_deref() == Some(TEST_ACCOUNT)));
+        // Three a page in the test seed, whatever PageSize asks.
+        assert_eq!(calls(&sandbox, "ListAccounts"), 2);
+        assert_eq!(
+            provider.member_role(SECOND_MEMBER, None).unwrap(),
+            format!("acs:ram::{SECOND_MEMBER}:role/ResourceDirectoryAccountAccessRole")
+        );
+        // An account managing no directory: the cloud's refusal, a permission error.
+        let (demo, root) = sandboxed_in(Seed::Demo, "alibaba-root").await;
+        let err = root.organization_accounts().await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Permission);
+        assert_eq!(
+            err.code.as_deref(),
+            Some("EntityNotExists.ResourceDirectory")
+        );
+        demo.shutdown().await;
         sandbox.shutdown().await;
     }
 

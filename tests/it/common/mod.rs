@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use cloudkeys::model::ProviderKind;
-use cloudkeys::sandbox::{aws, huawei};
+use cloudkeys::sandbox::{alibaba, aws, huawei};
 use serde_json::Value;
 
 pub use cli::*;
@@ -134,7 +134,15 @@ pub const ALIBABA: Cloud = Cloud {
     bad_signature: "SignatureDoesNotMatch",
     inactive_key: "InvalidAccessKeyId.Inactive",
     bad_signature_text: "does not match our calculation",
-    org: None,
+    org: Some(Org {
+        members: &[alibaba::MEMBER_ACCOUNT, alibaba::SECOND_MEMBER],
+        skipped: &[alibaba::PROMOTING_MEMBER],
+        user: (alibaba::SECOND_MEMBER, "erin"),
+        list_accounts: "ListAccounts",
+        assume: "AssumeRole",
+        // Four accounts (the management account listed too) at three a page.
+        list_calls: 2,
+    }),
     // The same action names and root label as AWS.
     ..AWS
 };
