@@ -1067,6 +1067,7 @@ mod tests {
                     source: Source::Environment,
                     secret_env: None,
                     role: None,
+                    fetch: None,
                 };
                 let resolved = ResolvedProfile {
                     profile,
