@@ -225,7 +225,7 @@ impl Config {
             let mut chosen: Vec<Profile> = Vec::new();
             for profile in self.profiles.iter().filter(by_provider) {
                 // Role profiles hold no key: each is its own target.
-                if profile.role.is_some()
+                if !profile.holds_key()
                     || !chosen.iter().any(|p| {
                         p.provider == profile.provider && p.access_key_id == profile.access_key_id
                     })
@@ -489,11 +489,17 @@ until = 2027-01-31
         );
         // A role wins over keys of the same profile, as in the AWS CLI.
         assert!(config.find("aws:both").unwrap().role.is_some());
-        assert!(config.find("aws:ec2").is_none());
-        assert!(config
-            .warnings
-            .iter()
-            .any(|w| w.contains("credential_source")));
+        // credential_source: the role's source is fetched at run time, no profile of its own.
+        let ec2 = config.find("aws:ec2").unwrap().role.as_ref().unwrap();
+        assert_eq!(
+            ec2.describe(),
+            "role R via credential_source Ec2InstanceMetadata"
+        );
+        let source = ec2.source.as_ref().unwrap();
+        assert!(
+            matches!(source.fetch, Some(credentials::Fetch::Ec2InstanceMetadata(ref u)) if u == "http://169.254.169.254")
+        );
+        assert!(source.refuse_role().is_err() && !source.holds_key());
         // Two role profiles are two targets of --all-profiles, though neither holds a key.
         let all = config
             .select(
@@ -504,7 +510,7 @@ until = 2027-01-31
                 &env_with(dir.path(), &[]),
             )
             .unwrap();
-        assert_eq!(all.iter().filter(|p| p.role.is_some()).count(), 3);
+        assert_eq!(all.iter().filter(|p| p.role.is_some()).count(), 4);
 
         write(
             &dir.path().join(".aws/config"),

@@ -32,7 +32,8 @@ pub(super) const FORMAT: JsonFormat = JsonFormat {
 
 /// Loads the file's AK and StsToken profiles, then its RamRoleArn ones (as aliyun-cli, a
 /// profile with no mode but a `ram_role_arn` is one): the profile's own key assumes
-/// `ram_role_arn` as `ram_session_name` for `expired_seconds`.
+/// `ram_role_arn` as `ram_session_name` for `expired_seconds`; and its ChainableRamRoleArn
+/// ones, which assume it with `source_profile`'s credentials (itself possibly a role's).
 pub(super) fn load(
     path: Option<PathBuf>,
     profiles: &mut Vec<Profile>,
@@ -47,45 +48,57 @@ pub(super) fn load(
     };
     let mut holds_secrets = false;
     for (_, name, entry) in FORMAT.named(&doc) {
-        let role_arn = str_field(entry, "ram_role_arn");
-        let is_role = match str_field(entry, "mode") {
-            Some(mode) => mode.eq_ignore_ascii_case("RamRoleArn"),
-            None => role_arn.is_some(),
-        };
-        let (true, Some(role_arn), Some(own)) =
-            (is_role, role_arn, FORMAT.profile(entry, name, &path))
-        else {
+        let field = |key| str_field(entry, key).map(str::to_string);
+        let Some(role_arn) = str_field(entry, "ram_role_arn") else {
             continue;
         };
-        holds_secrets = true;
-        let field = |key| str_field(entry, key).map(str::to_string);
+        let mode = str_field(entry, "mode");
+        // The source: the profile's own key, or (chainable) another profile's credentials.
+        let own = match mode {
+            Some(mode) if mode.eq_ignore_ascii_case("ChainableRamRoleArn") => None,
+            Some(mode) if !mode.eq_ignore_ascii_case("RamRoleArn") => continue,
+            _ => match FORMAT.profile(entry, name, &path) {
+                Some(own) => Some(own),
+                None => continue,
+            },
+        };
+        let source_profile = match &own {
+            Some(own) => format!("{}'s own key", own.name),
+            None => match field("source_profile") {
+                Some(source) => source,
+                None => {
+                    warnings.push(format!("{} ({name}): ChainableRamRoleArn needs source_profile; the profile is skipped", path.display()));
+                    continue;
+                }
+            },
+        };
+        holds_secrets |= own.is_some();
         // aliyun-cli writes a number; a string of digits is read too.
         let duration = match entry.get("expired_seconds") {
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         };
+        let region = field("region_id");
         let role = Role {
             role_arn: role_arn.to_string(),
-            source_profile: format!("{}'s own key", own.name),
+            source_profile,
             external_id: field("external_id"),
             session_name: field("ram_session_name"),
             duration_seconds: duration
                 .and_then(|d| u32::try_from(d).ok())
                 .filter(|d| *d > 0),
-            source: None,
+            // A chained role's source is found once every profile is loaded.
+            source: own.map(Box::new),
         };
         let mut profile = Profile::assuming(
             ProviderKind::Alibaba,
-            own.name.clone(),
-            Role {
-                source: Some(Box::new(own.clone())),
-                ..role
-            },
-            own.source.clone(),
+            format!("{}:{name}", ProviderKind::Alibaba),
+            role,
+            (FORMAT.source)(&path, name),
         );
         // aliyun-cli sends AssumeRole to `sts.<sts_region>.aliyuncs.com` when it is set.
-        profile.region = field("sts_region").or_else(|| own.region.clone());
+        profile.region = field("sts_region").or(region);
         // An entry without a mode was read as an AK one above: the role replaces it.
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile);
@@ -118,8 +131,11 @@ mod tests {
         let (mut profiles, mut warnings) = (Vec::new(), Vec::new());
         load(Some(path), &mut profiles, &mut warnings).unwrap();
         let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-        // c holds no key to assume with; d's mode is not read.
-        assert_eq!(names, ["alibaba:a", "alibaba:b"]);
+        // c holds no key to assume with; d assumes with a's credentials (found later).
+        assert_eq!(names, ["alibaba:a", "alibaba:b", "alibaba:d"]);
+        let chained = profiles[2].role.as_ref().unwrap();
+        assert_eq!(chained.source_profile, "a");
+        assert!(chained.source.is_none());
         let role = profiles[0].role.as_ref().unwrap();
         assert_eq!(role.role_arn, arn);
         assert_eq!(role.session_name.as_deref(), Some("run"));

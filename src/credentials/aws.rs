@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::{
-    read_with, warn_if_readable_by_others, Edit, Entry, Environment, Profile, Role, Source,
+    read_with, warn_if_readable_by_others, Edit, Entry, Environment, Fetch, Profile, Role, Source,
 };
 use crate::error::Result;
 use crate::model::{ProviderKind, Secret};
@@ -56,13 +56,23 @@ fn profile<'a>(
     })
 }
 
+/// A profile whose key `credential_process` prints, if the section names one.
+fn process_profile(name: &str, props: &ini::Properties, source: &Source) -> Option<Profile> {
+    let command = last(props, "credential_process")?.trim();
+    let fetch = Fetch::Process(command.to_string());
+    let mut profile = Profile::fetching(format!("aws:{name}"), fetch, source.clone());
+    profile.region = last(props, REGION).map(str::to_string);
+    Some(profile)
+}
+
 /// A role profile of ~/.aws/config, read as botocore's AssumeRoleProvider does; `None` when the
-/// section names no role. `credential_source` (instance metadata, containers) is not
-/// supported: such a profile is skipped with a warning.
+/// section names no role. Its source is another profile, or `credential_source`'s
+/// credentials (the environment's when loaded, or those of a metadata service).
 fn role_profile(
     name: &str,
     props: &ini::Properties,
     source: Source,
+    env: &Environment,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Profile>> {
     let Some(role_arn) = last(props, "role_arn") else {
@@ -75,26 +85,33 @@ fn role_profile(
         ));
         return Ok(None);
     }
-    let Some(source_profile) = last(props, "source_profile").filter(|s| !s.trim().is_empty())
-    else {
-        if last(props, "credential_source").is_some() {
-            warnings.push(format!(
-                "{source}: credential_source is not supported; profile aws:{name} is skipped"
-            ));
-            return Ok(None);
+    let bad =
+        |what: &str| crate::error::Error::config(format!("profile aws:{name} ({source}): {what}"));
+    let named = |key| last(props, key).map(str::trim).filter(|s| !s.is_empty());
+    let (source_profile, fetched) = match (named("source_profile"), named("credential_source")) {
+        (Some(_), Some(_)) => {
+            return Err(bad("set source_profile or credential_source, not both"));
         }
-        return Err(crate::error::Error::config(format!(
-            "profile aws:{name} ({source}): role_arn needs source_profile (the profile whose credentials assume the role)"
-        )));
+        (Some(profile), None) => (profile.to_string(), None),
+        (None, Some(from)) => {
+            let fetch = Fetch::source(from, env).ok_or_else(|| {
+                bad(&format!("credential_source '{from}' is not valid (expected Environment, Ec2InstanceMetadata or EcsContainer)"))
+            })?;
+            let fetched = Profile::fetching(format!("aws:{name}"), fetch, source.clone());
+            (format!("credential_source {from}"), Some(Box::new(fetched)))
+        }
+        (None, None) => return Err(bad(
+            "role_arn needs source_profile (the profile whose credentials assume the role) or credential_source",
+        )),
     };
     let role = Role {
         role_arn: role_arn.trim().to_string(),
-        source_profile: source_profile.trim().to_string(),
+        source_profile,
         external_id: last(props, "external_id").map(str::to_string),
         session_name: last(props, "role_session_name").map(str::to_string),
         // botocore ignores a value that is not a number.
         duration_seconds: last(props, "duration_seconds").and_then(|d| d.trim().parse().ok()),
-        source: None,
+        source: fetched,
     };
     let mut profile = Profile::assuming(ProviderKind::Aws, format!("aws:{name}"), role, source);
     profile.region = last(props, REGION).map(str::to_string);
@@ -140,8 +157,12 @@ pub(super) fn load(
                 path: path.clone(),
                 section: section.to_string(),
             };
-            if let Some(profile) = profile(section, |k| props.get(k), region, source) {
+            if let Some(profile) = profile(section, |k| props.get(k), region, source.clone()) {
                 holds_secrets = true;
+                profiles.push(profile);
+                seen.push(section.to_string());
+            } else if let Some(profile) = process_profile(section, props, &source) {
+                // botocore reads credential_process from both files (its full_config).
                 profiles.push(profile);
                 seen.push(section.to_string());
             }
@@ -164,7 +185,7 @@ pub(super) fn load(
                 section: section.to_string(),
             };
             // As in the AWS CLI, a role wins over keys of the same profile.
-            if let Some(role) = role_profile(name, props, source.clone(), warnings)? {
+            if let Some(role) = role_profile(name, props, source.clone(), env, warnings)? {
                 profiles.retain(|p| p.name != role.name);
                 profiles.push(role);
                 continue;
@@ -172,7 +193,10 @@ pub(super) fn load(
             if seen.iter().any(|s| s == name) {
                 continue;
             }
-            profiles.extend(profile(name, |k| last(props, k), None, source));
+            // botocore asks credential_process before the config file's keys.
+            let found = process_profile(name, props, &source)
+                .or_else(|| profile(name, |k| last(props, k), None, source));
+            profiles.extend(found);
         }
     }
     Ok(())

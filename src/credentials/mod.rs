@@ -7,6 +7,7 @@
 
 mod aliyun;
 mod aws;
+mod fetch;
 mod hcloud;
 mod json;
 mod tccli;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::{ProviderKind, Secret};
+pub use fetch::{Fetch, Fetched};
 
 /// Environment variables and the home folder, as the loaders see them.
 #[derive(Debug, Clone, Default)]
@@ -104,6 +106,9 @@ pub struct Profile {
     /// Set for a role profile: it holds no key of its own (the id and secret are empty) and
     /// signs with temporary credentials obtained with its source's.
     pub role: Option<Role>,
+    /// Set when the credentials are fetched at run time (AWS `credential_process`, or the
+    /// source of a role's `credential_source`): no key of its own either.
+    pub fetch: Option<Fetch>,
 }
 
 /// What a role profile assumes and with whose credentials (AWS and Tencent so far).
@@ -159,18 +164,35 @@ impl Profile {
             source,
             secret_env: None,
             role: None,
+            fetch: None,
         }
     }
 
-    /// Refuses to write a key for a role profile: it has none of its own, and its temporary
-    /// credentials are never written anywhere.
+    /// Refuses to write a key for a role profile or one whose credentials are fetched: it has
+    /// none of its own, and its temporary credentials are never written anywhere.
     pub fn refuse_role(&self) -> Result<()> {
-        match self.role {
-            Some(_) => Err(Error::usage(format!(
-                "{} assumes a role: it has no access key of its own to rotate",
-                self.name
-            ))),
-            None => Ok(()),
+        let how = match (&self.role, &self.fetch) {
+            (Some(_), _) => "assumes a role".to_string(),
+            (None, Some(fetch)) => format!("gets its credentials from {}", fetch.describe()),
+            (None, None) => return Ok(()),
+        };
+        Err(Error::usage(format!(
+            "{} {how}: it has no access key of its own to rotate",
+            self.name
+        )))
+    }
+
+    /// Whether the profile holds a key of its own (not a role's, not a fetched one).
+    pub fn holds_key(&self) -> bool {
+        self.role.is_none() && self.fetch.is_none()
+    }
+
+    /// A profile whose credentials are fetched at run time.
+    pub(crate) fn fetching(name: String, fetch: Fetch, source: Source) -> Self {
+        Profile {
+            name,
+            fetch: Some(fetch),
+            ..Profile::native(ProviderKind::Aws, "", "", "", source)
         }
     }
 
@@ -217,10 +239,11 @@ fn source_of(all: &[Profile], profile: &Profile, chain: &mut Vec<String>) -> Res
         unreachable!("only role profiles have a source")
     };
     let wanted = &role.source_profile;
-    // Profiles of the AWS files name each other as the AWS CLI does (`mgmt`, our `aws:mgmt`).
+    // Profiles of the AWS and aliyun files name each other as their CLIs do (`mgmt`, our
+    // `aws:mgmt`).
     let native = format!("{}:{wanted}", profile.provider);
     let found = match &profile.source {
-        Source::AwsConfig { .. } | Source::AwsCredentials { .. } => {
+        Source::AwsConfig { .. } | Source::AwsCredentials { .. } | Source::AliyunConfig { .. } => {
             all.iter().find(|p| p.name == native)
         }
         _ => all.iter().find(|p| &p.name == wanted),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Edit, Entry, Environment, Profile, Role, Source};
+use super::{Edit, Entry, Environment, Fetch, Profile, Role, Source};
 use crate::error::{Error, Result};
 use crate::model::{ProviderKind, Secret};
 
@@ -31,6 +31,7 @@ pub(crate) struct ProfileToml {
     external_id: Option<String>,
     role_session_name: Option<String>,
     duration_seconds: Option<u32>,
+    credential_process: Option<String>,
 }
 
 impl ProfileToml {
@@ -85,6 +86,26 @@ pub(crate) fn profiles(
             profiles.push(profile);
             continue;
         }
+        if let Some(command) = raw.credential_process {
+            // As in ~/.aws/config: the command prints the key, the table holds none.
+            if provider != ProviderKind::Aws {
+                return Err(at("credential_process is for aws profiles only".into()));
+            }
+            if raw.access_key_id.is_some() || raw.secret_access_key.is_some() {
+                return Err(at(format!(
+                    "credential_process prints the key: remove {ID}/{SECRET}"
+                )));
+            }
+            if let Some(endpoint) = &raw.endpoint {
+                url::Url::parse(endpoint)
+                    .map_err(|err| at(format!("endpoint '{endpoint}' is not a URL: {err}")))?;
+            }
+            let mut profile = Profile::fetching(name.clone(), Fetch::Process(command), source);
+            profile.region = raw.region;
+            profile.endpoint = raw.endpoint;
+            profiles.push(profile);
+            continue;
+        }
         let access_key_id = raw
             .access_key_id
             .filter(|v| !v.trim().is_empty())
@@ -118,6 +139,7 @@ pub(crate) fn profiles(
             source,
             secret_env,
             role: None,
+            fetch: None,
         });
     }
     Ok(profiles)

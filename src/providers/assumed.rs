@@ -1,6 +1,7 @@
 //! What every cloud's role profiles share: the key calls are signed with — the profile's own,
-//! or a role's temporary credentials assumed with its source profile's (down a chain), kept in
-//! memory only and assumed again shortly before they expire. Each cloud brings its AssumeRole.
+//! fetched ones (AWS `credential_process`, `credential_source`), or a role's temporary
+//! credentials assumed with its source profile's (down a chain), kept in memory only and
+//! assumed (fetched) again shortly before they expire. Each cloud brings its AssumeRole.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
 use crate::config::{Profile, Role};
+use crate::credentials::{Fetch, Fetched};
 use crate::error::{Error, Result};
 use crate::model::Secret;
 use crate::provider::{resolve, ProviderOptions, ResolvedProfile};
@@ -40,12 +42,25 @@ impl SigningKeys {
 
     /// Temporary credentials the cloud says expire at `expires`.
     pub fn temporary(id: String, secret: Secret, token: Secret, expires: DateTime<Utc>) -> Self {
-        let left = (expires - Utc::now()).to_std().unwrap_or_default();
-        SigningKeys {
+        SigningKeys::fetched(Fetched {
             id,
             secret,
             token: Some(token),
-            renew_at: Some(Instant::now() + left - RENEW_MARGIN.min(left / 2)),
+            expires: Some(expires),
+        })
+    }
+
+    /// Fetched credentials: renewed before they expire, if they do.
+    fn fetched(got: Fetched) -> Self {
+        let renew_at = got.expires.map(|expires| {
+            let left = (expires - Utc::now()).to_std().unwrap_or_default();
+            Instant::now() + left - RENEW_MARGIN.min(left / 2)
+        });
+        SigningKeys {
+            id: got.id,
+            secret: got.secret,
+            token: got.token,
+            renew_at,
         }
     }
 
@@ -54,16 +69,24 @@ impl SigningKeys {
     }
 }
 
-/// The profile's own key, or a role assumed with its source's credentials.
+/// The latest temporary credentials, in memory only; or why they could not be had (the HTTP
+/// client retried what could be retried: the run does not ask again).
+type Current = Mutex<Option<Result<Arc<SigningKeys>>>>;
+
+/// The profile's own key, fetched credentials, or a role assumed with its source's.
 pub enum Credentials<P> {
     Own(Arc<SigningKeys>),
+    /// Fetched for profile `profile` (named in errors).
+    Fetched {
+        profile: String,
+        fetch: Fetch,
+        current: Current,
+    },
     Assumed {
         role: Role,
         /// The source profile's provider (itself possibly a role's).
         source: Box<P>,
-        /// The latest temporary credentials, in memory only; or why they could not be had
-        /// (the HTTP client retried what could be retried: the run does not ask again).
-        current: Mutex<Option<Result<Arc<SigningKeys>>>>,
+        current: Current,
     },
 }
 
@@ -91,6 +114,13 @@ impl<P: Assume> Credentials<P> {
         build: fn(ResolvedProfile, &ProviderOptions) -> Result<P>,
     ) -> Result<Self> {
         let own = &profile.profile;
+        if let (None, Some(fetch)) = (&own.role, &own.fetch) {
+            return Ok(Credentials::Fetched {
+                profile: own.name.clone(),
+                fetch: fetch.clone(),
+                current: Mutex::new(None),
+            });
+        }
         let Some(role) = &own.role else {
             return Ok(Credentials::Own(Arc::new(SigningKeys::own(own))));
         };
@@ -108,17 +138,14 @@ impl<P: Assume> Credentials<P> {
     }
 }
 
-/// The credentials `provider` signs with now: a role's are assumed on first use and again
-/// shortly before they expire (one caller assumes while the others wait for its answer).
+/// The credentials `provider` signs with now: a role's are assumed (fetched ones fetched) on
+/// first use and again shortly before they expire (one caller asks while the others wait for
+/// its answer).
 pub fn keys<P: Assume>(provider: &P) -> BoxFuture<'_, Result<Arc<SigningKeys>>> {
     Box::pin(async move {
-        let (role, source, current) = match provider.credentials() {
+        let current = match provider.credentials() {
             Credentials::Own(keys) => return Ok(keys.clone()),
-            Credentials::Assumed {
-                role,
-                source,
-                current,
-            } => (role, source, current),
+            Credentials::Fetched { current, .. } | Credentials::Assumed { current, .. } => current,
         };
         let mut current = current.lock().await;
         match current.as_ref() {
@@ -126,12 +153,19 @@ pub fn keys<P: Assume>(provider: &P) -> BoxFuture<'_, Result<Arc<SigningKeys>>> 
             Some(Ok(keys)) if keys.fresh() => return Ok(keys.clone()),
             _ => {}
         }
-        let assumed = match keys(source.as_ref()).await {
-            Ok(with) => provider.assume(role, &with).await.map(Arc::new),
-            Err(err) => Err(err),
+        let got = match provider.credentials() {
+            Credentials::Fetched { profile, fetch, .. } => fetch
+                .run(profile)
+                .await
+                .map(|got| Arc::new(SigningKeys::fetched(got))),
+            Credentials::Assumed { role, source, .. } => match keys(source.as_ref()).await {
+                Ok(with) => provider.assume(role, &with).await.map(Arc::new),
+                Err(err) => Err(err),
+            },
+            Credentials::Own(_) => unreachable!("own keys returned above"),
         };
-        *current = Some(assumed.clone());
-        assumed
+        *current = Some(got.clone());
+        got
     })
 }
 
@@ -161,4 +195,56 @@ pub fn expires_at(expiration: &str) -> Result<DateTime<Utc>> {
     crate::time::parse_rfc3339(expiration).ok_or_else(|| {
         Error::bad_response("AssumeRole: unreadable answer: Expiration is not a time")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider that only fetches.
+    struct Fetching(Credentials<Fetching>);
+
+    impl Assume for Fetching {
+        fn credentials(&self) -> &Credentials<Self> {
+            &self.0
+        }
+        fn assume<'a>(
+            &'a self,
+            _: &'a Role,
+            _: &'a SigningKeys,
+        ) -> BoxFuture<'a, Result<SigningKeys>> {
+            unreachable!("no role here")
+        }
+    }
+
+    #[tokio::test]
+    async fn fetched_credentials_are_fetched_again_shortly_before_they_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let (json, runs) = (dir.path().join("answer"), dir.path().join("runs"));
+        let script = format!("echo run >> '{}'; cat '{}'", runs.display(), json.display());
+        let answer = |id: &str, seconds: i64| {
+            let at = Utc::now() + chrono::Duration::seconds(seconds);
+            let text = format!(
+                r#"{{"Version": 1, "AccessKeyId": "{id}", "SecretAccessKey": "s", "Expiration": "{}"}}"#,
+                at.to_rfc3339()
+            );
+            std::fs::write(&json, text).unwrap();
+        };
+        let count = || std::fs::read_to_string(&runs).unwrap().lines().count();
+        let provider = Fetching(Credentials::Fetched {
+            profile: "aws:p".into(),
+            fetch: Fetch::Process(format!("sh -c \"{script}\"")),
+            current: Mutex::new(None),
+        });
+        // Valid for 4 s: renewed after about half of that, not before.
+        answer("AKIAFIRST", 4);
+        assert_eq!(provider.keys().await.unwrap().id, "AKIAFIRST");
+        answer("AKIASECOND", 3600);
+        assert_eq!(provider.keys().await.unwrap().id, "AKIAFIRST");
+        assert_eq!(count(), 1);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(provider.keys().await.unwrap().id, "AKIASECOND");
+        assert_eq!(provider.keys().await.unwrap().id, "AKIASECOND");
+        assert_eq!(count(), 2, "an hour's credentials are kept");
+    }
 }

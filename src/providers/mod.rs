@@ -601,6 +601,7 @@ mod tests {
             source: Source::Environment,
             secret_env: None,
             role: None,
+            fetch: None,
         }
     }
 

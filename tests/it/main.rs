@@ -8,6 +8,7 @@ mod alibaba;
 mod audit;
 mod aws;
 mod conformance;
+mod credential_sources;
 mod delivery;
 mod hardening;
 mod huawei;

@@ -871,6 +871,7 @@ mod tests {
             source: Source::Environment,
             secret_env: None,
             role: None,
+            fetch: None,
         }
     }
 

@@ -1083,6 +1083,7 @@ mod tests {
                     source: Source::Environment,
                     secret_env: None,
                     role: None,
+                    fetch: None,
                 };
                 let resolved = ResolvedProfile {
                     profile,

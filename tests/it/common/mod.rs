@@ -504,6 +504,12 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// `rotate` and `create --save` refuse role profile `profile` (exit 2) before any call, and
 /// write nothing.
 pub fn assert_role_profile_never_rotated(world: &World, profile: &str) {
+    assert_never_rotated(world, profile, "assumes a role");
+}
+
+/// `rotate`, `rotate --save` and `create --save` refuse `profile`, which `how` gets its
+/// credentials, before any call.
+pub fn assert_never_rotated(world: &World, profile: &str, how: &str) {
     world.reset_stats();
     for args in [
         vec!["rotate"],
@@ -512,7 +518,7 @@ pub fn assert_role_profile_never_rotated(world: &World, profile: &str) {
     ] {
         let mut all = vec!["-p", profile];
         all.extend(args.iter().copied());
-        let needle = format!("{profile} assumes a role: it has no access key of its own to rotate");
+        let needle = format!("{profile} {how}: it has no access key of its own to rotate");
         refused(world.cmd(all).current_dir(world.home()), 2, &needle);
     }
     assert_eq!(world.requests().0, 0, "refused before any call");
