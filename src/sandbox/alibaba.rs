@@ -8,10 +8,10 @@ use serde_json::{json, Map, Value};
 
 use super::state::{Account, AwsRole as Role, State, TempKey, MAX_KEYS};
 use super::{
-    fail as err, fill, new_status, next_marker, page_window, reply, seed_account, seed_member,
-    session_name_ok, signing_secret, trusts, with_users, BadPage, Caller, Dialect, Fail, Incoming,
-    Params, Refused, SandboxProfile, Seed, SeedKey, MEMBER_USERS, SELF_SERVICE, TEST_KEYS,
-    TEST_USERS,
+    fail as err, fill, new_status, next_marker, object, page_window, reply, seed_account,
+    seed_member, session_name_ok, signing_secret, trusts, with_users, BadPage, Caller, Dialect,
+    Fail, Incoming, Params, Refused, SandboxProfile, Seed, SeedKey, MEMBER_USERS, SELF_SERVICE,
+    TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::alibaba::api::{IMS_VERSION, RAM_VERSION, STS_VERSION};
@@ -300,13 +300,6 @@ fn target_user(
     super::target_user(account, caller, params, check, |_| NO_SUCH_USER.into())
 }
 
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 /// `IsTruncated` (a bool, or as GetCredentialReport gives it a string) and the next marker.
 fn page_info(out: &mut Map<String, Value>, next: Option<String>, marker: &str, text: bool) {
     let truncated = next.is_some();
@@ -350,15 +343,8 @@ fn run(
     let account = world.account_mut(&caller.account_id).ok_or(KEY_NOT_FOUND)?;
     let account_id = &caller.account_id;
     match action {
-        "GetCallerIdentity" => Ok(object(match (&caller.user, &caller.temp) {
-            (
-                None,
-                Some(TempKey {
-                    role: Some((role, role_id)),
-                    session_name,
-                    ..
-                }),
-            ) => json!({
+        "GetCallerIdentity" => Ok(object(match (&caller.user, caller.role_session()) {
+            (None, Some((role, role_id, session_name))) => json!({
                 "IdentityType": "AssumedRoleUser",
                 "AccountId": account_id,
                 "PrincipalId": format!("{role_id}:{session_name}"),
@@ -537,22 +523,15 @@ fn assume_role(
     let role = role.ok_or_else(|| fill(NO_ROLE, role_arn))?;
     let caller_account = &caller.account_id;
     // A role session is trusted as its role; a RAM user as itself or its whole account.
-    let principal = match (&caller.user, &caller.temp) {
-        (Some(user), _) => format!("acs:ram::{caller_account}:user/{}", user.name),
-        (
-            None,
-            Some(TempKey {
-                role: Some((role, _)),
-                ..
-            }),
-        ) => {
+    let principal = caller.principal(
+        |user| format!("acs:ram::{caller_account}:user/{user}"),
+        |role| {
             format!(
                 "acs:ram::{caller_account}:role/{}",
                 role.to_ascii_lowercase()
             )
-        }
-        _ => String::new(),
-    };
+        },
+    );
     if !trusts(&role, caller, &[&principal], true, params.get("ExternalId")) {
         return Err(NOT_TRUSTED.into());
     }

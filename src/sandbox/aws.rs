@@ -183,16 +183,9 @@ fn is_sts(action: &str) -> bool {
 
 fn arn(caller: &Caller) -> String {
     let account = &caller.account_id;
-    match (&caller.temp, caller.user_name()) {
-        (
-            Some(TempKey {
-                role: Some((role, _)),
-                session_name,
-                ..
-            }),
-            _,
-        ) => {
-            format!("arn:aws:sts::{account}:assumed-role/{role}/{session_name}")
+    match (caller.role_session(), caller.user_name()) {
+        (Some((role, _, session)), _) => {
+            format!("arn:aws:sts::{account}:assumed-role/{role}/{session}")
         }
         (_, Some(name)) => format!("arn:aws:iam::{account}:user/{name}"),
         (_, None) => format!("arn:aws:iam::{account}:root"),
@@ -373,17 +366,8 @@ fn run(
 ) -> Result<Option<String>, Fail> {
     match action {
         "GetCallerIdentity" => {
-            let user_id = match (&caller.temp, &caller.user) {
-                (
-                    Some(TempKey {
-                        role: Some((_, role_id)),
-                        session_name,
-                        ..
-                    }),
-                    _,
-                ) => {
-                    format!("{role_id}:{session_name}")
-                }
+            let user_id = match (caller.role_session(), &caller.user) {
+                (Some((_, role_id, session)), _) => format!("{role_id}:{session}"),
                 (_, Some(user)) => user.user_id.clone(),
                 (_, None) => caller.account_id.clone(),
             };

@@ -440,9 +440,7 @@ fn run(
         // AssumeAgency page shows for `assumed_agency`).
         Route::CallerIdentity if caller.user.is_none() => {
             let (agency, agency_id, session) = caller
-                .temp
-                .as_ref()
-                .and_then(|t| t.role.as_ref().map(|(n, id)| (n, id, &t.session_name)))
+                .role_session()
                 .ok_or_else(|| auth_failed("the security token is invalid"))?;
             Ok((
                 200,
@@ -651,19 +649,10 @@ fn assume_agency(
     let agency = state.huawei.role(&account_id, |r| r.name == name);
     let agency = agency.ok_or_else(not_found)?;
     let from = &caller.account_id;
-    let principal = match (&caller.user, &caller.temp) {
-        (Some(user), _) => format!("iam::{from}:user:{}", user.name),
-        (
-            None,
-            Some(TempKey {
-                role: Some((agency, _)),
-                ..
-            }),
-        ) => {
-            format!("iam::{from}:agency:{agency}")
-        }
-        _ => String::new(),
-    };
+    let principal = caller.principal(
+        |user| format!("iam::{from}:user:{user}"),
+        |agency| format!("iam::{from}:agency:{agency}"),
+    );
     if !trusts(&agency, caller, &[&principal], false, field("external_id")) {
         return Err(access_denied(
             &principal,

@@ -363,6 +363,14 @@ pub(crate) fn reply(
     response
 }
 
+/// The fields of a JSON object (none for anything else).
+pub(crate) fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// Request parameters by name (the first of a name wins).
 pub(crate) struct Params(pub Vec<(String, String)>);
 
@@ -461,6 +469,27 @@ pub(crate) struct Caller {
 impl Caller {
     pub fn user_name(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// The assumed role's name and id and the session's name, when a role session signs.
+    pub fn role_session(&self) -> Option<(&str, &str, &str)> {
+        let temp = self.temp.as_ref()?;
+        let (name, id) = temp.role.as_ref()?;
+        Some((name, id, &temp.session_name))
+    }
+
+    /// The caller as a trust policy names it: a user by `user(name)`, a role session (with no
+    /// user) by `role(name)`; empty for anyone else.
+    pub fn principal(
+        &self,
+        user: impl Fn(&str) -> String,
+        role: impl Fn(&str) -> String,
+    ) -> String {
+        match (self.user_name(), self.role_session()) {
+            (Some(name), _) => user(name),
+            (None, Some((name, ..))) => role(name),
+            _ => String::new(),
+        }
     }
 
     /// Admins (and root) may do anything not denied; others only `self_service` calls on

@@ -12,9 +12,9 @@ use serde_json::{json, Map, Value};
 
 use super::state::{change_key, Account, AwsRole, Key, State, TempKey, User, MAX_KEYS};
 use super::{
-    fail, fill, new_status, reply, seed_account, seed_member, session_name_ok, signing_secret,
-    trusts, with_users, Caller, Dialect, Fail, Incoming, Refused, SandboxProfile, Seed, SeedKey,
-    MEMBER_USERS,
+    fail, fill, new_status, object, reply, seed_account, seed_member, session_name_ok,
+    signing_secret, trusts, with_users, Caller, Dialect, Fail, Incoming, Refused, SandboxProfile,
+    Seed, SeedKey, MEMBER_USERS,
 };
 use crate::model::ProviderKind;
 use crate::providers::tencent::api::{CAM_VERSION, LAST_USED_BATCH, STS_VERSION};
@@ -426,16 +426,10 @@ fn key_target(
 }
 
 fn user_json(user: &User) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("Uin".into(), json!(user.uin));
-    out.insert("Name".into(), json!(user.name));
-    out.insert("Uid".into(), json!(user.uid));
-    out.insert("Remark".into(), json!(user.remark));
-    out.insert("ConsoleLogin".into(), json!(1));
-    out.insert("PhoneNum".into(), json!(""));
-    out.insert("CountryCode".into(), json!("86"));
-    out.insert("Email".into(), json!(""));
-    out
+    object(
+        json!({"Uin": user.uin, "Name": user.name, "Uid": user.uid, "Remark": user.remark,
+        "ConsoleLogin": 1, "PhoneNum": "", "CountryCode": "86", "Email": ""}),
+    )
 }
 
 fn key_json(key: &Key) -> Value {
@@ -466,15 +460,12 @@ fn run(
             }) = &caller.temp
             {
                 // As the STS page's AssumeRole example: the role id, and the uin that assumed it.
-                out.insert(
-                    "Arn".into(),
-                    json!(format!("qcs::sts:{owner}:assumed-role/{role_id}")),
-                );
-                out.insert("AccountId".into(), json!(owner.to_string()));
-                out.insert("UserId".into(), json!(format!("{role_id}:{session_name}")));
-                out.insert("PrincipalId".into(), json!(assumed_by));
-                out.insert("Type".into(), json!("CAMRole"));
-                return Ok(out);
+                let arn = format!("qcs::sts:{owner}:assumed-role/{role_id}");
+                let user_id = format!("{role_id}:{session_name}");
+                return Ok(object(
+                    json!({"Arn": arn, "AccountId": owner.to_string(), "UserId": user_id,
+                    "PrincipalId": assumed_by, "Type": "CAMRole"}),
+                ));
             }
             let (arn, user_id) = match caller.temp.as_ref().map(|t| &t.session_name) {
                 Some(session) => (
@@ -490,11 +481,10 @@ fn run(
                     uin(caller).to_string(),
                 ),
             };
-            out.insert("Arn".into(), json!(arn));
-            out.insert("AccountId".into(), json!(owner.to_string()));
-            out.insert("UserId".into(), json!(user_id));
-            out.insert("PrincipalId".into(), json!(uin(caller).to_string()));
-            out.insert("Type".into(), json!("CAMUser"));
+            out = object(
+                json!({"Arn": arn, "AccountId": owner.to_string(), "UserId": user_id,
+                "PrincipalId": uin(caller).to_string(), "Type": "CAMUser"}),
+            );
         }
         "AssumeRole" => return assume_role(state, caller, params, now),
         "ListUsers" => {
