@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::state::{Account, AwsRole as Role, Organization, State, TempKey, MAX_KEYS};
 use super::{
-    fail as err, next_marker, page_window, reply, seed_account, wire_status, BadPage, Caller,
-    Credential, Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE,
+    fail as err, fill, new_status, next_marker, object, page_window, reply, seed_account,
+    seed_member, session_name_ok, signing_secret, trusts, with_users, BadPage, Caller, Dialect,
+    Fail, Incoming, Params, Refused, SandboxProfile, Seed, SeedKey, MEMBER_USERS, SELF_SERVICE,
     TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
@@ -17,7 +18,7 @@ use crate::providers::alibaba::api::{
     IMS_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION, STS_VERSION,
 };
 use crate::providers::alibaba::signer::{self, SigningKey};
-use crate::signing::{constant_time_eq, sha256_hex, RequestParts};
+use crate::signing::{sha256_hex, RequestParts};
 
 pub use super::state::{Account as AlibabaAccount, Key as AlibabaKey, User as AlibabaUser};
 
@@ -43,6 +44,40 @@ const MAX_SKEW_MINUTES: i64 = 15;
 /// Users per `ListUsers` page of the test seed, whatever `MaxItems` asks: paging is exercised.
 pub const TEST_PAGE_SIZE: usize = 3;
 
+// RAM's, STS's and the gateway's errors: (HTTP status, code, message; `{}` filled by `fill`).
+wire! {
+    NO_SUCH_USER = 404 "EntityNotExist.User" "The user does not exist.";
+    NO_SUCH_KEY = 404 "EntityNotExist.User.AccessKey" "The access key does not exist.";
+    KEY_NOT_FOUND = 404 "InvalidAccessKeyId.NotFound" "Specified access key is not found.";
+    KEY_DISABLED = 400 "InvalidAccessKeyId.Inactive" "Specified access key is disabled.";
+    MISMATCH = 400 "SignatureDoesNotMatch" "Specified signature does not match our calculation.";
+    NONCONFORMING = 400 "IncompleteSignature" "The request signature does not conform to Aliyun standards{}";
+    MISSING_INPUT = 400 "MissingParameter" "The input parameter \"{}\" that is mandatory for processing this request is not supplied.";
+    BAD_DATE = 400 "IllegalTimestamp" "The input parameter \"x-acs-date\" that is \"{}\" is not a valid ISO 8601 UTC time (yyyy-MM-ddTHH:mm:ssZ).";
+    // The gateway's exact words (RAM, Alidns, … alike), too old or too new.
+    EXPIRED_DATE = 400 "InvalidTimeStamp.Expired" "Specified time stamp or date value is expired.";
+    NO_TOKEN = 400 "MissingSecurityToken" "SecurityToken is mandatory for this action.";
+    WRONG_TOKEN = 400 "InvalidSecurityToken.MismatchWithAccessKey" "Specified SecurityToken mismatch with the AccessKey.";
+    EXPIRED_TOKEN = 400 "InvalidSecurityToken.Expired" "Specified SecurityToken is expired.";
+    NONCE_USED = 400 "SignatureNonceUsed" "Specified signature nonce was used already.";
+    NO_PERMISSION = 403 "NoPermission" "You are not authorized to do this action. You should be authorized by RAM.";
+    THROTTLED = 400 "Throttling.User" "Request was denied due to user flow control.";
+    UNAVAILABLE = 503 "ServiceUnavailable" "The request has failed due to a temporary failure of the server.";
+    NO_API = 404 "InvalidAction.NotFound" "Specified api {}is not found, please check your url and method.";
+    BAD_VERSION = 400 "InvalidVersion" "Specified parameter Version \"{}\" is not valid.";
+    NAME_LENGTH = 400 "InvalidParameter.UserName.Length" "The parameter - UserName beyond the length limit (1-64).";
+    NAME_CHARS = 400 "InvalidParameter.UserName.InvalidChars" "The parameter - UserName contains invalid chars.";
+    KEY_LIMIT = 409 "LimitExceeded.User.AccessKey" "The count of AccessKeys of the user exceeds the limit ({}).";
+    // Not documented; the code is the one report readers test for "no report".
+    NO_REPORT = 404 "EntityNotExist.Report" "The report does not exist.";
+    ROOT_ASSUMES = 403 "NoPermission" "Roles may not be assumed by root accounts.";
+    NOT_TRUSTED = 403 "NoPermission" "No permission perform sts:AssumeRole on this Role. Maybe you are not authorized to perform sts:AssumeRole or the specified role does not trust you";
+    BAD_SESSION = 400 "InvalidParameter.RoleSessionName" "The parameter RoleSessionName is wrongly formed.";
+    BAD_DURATION = 400 "InvalidParameter.DurationSeconds" "The Min/Max value of DurationSeconds is 15min/1hr.";
+    // The code and text STS gives (Alibaba SDK samples quote it); the status is not published.
+    NO_ROLE = 404 "EntityNotExist.Role" "The role not exists: {}";
+}
+
 fn missing(name: &str) -> Fail {
     err(
         400,
@@ -51,36 +86,8 @@ fn missing(name: &str) -> Fail {
     )
 }
 
-fn no_such_user() -> Fail {
-    err(404, "EntityNotExist.User", "The user does not exist.")
-}
-
-fn no_such_key() -> Fail {
-    err(
-        404,
-        "EntityNotExist.User.AccessKey",
-        "The access key does not exist.",
-    )
-}
-
-fn key_not_found() -> Fail {
-    err(
-        404,
-        "InvalidAccessKeyId.NotFound",
-        "Specified access key is not found.",
-    )
-}
-
-fn signature_mismatch() -> Fail {
-    err(
-        400,
-        "SignatureDoesNotMatch",
-        "Specified signature does not match our calculation.",
-    )
-}
-
-fn incomplete(message: impl Into<String>) -> Fail {
-    err(400, "IncompleteSignature", message)
+fn incomplete(detail: impl std::fmt::Display) -> Fail {
+    fill(NONCONFORMING, detail)
 }
 
 fn bad_parameter(name: &str, why: &str) -> Fail {
@@ -132,11 +139,7 @@ fn authorize(caller: &Caller, action: &str, target: Option<&str>) -> Result<(), 
     if caller.may(SELF_SERVICE.contains(&action), own) {
         return Ok(());
     }
-    Err(err(
-        403,
-        "NoPermission",
-        "You are not authorized to do this action. You should be authorized by RAM.",
-    ))
+    Err(NO_PERMISSION.into())
 }
 
 /// Which API an action belongs to: (product for `Recommend`, default host, version).
@@ -182,20 +185,8 @@ impl Dialect for Alibaba {
 
     /// `Throttling.User` (400) or `ServiceUnavailable` (503).
     fn fault(&self, throttled: bool) -> Response {
-        let error = if throttled {
-            err(
-                400,
-                "Throttling.User",
-                "Request was denied due to user flow control.",
-            )
-        } else {
-            err(
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            )
-        };
-        error_response(&error, "ram.aliyuncs.com", "Ram")
+        let error = if throttled { THROTTLED } else { UNAVAILABLE };
+        error_response(&error.into(), "ram.aliyuncs.com", "Ram")
     }
 
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
@@ -236,92 +227,43 @@ fn authenticate(
     now: DateTime<Utc>,
 ) -> Result<Caller, Fail> {
     let authorization = request.header("authorization").unwrap_or_default();
-    let parsed = signer::parse_authorization(&authorization)
-        .ok_or_else(|| incomplete("The request signature does not conform to Aliyun standards."))?;
+    let parsed = signer::parse_authorization(&authorization).ok_or_else(|| incomplete("."))?;
     let require = |name: &str| {
-        request.header(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-            err(
-                400,
-                "MissingParameter",
-                format!(
-                    "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
-                ),
-            )
-        })
+        let value = request.header(name).filter(|v| !v.is_empty());
+        value.ok_or_else(|| fill(MISSING_INPUT, name))
     };
     let date = require("x-acs-date")?;
     let nonce = require("x-acs-signature-nonce")?;
     let content_sha256 = require("x-acs-content-sha256")?;
     let signed_at = NaiveDateTime::parse_from_str(&date, "%Y-%m-%dT%H:%M:%SZ")
-        .map_err(|_| {
-            err(
-                400,
-                "IllegalTimestamp",
-                format!("The input parameter \"x-acs-date\" that is \"{date}\" is not a valid ISO 8601 UTC time (yyyy-MM-ddTHH:mm:ssZ)."),
-            )
-        })?
+        .map_err(|_| fill(BAD_DATE, &date))?
         .and_utc();
     if (signed_at - now).abs() > Duration::minutes(MAX_SKEW_MINUTES) {
-        // The gateway's exact words (RAM, Alidns, … alike), too old or too new.
-        return Err(err(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
+        return Err(EXPIRED_DATE.into());
     }
     // Every x-acs-* header sent, host and content-type must be signed.
     for name in request.headers.keys() {
         let name = name.as_str();
         let must_sign = name == "host" || name == "content-type" || name.starts_with("x-acs-");
         if must_sign && !parsed.signed_headers.iter().any(|h| h == name) {
-            return Err(incomplete(format!(
-                "The request signature does not conform to Aliyun standards: header {name} is not signed."
-            )));
+            return Err(incomplete(format!(": header {name} is not signed.")));
         }
     }
-    let secret = match Credential::find(&state.alibaba, &parsed.access_key_id) {
-        // STS credentials sign with their security token, which must be theirs and current.
-        Some(Credential::Temp(temp)) => {
-            let token = request
-                .header("x-acs-security-token")
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    err(
-                        400,
-                        "MissingSecurityToken",
-                        "SecurityToken is mandatory for this action.",
-                    )
-                })?;
-            if !constant_time_eq(&token, &temp.token) {
-                return Err(err(
-                    400,
-                    "InvalidSecurityToken.MismatchWithAccessKey",
-                    "Specified SecurityToken mismatch with the AccessKey.",
-                ));
-            }
-            if temp.expires_at.is_some_and(|at| now >= at) {
-                return Err(err(
-                    400,
-                    "InvalidSecurityToken.Expired",
-                    "Specified SecurityToken is expired.",
-                ));
-            }
-            temp.secret.clone()
-        }
-        Some(Credential::Key(_, _, key)) if key.known(now) => {
-            if key.status != KeyStatus::Active {
-                return Err(err(
-                    400,
-                    "InvalidAccessKeyId.Inactive",
-                    "Specified access key is disabled.",
-                ));
-            }
-            key.secret.clone()
-        }
-        _ => return Err(key_not_found()),
-    };
+    // STS credentials sign with their security token, which must be theirs and current.
+    let token = request
+        .header("x-acs-security-token")
+        .filter(|t| !t.is_empty());
+    let id = &parsed.access_key_id;
+    let (secret, _) =
+        signing_secret(&state.alibaba, id, token.as_deref(), now).map_err(|why| match why {
+            Refused::Unknown => KEY_NOT_FOUND,
+            Refused::Disabled => KEY_DISABLED,
+            Refused::NoToken => NO_TOKEN,
+            Refused::WrongToken => WRONG_TOKEN,
+            Refused::Expired => EXPIRED_TOKEN,
+        })?;
     if content_sha256 != sha256_hex(&request.body) {
-        return Err(signature_mismatch());
+        return Err(MISMATCH.into());
     }
     let key = SigningKey {
         access_key_id: &parsed.access_key_id,
@@ -329,51 +271,33 @@ fn authenticate(
         security_token: None,
     };
     let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
-    request.verify(&parsed.signed_headers, None, compute, &parsed.signature, |name| match name {
-        Some(name) => incomplete(format!(
-            "The request signature does not conform to Aliyun standards: signed header {name} is not sent."
-        )),
-        None => signature_mismatch(),
-    })?;
+    request.verify(
+        &parsed.signed_headers,
+        None,
+        compute,
+        &parsed.signature,
+        |name| match name {
+            Some(name) => incomplete(format!(": signed header {name} is not sent.")),
+            None => MISMATCH.into(),
+        },
+    )?;
     // Only a correctly signed request spends its nonce.
     let horizon = Duration::minutes(2 * MAX_SKEW_MINUTES);
     if !state.alibaba.nonces.spend(&nonce, now, horizon) {
-        return Err(err(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
+        return Err(NONCE_USED.into());
     }
-    super::caller(
-        state,
-        ProviderKind::Alibaba,
-        &parsed.access_key_id,
-        action,
-        now,
-        None,
-    )
-    .ok_or_else(key_not_found)
+    let caller = super::caller(state, ProviderKind::Alibaba, id, action, now, None);
+    Ok(caller.ok_or(KEY_NOT_FOUND)?)
 }
 
 fn valid_user_name(name: &str) -> Result<(), Fail> {
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(err(
-            400,
-            "InvalidParameter.UserName.Length",
-            "The parameter - UserName beyond the length limit (1-64).",
-        ));
+        return Err(NAME_LENGTH.into());
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'))
-    {
-        return Err(err(
-            400,
-            "InvalidParameter.UserName.InvalidChars",
-            "The parameter - UserName contains invalid chars.",
-        ));
+    match session_name_ok(name, 1..=64, ".@-_") {
+        true => Ok(()),
+        false => Err(NAME_CHARS.into()),
     }
-    Ok(())
 }
 
 /// The owner a key action is about: `UserName` (checked, authorized, must exist) or the
@@ -388,14 +312,7 @@ fn target_user(
         Some(name) => valid_user_name(name).and_then(|_| authorize(caller, action, Some(name))),
         None => authorize(caller, action, caller.user_name()),
     };
-    super::target_user(account, caller, params, check, |_| no_such_user())
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+    super::target_user(account, caller, params, check, |_| NO_SUCH_USER.into())
 }
 
 /// `IsTruncated` (a bool, or as GetCredentialReport gives it a string) and the next marker.
@@ -425,47 +342,25 @@ fn run(
 ) -> Result<Map<String, Value>, Fail> {
     let version = request.header("x-acs-version").unwrap_or_default();
     if action.is_empty() {
-        return Err(err(
-            400,
-            "MissingParameter",
-            "The input parameter \"x-acs-action\" that is mandatory for processing this request is not supplied.",
-        ));
+        return Err(fill(MISSING_INPUT, "x-acs-action"));
     }
-    if !STS_ACTIONS.contains(&action)
-        && !RAM_ACTIONS.contains(&action)
-        && !IMS_ACTIONS.contains(&action)
+    if ![&STS_ACTIONS[..], &RAM_ACTIONS, &IMS_ACTIONS]
+        .iter()
+        .any(|a| a.contains(&action))
         && action != "ListAccounts"
     {
-        return Err(err(
-            404,
-            "InvalidAction.NotFound",
-            format!("Specified api {action} is not found, please check your url and method."),
-        ));
+        return Err(fill(NO_API, format!("{action} ")));
     }
-    let (_, _, expected_version) = api_of(action);
-    if version != expected_version {
-        return Err(err(
-            400,
-            "InvalidVersion",
-            format!("Specified parameter Version \"{version}\" is not valid."),
-        ));
+    if version != api_of(action).2 {
+        return Err(fill(BAD_VERSION, version));
     }
     let world = &mut state.alibaba;
     let cap = world.page_cap;
-    let account = world
-        .account_mut(&caller.account_id)
-        .ok_or_else(key_not_found)?;
+    let account = world.account_mut(&caller.account_id).ok_or(KEY_NOT_FOUND)?;
     let account_id = &caller.account_id;
     match action {
-        "GetCallerIdentity" => Ok(object(match (&caller.user, &caller.temp) {
-            (
-                None,
-                Some(TempKey {
-                    role: Some((role, role_id)),
-                    session_name,
-                    ..
-                }),
-            ) => json!({
+        "GetCallerIdentity" => Ok(object(match (&caller.user, caller.role_session()) {
+            (None, Some((role, role_id, session_name))) => json!({
                 "IdentityType": "AssumedRoleUser",
                 "AccountId": account_id,
                 "PrincipalId": format!("{role_id}:{session_name}"),
@@ -524,12 +419,12 @@ fn run(
             let user = target_user(account, caller, action, params)?;
             let keys: Vec<Value> = account
                 .keys(user.as_deref())
-                .ok_or_else(no_such_user)?
+                .ok_or(NO_SUCH_USER)?
                 .iter()
                 .map(|k| {
                     json!({
                         "AccessKeyId": k.access_key_id,
-                        "Status": wire_status(k.status),
+                        "Status": k.status.as_wire(),
                         "CreateDate": time(&k.created_at),
                     })
                 })
@@ -540,12 +435,7 @@ fn run(
             let user = target_user(account, caller, action, params)?;
             let (id, secret) = state
                 .create_key(ProviderKind::Alibaba, account_id, user.as_deref(), now)
-                .ok_or_else(|| {
-                    let message = format!(
-                        "The count of AccessKeys of the user exceeds the limit ({MAX_KEYS})."
-                    );
-                    err(409, "LimitExceeded.User.AccessKey", message)
-                })?;
+                .ok_or_else(|| fill(KEY_LIMIT, MAX_KEYS))?;
             Ok(object(json!({
                 "AccessKey": {
                     "AccessKeyId": id,
@@ -557,21 +447,13 @@ fn run(
         }
         "UpdateAccessKey" | "DeleteAccessKey" | "GetAccessKeyLastUsed" => {
             let id = params.require("UserAccessKeyId", missing)?.to_string();
-            let status = if action == "UpdateAccessKey" {
-                Some(match params.require("Status", missing)? {
-                    "Active" => KeyStatus::Active,
-                    "Inactive" => KeyStatus::Inactive,
-                    _ => return Err(bad_parameter("Status", "must be Active or Inactive")),
-                })
-            } else {
-                None
-            };
+            let status = || Ok(params.require("Status", missing)?.to_string());
+            let bad = |_: &str| bad_parameter("Status", "must be Active or Inactive");
+            let status = new_status(action, status, bad)?;
             let user = target_user(account, caller, action, params)?;
-            let keys = account.keys_mut(user.as_deref()).ok_or_else(no_such_key)?;
-            let index = keys
-                .iter()
-                .position(|k| k.access_key_id == id)
-                .ok_or_else(no_such_key)?;
+            let keys = account.keys_mut(user.as_deref()).ok_or(NO_SUCH_KEY)?;
+            let index = keys.iter().position(|k| k.access_key_id == id);
+            let index = index.ok_or(NO_SUCH_KEY)?;
             match (action, status) {
                 ("UpdateAccessKey", Some(status)) => {
                     keys[index].status = status;
@@ -607,11 +489,7 @@ fn run(
                 BadPage::Size => bad_parameter("MaxItems", "must be between 1 and 3501"),
                 BadPage::Marker => bad_parameter("NextToken", "is invalid"),
             })?;
-            // Not documented; the code is the one report readers test for "no report".
-            let (at, report) = account
-                .credential_report
-                .as_ref()
-                .ok_or_else(|| err(404, "EntityNotExist.Report", "The report does not exist."))?;
+            let (at, report) = account.credential_report.as_ref().ok_or(NO_REPORT)?;
             let mut rows = report.lines();
             let header = rows.next().unwrap_or_default();
             let users: Vec<&str> = rows.collect();
@@ -630,11 +508,7 @@ fn run(
             page_info(&mut out, next, "NextToken", true);
             Ok(out)
         }
-        _ => Err(err(
-            404,
-            "InvalidAction.NotFound",
-            "Specified api is not found, please check your url and method.",
-        )),
+        _ => Err(fill(NO_API, "")),
     }
 }
 
@@ -647,89 +521,43 @@ fn assume_role(
     params: &Params,
     now: DateTime<Utc>,
 ) -> Result<Map<String, Value>, Fail> {
-    let denied = || {
-        err(
-            403,
-            "NoPermission",
-            "No permission perform sts:AssumeRole on this Role. Maybe you are not authorized to perform sts:AssumeRole or the specified role does not trust you",
-        )
-    };
     if caller.user.is_none() && caller.temp.is_none() {
-        return Err(err(
-            403,
-            "NoPermission",
-            "Roles may not be assumed by root accounts.",
-        ));
+        return Err(ROOT_ASSUMES.into());
     }
     let role_arn = params.require("RoleArn", missing)?;
     let session = params.require("RoleSessionName", missing)?;
-    let session_ok = (2..=64).contains(&session.chars().count())
-        && session
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".@-_".contains(c));
-    if !session_ok {
-        return Err(err(
-            400,
-            "InvalidParameter.RoleSessionName",
-            "The parameter RoleSessionName is wrongly formed.",
-        ));
+    if !session_name_ok(session, 2..=64, ".@-_") {
+        return Err(BAD_SESSION.into());
     }
     // acs:ram::<account>:role/<name>; RAM role names are case-insensitive.
-    // The code and text STS gives (Alibaba SDK samples quote it); the status is not published.
-    let not_found = || {
-        let message = format!("The role not exists: {role_arn}");
-        err(404, "EntityNotExist.Role", message)
-    };
     let (account_id, name) = role_arn
         .strip_prefix("acs:ram::")
         .and_then(|rest| rest.split_once(":role/"))
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| fill(NO_ROLE, role_arn))?;
     let role = state
         .alibaba
-        .account(account_id)
-        .and_then(|a| a.roles.iter().find(|r| r.name.eq_ignore_ascii_case(name)))
-        .cloned()
-        .ok_or_else(not_found)?;
+        .role(account_id, |r| r.name.eq_ignore_ascii_case(name));
+    let role = role.ok_or_else(|| fill(NO_ROLE, role_arn))?;
     let caller_account = &caller.account_id;
     // A role session is trusted as its role; a RAM user as itself or its whole account.
-    let principal = match (&caller.user, &caller.temp) {
-        (Some(user), _) => format!("acs:ram::{caller_account}:user/{}", user.name),
-        (
-            None,
-            Some(TempKey {
-                role: Some((role, _)),
-                ..
-            }),
-        ) => format!(
-            "acs:ram::{caller_account}:role/{}",
-            role.to_ascii_lowercase()
-        ),
-        _ => String::new(),
-    };
-    let trusted = role
-        .trusted
-        .iter()
-        .any(|t| t == caller_account || t.eq_ignore_ascii_case(&principal));
-    let external_ok = role
-        .external_id
-        .as_deref()
-        .is_none_or(|want| params.get("ExternalId") == Some(want));
-    if !trusted || !external_ok || !caller.may(false, false) {
-        return Err(denied());
+    let principal = caller.principal(
+        |user| format!("acs:ram::{caller_account}:user/{user}"),
+        |role| {
+            format!(
+                "acs:ram::{caller_account}:role/{}",
+                role.to_ascii_lowercase()
+            )
+        },
+    );
+    if !trusts(&role, caller, &[&principal], true, params.get("ExternalId")) {
+        return Err(NOT_TRUSTED.into());
     }
     let duration = match params.get("DurationSeconds") {
         None => Some(3600),
         Some(raw) => raw.parse::<i64>().ok(),
     };
-    let duration = duration
-        .filter(|d| (900..=role.max_session).contains(d))
-        .ok_or_else(|| {
-            err(
-                400,
-                "InvalidParameter.DurationSeconds",
-                "The Min/Max value of DurationSeconds is 15min/1hr.",
-            )
-        })?;
+    let duration = duration.filter(|d| (900..=role.max_session).contains(d));
+    let duration = duration.ok_or(BAD_DURATION)?;
     let temp = TempKey::session(account_id, &role, session);
     let ((id, secret, token), expires) =
         state.issue_session(ProviderKind::Alibaba, temp, duration, now);
@@ -900,34 +728,31 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
     let profile = |name, account, user, key| {
         super::profile(ProviderKind::Alibaba, name, REGION, account, user, key)
     };
-    let mut account = Account::new(ProviderKind::Alibaba, TEST_ACCOUNT);
-    for (name, admin, age) in TEST_USERS {
-        let user = account.add_user(name, admin, now - Duration::days(age));
+    let mut account = with_users(
+        Account::new(ProviderKind::Alibaba, TEST_ACCOUNT),
+        &TEST_USERS,
+        now,
+    );
+    for user in &mut account.users {
         // "Admin", "Alice", …
-        user.display_name = name[..1].to_ascii_uppercase() + &name[1..];
+        user.display_name = user.name[..1].to_ascii_uppercase() + &user.name[1..];
     }
     let key = seed_account(state, account, &TEST_KEYS, now);
     let mut profiles = vec![profile("alibaba-admin", TEST_ACCOUNT, Some("admin"), key)];
-    // The member account: no profile holds a key of it.
-    let mut member = Account::new(ProviderKind::Alibaba, MEMBER_ACCOUNT);
-    member.add_user("carol", false, now - Duration::days(200));
-    member.add_user("dave", true, now - Duration::days(50));
+    let member = Account::new(ProviderKind::Alibaba, MEMBER_ACCOUNT);
     let auditor = format!("acs:ram::{MEMBER_ACCOUNT}:role/keyauditor");
-    member.roles = [("KeyAuditor", TEST_ACCOUNT), ("KeyAdmin", &auditor)]
+    let roles = [("KeyAuditor", TEST_ACCOUNT), ("KeyAdmin", &auditor)]
         .into_iter()
-        .enumerate()
-        .map(|(n, (name, trusted))| Role {
-            // Alibaba role ids are digits.
-            role_id: format!("3{n:017}1"),
-            ..Role::new(name, &[trusted])
-        })
-        .collect();
-    member.roles.push(org_role(0));
-    let member_keys = [
-        SeedKey(Some("carol"), 120, Some(3), true, None),
-        SeedKey(Some("dave"), 20, None, true, None),
-    ];
-    seed_account(state, member, &member_keys, now);
+        .enumerate();
+    // Alibaba role ids are digits.
+    let role = |(n, (name, trusted))| Role {
+        role_id: format!("3{n:017}1"),
+        ..Role::new(name, &[trusted])
+    };
+    let member = with_users(member, &MEMBER_USERS, now);
+    let mut roles: Vec<Role> = roles.map(role).collect();
+    roles.push(org_role(0));
+    seed_member(state, member, roles, now);
     seed_organization(state, now);
     match seed {
         Seed::Test => state.alibaba.page_cap = TEST_PAGE_SIZE,

@@ -10,13 +10,13 @@ use quick_xml::escape::escape;
 
 use super::state::{change_key, Account, AwsRole, Key, Organization, State, TempKey, MAX_KEYS};
 use super::{
-    fail as err, next_marker, reply, seed_account, wire_status, BadPage, Caller, Credential,
-    Dialect, Fail, Incoming, Params, SandboxProfile, Seed, SeedKey, SELF_SERVICE, TEST_KEYS,
-    TEST_USERS,
+    fail as err, fill, new_status, next_marker, reply, seed_account, seed_member, session_name_ok,
+    signing_secret, with_users, BadPage, Caller, Dialect, Fail, Incoming, Params, Refused,
+    SandboxProfile, Seed, SeedKey, MEMBER_USERS, SELF_SERVICE, TEST_KEYS, TEST_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::aws::signer::{self, SigningKey};
-use crate::signing::{constant_time_eq, RequestParts};
+use crate::signing::RequestParts;
 
 pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -41,28 +41,28 @@ const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
 
+// IAM's and STS's errors: (HTTP status, code, message; `{}` filled in by `fill`).
+wire! {
+    INVALID_TOKEN = 403 "InvalidClientTokenId" "The security token included in the request is invalid.";
+    EXPIRED = 403 "ExpiredToken" "The security token included in the request is expired";
+    NO_AUTH = 403 "MissingAuthenticationToken" "Request is missing Authentication Token";
+    NO_SUCH_USER = 404 "NoSuchEntity" "The user with name {} cannot be found.";
+    NO_SUCH_KEY = 404 "NoSuchEntity" "The Access Key with id {} cannot be found.";
+    MISSING = 400 "MissingParameter" "The request must contain the parameter {}";
+    THROTTLED = 400 "Throttling" "Rate exceeded";
+    UNAVAILABLE = 503 "ServiceUnavailable" "Service is unable to handle request.";
+    NO_CREDENTIAL = 403 "IncompleteSignature" "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.";
+    NO_DATE = 403 "IncompleteSignature" "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
+    BAD_DATE = 403 "IncompleteSignature" "Date must be in ISO-8601 'basic format'. Got '{}'.";
+    HOST_UNSIGNED = 403 "SignatureDoesNotMatch" "'Host' must be a 'SignedHeader' in the AWS Authorization.";
+    MISMATCH = 403 "SignatureDoesNotMatch" "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+    BAD_USER_NAME = 400 "ValidationError" "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-";
+    NO_USER_NAME = 400 "ValidationError" "Must specify userName when calling with non-User credentials";
+    BAD_STATUS = 400 "ValidationError" "1 validation error detected: Value '{}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]";
+}
+
 fn invalid_token() -> Fail {
-    err(
-        403,
-        "InvalidClientTokenId",
-        "The security token included in the request is invalid.",
-    )
-}
-
-fn no_such_user(name: &str) -> Fail {
-    err(
-        404,
-        "NoSuchEntity",
-        format!("The user with name {name} cannot be found."),
-    )
-}
-
-fn no_such_key(id: &str) -> Fail {
-    err(
-        404,
-        "NoSuchEntity",
-        format!("The Access Key with id {id} cannot be found."),
-    )
+    INVALID_TOKEN.into()
 }
 
 fn xml_response(status: u16, body: String, request_id: &str) -> Response {
@@ -88,14 +88,7 @@ fn error_response(ns: &str, error: &Fail) -> Response {
 /// The answer to a request without usable credentials (and, for now, to any scheme no
 /// emulated cloud claims).
 pub fn missing_authentication() -> Response {
-    error_response(
-        IAM_NS,
-        &err(
-            403,
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        ),
-    )
+    error_response(IAM_NS, &NO_AUTH.into())
 }
 
 /// Request parameters from the form body and the query string (the body wins).
@@ -110,11 +103,7 @@ fn params(request: &Incoming) -> Params {
 }
 
 fn missing(name: &str) -> Fail {
-    err(
-        400,
-        "MissingParameter",
-        format!("The request must contain the parameter {name}"),
-    )
+    fill(MISSING, name)
 }
 
 /// AWS IAM + STS: the query protocol, SigV4, XML answers.
@@ -134,16 +123,10 @@ impl Dialect for Aws {
 
     /// `Throttling` (400) or `ServiceUnavailable` (503).
     fn fault(&self, throttled: bool) -> Response {
-        let error = if throttled {
-            err(400, "Throttling", "Rate exceeded")
-        } else {
-            err(
-                503,
-                "ServiceUnavailable",
-                "Service is unable to handle request.",
-            )
-        };
-        error_response(IAM_NS, &error)
+        error_response(
+            IAM_NS,
+            &(if throttled { THROTTLED } else { UNAVAILABLE }).into(),
+        )
     }
 
     fn fault_for(&self, request: &Incoming, throttled: bool) -> Response {
@@ -198,16 +181,9 @@ fn is_sts(action: &str) -> bool {
 
 fn arn(caller: &Caller) -> String {
     let account = &caller.account_id;
-    match (&caller.temp, caller.user_name()) {
-        (
-            Some(TempKey {
-                role: Some((role, _)),
-                session_name,
-                ..
-            }),
-            _,
-        ) => {
-            format!("arn:aws:sts::{account}:assumed-role/{role}/{session_name}")
+    match (caller.role_session(), caller.user_name()) {
+        (Some((role, _, session)), _) => {
+            format!("arn:aws:sts::{account}:assumed-role/{role}/{session}")
         }
         (_, Some(name)) => format!("arn:aws:iam::{account}:user/{name}"),
         (_, None) => format!("arn:aws:iam::{account}:root"),
@@ -244,56 +220,21 @@ pub(super) fn authenticate(
     action: &str,
     now: DateTime<Utc>,
 ) -> Result<(Caller, String), Fail> {
-    let authorization = request.header("authorization").ok_or_else(|| {
-        err(
-            403,
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        )
-    })?;
-    let parsed = signer::parse_authorization(&authorization).ok_or_else(|| {
-        err(
-            403,
-            "IncompleteSignature",
-            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
-        )
-    })?;
+    let authorization = request.header("authorization").ok_or(NO_AUTH)?;
+    let parsed = signer::parse_authorization(&authorization).ok_or(NO_CREDENTIAL)?;
     // A long-term key, or an assumed-role session's key, which needs its session token.
-    let credential =
-        Credential::find(&state.aws, &parsed.access_key_id).ok_or_else(invalid_token)?;
-    match &credential {
-        Credential::Key(_, _, key) if !key.usable(now) => return Err(invalid_token()),
-        Credential::Key(..) => {}
-        Credential::Temp(session) => {
-            let token = request.header("x-amz-security-token").unwrap_or_default();
-            if !constant_time_eq(&token, &session.token) {
-                return Err(invalid_token());
+    let token = request.header("x-amz-security-token");
+    let (secret, _) = signing_secret(&state.aws, &parsed.access_key_id, token.as_deref(), now)
+        .map_err(|why| {
+            if why == Refused::Expired {
+                EXPIRED
+            } else {
+                INVALID_TOKEN
             }
-            if session.expires_at.is_some_and(|at| now >= at) {
-                return Err(err(
-                    403,
-                    "ExpiredToken",
-                    "The security token included in the request is expired",
-                ));
-            }
-        }
-    }
-    let secret = credential.secret().to_string();
-    let amz_date = request.header("x-amz-date").ok_or_else(|| {
-        err(
-            403,
-            "IncompleteSignature",
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-        )
-    })?;
+        })?;
+    let amz_date = request.header("x-amz-date").ok_or(NO_DATE)?;
     let signed_at = NaiveDateTime::parse_from_str(&amz_date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| {
-            err(
-                403,
-                "IncompleteSignature",
-                format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'."),
-            )
-        })?
+        .map_err(|_| fill(BAD_DATE, &amz_date))?
         .and_utc();
     let stamp = |t: DateTime<Utc>| signer::amz_date(t);
     let window = Duration::minutes(MAX_SKEW_MINUTES);
@@ -322,19 +263,8 @@ pub(super) fn authenticate(
         ));
     }
     if !parsed.signed_headers.iter().any(|h| h == "host") {
-        return Err(err(
-            403,
-            "SignatureDoesNotMatch",
-            "'Host' must be a 'SignedHeader' in the AWS Authorization.",
-        ));
+        return Err(HOST_UNSIGNED.into());
     }
-    let mismatch = || {
-        err(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-        )
-    };
     let key = SigningKey {
         access_key_id: &parsed.access_key_id,
         secret_access_key: &secret,
@@ -343,24 +273,12 @@ pub(super) fn authenticate(
         service: &parsed.service,
     };
     let compute = |parts: &RequestParts| signer::compute(&key, parts, &amz_date).signature;
-    request.verify(
-        &parsed.signed_headers,
-        None,
-        compute,
-        &parsed.signature,
-        |_| mismatch(),
-    )?;
+    let (names, given) = (&parsed.signed_headers, &parsed.signature);
+    request.verify(names, None, compute, given, |_| Fail::from(MISMATCH))?;
     let place = Some((parsed.service.clone(), parsed.region.clone()));
-    let caller = super::caller(
-        state,
-        ProviderKind::Aws,
-        &parsed.access_key_id,
-        action,
-        now,
-        place,
-    )
-    .ok_or_else(invalid_token)?;
-    Ok((caller, parsed.service))
+    let id = &parsed.access_key_id;
+    let caller = super::caller(state, ProviderKind::Aws, id, action, now, place);
+    Ok((caller.ok_or(INVALID_TOKEN)?, parsed.service))
 }
 
 /// Parses `MaxItems` (1–1000, default 100) and `Marker` (an offset we handed out).
@@ -405,30 +323,19 @@ fn target_user(
 ) -> Result<Option<String>, Fail> {
     let check = |name: Option<&str>| {
         match name {
-        // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name like
-        // `<root>` is invalid, not unknown.
-        Some(name)
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) =>
-        {
-            Err(err(
-                400,
-                "ValidationError",
-                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
-            ))
+            // IAM checks the parameter's pattern ([\w+=,.@-]+) before anything else: a name like
+            // `<root>` is invalid, not unknown.
+            Some(name) if !session_name_ok(name, 1..=usize::MAX, "+=,.@_-") => {
+                Err(BAD_USER_NAME.into())
+            }
+            Some(name) => authorize(caller, action, Some(Some(name))),
+            // A role session is no IAM user: it has no keys to default to.
+            None if caller.temp.is_some() => Err(NO_USER_NAME.into()),
+            None => authorize(caller, action, Some(caller.user_name())),
         }
-        Some(name) => authorize(caller, action, Some(Some(name))),
-        // A role session is no IAM user: it has no keys to default to.
-        None if caller.temp.is_some() => Err(err(
-            400,
-            "ValidationError",
-            "Must specify userName when calling with non-User credentials",
-        )),
-        None => authorize(caller, action, Some(caller.user_name())),
-    }
     };
-    super::target_user(account(state, caller)?, caller, params, check, no_such_user)
+    let no_user = |name: &str| fill(NO_SUCH_USER, name);
+    super::target_user(account(state, caller)?, caller, params, check, no_user)
 }
 
 fn user_name_xml(user: Option<&str>) -> String {
@@ -441,7 +348,7 @@ fn key_member(user: Option<&str>, key: &Key) -> String {
         "<member>{}<AccessKeyId>{}</AccessKeyId><Status>{}</Status><CreateDate>{}</CreateDate></member>",
         user_name_xml(user),
         key.access_key_id,
-        wire_status(key.status),
+        key.status.as_wire(),
         time(&key.created_at),
     )
 }
@@ -457,17 +364,8 @@ fn run(
 ) -> Result<Option<String>, Fail> {
     match action {
         "GetCallerIdentity" => {
-            let user_id = match (&caller.temp, &caller.user) {
-                (
-                    Some(TempKey {
-                        role: Some((_, role_id)),
-                        session_name,
-                        ..
-                    }),
-                    _,
-                ) => {
-                    format!("{role_id}:{session_name}")
-                }
+            let user_id = match (caller.role_session(), &caller.user) {
+                (Some((_, role_id, session)), _) => format!("{role_id}:{session}"),
                 (_, Some(user)) => user.user_id.clone(),
                 (_, None) => caller.account_id.clone(),
             };
@@ -523,7 +421,7 @@ fn run(
             let (start, max) = page_window(params)?;
             let keys = account(state, caller)?
                 .keys(user.as_deref())
-                .ok_or_else(|| no_such_user(user.as_deref().unwrap_or("")))?;
+                .ok_or_else(|| fill(NO_SUCH_USER, user.as_deref().unwrap_or("")))?;
             let mut out = user_name_xml(user.as_deref());
             out.push_str("<AccessKeyMetadata>");
             for key in keys.iter().skip(start).take(max) {
@@ -550,29 +448,16 @@ fn run(
         }
         "UpdateAccessKey" | "DeleteAccessKey" => {
             let id = params.require("AccessKeyId", missing)?.to_string();
-            let status = if action == "UpdateAccessKey" {
-                Some(match params.require("Status", missing)? {
-                    "Active" => KeyStatus::Active,
-                    "Inactive" => KeyStatus::Inactive,
-                    other => {
-                        return Err(err(
-                            400,
-                            "ValidationError",
-                            format!("1 validation error detected: Value '{}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", escape(other)),
-                        ))
-                    }
-                })
-            } else {
-                None
-            };
+            let status = || Ok(params.require("Status", missing)?.to_string());
+            let status = new_status(action, status, |bad| fill(BAD_STATUS, escape(bad)))?;
             let user = target_user(state, caller, action, params)?;
             let keys = state
                 .aws_account_mut(&caller.account_id)
                 .and_then(|a| a.keys_mut(user.as_deref()))
-                .ok_or_else(|| no_such_key(&id))?;
+                .ok_or_else(|| fill(NO_SUCH_KEY, &id))?;
             match change_key(keys, &id, status) {
                 true => Ok(None),
-                false => Err(no_such_key(&id)),
+                false => Err(fill(NO_SUCH_KEY, &id)),
             }
         }
         "GetAccessKeyLastUsed" => {
@@ -580,11 +465,11 @@ fn run(
             let account = account(state, caller)?;
             let owner = account.key_owner(id).map(|u| u.map(|u| u.name.as_str()));
             authorize(caller, action, owner)?;
-            let owner = owner.ok_or_else(|| no_such_key(id))?;
+            let owner = owner.ok_or_else(|| fill(NO_SUCH_KEY, id))?;
             let key = account
                 .keys(owner)
                 .and_then(|keys| keys.iter().find(|k| k.access_key_id == id))
-                .ok_or_else(|| no_such_key(id))?;
+                .ok_or_else(|| fill(NO_SUCH_KEY, id))?;
             let used = match last_use(key) {
                 Some((at, service, region)) => format!(
                     "<LastUsedDate>{}</LastUsedDate><ServiceName>{}</ServiceName><Region>{}</Region>",
@@ -873,42 +758,38 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
     let profile = |name, account, user, key| {
         super::profile(ProviderKind::Aws, name, REGION, account, Some(user), key)
     };
-    let mut account = Account::new(ProviderKind::Aws, TEST_ACCOUNT);
-    for (name, admin, age) in TEST_USERS {
-        account.add_user(name, admin, now - Duration::days(age));
-    }
+    let account = with_users(
+        Account::new(ProviderKind::Aws, TEST_ACCOUNT),
+        &TEST_USERS,
+        now,
+    );
     let key = seed_account(state, account, &TEST_KEYS, now);
     let mut profiles = vec![profile("aws-admin", TEST_ACCOUNT, "admin", key)];
-    // The member account: no profile holds a key of it.
-    let mut member = Account::new(ProviderKind::Aws, MEMBER_ACCOUNT);
-    member.add_user("carol", false, now - Duration::days(200));
-    member.add_user("dave", true, now - Duration::days(50));
+    let member = with_users(
+        Account::new(ProviderKind::Aws, MEMBER_ACCOUNT),
+        &MEMBER_USERS,
+        now,
+    );
     let auditor = format!("arn:aws:iam::{MEMBER_ACCOUNT}:role/KeyAuditor");
-    member.roles = vec![
+    let roles = vec![
         AwsRole::new("KeyAuditor", &[TEST_ACCOUNT]),
         // Up to 12 hours, so that only role chaining's 1-hour limit applies to it.
         AwsRole {
             max_session: 43200,
             ..AwsRole::new("KeyAdmin", &[&auditor])
         },
+        AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT]),
     ];
-    member.roles.push(AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT]));
-    let member_keys = [
-        SeedKey(Some("carol"), 120, Some(3), true, Some(("s3", "us-east-1"))),
-        SeedKey(Some("dave"), 20, None, true, None),
-    ];
-    seed_account(state, member, &member_keys, now);
+    seed_member(state, member, roles, now);
     seed_organization(state, now);
     if seed == Seed::Demo {
-        let mut account = Account::new(ProviderKind::Aws, DEMO_ACCOUNT);
-        for (name, admin, age) in [
+        let users = [
             ("ops", true, 1200),
             ("deploy-bot", false, 800),
             ("maria.garcia", false, 300),
             ("legacy-backup", false, 2000),
-        ] {
-            account.add_user(name, admin, now - Duration::days(age));
-        }
+        ];
+        let account = with_users(Account::new(ProviderKind::Aws, DEMO_ACCOUNT), &users, now);
         let keys = [
             SeedKey(Some("ops"), 45, None, true, None),
             SeedKey(

@@ -30,13 +30,14 @@ use super::state::{
     TempKey, User, MAX_KEYS,
 };
 use super::{
-    fail, next_marker, reply, seed_account, BadPage, Caller, Credential, Dialect, Fail, Incoming,
-    SandboxProfile, Seed, SeedKey,
+    fail, fill, next_marker, reply, seed_account, session_name_ok, signing_secret, trusts,
+    with_users, BadPage, Caller, Dialect, Fail, Incoming, Refused, SandboxProfile, Seed, SeedKey,
+    MEMBER_USERS,
 };
 use crate::model::{KeyStatus, ProviderKind};
 use crate::providers::huawei::signer::{self, SigningKey};
 use crate::providers::huawei::MEMBER_AGENCY;
-use crate::signing::{constant_time_eq, parse_query, RequestParts};
+use crate::signing::{parse_query, RequestParts};
 
 pub use super::state::{
     Account as HuaweiAccount, HuaweiProject, Key as HuaweiKey, LongAksk, User as HuaweiUser,
@@ -113,16 +114,17 @@ fn auth_failed(detail: impl std::fmt::Display) -> Fail {
     )
 }
 
-fn no_such_user(user_id: &str) -> Fail {
-    err(404, NO_SUCH_ENTITY, format!("user not found: {user_id}"))
-}
-
-fn no_such_key(access_key_id: &str) -> Fail {
-    err(
-        404,
-        NO_SUCH_ENTITY,
-        format!("access key not found: {access_key_id}"),
-    )
+wire! {
+    NO_SUCH_USER = 404 NO_SUCH_ENTITY "user not found: {}";
+    NO_SUCH_KEY = 404 NO_SUCH_ENTITY "access key not found: {}";
+    NOT_JSON = 400 INVALID_PARAMETER "the request body is not JSON";
+    THROTTLED = 429 "APIGW.0308" "The throttling threshold has been reached";
+    UNAVAILABLE = 500 "APIGW.0103" "The backend service is unavailable";
+    NO_API = 404 "APIGW.0101" "The API does not exist or has not been published in the environment";
+    KEY_LIMIT = 409 QUOTA_EXCEEDED "access keys per user limit exceeded: at most {}";
+    BAD_STATUS = 400 INVALID_PARAMETER "invalid status: must be active or inactive";
+    NO_CREDENTIAL = 404 "IAM.0004" "Could not find credential: {}.";
+    NOT_AUTHORIZED = 403 "IAM.0002" "You are not authorized to perform the requested action.";
 }
 
 fn invalid_parameter(message: impl Into<String>) -> Fail {
@@ -237,16 +239,8 @@ impl Dialect for Huawei {
 
     /// API Gateway's 429 `APIGW.0308`, or a 500.
     fn fault(&self, throttled: bool) -> Response {
-        let error = if throttled {
-            err(
-                429,
-                "APIGW.0308",
-                "The throttling threshold has been reached",
-            )
-        } else {
-            err(500, "APIGW.0103", "The backend service is unavailable")
-        };
-        error_response(error, &new_hex_id())
+        let error = if throttled { THROTTLED } else { UNAVAILABLE };
+        error_response(error.into(), &new_hex_id())
     }
 
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
@@ -280,28 +274,19 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
         )));
     }
     let token = request.header("x-security-token");
-    let not_exist = || auth_failed(format!("ak {} not exist", parsed.access_key));
     let bad_token = || auth_failed("the security token is invalid");
-    let credential = Credential::find(&state.huawei, &parsed.access_key).ok_or_else(not_exist)?;
-    match &credential {
-        // Temporary credentials sign only with their own token, until they expire.
-        Credential::Temp(temporary) => {
-            let token_ok = token
-                .as_deref()
-                .is_some_and(|t| constant_time_eq(t, &temporary.token));
-            if !token_ok || temporary.expires_at.is_some_and(|at| now >= at) {
-                return Err(bad_token());
-            }
-        }
-        Credential::Key(_, _, key) if !key.known(now) => return Err(not_exist()),
-        Credential::Key(_, _, key) if !key.usable(now) => {
-            return Err(auth_failed(format!("ak {} is disabled", parsed.access_key)))
-        }
-        // A permanent key carries no security token.
-        Credential::Key(..) if token.is_some() => return Err(bad_token()),
-        Credential::Key(..) => {}
+    let ak = &parsed.access_key;
+    // Temporary credentials sign only with their own token, until they expire.
+    let (secret, temporary) =
+        signing_secret(&state.huawei, ak, token.as_deref(), now).map_err(|why| match why {
+            Refused::Unknown => auth_failed(format!("ak {ak} not exist")),
+            Refused::Disabled => auth_failed(format!("ak {ak} is disabled")),
+            _ => bad_token(),
+        })?;
+    // A permanent key carries no security token.
+    if !temporary && token.is_some() {
+        return Err(bad_token());
     }
-    let secret = credential.secret().to_string();
     let mismatch = || auth_failed("verify aksk signature fail");
     // host and X-Sdk-Date are always signed; Content-Type, the security token and the
     // domain/project ids must be signed whenever they are sent (the SDK signs every header).
@@ -324,27 +309,15 @@ fn authenticate(state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Re
         security_token: None,
     };
     let compute = |parts: &RequestParts| signer::compute(&key, parts).signature;
-    request.verify(
-        &parsed.signed_headers,
-        None,
-        compute,
-        &parsed.signature,
-        |_| mismatch(),
-    )?;
+    let (names, given) = (&parsed.signed_headers, &parsed.signature);
+    request.verify(names, None, compute, given, |_| mismatch())?;
     let action = Huawei.action_of(request);
-    super::caller(
-        state,
-        ProviderKind::Huawei,
-        &parsed.access_key,
-        &action,
-        now,
-        None,
-    )
+    let caller = super::caller(state, ProviderKind::Huawei, ak, &action, now, None);
     // Every caller is a user of its account, or an agency's session.
-    .filter(|caller| {
-        caller.user.is_some() || caller.temp.as_ref().is_some_and(|t| t.role.is_some())
-    })
-    .ok_or_else(mismatch)
+    let session = |c: &Caller| c.temp.as_ref().is_some_and(|t| t.role.is_some());
+    caller
+        .filter(|c| c.user.is_some() || session(c))
+        .ok_or_else(mismatch)
 }
 
 /// The API a method and path name.
@@ -483,7 +456,7 @@ fn run(
     let user_of = |user_id: &str| {
         account
             .user_by_id(user_id)
-            .ok_or_else(|| no_such_user(user_id))
+            .ok_or_else(|| fill(NO_SUCH_USER, user_id))
     };
     match route {
         Route::AssumeAgency => unreachable!("answered above"),
@@ -491,9 +464,7 @@ fn run(
         // AssumeAgency page shows for `assumed_agency`).
         Route::CallerIdentity if caller.user.is_none() => {
             let (agency, agency_id, session) = caller
-                .temp
-                .as_ref()
-                .and_then(|t| t.role.as_ref().map(|(n, id)| (n, id, &t.session_name)))
+                .role_session()
                 .ok_or_else(|| auth_failed("the security token is invalid"))?;
             Ok((
                 200,
@@ -559,11 +530,7 @@ fn run(
             let name = user_of(&user_id)?.name.clone();
             let (id, secret) = state
                 .create_key(ProviderKind::Huawei, &caller.account_id, name.as_str(), now)
-                .ok_or_else(|| {
-                    let message =
-                        format!("access keys per user limit exceeded: at most {MAX_KEYS}");
-                    err(409, QUOTA_EXCEEDED, message)
-                })?;
+                .ok_or_else(|| fill(KEY_LIMIT, MAX_KEYS))?;
             Ok((
                 201,
                 Some(json!({"access_key": {
@@ -577,16 +544,12 @@ fn run(
         }
         Route::UpdateKey(user_id, key_id) => {
             authorize(caller, "iam:credentials:updateCredentialV5", Some(&user_id))?;
-            let body: Value = serde_json::from_slice(&request.body)
-                .map_err(|_| invalid_parameter("the request body is not JSON"))?;
+            let body: Value =
+                serde_json::from_slice(&request.body).map_err(|_| Fail::from(NOT_JSON))?;
             let status = match body.get("status").and_then(Value::as_str) {
                 Some("active") => KeyStatus::Active,
                 Some("inactive") => KeyStatus::Inactive,
-                _ => {
-                    return Err(invalid_parameter(
-                        "invalid status: must be active or inactive",
-                    ))
-                }
+                _ => return Err(BAD_STATUS.into()),
             };
             user_of(&user_id)?;
             let domain_id = account.account_id.clone();
@@ -594,7 +557,7 @@ fn run(
                 .account_mut(&domain_id)
                 .and_then(|a| a.users.iter_mut().find(|u| u.user_id == user_id))
                 .and_then(|u| u.keys.iter_mut().find(|k| k.access_key_id == key_id))
-                .ok_or_else(|| no_such_key(&key_id))?;
+                .ok_or_else(|| fill(NO_SUCH_KEY, &key_id))?;
             key.status = status;
             Ok((200, Some(json!({"access_key": key_json(&user_id, key)}))))
         }
@@ -605,11 +568,11 @@ fn run(
             let keys = &mut world
                 .account_mut(&domain_id)
                 .and_then(|a| a.users.iter_mut().find(|u| u.user_id == user_id))
-                .ok_or_else(|| no_such_user(&user_id))?
+                .ok_or_else(|| fill(NO_SUCH_USER, &user_id))?
                 .keys;
             match change_key(keys, &key_id, None) {
                 true => Ok((204, None)),
-                false => Err(no_such_key(&key_id)),
+                false => Err(fill(NO_SUCH_KEY, &key_id)),
             }
         }
         Route::KeyLastUsed(user_id, key_id) => {
@@ -622,7 +585,7 @@ fn run(
                 .keys
                 .iter()
                 .find(|k| k.access_key_id == key_id)
-                .ok_or_else(|| no_such_key(&key_id))?;
+                .ok_or_else(|| fill(NO_SUCH_KEY, &key_id))?;
             let used = match &key.last_used {
                 Some(at) => json!({"last_used_at": iam_time(at)}),
                 None => json!({}),
@@ -631,21 +594,14 @@ fn run(
         }
         Route::Credential(key_id) => {
             // IAM v3: any user may look up their own key; admins any key of the account.
-            let not_found = || {
-                bare(err(
-                    404,
-                    "IAM.0004",
-                    format!("Could not find credential: {key_id}."),
-                ))
-            };
+            let not_found = || bare(fill(NO_CREDENTIAL, &key_id));
             let (owner_account, owner, key) = world.key_entry(&key_id).ok_or_else(not_found)?;
             let owner = owner.map(|u| u.user_id.as_str()).unwrap_or_default();
             if owner_account.account_id != caller.account_id {
                 return Err(not_found());
             }
             if owner != me(caller).user_id && !caller.admin {
-                let message = "You are not authorized to perform the requested action.";
-                return Err(bare(err(403, "IAM.0002", message)));
+                return Err(bare(NOT_AUTHORIZED.into()));
             }
             Ok((
                 200,
@@ -686,11 +642,7 @@ fn run(
             Ok((200, Some(body)))
         }
         Route::ListAccounts => list_accounts(world, caller, &query).map(|body| (200, Some(body))),
-        Route::Unknown => Err(err(
-            404,
-            "APIGW.0101",
-            "The API does not exist or has not been published in the environment",
-        )),
+        Route::Unknown => Err(NO_API.into()),
     }
 }
 
@@ -750,16 +702,11 @@ fn assume_agency(
     request: &Incoming,
     now: DateTime<Utc>,
 ) -> Result<Value, Fail> {
-    let body: Value = serde_json::from_slice(&request.body)
-        .map_err(|_| invalid_parameter("the request body is not JSON"))?;
+    let body: Value = serde_json::from_slice(&request.body).map_err(|_| Fail::from(NOT_JSON))?;
     let field = |name: &str| body.get(name).and_then(Value::as_str);
     let urn = field("agency_urn").ok_or_else(|| invalid_parameter("agency_urn is required"))?;
     let session = field("agency_session_name").unwrap_or("");
-    let session_ok = (2..=128).contains(&session.chars().count())
-        && session
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if !session_ok {
+    if !session_name_ok(session, 2..=128, "_+=,.@-") {
         return Err(invalid_parameter(format!(
             "invalid agency_session_name: {session}"
         )));
@@ -769,32 +716,14 @@ fn assume_agency(
         ["iam", "", account, "agency", name] => (account.to_string(), name.to_string()),
         _ => return Err(invalid_parameter(format!("invalid agency_urn: {urn}"))),
     };
-    let agency = state
-        .huawei
-        .account(&account_id)
-        .and_then(|a| a.roles.iter().find(|r| r.name == name))
-        .cloned()
-        .ok_or_else(not_found)?;
+    let agency = state.huawei.role(&account_id, |r| r.name == name);
+    let agency = agency.ok_or_else(not_found)?;
     let from = &caller.account_id;
-    let principal = match (&caller.user, &caller.temp) {
-        (Some(user), _) => format!("iam::{from}:user:{}", user.name),
-        (
-            None,
-            Some(TempKey {
-                role: Some((agency, _)),
-                ..
-            }),
-        ) => {
-            format!("iam::{from}:agency:{agency}")
-        }
-        _ => String::new(),
-    };
-    let trusted = agency.trusted.iter().any(|t| t == from || *t == principal);
-    let external_ok = agency
-        .external_id
-        .as_deref()
-        .is_none_or(|want| field("external_id") == Some(want));
-    if !trusted || !external_ok || !caller.may(false, false) {
+    let principal = caller.principal(
+        |user| format!("iam::{from}:user:{user}"),
+        |agency| format!("iam::{from}:agency:{agency}"),
+    );
+    if !trusts(&agency, caller, &[&principal], false, field("external_id")) {
         return Err(access_denied(
             &principal,
             "the principal",
@@ -854,10 +783,8 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         project_id: Some(project.to_string()),
         ..super::profile(ProviderKind::Huawei, name, region, domain, Some(user), key)
     };
-    let mut account = Account::huawei(TEST_DOMAIN, "hw-test-account", now - days(1000));
-    for (name, admin, age) in super::TEST_USERS {
-        account.add_user(name, admin, now - days(age));
-    }
+    let account = Account::huawei(TEST_DOMAIN, "hw-test-account", now - days(1000));
+    let mut account = with_users(account, &super::TEST_USERS, now);
     account
         .projects
         .push(project(TEST_PROJECT, REGION, 200, 230, 165));
@@ -877,14 +804,13 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         Seed::Test => state.huawei.page_cap = 1,
         Seed::Demo => {
             state.huawei.page_cap = 0;
-            let mut account = Account::huawei(DEMO_DOMAIN, "retail-prod", now - days(1500));
-            for (name, admin, age) in [
+            let account = Account::huawei(DEMO_DOMAIN, "retail-prod", now - days(1500));
+            let users = [
                 ("ci-deployer", false, 700),
                 ("data-sync", false, 520),
                 ("m.zhang", false, 45),
-            ] {
-                account.add_user(name, admin, now - days(age));
-            }
+            ];
+            let mut account = with_users(account, &users, now);
             account
                 .projects
                 .push(project(DEMO_PROJECT, DEMO_REGION, 12, 353, 353));
@@ -913,20 +839,21 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
 /// The member account: no profile holds a key of it; its agencies let the test account in.
 fn seed_member(state: &mut State, now: DateTime<Utc>) {
     let days = Duration::days;
-    let mut member = Account::huawei(MEMBER_DOMAIN, "hw-member", now - days(400));
-    member.add_user("carol", false, now - days(200));
-    member.add_user("dave", true, now - days(50));
+    let member = Account::huawei(MEMBER_DOMAIN, "hw-member", now - days(400));
     let auditor = format!("iam::{MEMBER_DOMAIN}:agency:KeyAuditor");
-    member.roles = vec![
-        agency("KeyAuditor", TEST_DOMAIN),
-        agency("KeyAdmin", &auditor),
-        agency(MEMBER_AGENCY, TEST_DOMAIN),
-    ];
-    let keys = [
-        SeedKey(Some("carol"), 120, Some(3), true, None),
-        SeedKey(Some("dave"), 20, None, true, None),
-    ];
-    seed_account(state, member, &keys, now);
+    let roles = [
+        ("KeyAuditor", TEST_DOMAIN),
+        ("KeyAdmin", auditor.as_str()),
+        (MEMBER_AGENCY, TEST_DOMAIN),
+    ]
+    .into_iter();
+    // Agency ids are 32 hex characters.
+    let role = |(name, trusted)| AgencyRole {
+        role_id: new_hex_id(),
+        ..AgencyRole::new(name, &[trusted])
+    };
+    let member = with_users(member, &MEMBER_USERS, now);
+    super::seed_member(state, member, roles.map(role).collect(), now);
 }
 
 /// Agency `name` trusting `trusted` (an account id or an agency's URN).

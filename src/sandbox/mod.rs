@@ -22,6 +22,14 @@ macro_rules! debug_hiding {
     };
 }
 
+/// A dialect's table of errors: rows `NAME = status code message;`, each a [`Wire`] const
+/// (written as a table, where rustfmt would give each tuple five lines).
+macro_rules! wire {
+    ($($name:ident = $status:literal $code:tt $message:tt;)*) => {
+        $(const $name: crate::sandbox::Wire = ($status, $code, $message);)*
+    };
+}
+
 pub mod alibaba;
 pub mod aws;
 pub mod faults;
@@ -43,10 +51,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::model::ProviderKind;
+use crate::model::{KeyStatus, ProviderKind};
 use crate::signing::{constant_time_eq, RequestParts};
 
 pub use faults::{Effect, Fault};
+use state::AwsRole;
 pub use state::{Account, Cloud, Key, KeyOwner, Settings, State, Stats, TempKey, User};
 /// The one model under the names each cloud's tests know it by.
 pub type AwsAccount = Account;
@@ -219,13 +228,117 @@ pub(crate) struct Fail {
 }
 
 pub(crate) fn fail(status: u16, code: impl Into<String>, message: impl Into<String>) -> Fail {
+    let (code, message) = (code.into(), message.into());
     Fail {
         status,
-        code: code.into(),
-        message: message.into(),
+        code,
+        message,
         bare: false,
         detail: None,
     }
+}
+
+/// An error as a row of a dialect's table: (HTTP status, code, message); `?` makes it a [`Fail`].
+pub(crate) type Wire = (u16, &'static str, &'static str);
+
+impl From<Wire> for Fail {
+    fn from((status, code, message): Wire) -> Self {
+        fail(status, code, message)
+    }
+}
+
+/// A row whose message has a `{}` for `arg`.
+pub(crate) fn fill(wire: Wire, arg: impl std::fmt::Display) -> Fail {
+    fail(wire.0, wire.1, wire.2.replacen("{}", &arg.to_string(), 1))
+}
+
+/// Why a credential may not sign, for each dialect to word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// No such key, or one not yet known (eventual consistency).
+    Unknown,
+    Disabled,
+    NoToken,
+    WrongToken,
+    Expired,
+}
+
+/// The secret a credential signs with at `now`, and whether it is temporary: a known active
+/// key, or temporary credentials sent with their own unexpired `token`.
+pub(crate) fn signing_secret(
+    cloud: &state::Cloud,
+    id: &str,
+    token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(String, bool), Refused> {
+    match Credential::find(cloud, id).ok_or(Refused::Unknown)? {
+        Credential::Key(_, _, key) if !key.known(now) => Err(Refused::Unknown),
+        Credential::Key(_, _, key) if !key.usable(now) => Err(Refused::Disabled),
+        Credential::Key(_, _, key) => Ok((key.secret.clone(), false)),
+        Credential::Temp(temp) => match token {
+            None => Err(Refused::NoToken),
+            Some(t) if !constant_time_eq(t, &temp.token) => Err(Refused::WrongToken),
+            _ if temp.expires_at.is_some_and(|at| now >= at) => Err(Refused::Expired),
+            _ => Ok((temp.secret.clone(), true)),
+        },
+    }
+}
+
+/// The status an update asks for, as AWS, Alibaba and Tencent spell it (`bad` for any other
+/// word); `None` for a delete or a last-use read.
+pub(crate) fn new_status(
+    action: &str,
+    status: impl FnOnce() -> Result<String, Fail>,
+    bad: impl FnOnce(&str) -> Fail,
+) -> Result<Option<KeyStatus>, Fail> {
+    if action != "UpdateAccessKey" {
+        return Ok(None);
+    }
+    match status()?.as_str() {
+        "Active" => Ok(Some(KeyStatus::Active)),
+        "Inactive" => Ok(Some(KeyStatus::Inactive)),
+        other => Err(bad(other)),
+    }
+}
+
+/// Whether `role`'s trust lets `caller` in: its account, or one of `principals` (`fold`: any
+/// case), with the external id the trust may require, and (admins and role sessions only)
+/// the caller's own right to assume roles.
+pub(crate) fn trusts(
+    role: &AwsRole,
+    caller: &Caller,
+    principals: &[&str],
+    fold: bool,
+    external_id: Option<&str>,
+) -> bool {
+    let same = |t: &str, p: &str| {
+        if fold {
+            t.eq_ignore_ascii_case(p)
+        } else {
+            t == p
+        }
+    };
+    let trusted = role
+        .trusted
+        .iter()
+        .any(|t| *t == caller.account_id || principals.iter().any(|p| !p.is_empty() && same(t, p)));
+    let external_ok = role
+        .external_id
+        .as_deref()
+        .is_none_or(|want| external_id == Some(want));
+    trusted && external_ok && caller.may(false, false)
+}
+
+/// A role session name of `len` characters in `[A-Za-z0-9]` and `extra`.
+pub(crate) fn session_name_ok(
+    name: &str,
+    len: std::ops::RangeInclusive<usize>,
+    extra: &str,
+) -> bool {
+    len.contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 /// An answer with the cloud's content type and request-id header (none when `id_header` is
@@ -248,6 +361,14 @@ pub(crate) fn reply(
         headers.insert(id_header, value);
     }
     response
+}
+
+/// The fields of a JSON object (none for anything else).
+pub(crate) fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// Request parameters by name (the first of a name wins).
@@ -304,14 +425,6 @@ pub(crate) fn next_marker(total: usize, start: usize, size: usize, upper: bool) 
     (end < total).then(|| state::encode_marker(end, upper))
 }
 
-/// `Active` / `Inactive`, as AWS, Alibaba and Tencent spell a key's status.
-pub(crate) fn wire_status(status: crate::model::KeyStatus) -> &'static str {
-    match status {
-        crate::model::KeyStatus::Active => "Active",
-        crate::model::KeyStatus::Inactive => "Inactive",
-    }
-}
-
 /// The actions every user may call on their own keys (AWS and Alibaba name them alike).
 pub(crate) const SELF_SERVICE: [&str; 5] = [
     "ListAccessKeys",
@@ -358,6 +471,27 @@ impl Caller {
         self.user.as_ref().map(|u| u.name.as_str())
     }
 
+    /// The assumed role's name and id and the session's name, when a role session signs.
+    pub fn role_session(&self) -> Option<(&str, &str, &str)> {
+        let temp = self.temp.as_ref()?;
+        let (name, id) = temp.role.as_ref()?;
+        Some((name, id, &temp.session_name))
+    }
+
+    /// The caller as a trust policy names it: a user by `user(name)`, a role session (with no
+    /// user) by `role(name)`; empty for anyone else.
+    pub fn principal(
+        &self,
+        user: impl Fn(&str) -> String,
+        role: impl Fn(&str) -> String,
+    ) -> String {
+        match (self.user_name(), self.role_session()) {
+            (Some(name), _) => user(name),
+            (None, Some((name, ..))) => role(name),
+            _ => String::new(),
+        }
+    }
+
     /// Admins (and root) may do anything not denied; others only `self_service` calls on
     /// their `own` keys.
     pub fn may(&self, self_service: bool, own: bool) -> bool {
@@ -365,17 +499,11 @@ impl Caller {
     }
 }
 
-/// A user without its keys: who a caller is, copied cheaply.
+/// A user without its keys: who a caller is.
 fn identity(user: &User) -> User {
     User {
-        name: user.name.clone(),
-        user_id: user.user_id.clone(),
-        admin: user.admin,
-        created_at: user.created_at,
-        uin: user.uin,
-        root: user.root,
-        no_list_permission: user.no_list_permission,
-        ..User::default()
+        keys: Vec::new(),
+        ..user.clone()
     }
 }
 
@@ -394,13 +522,6 @@ impl<'a> Credential<'a> {
         }
         let (account, user, key) = cloud.key_entry(id)?;
         Some(Credential::Key(account, user, key))
-    }
-
-    pub fn secret(&self) -> &'a str {
-        match self {
-            Credential::Key(_, _, key) => &key.secret,
-            Credential::Temp(temp) => &temp.secret,
-        }
     }
 }
 
@@ -552,30 +673,17 @@ impl Drop for Sandbox {
     }
 }
 
+/// A TOML basic string, escaped by the `toml` crate.
 fn toml_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for ch in value.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(value.to_string()).to_string()
 }
 
+/// A bare TOML key where the name allows one, else a quoted one.
 fn toml_key(name: &str) -> String {
-    if !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        name.to_string()
-    } else {
-        toml_string(name)
+    let bare = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    match !name.is_empty() && name.bytes().all(bare) {
+        true => name.to_string(),
+        false => toml_string(name),
     }
 }
 
@@ -626,6 +734,39 @@ pub(crate) fn seed_second_member(
     second.roles = vec![role];
     let key = SeedKey(Some("erin"), 200, Some(1), true, None);
     seed_account(state, second, &[key], now);
+}
+
+/// The users of every cloud's member account: carol, and dave its admin.
+pub(crate) const MEMBER_USERS: [(&str, bool, i64); 2] = [("carol", false, 200), ("dave", true, 50)];
+
+/// The member account's keys: carol's used one, dave's new one.
+pub(crate) const MEMBER_KEYS: [SeedKey; 2] = [
+    SeedKey(Some("carol"), 120, Some(3), true, Some(("s3", "us-east-1"))),
+    SeedKey(Some("dave"), 20, None, true, None),
+];
+
+/// `account` with `users` (name, admin, age in days) added.
+pub(crate) fn with_users(
+    mut account: Account,
+    users: &[(&str, bool, i64)],
+    now: DateTime<Utc>,
+) -> Account {
+    for (name, admin, age) in users {
+        account.add_user(name, *admin, now - chrono::Duration::days(*age));
+    }
+    account
+}
+
+/// Seeds a member account (no profile holds a key of it) with its `roles`, which let the
+/// test account in: `KeyAuditor` trusts it, `KeyAdmin` only `KeyAuditor` (a chain).
+pub(crate) fn seed_member(
+    state: &mut State,
+    mut account: Account,
+    roles: Vec<AwsRole>,
+    now: DateTime<Utc>,
+) {
+    account.roles = roles;
+    seed_account(state, account, &MEMBER_KEYS, now);
 }
 
 /// Puts a seeded account in its cloud with `keys`; returns the first key's (id, secret).
@@ -694,12 +835,7 @@ async fn serve(state: &Mutex<State>, request: &Incoming) -> Response {
         let mut guard = lock(state);
         let skew = guard.settings.clock_skew;
         guard.stats.requests += 1;
-        match guard.stats.by_action.get_mut(&action) {
-            Some(count) => *count += 1,
-            None => {
-                guard.stats.by_action.insert(action.clone(), 1);
-            }
-        }
+        *guard.stats.by_action.entry(action.clone()).or_insert(0) += 1;
         guard.cloud_mut(cloud).log_call(&action);
         let over_rate = over_rate(&mut guard, request, &action);
         if over_rate {

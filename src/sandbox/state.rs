@@ -520,6 +520,19 @@ impl Cloud {
         self.accounts.iter_mut().find(|a| id.is(&a.account_id))
     }
 
+    /// The role (Huawei: agency) of an account here that `pick` chooses, copied.
+    pub fn role(
+        &self,
+        account: impl AccountId,
+        pick: impl Fn(&AwsRole) -> bool,
+    ) -> Option<AwsRole> {
+        self.account(account)?
+            .roles
+            .iter()
+            .find(|r| pick(r))
+            .cloned()
+    }
+
     /// Remembers an action asked for, forgetting the oldest half once the log is full.
     pub fn log_call(&mut self, action: &str) {
         if self.calls.len() >= CALL_LOG {

@@ -14,16 +14,17 @@ use super::state::{
     change_key, Account, AwsRole, Key, OrgMember, Organization, State, TempKey, User, MAX_KEYS,
 };
 use super::{
-    fail, reply, seed_account, wire_status, Caller, Credential, Dialect, Fail, Incoming,
-    SandboxProfile, Seed, SeedKey,
+    fail, fill, new_status, object, reply, seed_account, seed_member, session_name_ok,
+    signing_secret, trusts, with_users, Caller, Dialect, Fail, Incoming, Refused, SandboxProfile,
+    Seed, SeedKey, MEMBER_USERS,
 };
-use crate::model::{KeyStatus, ProviderKind};
+use crate::model::ProviderKind;
 use crate::providers::tencent::api::{
     CAM_VERSION, LAST_USED_BATCH, ORG_PAGE_LIMIT, ORG_VERSION, STS_VERSION,
 };
 use crate::providers::tencent::signer::{self, SigningKey};
 use crate::providers::tencent::ORG_ROLE;
-use crate::signing::{constant_time_eq, RequestParts};
+use crate::signing::RequestParts;
 
 pub use super::state::{Account as TencentAccount, Key as TencentKey, User as TencentUser};
 
@@ -93,43 +94,28 @@ fn err(code: &'static str, message: impl Into<String>) -> Fail {
     fail(200, code, message)
 }
 
-fn signature_failure() -> Fail {
-    err(
-        "AuthFailure.SignatureFailure",
-        "The provided credentials could not be validated. Please check your signature is correct.",
-    )
-}
-
-fn secret_id_not_found() -> Fail {
-    err(
-        "AuthFailure.SecretIdNotFound",
-        "The SecretId is not found, please ensure that your SecretId is correct.",
-    )
-}
-
-fn token_failure(why: &str) -> Fail {
-    err(
-        "AuthFailure.TokenFailure",
-        format!("Token verification failed: {why}."),
-    )
+// CAM's and STS's errors, all HTTP 200: (200, code, message; `{}` filled in by `fill`).
+wire! {
+    SIGNATURE_FAILURE = 200 "AuthFailure.SignatureFailure" "The provided credentials could not be validated. Please check your signature is correct.";
+    SECRET_ID_NOT_FOUND = 200 "AuthFailure.SecretIdNotFound" "The SecretId is not found, please ensure that your SecretId is correct.";
+    TOKEN_FAILURE = 200 "AuthFailure.TokenFailure" "Token verification failed: {}.";
+    MISSING = 200 "MissingParameter" "The request is missing a required parameter `{}`.";
+    USER_NOT_EXIST = 200 "InvalidParameter.UserNotExist" "The user with uin {} does not exist.";
+    NOT_STRING = 200 "InvalidParameter" "The value type of parameter `{}` is not String.";
+    NOT_ID_LIST = 200 "InvalidParameter" "The value type of parameter `SecretIdList` is not Array of String.";
+    BAD_AUTHORIZATION = 200 "AuthFailure.InvalidAuthorization" "The Authorization header is not in the TC3-HMAC-SHA256 format.";
+    THROTTLED = 200 "RequestLimitExceeded" "Your current request times equals to `20` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.";
+    INTERNAL = 200 "InternalError" "An internal error has occurred. Retry your request, but if the problem persists, contact us.";
+    SUB_UIN = 200 "OperationDenied.SubUin" "A sub-user may not operate on the keys of the root account.";
+    KEY_LIMIT = 200 "OperationDenied.AccessKeyOverLimit" "Each account can have up to {} access keys.";
 }
 
 fn missing(name: &str) -> Fail {
-    err(
-        "MissingParameter",
-        format!("The request is missing a required parameter `{name}`."),
-    )
+    fill(MISSING, name)
 }
 
 fn param_error(message: impl Into<String>) -> Fail {
     err("InvalidParameter.ParamError", message)
-}
-
-fn user_not_exist(uin: u64) -> Fail {
-    err(
-        "InvalidParameter.UserNotExist",
-        format!("The user with uin {uin} does not exist."),
-    )
 }
 
 fn uin_not_match(id: &str, uin: u64) -> Fail {
@@ -235,14 +221,7 @@ impl Dialect for Tencent {
 
     /// Both in its HTTP-200 envelope: `RequestLimitExceeded` or `InternalError`.
     fn fault(&self, throttled: bool) -> Response {
-        error_response(&if throttled {
-            err(
-                "RequestLimitExceeded",
-                "Your current request times equals to `20` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.",
-            )
-        } else {
-            err("InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
-        })
+        error_response(&(if throttled { THROTTLED } else { INTERNAL }).into())
     }
 
     fn handle(&self, state: &mut State, request: &Incoming, now: DateTime<Utc>) -> Response {
@@ -335,12 +314,7 @@ fn authenticate(
     let authorization = request
         .header("authorization")
         .ok_or_else(|| missing("Authorization"))?;
-    let parsed = signer::parse_authorization(&authorization).ok_or_else(|| {
-        err(
-            "AuthFailure.InvalidAuthorization",
-            "The Authorization header is not in the TC3-HMAC-SHA256 format.",
-        )
-    })?;
+    let parsed = signer::parse_authorization(&authorization).ok_or(BAD_AUTHORIZATION)?;
     let raw_timestamp = request
         .header("x-tc-timestamp")
         .ok_or_else(|| missing("Timestamp"))?;
@@ -369,33 +343,20 @@ fn authenticate(
 
     // The key: long-term, or temporary with its token.
     let token = request.header("x-tc-token");
-    let credential =
-        Credential::find(&state.tencent, &parsed.secret_id).ok_or_else(secret_id_not_found)?;
-    match &credential {
-        Credential::Key(_, _, key) if !key.usable(now) => return Err(secret_id_not_found()),
-        Credential::Key(..) => {}
-        Credential::Temp(temp) => match token.as_deref() {
-            None => return Err(token_failure("the request carries no X-TC-Token")),
-            Some(t) if !constant_time_eq(t, &temp.token) => {
-                return Err(token_failure("the token does not match the SecretId"))
-            }
-            Some(_) if temp.expires_at.is_some_and(|at| now >= at) => {
-                return Err(token_failure("the token has expired"))
-            }
-            Some(_) => {}
-        },
-    }
-    let secret = credential.secret().to_string();
+    let id = &parsed.secret_id;
+    let (secret, _) =
+        signing_secret(&state.tencent, id, token.as_deref(), now).map_err(|why| match why {
+            Refused::Unknown | Refused::Disabled => SECRET_ID_NOT_FOUND.into(),
+            Refused::NoToken => fill(TOKEN_FAILURE, "the request carries no X-TC-Token"),
+            Refused::WrongToken => fill(TOKEN_FAILURE, "the token does not match the SecretId"),
+            Refused::Expired => fill(TOKEN_FAILURE, "the token has expired"),
+        })?;
 
     // The signature, recomputed for the service and the day of the timestamp.
-    if parsed.service != service || parsed.date != signer::scope_date(timestamp) {
-        return Err(signature_failure());
-    }
-    if !["content-type", "host"]
-        .iter()
-        .all(|h| parsed.signed_headers.iter().any(|s| s == h))
-    {
-        return Err(signature_failure());
+    let signs = |h: &str| parsed.signed_headers.iter().any(|s| s == h);
+    let scoped = parsed.service == service && parsed.date == signer::scope_date(timestamp);
+    if !scoped || !signs("content-type") || !signs("host") {
+        return Err(SIGNATURE_FAILURE.into());
     }
     let key = SigningKey {
         secret_id: &parsed.secret_id,
@@ -405,26 +366,19 @@ fn authenticate(
     };
     let compute = |parts: &RequestParts| signer::compute(&key, parts, timestamp).signature;
     let given = &parsed.signature;
-    request.verify(&parsed.signed_headers, Some("/"), compute, given, |_| {
-        signature_failure()
+    let names = &parsed.signed_headers;
+    request.verify(names, Some("/"), compute, given, |_| {
+        Fail::from(SIGNATURE_FAILURE)
     })?;
-    let caller = super::caller(
-        state,
-        ProviderKind::Tencent,
-        &parsed.secret_id,
-        action,
-        now,
-        None,
-    )
-    .ok_or_else(secret_id_not_found)?;
-    Ok((caller, service))
+    let caller = super::caller(state, ProviderKind::Tencent, id, action, now, None);
+    Ok((caller.ok_or(SECRET_ID_NOT_FOUND)?, service))
 }
 
 fn account<'a>(state: &'a State, caller: &Caller) -> Result<&'a Account, Fail> {
     state
         .tencent
         .account(owner(caller))
-        .ok_or_else(secret_id_not_found)
+        .ok_or(SECRET_ID_NOT_FOUND.into())
 }
 
 fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, Fail> {
@@ -432,10 +386,7 @@ fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a st
         None | Some(Value::Null) => Err(missing(name)),
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         Some(Value::String(_)) => Err(missing(name)),
-        Some(_) => Err(err(
-            "InvalidParameter",
-            format!("The value type of parameter `{name}` is not String."),
-        )),
+        Some(_) => Err(fill(NOT_STRING, name)),
     }
 }
 
@@ -467,10 +418,7 @@ fn key_target(
     let account = account(state, caller)?;
     if target == owner(caller) {
         if !is_root(caller) {
-            return Err(err(
-                "OperationDenied.SubUin",
-                "A sub-user may not operate on the keys of the root account.",
-            ));
+            return Err(SUB_UIN.into());
         }
         return Ok(target);
     }
@@ -484,26 +432,20 @@ fn key_target(
     account
         .user_by_uin(target)
         .map(|u| u.uin)
-        .ok_or_else(|| user_not_exist(target))
+        .ok_or_else(|| fill(USER_NOT_EXIST, target))
 }
 
 fn user_json(user: &User) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("Uin".into(), json!(user.uin));
-    out.insert("Name".into(), json!(user.name));
-    out.insert("Uid".into(), json!(user.uid));
-    out.insert("Remark".into(), json!(user.remark));
-    out.insert("ConsoleLogin".into(), json!(1));
-    out.insert("PhoneNum".into(), json!(""));
-    out.insert("CountryCode".into(), json!("86"));
-    out.insert("Email".into(), json!(""));
-    out
+    object(
+        json!({"Uin": user.uin, "Name": user.name, "Uid": user.uid, "Remark": user.remark,
+        "ConsoleLogin": 1, "PhoneNum": "", "CountryCode": "86", "Email": ""}),
+    )
 }
 
 fn key_json(key: &Key) -> Value {
     json!({
         "AccessKeyId": key.access_key_id,
-        "Status": wire_status(key.status),
+        "Status": key.status.as_wire(),
         "CreateTime": beijing_time(&key.created_at),
     })
 }
@@ -528,15 +470,12 @@ fn run(
             }) = &caller.temp
             {
                 // As the STS page's AssumeRole example: the role id, and the uin that assumed it.
-                out.insert(
-                    "Arn".into(),
-                    json!(format!("qcs::sts:{owner}:assumed-role/{role_id}")),
-                );
-                out.insert("AccountId".into(), json!(owner.to_string()));
-                out.insert("UserId".into(), json!(format!("{role_id}:{session_name}")));
-                out.insert("PrincipalId".into(), json!(assumed_by));
-                out.insert("Type".into(), json!("CAMRole"));
-                return Ok(out);
+                let arn = format!("qcs::sts:{owner}:assumed-role/{role_id}");
+                let user_id = format!("{role_id}:{session_name}");
+                return Ok(object(
+                    json!({"Arn": arn, "AccountId": owner.to_string(), "UserId": user_id,
+                    "PrincipalId": assumed_by, "Type": "CAMRole"}),
+                ));
             }
             let (arn, user_id) = match caller.temp.as_ref().map(|t| &t.session_name) {
                 Some(session) => (
@@ -552,11 +491,10 @@ fn run(
                     uin(caller).to_string(),
                 ),
             };
-            out.insert("Arn".into(), json!(arn));
-            out.insert("AccountId".into(), json!(owner.to_string()));
-            out.insert("UserId".into(), json!(user_id));
-            out.insert("PrincipalId".into(), json!(uin(caller).to_string()));
-            out.insert("Type".into(), json!("CAMUser"));
+            out = object(
+                json!({"Arn": arn, "AccountId": owner.to_string(), "UserId": user_id,
+                "PrincipalId": uin(caller).to_string(), "Type": "CAMUser"}),
+            );
         }
         "AssumeRole" => return assume_role(state, caller, params, now),
         "DescribeOrganizationMembers" => return organization_members(state, caller, params),
@@ -604,7 +542,7 @@ fn run(
             let target = key_target(state, caller, action, params)?;
             let keys = account(state, caller)?
                 .keys(target)
-                .ok_or_else(|| user_not_exist(target))?;
+                .ok_or_else(|| fill(USER_NOT_EXIST, target))?;
             let list: Vec<Value> = keys.iter().map(key_json).collect();
             out.insert("AccessKeys".into(), Value::Array(list));
         }
@@ -612,10 +550,7 @@ fn run(
             let target = key_target(state, caller, action, params)?;
             let (id, secret) = state
                 .create_key(ProviderKind::Tencent, &caller.account_id, target, now)
-                .ok_or_else(|| {
-                    let message = format!("Each account can have up to {MAX_KEYS} access keys.");
-                    err("OperationDenied.AccessKeyOverLimit", message)
-                })?;
+                .ok_or_else(|| fill(KEY_LIMIT, MAX_KEYS))?;
             out.insert(
                 "AccessKey".into(),
                 json!({
@@ -628,25 +563,18 @@ fn run(
         }
         "UpdateAccessKey" | "DeleteAccessKey" => {
             let id = required_str(params, "AccessKeyId")?.to_string();
-            let status = if action == "UpdateAccessKey" {
-                Some(match required_str(params, "Status")? {
-                    "Active" => KeyStatus::Active,
-                    "Inactive" => KeyStatus::Inactive,
-                    other => {
-                        return Err(param_error(format!(
-                        "The value `{other}` of parameter `Status` is not one of Active, Inactive."
-                    )))
-                    }
-                })
-            } else {
-                None
-            };
+            let status = || Ok(required_str(params, "Status")?.to_string());
+            let status = new_status(action, status, |other| {
+                param_error(format!(
+                    "The value `{other}` of parameter `Status` is not one of Active, Inactive."
+                ))
+            })?;
             let target = key_target(state, caller, action, params)?;
             let keys = state
                 .tencent
                 .account_mut(owner(caller))
                 .and_then(|a| a.keys_mut(target))
-                .ok_or_else(|| user_not_exist(target))?;
+                .ok_or_else(|| fill(USER_NOT_EXIST, target))?;
             if !change_key(keys, &id, status) {
                 return Err(uin_not_match(&id, target));
             }
@@ -656,21 +584,9 @@ fn run(
                 None | Some(Value::Null) => return Err(missing("SecretIdList")),
                 Some(Value::Array(items)) => items
                     .iter()
-                    .map(|v| {
-                        v.as_str().ok_or_else(|| {
-                            err(
-                                "InvalidParameter",
-                                "The value type of parameter `SecretIdList` is not Array of String.",
-                            )
-                        })
-                    })
+                    .map(|v| v.as_str().ok_or(NOT_ID_LIST))
                     .collect::<Result<_, _>>()?,
-                Some(_) => {
-                    return Err(err(
-                        "InvalidParameter",
-                        "The value type of parameter `SecretIdList` is not Array of String.",
-                    ))
-                }
+                Some(_) => return Err(NOT_ID_LIST.into()),
             };
             if ids.is_empty() || ids.len() > LAST_USED_BATCH {
                 return Err(err(
@@ -757,11 +673,7 @@ fn assume_role(
 ) -> Result<Map<String, Value>, Fail> {
     let role_arn = required_str(params, "RoleArn")?;
     let session = required_str(params, "RoleSessionName")?;
-    let session_ok = (2..=128).contains(&session.len())
-        && session
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if !session_ok {
+    if !session_name_ok(session, 2..=128, "_+=,.@-") {
         return Err(param_error(format!(
             "The value `{session}` of parameter `RoleSessionName` is invalid."
         )));
@@ -787,23 +699,10 @@ fn assume_role(
         .and_then(|rest| rest.split_once(":roleName/"))
         .and_then(|(uin, name)| Some((uin.parse::<u64>().ok()?, name)))
         .ok_or_else(not_found)?;
-    let role = state
-        .tencent
-        .account(owner_uin)
-        .and_then(|a| a.roles.iter().find(|r| r.name == name))
-        .cloned()
-        .ok_or_else(not_found)?;
-    let caller_owner = caller.account_id.as_str();
-    let trusted = role
-        .trusted
-        .iter()
-        .any(|t| t == caller_owner || *t == principal(caller));
-    let external_ok = role
-        .external_id
-        .as_deref()
-        .is_none_or(|want| params.get("ExternalId").and_then(Value::as_str) == Some(want));
-    // The caller's own policy must allow sts:AssumeRole too: admins (and role sessions) only.
-    if !trusted || !external_ok || !caller.may(false, false) {
+    let role = state.tencent.role(owner_uin, |r| r.name == name);
+    let role = role.ok_or_else(not_found)?;
+    let external_id = params.get("ExternalId").and_then(Value::as_str);
+    if !trusts(&role, caller, &[&principal(caller)], false, external_id) {
         return Err(err(
             "UnauthorizedOperation",
             format!(
@@ -945,18 +844,22 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
             key,
         )
     };
-    let mut account = Account::new(ProviderKind::Tencent, &TEST_OWNER_UIN.to_string());
-    for (i, (name, admin, age)) in super::TEST_USERS.into_iter().enumerate() {
-        account.add_user(name, admin, now - Duration::days(age)).uin = test_uin(i);
-    }
+    let account = Account::new(ProviderKind::Tencent, &TEST_OWNER_UIN.to_string());
+    let mut account = with_users(account, &super::TEST_USERS, now);
+    account
+        .users
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, u)| u.uin = test_uin(i));
     let key = seed_account(state, account, &super::TEST_KEYS, now);
     let mut profiles = vec![profile("tencent-admin", TEST_OWNER_UIN, key)];
-    // The member account: no profile holds a key of it.
-    let mut member = Account::new(ProviderKind::Tencent, &MEMBER_OWNER_UIN.to_string());
+    let member = Account::new(ProviderKind::Tencent, &MEMBER_OWNER_UIN.to_string());
+    let mut member = with_users(member, &MEMBER_USERS, now);
     member
-        .add_user("carol", false, now - Duration::days(200))
-        .uin = member_uin(0);
-    member.add_user("dave", true, now - Duration::days(50)).uin = member_uin(1);
+        .users
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, u)| u.uin = member_uin(i));
     let auditor = format!("qcs::cam::uin/{MEMBER_OWNER_UIN}:roleName/KeyAuditor");
     let role = |name: &str, trusted: &[&str]| AwsRole {
         // Tencent role ids are numbers such as 4611686018427397919.
@@ -964,21 +867,17 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
         max_session: MAX_SESSION_SECONDS,
         ..AwsRole::new(name, trusted)
     };
-    let management = TEST_OWNER_UIN.to_string();
-    member.roles = vec![
-        role("KeyAuditor", &[&management]),
+    let test = TEST_OWNER_UIN.to_string();
+    let roles = vec![
+        role("KeyAuditor", &[&test]),
         role("KeyAdmin", &[&auditor]),
-        role(ORG_ROLE, &[&management]),
+        role(ORG_ROLE, &[&test]),
     ];
-    let member_keys = [
-        SeedKey(Some("carol"), 120, Some(3), true, None),
-        SeedKey(Some("dave"), 20, None, true, None),
-    ];
-    seed_account(state, member, &member_keys, now);
+    seed_member(state, member, roles, now);
     // The test account manages an organization of both; its listing pages two at a time.
     let mut second = Account::new(ProviderKind::Tencent, &SECOND_MEMBER_UIN.to_string());
     second.add_user("erin", false, now - Duration::days(90)).uin = SECOND_MEMBER_UIN + 100;
-    second.roles = vec![role(ORG_ROLE, &[&management])];
+    second.roles = vec![role(ORG_ROLE, &[&test])];
     let erin_key = [SeedKey(Some("erin"), 200, Some(1), true, None)];
     seed_account(state, second, &erin_key, now);
     let member = |id: u64, name: &str, days| OrgMember {
@@ -1040,6 +939,7 @@ pub fn test_uin(index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::KeyStatus;
     use crate::sandbox::lock;
     use axum::http::{HeaderValue, StatusCode};
     use std::sync::Mutex;
