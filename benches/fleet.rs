@@ -12,65 +12,13 @@
 mod common;
 mod support;
 
-use std::time::{Duration, Instant};
-
-use cloudkeys::sandbox::{Effect, Fault};
-use common::{build_fleet, config, start_sandbox};
-
-struct Options {
-    profiles: usize,
-    users: usize,
-    latency: Duration,
-    concurrency: usize,
-    runs: usize,
-    /// Requests per second per credential for every cloud (`[rate_limits]`); `None` keeps
-    /// cloudkeys' defaults, 0 turns the limits off.
-    rate_limit: Option<u64>,
-}
-
-fn options() -> Options {
-    let mut options = Options {
-        profiles: 25,
-        users: 20,
-        latency: Duration::from_millis(50),
-        concurrency: 16,
-        runs: 3,
-        rate_limit: None,
-    };
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| -> Option<u64> {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-    };
-    if let Some(v) = value("--profiles") {
-        options.profiles = v as usize;
-    }
-    if let Some(v) = value("--users") {
-        options.users = v as usize;
-    }
-    if let Some(v) = value("--latency-ms") {
-        options.latency = Duration::from_millis(v);
-    }
-    if let Some(v) = value("--concurrency") {
-        options.concurrency = v as usize;
-    }
-    options.rate_limit = value("--rate-limit");
-    if let Some(v) = value("--runs") {
-        options.runs = (v as usize).max(1);
-    }
-    options
-}
+use common::{build_fleet, config, lock, rate_label, start_sandbox, timed_run, Options};
 
 fn main() {
-    let options = options();
+    let options = Options::parse("--profiles", 25, 3);
     let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
-    let (profiles, keys) = {
-        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
-        build_fleet(&mut guard, options.profiles, options.users)
-    };
+    let (profiles, keys) = build_fleet(&mut lock(&state), options.count, options.users);
     let (dir, path) = support::private_config(
         "fleet.toml",
         &config(&profiles, &sandbox.endpoint(), options.rate_limit),
@@ -78,16 +26,12 @@ fn main() {
 
     println!(
         "fleet: 4 clouds × {} profiles × {} users = {} users, {keys} keys; {} ms added to every request; --concurrency {}; rate limits: {}",
-        options.profiles,
+        options.count,
         options.users,
-        4 * options.profiles * options.users,
+        4 * options.count * options.users,
         options.latency.as_millis(),
         options.concurrency,
-        match options.rate_limit {
-            None => "defaults".to_string(),
-            Some(0) => "off".to_string(),
-            Some(rate) => format!("{rate}/s per credential"),
-        }
+        rate_label(options.rate_limit, "credential")
     );
     println!(
         "{:>4} {:>9} {:>9} {:>9} {:>7} {:>9}",
@@ -95,23 +39,12 @@ fn main() {
     );
     let mut ratios = Vec::new();
     for run in 1..=options.runs {
-        // Every request is delayed; the rule counts the requests it delayed.
-        {
-            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
-            guard.settings.faults = vec![Fault::always(Effect::Latency(options.latency))];
-        }
-        let started = Instant::now();
-        let output = support::cloudkeys(dir.path(), &path)
+        let mut command = support::cloudkeys(dir.path(), &path);
+        command
             .args(["--all-profiles", "--concurrency"])
             .arg(options.concurrency.to_string())
-            .args(["audit", "--all-users", "-o", "json"])
-            .output()
-            .expect("binary runs");
-        let wall = started.elapsed();
-        let requests = {
-            let guard = state.lock().unwrap_or_else(|e| e.into_inner());
-            usize::MAX - guard.settings.faults[0].times
-        };
+            .args(["audit", "--all-users", "-o", "json"]);
+        let (output, wall, _, requests) = timed_run(&state, options.latency, &mut command);
         let code = output.status.code();
         let findings = serde_json::from_slice::<serde_json::Value>(&output.stdout)
             .ok()

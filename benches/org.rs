@@ -18,44 +18,14 @@ mod common;
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
-use cloudkeys::model::{KeyStatus, ProviderKind};
+use cloudkeys::model::ProviderKind;
 use cloudkeys::sandbox::aws::ORG_ROLE;
 use cloudkeys::sandbox::state::{AwsRole, OrgMember, Organization};
-use cloudkeys::sandbox::{Account, Effect, Fault, State, Stats};
-use common::{ago, keys_of, start_sandbox};
+use cloudkeys::sandbox::{Account, State};
+use common::{add_keys, ago, lock, rate_label, start_sandbox, timed_run, Options};
 
 const MANAGEMENT: u64 = 810_000_000_000;
-
-struct Options {
-    accounts: usize,
-    users: usize,
-    latency: Duration,
-    concurrency: usize,
-    runs: usize,
-    /// Requests per second per credential and API (`[rate_limits] aws`); `None` keeps the
-    /// defaults, 0 turns the limit off.
-    rate_limit: Option<u64>,
-}
-
-fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| -> Option<u64> {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-    };
-    Options {
-        accounts: value("--accounts").unwrap_or(100) as usize,
-        users: value("--users").unwrap_or(20) as usize,
-        latency: Duration::from_millis(value("--latency-ms").unwrap_or(50)),
-        concurrency: value("--concurrency").unwrap_or(16).max(1) as usize,
-        runs: value("--runs").unwrap_or(1).max(1) as usize,
-        rate_limit: value("--rate-limit"),
-    }
-}
 
 /// Seeds the organization; returns the management admin's (key id, secret) and the number of
 /// keys in the member accounts.
@@ -99,17 +69,7 @@ fn build_org(state: &mut State, members: usize, users: usize) -> ((String, Strin
         }
         cloud.accounts.push(account);
         for i in 0..users {
-            let name = format!("user{i:03}");
-            for (created, used, active) in keys_of(i) {
-                let (key_id, _) = cloud.add_key(&id, Some(name.as_str()), ago(now, created), zero);
-                let key = cloud.find_key_mut(&key_id).expect("key just made");
-                key.last_used = used.map(|d| ago(now, d));
-                key.last_used_in = used.map(|_| ("s3".into(), "us-east-1".into()));
-                if !active {
-                    key.status = KeyStatus::Inactive;
-                }
-                keys += 1;
-            }
+            keys += add_keys(cloud, &id, &format!("user{i:03}"), i);
         }
     }
     (admin_key, keys)
@@ -140,51 +100,31 @@ fn records(stdout: &[u8]) -> Option<(usize, BTreeSet<String>)> {
 }
 
 fn main() {
-    let options = options();
+    let options = Options::parse("--accounts", 100, 1);
     let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
-    let (admin_key, member_keys) = {
-        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
-        build_org(&mut guard, options.accounts, options.users)
-    };
+    let (admin_key, member_keys) = build_org(&mut lock(&state), options.count, options.users);
     let (dir, path) = support::private_config(
         "org.toml",
         &config(&admin_key, &sandbox.endpoint(), options.rate_limit),
     );
-    let accounts = options.accounts + 1;
+    let accounts = options.count + 1;
     println!(
         "organization: management + {} members × {} users = {accounts} accounts, {} keys; {} ms added to every request; --concurrency {}; rate limits: {}",
-        options.accounts,
+        options.count,
         options.users,
         member_keys + 1,
         options.latency.as_millis(),
         options.concurrency,
-        match options.rate_limit {
-            None => "defaults".to_string(),
-            Some(0) => "off".to_string(),
-            Some(rate) => format!("{rate}/s per credential and API"),
-        }
+        rate_label(options.rate_limit, "credential and API")
     );
     for command in ["list", "audit"] {
         for run in 1..=options.runs {
-            {
-                let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
-                guard.settings.faults = vec![Fault::always(Effect::Latency(options.latency))];
-                guard.stats = Stats::default();
-            }
-            let started = Instant::now();
-            let output = support::cloudkeys(dir.path(), &path)
-                .args(["--org", "acme", "--concurrency"])
+            let mut cmd = support::cloudkeys(dir.path(), &path);
+            cmd.args(["--org", "acme", "--concurrency"])
                 .arg(options.concurrency.to_string())
-                .args([command, "--all-users", "-o", "json"])
-                .output()
-                .expect("binary runs");
-            let wall = started.elapsed();
-            let stats = state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .stats
-                .clone();
+                .args([command, "--all-users", "-o", "json"]);
+            let (output, wall, stats, _) = timed_run(&state, options.latency, &mut cmd);
             let code = output.status.code();
             let found = records(&output.stdout);
             // `list` shows every key; `audit` exits 1 with findings in every account (each
@@ -194,7 +134,7 @@ fn main() {
                     code == Some(0) && *n == member_keys + 1 && profiles.len() == accounts
                 }
                 (_, Some((n, profiles))) => {
-                    code == Some(1) && *n > 0 && profiles.len() >= options.accounts
+                    code == Some(1) && *n > 0 && profiles.len() >= options.count
                 }
                 _ => false,
             };

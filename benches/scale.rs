@@ -14,6 +14,8 @@
 //! cargo bench --bench scale -- --users 7500 --rate-limit 100 --cloud tencent   # one cloud
 //! ```
 
+// The latency benches' helpers (Options, timed_run, rate_label) stay unused here.
+#[allow(dead_code)]
 mod common;
 mod support;
 
@@ -21,23 +23,15 @@ use std::time::Instant;
 
 use cloudkeys::model::ProviderKind;
 use cloudkeys::sandbox::Stats;
-use common::{build_fleet, config, start_sandbox};
-
-fn value(name: &str) -> Option<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-}
+use common::{build_fleet, config, flag, lock, start_sandbox};
 
 fn main() {
-    let users = value("--users").unwrap_or(7_500) as usize;
-    let limit = value("--rate-limit").unwrap_or(100) as f64;
+    let users = flag("--users").unwrap_or(7_500) as usize;
+    let limit = flag("--rate-limit").unwrap_or(100) as f64;
     let (runtime, sandbox) = start_sandbox();
     let state = sandbox.state();
     let (profiles, keys) = {
-        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = lock(&state);
         build_fleet(&mut guard, 1, users)
     };
     let keys_per_cloud = keys as f64 / 4.0;
@@ -48,7 +42,7 @@ fn main() {
     );
     let run = |profile: &str, args: &[&str], rate_limit: Option<f64>| -> (Stats, f64) {
         {
-            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = lock(&state);
             guard.stats = Stats::default();
             guard.settings.rate_limit = rate_limit;
             guard.rate_buckets.clear();
@@ -72,12 +66,7 @@ fn main() {
             );
             std::process::exit(1);
         }
-        let stats = state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stats
-            .clone();
-        (stats, wall)
+        (lock(&state).stats.clone(), wall)
     };
     println!(
         "scale: one account per cloud, {users} users, ~{keys_per_cloud:.0} keys each; sandbox limit {limit}/s per key and action"

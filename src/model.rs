@@ -6,6 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+/// `Display` as the type's `as_str`: the name records, flags and messages use.
+macro_rules! display_as_str {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+pub(crate) use display_as_str;
+
+display_as_str!(ProviderKind, KeyStatus);
+
 /// The four clouds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,12 +68,6 @@ impl ProviderKind {
         } else {
             None
         }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -134,12 +142,6 @@ impl KeyStatus {
             KeyStatus::Active => "Active",
             KeyStatus::Inactive => "Inactive",
         }
-    }
-}
-
-impl fmt::Display for KeyStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

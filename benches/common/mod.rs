@@ -1,10 +1,14 @@
 //! The sandbox fleet the benchmarks read: accounts on every cloud with users and keys of
 //! varied ages and uses, and the cloudkeys config that reaches them.
 
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use cloudkeys::model::{KeyStatus, ProviderKind};
 use cloudkeys::sandbox::huawei::{HuaweiProject, LongAksk};
-use cloudkeys::sandbox::{Account, Sandbox, Seed, State};
+use cloudkeys::sandbox::{Account, Cloud, Effect, Fault, Sandbox, Seed, State, Stats};
 
 /// A profile the bench config names: (name, provider, key id, secret, project id).
 pub struct Profile {
@@ -28,6 +32,94 @@ pub fn keys_of(i: usize) -> Vec<(i64, Option<i64>, bool)> {
 
 pub fn ago(now: DateTime<Utc>, days: i64) -> DateTime<Utc> {
     now - chrono::Duration::days(days)
+}
+
+/// Gives `user` (the `i`-th) of `account_id` the keys [`keys_of`] says; returns how many.
+pub fn add_keys(cloud: &mut Cloud, account_id: &str, user: &str, i: usize) -> usize {
+    let now = Utc::now();
+    let keys = keys_of(i);
+    for &(created, used, active) in &keys {
+        let (id, _) = cloud.add_key(account_id, Some(user), ago(now, created), Duration::ZERO);
+        let key = cloud.find_key_mut(&id).expect("key just made");
+        key.last_used = used.map(|d| ago(now, d));
+        key.last_used_in = used.map(|_| ("s3".into(), "us-east-1".into()));
+        if !active {
+            key.status = KeyStatus::Inactive;
+        }
+    }
+    keys.len()
+}
+
+/// The command line of the benches that slow every request (fleet, org).
+pub struct Options {
+    /// Profiles (fleet) or member accounts (org).
+    pub count: usize,
+    pub users: usize,
+    pub latency: Duration,
+    pub concurrency: usize,
+    pub runs: usize,
+    /// Requests per second per credential (`[rate_limits]`); `None` keeps cloudkeys'
+    /// defaults, 0 turns the limits off.
+    pub rate_limit: Option<u64>,
+}
+
+impl Options {
+    /// `--users`, `--latency-ms`, `--concurrency`, `--runs`, `--rate-limit`, and `count_flag`
+    /// for `count`; `count` and `runs` are the defaults of those two.
+    pub fn parse(count_flag: &str, count: u64, runs: u64) -> Options {
+        Options {
+            count: flag(count_flag).unwrap_or(count) as usize,
+            users: flag("--users").unwrap_or(20) as usize,
+            latency: Duration::from_millis(flag("--latency-ms").unwrap_or(50)),
+            concurrency: flag("--concurrency").unwrap_or(16).max(1) as usize,
+            runs: flag("--runs").unwrap_or(runs).max(1) as usize,
+            rate_limit: flag("--rate-limit"),
+        }
+    }
+}
+
+/// The number after flag `name` on the bench's command line.
+pub fn flag(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `[rate_limits]` as the header line tells them: `rate` per `per`.
+pub fn rate_label(rate: Option<u64>, per: &str) -> String {
+    match rate {
+        None => "defaults".to_string(),
+        Some(0) => "off".to_string(),
+        Some(rate) => format!("{rate}/s per {per}"),
+    }
+}
+
+/// The sandbox state, also after a panic elsewhere.
+pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One run of `command` with every request delayed by `latency` and the stats reset: its
+/// output, wall time, the sandbox's stats and how many requests were delayed.
+pub fn timed_run(
+    state: &Arc<Mutex<State>>,
+    latency: Duration,
+    command: &mut Command,
+) -> (Output, Duration, Stats, usize) {
+    {
+        let mut guard = lock(state);
+        guard.settings.faults = vec![Fault::always(Effect::Latency(latency))];
+        guard.stats = Stats::default();
+    }
+    let started = Instant::now();
+    let output = command.output().expect("binary runs");
+    let wall = started.elapsed();
+    let guard = lock(state);
+    // The rule counts down the requests it delayed.
+    let delayed = usize::MAX - guard.settings.faults[0].times;
+    (output, wall, guard.stats.clone(), delayed)
 }
 
 /// Builds the fleet into the sandbox state; returns the profiles to audit through (each
@@ -95,17 +187,7 @@ pub fn build_fleet(state: &mut State, profiles: usize, users: usize) -> (Vec<Pro
                 project_id: (kind == ProviderKind::Huawei).then(|| project.clone()),
             });
             for i in 1..users {
-                for (created, used, active) in keys_of(i) {
-                    let (id, _) =
-                        cloud.add_key(&account_id, Some(name(i).as_str()), ago(now, created), zero);
-                    let key = cloud.find_key_mut(&id).expect("key just made");
-                    key.last_used = used.map(|d| ago(now, d));
-                    key.last_used_in = used.map(|_| ("s3".into(), "us-east-1".into()));
-                    if !active {
-                        key.status = KeyStatus::Inactive;
-                    }
-                    keys += 1;
-                }
+                keys += add_keys(cloud, &account_id, &name(i), i);
             }
         }
     }

@@ -1,7 +1,5 @@
 //! The audit's rules and what it finds.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -58,11 +56,7 @@ impl Rule {
     }
 }
 
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::model::display_as_str!(Rule);
 
 /// One audit finding: the fields of the key record it is about (null where it is about no key,
 /// as for the CCE rules, which add `project_id` and `expires_at`), then the rule, a message

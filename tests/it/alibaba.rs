@@ -7,11 +7,9 @@ use cloudkeys::model::{KeyStatus, ProviderKind};
 use cloudkeys::sandbox::alibaba::{MEMBER_ACCOUNT, ORG_ROLE, PROMOTING_MEMBER, SECOND_MEMBER};
 use serde_json::Value;
 
-use cloudkeys::sandbox::Effect;
-
 use crate::common::{
-    add_profile, append_config, append_role_profile, assert_no_secret, assert_report_scan, by_id,
-    comparable, fault, json_array, refused, run, scan_all_users, walk, whoami, World, ALIBABA,
+    add_profile, append_config, assert_no_secret, assert_nothing_leaked, assert_report_scan, by_id,
+    comparable, fault, json_array, refused, run, scan_all_users, whoami, World, ALIBABA,
 };
 
 const PROFILE: &str = "alibaba-admin";
@@ -172,115 +170,22 @@ fn the_account_itself_lists_its_own_keys_besides_its_users() {
 
 // --- role profiles ---------------------------------------------------------------------------
 
-fn member_role(name: &str) -> String {
-    let member = cloudkeys::sandbox::alibaba::MEMBER_ACCOUNT;
-    format!("acs:ram::{member}:role/{name}")
-}
-
-/// Adds role profile `name` assuming `role` of the member account with `source`'s credentials.
-fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
-    let arn = member_role(role);
-    append_role_profile(world, ProviderKind::Alibaba, name, &arn, source, extra);
-}
-
-/// The temporary secrets and tokens never reach the output, the -vv log or a file.
-fn assert_nothing_leaked(world: &World, output: &str) {
-    assert_no_secret(world, output);
-    // (The aliyun file holds the StsToken profile's credentials the test wrote.)
-    let files = walk(world.home());
-    for path in files.iter().filter(|p| !p.ends_with(".aliyun/config.json")) {
-        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
-        for (_, secret, token) in world.alibaba_temporaries() {
-            let leaked = text.contains(&secret) || text.contains(&token);
-            assert!(!leaked, "{}", path.display());
-        }
-    }
-}
-
-#[test]
-fn a_role_profile_reads_another_account_with_no_key_of_it() {
-    let world = World::new();
-    let session = "role_session_name = \"audit-run\"\n";
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, session);
-    let member = cloudkeys::sandbox::alibaba::MEMBER_ACCOUNT;
-    let args = ["-vv", "list", "--all-users", "-o", "json"];
-    let (stdout, stderr) = run(&mut world.as_profile("member", &args), 0);
-    let records = json_array(&stdout);
-    let mut users: Vec<&str> = records
-        .iter()
-        .map(|r| r["user"].as_str().unwrap())
-        .collect();
-    users.sort();
-    assert_eq!(users, ["carol", "dave"], "{stdout}");
-    assert!(records.iter().all(|r| r["account_id"] == member));
-    assert_eq!(world.calls_of("AssumeRole"), 1, "assumed once for the run");
-
-    let audit = ["audit", "--all-users", "-o", "json"];
-    let (audit, _) = run(&mut world.as_profile("member", &audit), 1);
-    let carol = &world.member_keys_of(ALI, "carol")[0].id;
-    assert!(audit.contains(carol.as_str()), "{audit}");
-
-    let (me, _) = whoami(&world, "member");
-    assert_eq!(me["type"], "role");
-    let arn = format!("acs:ram::{member}:assumed-role/KeyAuditor/audit-run");
-    assert_eq!(me["arn"], arn.as_str());
-    assert!(
-        me["access_key_id"].as_str().unwrap().starts_with("STS."),
-        "{me}"
-    );
-
-    let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
-    assert!(
-        profiles.contains("role KeyAuditor via alibaba-admin"),
-        "{profiles}"
-    );
-    assert_nothing_leaked(&world, &format!("{stdout}{stderr}{audit}{me}{profiles}"));
-}
-
-#[test]
-fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    add_role_profile(&world, "member-admin", "KeyAdmin", "member", "");
-    add_role_profile(&world, "direct-admin", "KeyAdmin", PROFILE, "");
-    let args = ["list", "--all-users", "-o", "json"];
-    let (stdout, _) = run(&mut world.as_profile("member-admin", &args), 0);
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    assert_eq!(world.calls_of("AssumeRole"), 2, "one assume per link");
-    let (me, _) = whoami(&world, "member-admin");
-    let arn = me["arn"].as_str().unwrap();
-    assert!(arn.contains(":assumed-role/KeyAdmin/cloudkeys-"), "{arn}");
-    let (profiles, _) = run(&mut world.cmd(["profiles"]), 0);
-    let chain = "role KeyAdmin via member (role KeyAuditor via alibaba-admin)";
-    assert!(profiles.contains(chain), "{profiles}");
-    // KeyAdmin trusts KeyAuditor only: the cloud's own refusal, exit 3.
-    let stderr = refused(
-        &mut world.as_profile("direct-admin", &["list", "--all-users"]),
-        3,
-        "the specified role does not trust you",
-    );
-    assert!(
-        stderr.contains("NoPermission") && stderr.contains("direct-admin"),
-        "{stderr}"
-    );
-}
-
 #[test]
 fn the_clouds_refusals_of_assume_role_are_reported() {
     let world = World::new();
     // An account's own (root) key may not assume roles.
     let (id, secret) = world.add_key(ALI, "<root>", chrono::Duration::days(1));
     add_profile(&world, "ali-root", ALI, &id, &secret, "");
-    add_role_profile(&world, "via-root", "KeyAuditor", "ali-root", "");
-    add_role_profile(&world, "missing", "NoSuchRole", PROFILE, "");
-    add_role_profile(
+    ALIBABA.add_role_profile(&world, "via-root", "KeyAuditor", "ali-root", "");
+    ALIBABA.add_role_profile(&world, "missing", "NoSuchRole", PROFILE, "");
+    ALIBABA.add_role_profile(
         &world,
         "short",
         "KeyAuditor",
         PROFILE,
         "duration_seconds = 100\n",
     );
-    add_role_profile(
+    ALIBABA.add_role_profile(
         &world,
         "long",
         "KeyAuditor",
@@ -299,26 +204,6 @@ fn the_clouds_refusals_of_assume_role_are_reported() {
 }
 
 #[test]
-fn a_role_profile_is_never_rotated_or_saved() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    world.reset_stats();
-    for args in [
-        vec!["rotate"],
-        vec!["rotate", "--user", "carol", "--save", "new.json"],
-        vec!["create", "--user", "carol", "--save", "new.json"],
-    ] {
-        let mut all = vec!["-p", "member"];
-        all.extend(args);
-        let needle = "member assumes a role: it has no access key of its own to rotate";
-        refused(world.cmd(all).current_dir(world.home()), 2, needle);
-    }
-    assert_eq!(world.requests().0, 0, "refused before any call");
-    assert!(!world.home().join("new.json").exists());
-    assert_eq!(world.member_keys_of(ALI, "carol").len(), 1);
-}
-
-#[test]
 fn aliyun_ram_role_arn_and_sts_token_profiles() {
     let world = World::new();
     let admin = world.profile(PROFILE);
@@ -329,7 +214,7 @@ fn aliyun_ram_role_arn_and_sts_token_profiles() {
         "current": "role",
         "profiles": [
             {"name": "role", "mode": "RamRoleArn", "access_key_id": admin.access_key_id,
-             "access_key_secret": admin.secret_access_key, "ram_role_arn": member_role("KeyAuditor"),
+             "access_key_secret": admin.secret_access_key, "ram_role_arn": ALIBABA.role_arn("KeyAuditor"),
              "ram_session_name": "aliyun-run", "expired_seconds": 900, "region_id": "cn-hangzhou"},
             {"name": "sts", "mode": "StsToken", "access_key_id": sts_id,
              "access_key_secret": sts_secret, "sts_token": sts_token, "region_id": "cn-hangzhou"},
@@ -338,6 +223,7 @@ fn aliyun_ram_role_arn_and_sts_token_profiles() {
     std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     crate::common::private(&file);
     let before = std::fs::read_to_string(&file).unwrap();
+    let config_before = std::fs::read_to_string(world.config_path()).unwrap();
     let endpoint = world.endpoint();
     let cmd = |profile: &str, args: &[&str]| {
         let mut cmd = world.bare_cmd();
@@ -371,33 +257,10 @@ fn aliyun_ram_role_arn_and_sts_token_profiles() {
         "temporary credentials",
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
-    assert_nothing_leaked(&world, &format!("{stdout}{stderr}{me}{own}{keys}"));
-}
-
-#[test]
-fn role_credentials_are_assumed_again_before_they_expire() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    // Sessions last 2 s; these answers take 0.4 s each: the scan outlives a session, and a
-    // call signed with an expired one would fail with InvalidSecurityToken.Expired.
-    world.set_session_lifetime(chrono::Duration::seconds(2));
-    let slow = Effect::Latency(std::time::Duration::from_millis(400));
-    for action in ["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed"] {
-        world.inject(fault(ALI, slow, action));
-    }
-    let args = [
-        "--concurrency",
-        "1",
-        "list",
-        "--all-users",
-        "--exact",
-        "-o",
-        "json",
-    ];
-    let (stdout, _) = run(&mut world.as_profile("member", &args), 0);
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    let assumed = world.calls_of("AssumeRole");
-    assert!(assumed >= 2, "assumed {assumed} times");
+    // (The aliyun file holds the StsToken profile's credentials the test wrote.)
+    let output = format!("{stdout}{stderr}{me}{own}{keys}");
+    let aliyun = [".aliyun/config.json"];
+    assert_nothing_leaked(&world, ALI, &output, &config_before, &aliyun);
 }
 
 // --- resource directory ----------------------------------------------------------------------
@@ -425,7 +288,7 @@ fn a_resource_directory_is_paged_retried_and_read_through_its_default_role() {
     let world = World::new();
     add_directory(&world, "rd", PROFILE, "");
     // Throttled once: retried like every other read.
-    world.inject(fault(ALI, Effect::Throttle, "ListAccounts").times(1));
+    world.inject(fault(ALI, cloudkeys::sandbox::Effect::Throttle, "ListAccounts").times(1));
     let mut cmd = world.cmd(["--org", "rd", "-vv", "list", "--all-users", "-o", "json"]);
     let (stdout, stderr) = run(&mut cmd, 0);
     let expected: BTreeSet<String> = [
@@ -465,7 +328,7 @@ fn a_member_without_the_role_is_a_partial_failure() {
 fn only_the_management_account_may_list_the_directory() {
     let world = World::new();
     // A member's session: its account manages no directory (the cloud's 404 code), exit 3.
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
+    ALIBABA.add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
     add_directory(&world, "m", "member", "");
     let stderr = refused(
         &mut world.cmd(["--org", "m", "list"]),

@@ -8,9 +8,8 @@ use serde_json::Value;
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, append_role_profile, assert_no_secret, assert_one_line_error,
-    assert_report_scan, assert_role_profile_never_rotated, fault, json_array, refused, run,
-    scan_all_users, walk, whoami, World, AWS,
+    add_profile, append_config, assert_no_secret, assert_one_line_error, assert_report_scan, fault,
+    json_array, refused, run, scan_all_users, whoami, World, AWS,
 };
 
 const AWS_KIND: ProviderKind = ProviderKind::Aws;
@@ -297,149 +296,9 @@ fn the_adaptive_rate_keeps_throttling_rare() {
     );
 }
 
-/// The member account's roles: `KeyAuditor` trusts the test account, `KeyAdmin` only
-/// `KeyAuditor` (so reaching it takes a chain of two).
-fn member_role(name: &str) -> String {
-    format!(
-        "arn:aws:iam::{}:role/{name}",
-        cloudkeys::sandbox::aws::MEMBER_ACCOUNT
-    )
-}
-
-/// Adds role profile `name` assuming `role` of the member account with `source`'s credentials.
-fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
-    let arn = member_role(role);
-    append_role_profile(world, ProviderKind::Aws, name, &arn, source, extra);
-}
-
-#[test]
-fn a_role_profile_reads_another_account_with_no_key_of_it() {
-    let world = World::new();
-    add_role_profile(
-        &world,
-        "member",
-        "KeyAuditor",
-        "aws-admin",
-        "role_session_name = \"audit-run\"\n",
-    );
-    let member = cloudkeys::sandbox::aws::MEMBER_ACCOUNT;
-    let config = std::fs::read_to_string(world.config_path()).unwrap();
-    let config_before = config.clone();
-    for key in ["carol", "dave"].iter().flat_map(|u| world.member_keys(u)) {
-        assert!(!config.contains(&key.id), "no member key in the config");
-    }
-
-    let (stdout, stderr) = run(
-        &mut world.as_profile("member", &["-vv", "list", "--all-users", "-o", "json"]),
-        0,
-    );
-    let records = json_array(&stdout);
-    let users: Vec<&str> = records
-        .iter()
-        .map(|r| r["user"].as_str().unwrap())
-        .collect();
-    assert_eq!(users.len(), 2, "{stdout}");
-    assert!(
-        users.contains(&"carol") && users.contains(&"dave"),
-        "{users:?}"
-    );
-    assert!(records
-        .iter()
-        .all(|r| r["account_id"] == member && r["profile"] == "member"));
-    assert_eq!(
-        world.calls_of("AssumeRole"),
-        1,
-        "assumed once for the whole run"
-    );
-
-    let (stdout, _) = run(
-        &mut world.as_profile("member", &["audit", "--all-users", "-o", "json"]),
-        1,
-    );
-    assert!(
-        stdout.contains(&world.member_keys("carol")[0].id),
-        "{stdout}"
-    );
-
-    let (whoami, _) = run(
-        &mut world.as_profile("member", &["whoami", "-o", "json"]),
-        0,
-    );
-    let me = &json_array(&whoami)[0];
-    assert_eq!(me["type"], "role");
-    assert_eq!(
-        me["arn"],
-        format!("arn:aws:sts::{member}:assumed-role/KeyAuditor/audit-run").as_str()
-    );
-    assert!(
-        me["access_key_id"].as_str().unwrap().starts_with("ASIA"),
-        "{me}"
-    );
-
-    let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
-    assert!(
-        profiles.contains("role KeyAuditor via aws-admin"),
-        "{profiles}"
-    );
-    // No temporary secret or token anywhere: output, -vv log, files under HOME.
-    assert_no_secret(&world, &format!("{stdout}{stderr}{whoami}{profiles}"));
-    // The config (which holds the test account's own keys) is untouched; nothing else holds
-    // any secret.
-    let config = std::fs::read_to_string(world.config_path()).unwrap();
-    assert_eq!(config, config_before);
-    for entry in walk(world.home())
-        .into_iter()
-        .filter(|p| p != world.config_path())
-    {
-        let text = std::fs::read(&entry).unwrap_or_default();
-        assert_no_secret(&world, &String::from_utf8_lossy(&text));
-    }
-}
-
-#[test]
-fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
-    add_role_profile(&world, "member-admin", "KeyAdmin", "member", "");
-    add_role_profile(&world, "direct-admin", "KeyAdmin", "aws-admin", "");
-    let (stdout, _) = run(
-        &mut world.as_profile("member-admin", &["list", "--all-users", "-o", "json"]),
-        0,
-    );
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    assert_eq!(world.calls_of("AssumeRole"), 2, "one assume per link");
-    let (whoami, _) = run(
-        &mut world.as_profile("member-admin", &["whoami", "-o", "json"]),
-        0,
-    );
-    let arn = json_array(&whoami)[0]["arn"].as_str().unwrap().to_string();
-    assert!(arn.contains(":assumed-role/KeyAdmin/cloudkeys-"), "{arn}");
-    let (profiles, _) = run(&mut world.cmd(["profiles"]), 0);
-    assert!(
-        profiles.contains("role KeyAdmin via member (role KeyAuditor via aws-admin)"),
-        "{profiles}"
-    );
-
-    // KeyAdmin trusts KeyAuditor only: AWS's own refusal, naming the role, exit 3.
-    let stderr = refused(
-        &mut world.as_profile("direct-admin", &["list", "--all-users"]),
-        3,
-        "is not authorized to perform: sts:AssumeRole on resource",
-    );
-    assert!(stderr.contains(&member_role("KeyAdmin")), "{stderr}");
-    assert!(stderr.contains("direct-admin"), "{stderr}");
-    // A trusted caller whose own policy denies sts:AssumeRole is refused alike.
-    world.deny(&["AssumeRole"]);
-    refused(
-        &mut world.as_profile("member", &["whoami"]),
-        3,
-        "is not authorized to perform: sts:AssumeRole on resource",
-    );
-}
-
 #[test]
 fn role_profile_config_errors_are_one_line() {
-    let arn = member_role("KeyAuditor");
+    let arn = AWS.role_arn("KeyAuditor");
     for (extra, needle) in [
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\nsource_profile = \"nope\"\n"), "source_profile 'nope' is not a known profile"),
         (format!("[profiles.r]\nprovider = \"aws\"\nrole_arn = \"{arn}\"\n"), "needs both role_arn and source_profile"),
@@ -454,76 +313,26 @@ fn role_profile_config_errors_are_one_line() {
     }
 }
 
-#[test]
-fn a_role_profile_is_never_rotated_or_saved() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
-    assert_role_profile_never_rotated(&world, "member");
-    assert_eq!(world.member_keys("carol").len(), 1);
-}
-
-#[test]
-fn role_credentials_are_assumed_again_before_they_expire() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
-    // Sessions last 2 s; every IAM answer takes 0.4 s: the scan outlives several sessions,
-    // and a call signed with an expired one would fail with ExpiredToken.
-    world.set_session_lifetime(chrono::Duration::seconds(2));
-    world.inject(fault(
-        AWS_KIND,
-        Effect::Latency(std::time::Duration::from_millis(400)),
-        "ListAccessKeys",
-    ));
-    world.inject(fault(
-        AWS_KIND,
-        Effect::Latency(std::time::Duration::from_millis(400)),
-        "GetAccessKeyLastUsed",
-    ));
-    world.inject(fault(
-        AWS_KIND,
-        Effect::Latency(std::time::Duration::from_millis(400)),
-        "ListUsers",
-    ));
-    let (stdout, _) = run(
-        &mut world.as_profile(
-            "member",
-            &[
-                "--concurrency",
-                "1",
-                "list",
-                "--all-users",
-                "--exact",
-                "-o",
-                "json",
-            ],
-        ),
-        0,
-    );
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    let assumed = world.calls_of("AssumeRole");
-    assert!(assumed >= 2, "assumed {assumed} times");
-}
-
 /// The sandbox holds AssumeRole to AWS's limits, and the client reports them as AWS says them.
 #[test]
 fn assume_role_limits_are_the_clouds() {
     let world = World::new();
-    add_role_profile(
+    AWS.add_role_profile(
         &world,
         "short",
         "KeyAuditor",
         "aws-admin",
         "duration_seconds = 100\n",
     );
-    add_role_profile(
+    AWS.add_role_profile(
         &world,
         "long",
         "KeyAuditor",
         "aws-admin",
         "duration_seconds = 7200\n",
     );
-    add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
-    add_role_profile(
+    AWS.add_role_profile(&world, "member", "KeyAuditor", "aws-admin", "");
+    AWS.add_role_profile(
         &world,
         "chained-long",
         "KeyAdmin",

@@ -9,8 +9,9 @@ use cloudkeys::model::{format_time, KeyStatus};
 use serde_json::Value;
 
 use crate::common::{
-    add_profile, append_config, assert_no_secret, assert_one_line_error, comparable, fault,
-    json_array, ndjson, private, refused, run, scan_all_users, Cloud, Effect, Fault, Key, World,
+    add_profile, append_config, assert_no_secret, assert_nothing_leaked, assert_one_line_error,
+    assert_role_profile_never_rotated, comparable, fault, json_array, ndjson, private, refused,
+    run, scan_all_users, whoami, Cloud, Effect, Fault, Key, World,
 };
 
 /// One `#[test]` per cloud and scenario, named `<cloud>::<scenario>`.
@@ -47,6 +48,10 @@ per_cloud!(
     fault_matrix_every_command,
     the_account_manages_its_own_keys,
     an_organization_is_audited_and_revoked_through_the_management_profile_alone,
+    a_role_profile_reads_another_account_with_no_key_of_it,
+    a_chain_of_two_roles_works_and_an_untrusted_source_is_refused,
+    a_role_profile_is_never_rotated_or_saved,
+    role_credentials_are_assumed_again_before_they_expire,
 );
 
 fn time(key_time: &chrono::DateTime<Utc>) -> Value {
@@ -923,4 +928,165 @@ fn an_organization_is_audited_and_revoked_through_the_management_profile_alone(c
         world.keys_in(cloud.kind, account, user)[0].status,
         KeyStatus::Inactive
     );
+}
+
+/// A role profile (Huawei: agency) reads the member account, which no key in the config
+/// belongs to, assuming the role once a run; no temporary secret reaches output or file.
+fn a_role_profile_reads_another_account_with_no_key_of_it(cloud: &Cloud) {
+    let world = World::new();
+    let roles = &cloud.roles;
+    let extra = "role_session_name = \"audit-run\"\nduration_seconds = 900\n";
+    cloud.add_role_profile(&world, "member", "KeyAuditor", cloud.admin, extra);
+    let config_before = std::fs::read_to_string(world.config_path()).unwrap();
+    let member_keys = |user: &str| world.member_keys_of(cloud.kind, user);
+    let mut want: Vec<String> = ["carol", "dave"]
+        .iter()
+        .flat_map(|u| member_keys(u))
+        .map(|k| k.id)
+        .collect();
+    want.sort_unstable();
+    for id in &want {
+        assert!(
+            !config_before.contains(id.as_str()),
+            "no member key in the config"
+        );
+    }
+
+    let args = ["-vv", "list", "--all-users", "-o", "json"];
+    let (stdout, stderr) = run(&mut world.as_profile("member", &args), 0);
+    let records = json_array(&stdout);
+    let field = |name: &str| -> Vec<&str> {
+        let mut values: Vec<&str> = records.iter().map(|r| r[name].as_str().unwrap()).collect();
+        values.sort_unstable();
+        values
+    };
+    assert_eq!(field("user"), ["carol", "dave"], "{stdout}");
+    assert_eq!(field("access_key_id"), want, "{stdout}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["account_id"] == roles.member && r["profile"] == "member"),
+        "{stdout}"
+    );
+    assert_eq!(world.calls_of(roles.assume), 1, "assumed once for the run");
+
+    let audit = ["audit", "--all-users", "-o", "json"];
+    let (audit, _) = run(&mut world.as_profile("member", &audit), 1);
+    assert!(audit.contains(&member_keys("carol")[0].id), "{audit}");
+
+    let (me, whoami_err) = whoami(&world, "member");
+    assert_eq!(me["type"], "role", "{me}");
+    assert_eq!(me["account_id"], roles.member, "{me}");
+    let arn = me["arn"].as_str().unwrap();
+    let want_arn = cloud.session_arn("KeyAuditor", "audit-run");
+    if roles.names_role {
+        assert_eq!(arn, want_arn);
+    } else {
+        assert!(arn.starts_with(&want_arn), "{arn}");
+    }
+    let key_id = me["access_key_id"].as_str().unwrap();
+    assert!(key_id.starts_with(roles.key_prefix), "{me}");
+    let issued = world.temporaries(cloud.kind);
+    assert!(issued.iter().any(|t| t.0 == key_id), "{me}");
+
+    // A role session has no keys of its own: `list` needs --user (exit 2).
+    if let Some((needle, listings)) = roles.own_keys {
+        world.reset_stats();
+        refused(&mut world.as_profile("member", &["list"]), 2, needle);
+        assert_eq!(world.calls_of(roles.reads[1]), listings);
+    }
+
+    let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
+    let via = format!("role KeyAuditor via {}", cloud.admin);
+    assert!(profiles.contains(&via), "{profiles}");
+    let output = format!("{stdout}{stderr}{audit}{me}{whoami_err}{profiles}");
+    assert_nothing_leaked(&world, cloud.kind, &output, &config_before, &[]);
+}
+
+/// A role reached through another role takes one assume a link; a role that does not trust
+/// the caller, or a caller denied the assume action, is the cloud's refusal (exit 3).
+fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused(cloud: &Cloud) {
+    let world = World::new();
+    let roles = &cloud.roles;
+    cloud.add_role_profile(&world, "member", "KeyAuditor", cloud.admin, "");
+    cloud.add_role_profile(&world, "member-admin", "KeyAdmin", "member", "");
+    cloud.add_role_profile(&world, "direct-admin", "KeyAdmin", cloud.admin, "");
+    let config_before = std::fs::read_to_string(world.config_path()).unwrap();
+    let args = ["-vv", "list", "--all-users", "-o", "json"];
+    let (stdout, stderr) = run(&mut world.as_profile("member-admin", &args), 0);
+    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
+    assert_eq!(world.calls_of(roles.assume), 2, "one assume per link");
+    let (me, _) = whoami(&world, "member-admin");
+    let arn = me["arn"].as_str().unwrap();
+    assert!(
+        arn.starts_with(&cloud.session_arn("KeyAdmin", "cloudkeys-")),
+        "{arn}"
+    );
+    let (profiles, _) = run(&mut world.cmd(["profiles"]), 0);
+    let chain = format!(
+        "role KeyAdmin via member (role KeyAuditor via {})",
+        cloud.admin
+    );
+    assert!(profiles.contains(&chain), "{profiles}");
+
+    // KeyAdmin trusts KeyAuditor only: the cloud's own refusal, exit 3, nothing else asked.
+    world.reset_stats();
+    let args = ["list", "--all-users"];
+    let refusal = refused(
+        &mut world.as_profile("direct-admin", &args),
+        3,
+        roles.untrusted[0],
+    );
+    for piece in roles.untrusted.iter().chain(&["direct-admin"]) {
+        assert!(refusal.contains(piece), "{refusal}");
+    }
+    if roles.untrusted_names_role {
+        assert!(refusal.contains(&cloud.role_arn("KeyAdmin")), "{refusal}");
+    }
+    assert_eq!(
+        world.calls_of(roles.reads[0]),
+        0,
+        "nothing asked without the role"
+    );
+    // A trusted caller whose own policy denies the assume action is refused alike.
+    world.deny(&[roles.assume]);
+    refused(
+        &mut world.as_profile("member", &["whoami"]),
+        3,
+        roles.untrusted[0],
+    );
+    let output = format!("{stdout}{stderr}{me}{profiles}{refusal}");
+    assert_nothing_leaked(&world, cloud.kind, &output, &config_before, &[]);
+}
+
+fn a_role_profile_is_never_rotated_or_saved(cloud: &Cloud) {
+    let world = World::new();
+    cloud.add_role_profile(&world, "member", "KeyAuditor", cloud.admin, "");
+    assert_role_profile_never_rotated(&world, "member");
+    assert_eq!(world.member_keys_of(cloud.kind, "carol").len(), 1);
+}
+
+/// Sessions last 2 s and every read takes 0.4 s: the scan outlives several sessions, and a
+/// call signed with an expired one would be refused.
+fn role_credentials_are_assumed_again_before_they_expire(cloud: &Cloud) {
+    let world = World::new();
+    cloud.add_role_profile(&world, "member", "KeyAuditor", cloud.admin, "");
+    world.set_session_lifetime(chrono::Duration::seconds(2));
+    let slow = Effect::Latency(Duration::from_millis(400));
+    for action in cloud.roles.reads {
+        world.inject(fault(cloud.kind, slow, action));
+    }
+    let args = [
+        "--concurrency",
+        "1",
+        "list",
+        "--all-users",
+        "--exact",
+        "-o",
+        "json",
+    ];
+    let (stdout, _) = run(&mut world.as_profile("member", &args), 0);
+    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
+    let assumed = world.calls_of(cloud.roles.assume);
+    assert!(assumed >= 2, "assumed {assumed} times");
 }

@@ -7,8 +7,7 @@ use cloudkeys::model::{format_time, ProviderKind};
 use serde_json::Value;
 
 use crate::common::{
-    add_profile, append_config, append_role_profile, assert_no_secret,
-    assert_role_profile_never_rotated, fault, json_array, refused, run, walk, whoami, World,
+    add_profile, append_config, assert_no_secret, fault, json_array, refused, run, whoami, World,
     HUAWEI, TEST_PROJECT,
 };
 
@@ -360,126 +359,11 @@ fn all_users_lists_each_key_once_even_for_the_root_user() {
 
 // --- agency (role) profiles ------------------------------------------------------------------
 
-fn member_agency(name: &str) -> String {
-    let member = cloudkeys::sandbox::huawei::MEMBER_DOMAIN;
-    format!("iam::{member}:agency:{name}")
-}
-
-/// Adds agency profile `name` assuming `agency` of the member account with `source`'s
-/// credentials.
-fn add_agency_profile(world: &World, name: &str, agency: &str, source: &str, extra: &str) {
-    let arn = member_agency(agency);
-    append_role_profile(world, ProviderKind::Huawei, name, &arn, source, extra);
-}
-
-/// The temporary secrets and tokens never reach the output, the -vv log or a file.
-fn assert_nothing_leaked(world: &World, output: &str) {
-    assert_no_secret(world, output);
-    let temporaries = world.temporaries(HW);
-    assert!(!temporaries.is_empty(), "an agency was assumed");
-    let mut texts = vec![output.to_string()];
-    for path in walk(world.home()) {
-        texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned());
-    }
-    for text in &texts {
-        for (_, secret, token) in &temporaries {
-            assert!(!text.contains(secret.as_str()) && !text.contains(token.as_str()));
-        }
-    }
-}
-
-#[test]
-fn an_agency_profile_reads_another_account_with_no_key_of_it() {
-    let world = World::new();
-    let session = "role_session_name = \"audit-run\"\nduration_seconds = 900\n";
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, session);
-    let member = cloudkeys::sandbox::huawei::MEMBER_DOMAIN;
-    let args = ["-vv", "list", "--all-users", "-o", "json"];
-    let (stdout, stderr) = run(&mut world.as_profile("member", &args), 0);
-    let records = json_array(&stdout);
-    let mut users: Vec<&str> = records
-        .iter()
-        .map(|r| r["user"].as_str().unwrap())
-        .collect();
-    users.sort();
-    assert_eq!(users, ["carol", "dave"], "{stdout}");
-    assert!(
-        records.iter().all(|r| r["account_id"] == member),
-        "{stdout}"
-    );
-    assert_eq!(
-        world.calls_of("AssumeAgency"),
-        1,
-        "assumed once for the run"
-    );
-
-    let audit = ["audit", "--all-users", "-o", "json"];
-    let (audit, _) = run(&mut world.as_profile("member", &audit), 1);
-    let carol = &world.member_keys_of(HW, "carol")[0].id;
-    assert!(audit.contains(carol.as_str()), "{audit}");
-
-    let (me, _) = whoami(&world, "member");
-    assert_eq!(me["type"], "role", "{me}");
-    assert_eq!(me["account_id"], member);
-    let urn = format!("sts::{member}:assumed-agency:KeyAuditor/audit-run");
-    assert_eq!(me["arn"], urn.as_str());
-    let temporary: Vec<String> = world.temporaries(HW).into_iter().map(|t| t.0).collect();
-    assert!(
-        temporary
-            .iter()
-            .any(|id| me["access_key_id"] == id.as_str()),
-        "{me}"
-    );
-
-    // An agency session is no IAM user: its "own" keys need a named user.
-    refused(
-        &mut world.as_profile("member", &["list"]),
-        2,
-        "name one with --user",
-    );
-
-    let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
-    assert!(
-        profiles.contains("role KeyAuditor via huawei-admin"),
-        "{profiles}"
-    );
-    assert_nothing_leaked(&world, &format!("{stdout}{stderr}{audit}{me}{profiles}"));
-}
-
-#[test]
-fn a_chain_of_two_agencies_works_and_an_untrusted_source_is_refused() {
-    let world = World::new();
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
-    add_agency_profile(&world, "member-admin", "KeyAdmin", "member", "");
-    add_agency_profile(&world, "direct-admin", "KeyAdmin", ADMIN, "");
-    let args = ["-vv", "list", "--all-users", "-o", "json"];
-    let (stdout, stderr) = run(&mut world.as_profile("member-admin", &args), 0);
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    assert_eq!(world.calls_of("AssumeAgency"), 2, "one assume per link");
-    let (me, _) = whoami(&world, "member-admin");
-    let urn = me["arn"].as_str().unwrap();
-    assert!(urn.contains(":assumed-agency:KeyAdmin/cloudkeys-"), "{urn}");
-    let (profiles, _) = run(&mut world.cmd(["profiles"]), 0);
-    let chain = "role KeyAdmin via member (role KeyAuditor via huawei-admin)";
-    assert!(profiles.contains(chain), "{profiles}");
-    // KeyAdmin trusts KeyAuditor's sessions only: the cloud's access denial, exit 3.
-    let refusal = refused(
-        &mut world.as_profile("direct-admin", &["list", "--all-users"]),
-        3,
-        "sts:agencies:assume",
-    );
-    assert!(
-        refusal.contains("PAP5.0001") && refusal.contains("direct-admin"),
-        "{refusal}"
-    );
-    assert_nothing_leaked(&world, &format!("{stdout}{stderr}{me}{profiles}{refusal}"));
-}
-
 #[test]
 fn the_clouds_refusals_of_assume_agency_are_reported() {
     let world = World::new();
-    add_agency_profile(&world, "missing", "NoSuchAgency", ADMIN, "");
-    add_agency_profile(
+    HUAWEI.add_role_profile(&world, "missing", "NoSuchAgency", ADMIN, "");
+    HUAWEI.add_role_profile(
         &world,
         "long",
         "KeyAuditor",
@@ -488,7 +372,7 @@ fn the_clouds_refusals_of_assume_agency_are_reported() {
     );
     // A user without the right to assume (only self-service on its own keys).
     add_key_profile(&world, "hw-alice", "alice", 0);
-    add_agency_profile(&world, "via-alice", "KeyAuditor", "hw-alice", "");
+    HUAWEI.add_role_profile(&world, "via-alice", "KeyAuditor", "hw-alice", "");
     let cases = [
         ("missing", 3, "agency not found"),
         ("long", 3, "duration_seconds"),
@@ -497,15 +381,6 @@ fn the_clouds_refusals_of_assume_agency_are_reported() {
     for (profile, code, needle) in cases {
         refused(&mut world.as_profile(profile, &["whoami"]), code, needle);
     }
-    // A trusted caller whose identity policy denies sts:agencies:assume is refused alike.
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
-    run(&mut world.as_profile("member", &["whoami"]), 0);
-    world.deny(&["AssumeAgency"]);
-    refused(
-        &mut world.as_profile("member", &["whoami"]),
-        3,
-        "sts:agencies:assume",
-    );
     // Not an agency URN: a one-line config error before any call.
     append_config(
         &world,
@@ -518,40 +393,6 @@ fn the_clouds_refusals_of_assume_agency_are_reported() {
         "is no Huawei agency URN",
     );
     assert_eq!(world.requests().0, 0);
-}
-
-#[test]
-fn an_agency_profile_is_never_rotated_or_saved() {
-    let world = World::new();
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
-    assert_role_profile_never_rotated(&world, "member");
-    assert_eq!(world.member_keys_of(HW, "carol").len(), 1);
-}
-
-#[test]
-fn agency_credentials_are_assumed_again_before_they_expire() {
-    let world = World::new();
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
-    // Sessions last 2 s; these answers take 0.4 s each: the scan outlives a session, and a
-    // call signed with an expired one would be refused (APIGW.0301).
-    world.set_session_lifetime(chrono::Duration::seconds(2));
-    let slow = cloudkeys::sandbox::Effect::Latency(std::time::Duration::from_millis(400));
-    for action in ["ListUsersV5", "ListAccessKeysV5", "ShowAccessKeyLastUsedV5"] {
-        world.inject(fault(HW, slow, action));
-    }
-    let args = [
-        "--concurrency",
-        "1",
-        "list",
-        "--all-users",
-        "--exact",
-        "-o",
-        "json",
-    ];
-    let (stdout, _) = run(&mut world.as_profile("member", &args), 0);
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    let assumed = world.calls_of("AssumeAgency");
-    assert!(assumed >= 2, "assumed {assumed} times");
 }
 
 // --- organizations ---------------------------------------------------------------------------
@@ -597,7 +438,7 @@ fn an_organization_member_without_its_agency_is_a_partial_failure() {
 fn only_the_management_account_may_list_its_organization() {
     let world = World::new();
     // A session in a member account lists nothing: Organizations' own refusal, exit 3.
-    add_agency_profile(&world, "member", "KeyAuditor", ADMIN, "");
+    HUAWEI.add_role_profile(&world, "member", "KeyAuditor", ADMIN, "");
     add_org(&world, "m", "member");
     refused(
         &mut world.cmd(["--org", "m", "list"]),

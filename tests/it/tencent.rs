@@ -8,8 +8,7 @@ use cloudkeys::sandbox::tencent::{MEMBER_OWNER_UIN, SECOND_MEMBER_UIN};
 use cloudkeys::sandbox::Effect;
 
 use crate::common::{
-    add_profile, append_config, append_role_profile, assert_no_secret,
-    assert_role_profile_never_rotated, fault, json_array, private, refused, run, walk, whoami,
+    add_profile, append_config, assert_no_secret, fault, json_array, private, refused, run, whoami,
     World, TENCENT,
 };
 
@@ -152,162 +151,18 @@ fn audit_batches_last_use_across_users() {
     );
 }
 
-/// The member account's role `name` (`KeyAuditor` trusts the test account, `KeyAdmin` only
-/// `KeyAuditor`).
-fn member_role(name: &str) -> String {
-    format!("qcs::cam::uin/{MEMBER_OWNER_UIN}:roleName/{name}")
-}
-
-/// Adds Tencent role profile `name` assuming `role` of the member account with `source`'s
-/// credentials.
-fn add_role_profile(world: &World, name: &str, role: &str, source: &str, extra: &str) {
-    let arn = member_role(role);
-    append_role_profile(world, ProviderKind::Tencent, name, &arn, source, extra);
-}
-
-/// No temporary secret or token in `output` nor in any file under HOME but the config (which
-/// holds the test account's own keys and must be unchanged).
-fn assert_nothing_leaked(world: &World, output: &str, config_before: &str) {
-    assert_no_secret(world, output);
-    let config = std::fs::read_to_string(world.config_path()).unwrap();
-    assert_eq!(config, config_before, "the config is untouched");
-    for path in walk(world.home())
-        .into_iter()
-        .filter(|p| p != world.config_path())
-    {
-        let text = std::fs::read(&path).unwrap_or_default();
-        assert_no_secret(world, &String::from_utf8_lossy(&text));
-    }
-}
-
+/// A role that does not exist, and a session longer than the role allows: CAM's codes, exit 3
+/// (the chain and the untrusted source: conformance).
 #[test]
-fn a_role_profile_reads_another_account_with_no_key_of_it() {
+fn the_clouds_refusals_of_assume_role_are_reported() {
     let world = World::new();
-    add_role_profile(
-        &world,
-        "member",
-        "KeyAuditor",
-        PROFILE,
-        "role_session_name = \"audit-run\"\n",
-    );
-    let config_before = std::fs::read_to_string(world.config_path()).unwrap();
-    let member = MEMBER_OWNER_UIN.to_string();
-
-    let (stdout, stderr) = run(
-        &mut world.as_profile("member", &["-vv", "list", "--all-users", "-o", "json"]),
-        0,
-    );
-    let records = json_array(&stdout);
-    let mut ids: Vec<&str> = records
-        .iter()
-        .map(|r| r["access_key_id"].as_str().unwrap())
-        .collect();
-    ids.sort_unstable();
-    let mut want: Vec<String> = ["carol", "dave"]
-        .iter()
-        .flat_map(|u| world.tencent_member_keys(u))
-        .map(|k| k.id)
-        .collect();
-    want.sort_unstable();
-    assert_eq!(ids, want, "{stdout}");
-    assert!(records
-        .iter()
-        .all(|r| r["account_id"] == member.as_str() && r["profile"] == "member"));
-    assert_eq!(
-        world.calls_of("AssumeRole"),
-        1,
-        "assumed once for the whole run"
-    );
-
-    let (audit, _) = run(
-        &mut world.as_profile("member", &["audit", "--all-users", "-o", "json"]),
-        1,
-    );
-    assert!(
-        audit.contains(&world.tencent_member_keys("carol")[0].id),
-        "{audit}"
-    );
-
-    let (me, whoami_err) = whoami(&world, "member");
-    assert_eq!(me["type"], "role");
-    assert_eq!(me["account_id"], member.as_str());
-    let arn = me["arn"].as_str().unwrap();
-    assert!(
-        arn.starts_with(&format!("qcs::sts:{member}:assumed-role/")),
-        "{arn}"
-    );
-    let key_id = me["access_key_id"].as_str().unwrap();
-    assert!(key_id.starts_with("AKID") && key_id != world.profile(PROFILE).access_key_id);
-
-    // A role has no keys of its own: `list` needs --user (exit 2), before any key call.
-    world.reset_stats();
-    refused(
-        &mut world.as_profile("member", &["list"]),
-        2,
-        "a role session has no access keys of its own: name the CAM user with --user",
-    );
-    assert_eq!(world.calls_of("ListAccessKeys"), 0);
-
-    let (profiles, _) = run(&mut world.cmd(["profiles", "-o", "json"]), 0);
-    assert!(
-        profiles.contains("role KeyAuditor via tencent-admin"),
-        "{profiles}"
-    );
-    assert_nothing_leaked(
-        &world,
-        &format!("{stdout}{stderr}{audit}{me}{whoami_err}{profiles}"),
-        &config_before,
-    );
-}
-
-#[test]
-fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    add_role_profile(&world, "member-admin", "KeyAdmin", "member", "");
-    add_role_profile(&world, "direct-admin", "KeyAdmin", PROFILE, "");
-    let (stdout, _) = run(
-        &mut world.as_profile("member-admin", &["list", "--all-users", "-o", "json"]),
-        0,
-    );
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    assert_eq!(world.calls_of("AssumeRole"), 2, "one assume per link");
-    let (profiles, _) = run(&mut world.cmd(["profiles"]), 0);
-    assert!(
-        profiles.contains("role KeyAdmin via member (role KeyAuditor via tencent-admin)"),
-        "{profiles}"
-    );
-
-    // KeyAdmin trusts KeyAuditor only: the cloud's refusal, naming the role, exit 3.
-    world.reset_stats();
-    let stderr = refused(
-        &mut world.as_profile("direct-admin", &["list", "--all-users"]),
-        3,
-        "UnauthorizedOperation",
-    );
-    assert!(stderr.contains(&member_role("KeyAdmin")), "{stderr}");
-    assert!(stderr.contains("direct-admin"), "{stderr}");
-    assert_eq!(
-        world.calls_of("ListUsers"),
-        0,
-        "nothing asked without the role"
-    );
-    // A trusted caller whose own policy denies sts:AssumeRole is refused alike.
-    world.deny(&["AssumeRole"]);
-    refused(
-        &mut world.as_profile("member", &["whoami"]),
-        3,
-        "UnauthorizedOperation",
-    );
-    world.deny(&[]);
-    // A role that does not exist, and a session longer than the role allows.
-    add_role_profile(&world, "ghost", "NoSuchRole", PROFILE, "");
+    TENCENT.add_role_profile(&world, "ghost", "NoSuchRole", PROFILE, "");
     refused(
         &mut world.as_profile("ghost", &["whoami"]),
         3,
         "ResourceNotFound.RoleNotFound",
     );
-    add_role_profile(
+    TENCENT.add_role_profile(
         &world,
         "long",
         "KeyAuditor",
@@ -322,14 +177,6 @@ fn a_chain_of_two_roles_works_and_an_untrusted_source_is_refused() {
     assert!(stderr.contains("long"), "{stderr}");
 }
 
-#[test]
-fn a_role_profile_is_never_rotated_or_saved() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    assert_role_profile_never_rotated(&world, "member");
-    assert_eq!(world.tencent_member_keys("carol").len(), 1);
-}
-
 /// tccli's own role fields: the file's key assumes the role named in it, as tccli does.
 #[test]
 fn a_tccli_role_arn_profile_assumes_its_role_with_its_own_key() {
@@ -341,7 +188,7 @@ fn a_tccli_role_arn_profile_assumes_its_role_with_its_own_key() {
     let file = serde_json::json!({
         "secretId": admin.access_key_id,
         "secretKey": admin.secret_access_key,
-        "role-arn": member_role("KeyAuditor"),
+        "role-arn": TENCENT.role_arn("KeyAuditor"),
         "role-session-name": "ck-tccli",
     });
     std::fs::write(&path, file.to_string()).unwrap();
@@ -370,34 +217,6 @@ fn a_tccli_role_arn_profile_assumes_its_role_with_its_own_key() {
     refused(&mut tccli(&["rotate"]), 2, "assumes a role");
     assert_eq!(world.requests().0, 0);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
-}
-
-#[test]
-fn role_credentials_are_assumed_again_before_they_expire() {
-    let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
-    // Sessions last 2 s; every CAM answer takes 0.4 s: the scan outlives several sessions,
-    // and a call signed with an expired one would fail with AuthFailure.TokenFailure.
-    world.set_session_lifetime(chrono::Duration::seconds(2));
-    for action in [
-        "ListUsers",
-        "ListAccessKeys",
-        "GetSecurityLastUsed",
-        "GetCallerIdentity",
-    ] {
-        let latency = Effect::Latency(std::time::Duration::from_millis(400));
-        world.inject(fault(TC, latency, action));
-    }
-    let (stdout, _) = run(
-        &mut world.as_profile(
-            "member",
-            &["--concurrency", "1", "list", "--all-users", "-o", "json"],
-        ),
-        0,
-    );
-    assert_eq!(json_array(&stdout).len(), 2, "{stdout}");
-    let assumed = world.calls_of("AssumeRole");
-    assert!(assumed >= 2, "assumed {assumed} times");
 }
 
 // --- organizations ---------------------------------------------------------------------------
@@ -482,7 +301,7 @@ fn the_member_list_is_refused_to_others_than_the_management_account() {
     );
 
     let world = World::new();
-    add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
+    TENCENT.add_role_profile(&world, "member", "KeyAuditor", PROFILE, "");
     add_org(&world, "member");
     refused(
         &mut world.cmd(["--org", "acme", "list"]),

@@ -48,6 +48,35 @@ pub struct Cloud {
     pub bad_signature_text: &'static str,
     /// The organization the test account manages, once `--org` supports the cloud.
     pub org: Option<Org>,
+    /// The member account the test account reaches through roles (Huawei: agencies).
+    pub roles: Roles,
+}
+
+/// The sandbox's member account of a cloud, reached only through its roles: `KeyAuditor`
+/// trusts the test account, `KeyAdmin` only `KeyAuditor` (so reaching it takes a chain).
+pub struct Roles {
+    /// The member account's id as records show it.
+    pub member: &'static str,
+    /// The ARN (Huawei: URN) of the member account's `{role}` (see [`Cloud::role_arn`]).
+    pub arn: &'static str,
+    /// The action that assumes a role.
+    pub assume: &'static str,
+    /// The ARN a session of `{role}` named `{session}` shows; where `names_role` is false
+    /// (Tencent names the role by its id, random in the sandbox) only the ARN's beginning.
+    pub session_arn: &'static str,
+    pub names_role: bool,
+    /// A temporary key id's prefix.
+    pub key_prefix: &'static str,
+    /// What `list` without `--user` says as a role session (exit 2), after how many key
+    /// listings (AWS: IAM itself refuses the call); `None`: Alibaba lists none (UNCONFIRMED
+    /// whether RAM answers a role session so).
+    pub own_keys: Option<(&'static str, u64)>,
+    /// How an untrusted caller is refused (exit 3): pieces of the line, and whether it names
+    /// the role's ARN.
+    pub untrusted: &'static [&'static str],
+    pub untrusted_names_role: bool,
+    /// The reads of a scan of every user's keys (the first lists the users).
+    pub reads: &'static [&'static str],
 }
 
 /// The sandbox's organization of a cloud's test account (its admin profile is the source).
@@ -91,6 +120,24 @@ pub const AWS: Cloud = Cloud {
         assume: "AssumeRole",
         list_calls: 2,
     }),
+    roles: Roles {
+        member: aws::MEMBER_ACCOUNT,
+        arn: "arn:aws:iam::{member}:role/{role}",
+        assume: "AssumeRole",
+        session_arn: "arn:aws:sts::{member}:assumed-role/{role}/{session}",
+        names_role: true,
+        key_prefix: "ASIA",
+        own_keys: Some((
+            "a role session has no access keys of its own: name the IAM user with --user",
+            1,
+        )),
+        untrusted: &[
+            "is not authorized to perform: sts:AssumeRole on resource",
+            "AccessDenied",
+        ],
+        untrusted_names_role: true,
+        reads: &["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed"],
+    },
 };
 
 pub const TENCENT: Cloud = Cloud {
@@ -116,6 +163,26 @@ pub const TENCENT: Cloud = Cloud {
         assume: "AssumeRole",
         list_calls: 2,
     }),
+    roles: Roles {
+        member: TENCENT_MEMBER,
+        arn: "qcs::cam::uin/{member}:roleName/{role}",
+        assume: "AssumeRole",
+        session_arn: "qcs::sts:{member}:assumed-role/",
+        names_role: false,
+        key_prefix: "AKID",
+        own_keys: Some((
+            "a role session has no access keys of its own: name the CAM user with --user",
+            0,
+        )),
+        untrusted: &["UnauthorizedOperation"],
+        untrusted_names_role: true,
+        reads: &[
+            "ListUsers",
+            "ListAccessKeys",
+            "GetSecurityLastUsed",
+            "GetCallerIdentity",
+        ],
+    },
     // The same action names and root label as AWS.
     ..AWS
 };
@@ -143,6 +210,18 @@ pub const ALIBABA: Cloud = Cloud {
         // Four accounts (the management account listed too) at three a page.
         list_calls: 2,
     }),
+    roles: Roles {
+        member: alibaba::MEMBER_ACCOUNT,
+        arn: "acs:ram::{member}:role/{role}",
+        assume: "AssumeRole",
+        session_arn: "acs:ram::{member}:assumed-role/{role}/{session}",
+        names_role: true,
+        key_prefix: "STS.",
+        own_keys: None,
+        untrusted: &["the specified role does not trust you", "NoPermission"],
+        untrusted_names_role: false,
+        reads: &["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed"],
+    },
     // The same action names and root label as AWS.
     ..AWS
 };
@@ -174,6 +253,21 @@ pub const HUAWEI: Cloud = Cloud {
         // Four accounts, one a page.
         list_calls: 4,
     }),
+    roles: Roles {
+        member: huawei::MEMBER_DOMAIN,
+        arn: "iam::{member}:agency:{role}",
+        assume: "AssumeAgency",
+        session_arn: "sts::{member}:assumed-agency:{role}/{session}",
+        names_role: true,
+        key_prefix: "",
+        own_keys: Some((
+            "signs with temporary credentials, which belong to no IAM user: name one with --user",
+            0,
+        )),
+        untrusted: &["sts:agencies:assume", "PAP5.0001"],
+        untrusted_names_role: false,
+        reads: &["ListUsersV5", "ListAccessKeysV5", "ShowAccessKeyLastUsedV5"],
+    },
 };
 
 /// The four emulated clouds, for the tests that run on each.
@@ -188,6 +282,37 @@ impl Cloud {
     /// `cloudkeys -p <admin> ARGS…`
     pub fn cmd(&self, world: &World, args: &[&str]) -> Command {
         world.as_profile(self.admin, args)
+    }
+
+    /// The ARN of the member account's role `role`.
+    pub fn role_arn(&self, role: &str) -> String {
+        self.fill(self.roles.arn, role, "")
+    }
+
+    /// The ARN a session of `role` named `session` shows (or its beginning, see [`Roles`]).
+    pub fn session_arn(&self, role: &str, session: &str) -> String {
+        self.fill(self.roles.session_arn, role, session)
+    }
+
+    fn fill(&self, template: &str, role: &str, session: &str) -> String {
+        let template = template.replace("{member}", self.roles.member);
+        template
+            .replace("{role}", role)
+            .replace("{session}", session)
+    }
+
+    /// Adds role profile `name` assuming the member account's `role` with `source`'s
+    /// credentials; `extra`: more `key = value` lines.
+    pub fn add_role_profile(
+        &self,
+        world: &World,
+        name: &str,
+        role: &str,
+        source: &str,
+        extra: &str,
+    ) {
+        let arn = self.role_arn(role);
+        append_role_profile(world, self.kind, name, &arn, source, extra);
     }
 
     /// The sandbox's keys of `user` in this cloud's test account.
@@ -304,6 +429,36 @@ pub fn listed_ids(world: &World, profile: &str, user: &str) -> Vec<String> {
         .into_iter()
         .map(|(id, _)| id)
         .collect()
+}
+
+/// No secret or session token of the sandbox in `output`, nor in any file under HOME but the
+/// config (which holds the test accounts' own keys and must read `config_before`) and those
+/// ending in `skip`; `kind`'s temporary credentials were issued and reach no file at all.
+pub fn assert_nothing_leaked(
+    world: &World,
+    kind: ProviderKind,
+    output: &str,
+    config_before: &str,
+    skip: &[&str],
+) {
+    assert_no_secret(world, output);
+    let temporaries = world.temporaries(kind);
+    assert!(!temporaries.is_empty(), "a role was assumed");
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    assert_eq!(config, config_before, "the config is untouched");
+    for path in walk(world.home()) {
+        if skip.iter().any(|s| path.ends_with(s)) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
+        if path != world.config_path() {
+            assert_no_secret(world, &text);
+        }
+        for (_, secret, token) in &temporaries {
+            let leaked = text.contains(secret.as_str()) || text.contains(token.as_str());
+            assert!(!leaked, "{}", path.display());
+        }
+    }
 }
 
 /// No secret the sandbox holds may appear in `text`.

@@ -18,6 +18,8 @@ pub use cloudkeys::sandbox::{Effect, Fault, Seed};
 /// The test seed's accounts (Tencent: the owner uin; Huawei: the domain id).
 pub const AWS_ACCOUNT: &str = aws::TEST_ACCOUNT;
 pub const TENCENT_ACCOUNT: &str = "100000000001";
+/// The Tencent member account's owner uin (`tencent::MEMBER_OWNER_UIN`).
+pub const TENCENT_MEMBER: &str = "300000000001";
 pub const ALIBABA_ACCOUNT: &str = alibaba::TEST_ACCOUNT;
 pub const HUAWEI_ACCOUNT: &str = huawei::TEST_DOMAIN;
 
@@ -385,9 +387,10 @@ impl World {
         self.keys_in(ProviderKind::Aws, account, user)
     }
 
-    /// The keys of `user` in the member account of `kind` (AWS, Alibaba or Huawei).
+    /// The keys of `user` in the member account of `kind`.
     pub fn member_keys_of(&self, kind: ProviderKind, user: &str) -> Vec<Key> {
         let account = match kind {
+            ProviderKind::Tencent => return self.tencent_member_keys(user),
             ProviderKind::Alibaba => alibaba::MEMBER_ACCOUNT,
             ProviderKind::Huawei => huawei::MEMBER_DOMAIN,
             _ => aws::MEMBER_ACCOUNT,
@@ -434,11 +437,6 @@ impl World {
             s.alibaba
                 .issue_temporary(alibaba::TEST_ACCOUNT, user, Utc::now(), hour)
         })
-    }
-
-    /// Every Alibaba temporary credential the sandbox issued: (id, secret, token).
-    pub fn alibaba_temporaries(&self) -> Vec<(String, String, String)> {
-        self.temporaries(ProviderKind::Alibaba)
     }
 
     /// Every temporary credential the sandbox issued on `kind`: (id, secret, token).
