@@ -352,7 +352,7 @@ fn assume_role_limits_are_the_clouds() {
 
 // --- organizations ---------------------------------------------------------------------------
 
-use cloudkeys::sandbox::aws::{MEMBER_ACCOUNT, ORG_ROLE, SECOND_MEMBER, SUSPENDED_MEMBER};
+use cloudkeys::sandbox::aws::{MEMBER_ACCOUNT, ORG_ROLE, SECOND_MEMBER};
 
 /// `[organizations.acme]` read through the test account's admin profile; `extra`: more lines.
 fn add_org(world: &World, extra: &str) {
@@ -393,16 +393,12 @@ fn org_profile(account: &str) -> String {
     format!("acme/{account}")
 }
 
+/// What the conformance org scenario leaves out on AWS: Organizations' own throttling answer
+/// retried, the member records' account, and how `profiles` shows a member.
 #[test]
 fn an_organization_is_read_through_its_management_key_alone() {
     let world = World::new();
     add_org(&world, "");
-    let config = std::fs::read_to_string(world.config_path()).unwrap();
-    for key in world.account_keys(SECOND_MEMBER, "erin") {
-        assert!(!config.contains(&key.id), "no member key in the config");
-    }
-
-    // Organizations' own throttling answer, once: retried.
     world.inject(fault(AWS_KIND, Effect::Throttle, "ListAccounts").times(1));
     let (profiles, stdout, stderr) = org_scan(&world, &["-vv"], 0);
     let expected = names(&[
@@ -414,39 +410,13 @@ fn an_organization_is_read_through_its_management_key_alone() {
     let records = json_array(&stdout);
     let erin = records.iter().find(|r| r["user"] == "erin").expect("erin");
     assert_eq!(erin["account_id"], SECOND_MEMBER);
-    assert_eq!(erin["profile"], org_profile(SECOND_MEMBER).as_str());
     assert!(records.iter().any(|r| r["user"] == "carol"));
-    assert!(
-        !stdout.contains(SUSPENDED_MEMBER),
-        "suspended accounts are skipped"
-    );
-    // Two members, one assume each; four accounts at two a page.
-    assert_eq!(world.calls_of("AssumeRole"), 2);
     assert_eq!(world.calls_of("ListAccounts"), 3, "two pages, one retried");
     assert_no_secret(&world, &format!("{stdout}{stderr}"));
-
-    let (stdout, _) = run(
-        &mut world.cmd(["--org", "acme", "audit", "--all-users", "-o", "json"]),
-        1,
-    );
-    let carol = &world.member_keys("carol")[0].id;
-    let erin = &world.account_keys(SECOND_MEMBER, "erin")[0].id;
-    assert!(stdout.contains(carol) && stdout.contains(erin), "{stdout}");
-    assert!(stdout.contains(&org_profile(SECOND_MEMBER)), "{stdout}");
 
     let (profiles, _) = run(
         &mut world.cmd(["profiles", "--org", "acme", "-o", "json"]),
         0,
-    );
-    let mut names: Vec<String> = json_array(&profiles)
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["acme/222233334444", "acme/333344445555", "aws-admin"],
-        "{profiles}"
     );
     assert!(
         profiles.contains(&format!("role {ORG_ROLE} via aws-admin")),
