@@ -395,4 +395,25 @@ fn moto_organization_scan_reads_every_account() {
         .iter()
         .any(|r| r["user"] == "alice" && r["profile"] == "moto"));
     assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
+
+    // The measure: the whole organization audited with the management key alone.
+    let mut cmd = moto.bare_cmd();
+    cmd.arg("--config").arg(&moto.config);
+    let (stdout, stderr) = run(
+        cmd.args(["--org", "acme", "audit", "--all-users", "-o", "json"]),
+        1,
+    );
+    let findings = json_array(&stdout);
+    let franks: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["user"] == "frank" && f["rule"] == "two-active")
+        .collect();
+    assert!(!franks.is_empty(), "{stdout}{stderr}");
+    assert!(
+        franks
+            .iter()
+            .all(|f| f["profile"] == format!("acme/{member_id}").as_str()),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(moto.admin_secret()) && !stderr.contains(moto.admin_secret()));
 }

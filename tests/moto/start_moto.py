@@ -250,8 +250,9 @@ def seed_organization(endpoint: str) -> dict:
         RoleName=ORG_ROLE, PolicyName="read-keys", PolicyDocument=json.dumps(ADMIN_POLICY)
     )
     iam.create_user(UserName="frank")
-    frank = iam.create_access_key(UserName="frank")["AccessKey"]["AccessKeyId"]
-    return {"account_id": member, "keys": {"frank": [frank]}}
+    # Two active keys: an audit finding (two-active) only the member role can see.
+    frank = [iam.create_access_key(UserName="frank")["AccessKey"]["AccessKeyId"] for _ in range(2)]
+    return {"account_id": member, "keys": {"frank": frank}}
 
 
 def enable_auth(endpoint: str) -> None:
