@@ -330,6 +330,71 @@ mod tests {
         );
     }
 
+    /// A provider whose AssumeRole counts its calls and answers 2-second sessions.
+    struct Counting(Credentials<Counting>, std::sync::atomic::AtomicUsize);
+
+    impl Assume for Counting {
+        fn credentials(&self) -> &Credentials<Self> {
+            &self.0
+        }
+        fn assume<'a>(
+            &'a self,
+            _: &'a Role,
+            _: &'a SigningKeys,
+        ) -> BoxFuture<'a, Result<SigningKeys>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let expires = Utc::now() + chrono::Duration::seconds(2);
+            let (secret, token) = (Secret::new("s"), Secret::new("t"));
+            Box::pin(async move {
+                Ok(SigningKeys::temporary(
+                    "ASIA".into(),
+                    secret,
+                    token,
+                    expires,
+                ))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_mfa_session_is_never_renewed_and_its_expiry_is_an_error() {
+        let own = || {
+            Credentials::Own(Arc::new(SigningKeys {
+                id: "AKIA".into(),
+                secret: Secret::new("s"),
+                token: None,
+                renew_at: None,
+                expires_at: None,
+            }))
+        };
+        let role = Role {
+            role_arn: "arn:aws:iam::1:role/R".into(),
+            source_profile: "mgmt".into(),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            mfa_serial: Some("arn:aws:iam::1:mfa/me".into()),
+            token_code: Some(Secret::new("123456")),
+            source: None,
+        };
+        let provider = Counting(
+            Credentials::Assumed {
+                role,
+                source: Box::new(Counting(own(), Default::default())),
+                current: Mutex::new(None),
+            },
+            Default::default(),
+        );
+        assert_eq!(provider.keys().await.unwrap().id, "ASIA");
+        // Past the renewal point (half the lifetime), before expiry: kept, not assumed again.
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(provider.keys().await.unwrap().id, "ASIA");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let err = provider.keys().await.err().expect("expired");
+        assert!(err.to_string().contains("MFA session"), "{err}");
+        assert_eq!(provider.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
     #[tokio::test]
     async fn fetched_credentials_are_fetched_again_shortly_before_they_expire() {
         let dir = tempfile::tempdir().unwrap();
