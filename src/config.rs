@@ -489,6 +489,8 @@ until = 2027-01-31
         );
         // A role wins over keys of the same profile, as in the AWS CLI.
         assert!(config.find("aws:both").unwrap().role.is_some());
+        let mfa = config.find("aws:mfa").unwrap().role.as_ref().unwrap();
+        assert_eq!(mfa.mfa_serial.as_deref(), Some("arn:aws:iam::1:mfa/me"));
         // credential_source: the role's source is fetched at run time, no profile of its own.
         let ec2 = config.find("aws:ec2").unwrap().role.as_ref().unwrap();
         assert_eq!(
@@ -510,7 +512,7 @@ until = 2027-01-31
                 &env_with(dir.path(), &[]),
             )
             .unwrap();
-        assert_eq!(all.iter().filter(|p| p.role.is_some()).count(), 4);
+        assert_eq!(all.iter().filter(|p| p.role.is_some()).count(), 5);
 
         write(
             &dir.path().join(".aws/config"),

@@ -106,6 +106,8 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
             external_id: None,
             session_name: None,
             duration_seconds: None,
+            mfa_serial: None,
+            token_code: None,
             source: Some(Box::new(source.clone())),
         };
         let profile_name = format!("{name}/{}", account.id);

@@ -88,6 +88,8 @@ pub(super) fn load(
             duration_seconds: duration
                 .and_then(|d| u32::try_from(d).ok())
                 .filter(|d| *d > 0),
+            mfa_serial: None,
+            token_code: None,
             // A chained role's source is found once every profile is loaded.
             source: own.map(Box::new),
         };

@@ -73,18 +73,10 @@ fn role_profile(
     props: &ini::Properties,
     source: Source,
     env: &Environment,
-    warnings: &mut Vec<String>,
 ) -> Result<Option<Profile>> {
     let Some(role_arn) = last(props, "role_arn") else {
         return Ok(None);
     };
-    // An MFA prompt is not supported yet: without it AWS would only answer AccessDenied.
-    if last(props, "mfa_serial").is_some() {
-        warnings.push(format!(
-            "{source}: mfa_serial is not supported yet; profile aws:{name} is skipped"
-        ));
-        return Ok(None);
-    }
     let bad =
         |what: &str| crate::error::Error::config(format!("profile aws:{name} ({source}): {what}"));
     let named = |key| last(props, key).map(str::trim).filter(|s| !s.is_empty());
@@ -111,6 +103,8 @@ fn role_profile(
         session_name: last(props, "role_session_name").map(str::to_string),
         // botocore ignores a value that is not a number.
         duration_seconds: last(props, "duration_seconds").and_then(|d| d.trim().parse().ok()),
+        mfa_serial: named("mfa_serial").map(str::to_string),
+        token_code: None,
         source: fetched,
     };
     let mut profile = Profile::assuming(ProviderKind::Aws, format!("aws:{name}"), role, source);
@@ -185,7 +179,7 @@ pub(super) fn load(
                 section: section.to_string(),
             };
             // As in the AWS CLI, a role wins over keys of the same profile.
-            if let Some(role) = role_profile(name, props, source.clone(), env, warnings)? {
+            if let Some(role) = role_profile(name, props, source.clone(), env)? {
                 profiles.retain(|p| p.name != role.name);
                 profiles.push(role);
                 continue;

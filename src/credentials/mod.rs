@@ -120,6 +120,11 @@ pub struct Role {
     pub external_id: Option<String>,
     pub session_name: Option<String>,
     pub duration_seconds: Option<u32>,
+    /// AWS: the MFA device whose code AssumeRole sends (`mfa_serial`).
+    pub mfa_serial: Option<String>,
+    /// The code typed at this run's prompt (never read from a file): set on the provider's
+    /// own copy of the role only, used once.
+    pub token_code: Option<crate::model::Secret>,
     /// The source profile once every profile is loaded (itself possibly a role profile).
     pub source: Option<Box<Profile>>,
 }

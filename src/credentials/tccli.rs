@@ -38,6 +38,8 @@ pub(super) fn assuming(own: Profile, role_arn: &str, session: &str) -> Profile {
         external_id: None,
         session_name: Some(session.to_string()),
         duration_seconds: None,
+        mfa_serial: None,
+        token_code: None,
         source: None,
     };
     let mut profile = Profile::assuming(own.provider, own.name.clone(), role, own.source.clone());

@@ -31,6 +31,7 @@ pub(crate) struct ProfileToml {
     external_id: Option<String>,
     role_session_name: Option<String>,
     duration_seconds: Option<u32>,
+    mfa_serial: Option<String>,
     credential_process: Option<String>,
 }
 
@@ -162,6 +163,9 @@ fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, 
             "a role profile holds no key of its own: remove {ID}/{SECRET}, the role is assumed with source_profile's"
         ));
     }
+    if raw.mfa_serial.is_some() && provider != ProviderKind::Aws {
+        return Err("mfa_serial is an AWS setting".into());
+    }
     if let Some(endpoint) = &raw.endpoint {
         url::Url::parse(endpoint)
             .map_err(|err| format!("endpoint '{endpoint}' is not a URL: {err}"))?;
@@ -172,6 +176,8 @@ fn role(provider: ProviderKind, raw: &ProfileToml) -> std::result::Result<Role, 
         external_id: raw.external_id.clone(),
         session_name: raw.role_session_name.clone(),
         duration_seconds: raw.duration_seconds,
+        mfa_serial: raw.mfa_serial.as_deref().map(str::trim).map(str::to_string),
+        token_code: None,
         source: None,
     })
 }

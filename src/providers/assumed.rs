@@ -27,6 +27,8 @@ pub struct SigningKeys {
     pub token: Option<Secret>,
     /// When to assume the role again (`None`: the profile's own key, never).
     renew_at: Option<Instant>,
+    /// When they expire, if they do.
+    expires_at: Option<Instant>,
 }
 
 impl SigningKeys {
@@ -37,6 +39,7 @@ impl SigningKeys {
             secret: profile.secret_access_key.clone(),
             token: profile.session_token.clone(),
             renew_at: None,
+            expires_at: None,
         }
     }
 
@@ -52,15 +55,15 @@ impl SigningKeys {
 
     /// Fetched credentials: renewed before they expire, if they do.
     fn fetched(got: Fetched) -> Self {
-        let renew_at = got.expires.map(|expires| {
-            let left = (expires - Utc::now()).to_std().unwrap_or_default();
-            Instant::now() + left - RENEW_MARGIN.min(left / 2)
-        });
+        let left = got
+            .expires
+            .map(|expires| (expires - Utc::now()).to_std().unwrap_or_default());
         SigningKeys {
             id: got.id,
             secret: got.secret,
             token: got.token,
-            renew_at,
+            renew_at: left.map(|left| Instant::now() + left - RENEW_MARGIN.min(left / 2)),
+            expires_at: left.map(|left| Instant::now() + left),
         }
     }
 
@@ -130,9 +133,15 @@ impl<P: Assume> Credentials<P> {
                 own.name, role.source_profile
             ))
         })?;
+        let source = Box::new(build(resolve(source, options)?, options)?);
+        let mut role = role.clone();
+        if let Some(serial) = &role.mfa_serial {
+            // Asked before any request, once per run: the session is never renewed.
+            role.token_code = Some(mfa_code(serial)?);
+        }
         Ok(Credentials::Assumed {
-            role: role.clone(),
-            source: Box::new(build(resolve(source, options)?, options)?),
+            role,
+            source,
             current: Mutex::new(None),
         })
     }
@@ -148,9 +157,20 @@ pub fn keys<P: Assume>(provider: &P) -> BoxFuture<'_, Result<Arc<SigningKeys>>> 
             Credentials::Fetched { current, .. } | Credentials::Assumed { current, .. } => current,
         };
         let mut current = current.lock().await;
-        match current.as_ref() {
-            Some(Err(err)) => return Err(err.clone()),
-            Some(Ok(keys)) if keys.fresh() => return Ok(keys.clone()),
+        match (current.as_ref(), provider.credentials()) {
+            (Some(Err(err)), _) => return Err(err.clone()),
+            (Some(Ok(keys)), _) if keys.fresh() => return Ok(keys.clone()),
+            // An MFA session: its code was used up, so it is kept until it expires, as
+            // botocore does (its refresher refuses a second MFA assume).
+            (Some(Ok(keys)), Credentials::Assumed { role, .. }) if role.token_code.is_some() => {
+                if keys.expires_at.is_some_and(|at| Instant::now() >= at) {
+                    return Err(Error::new(crate::error::ErrorKind::Auth, format!(
+                        "the MFA session of role {} expired and is not renewed: run again for a new code",
+                        role.role_arn
+                    )));
+                }
+                return Ok(keys.clone());
+            }
             _ => {}
         }
         let got = match provider.credentials() {
@@ -187,7 +207,69 @@ pub fn params(role: &Role) -> Vec<(&'static str, String)> {
             .map(|d| ("DurationSeconds", d.to_string())),
     );
     params.extend(role.external_id.clone().map(|e| ("ExternalId", e)));
+    if let (Some(serial), Some(code)) = (&role.mfa_serial, &role.token_code) {
+        params.push(("SerialNumber", serial.clone()));
+        params.push(("TokenCode", code.expose().to_string()));
+    }
     params
+}
+
+/// The MFA code of device `serial`, asked on the terminal as the AWS CLI asks it
+/// (stderr, no echo); without a terminal, a usage error before any request.
+fn mfa_code(serial: &str) -> Result<Secret> {
+    use std::io::IsTerminal;
+    let no_terminal = || {
+        // The caller's error names the profile.
+        Error::usage("mfa_serial needs a terminal to type the MFA code on")
+    };
+    if !std::io::stderr().is_terminal() {
+        return Err(no_terminal());
+    }
+    let code = read_tty(&format!("Enter MFA code for {serial}: ")).ok_or_else(no_terminal)?;
+    let code = Secret::new(code.trim());
+    // STS's TokenCode is six digits: anything else would only be refused after a signed call.
+    if code.expose().len() != 6 || !code.expose().bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::usage("the MFA code must be 6 digits"));
+    }
+    Ok(code)
+}
+
+/// A line read from the controlling terminal (not stdin) with echo off, after `prompt` on
+/// stderr; `None` without one.
+#[cfg(unix)]
+fn read_tty(prompt: &str) -> Option<String> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data, filled by tcgetattr on an open descriptor.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let echo_off = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
+    if echo_off {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: a valid descriptor and termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    if echo_off {
+        // SAFETY: restores what tcgetattr read.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    }
+    read.ok().filter(|n| *n > 0).map(|_| line)
+}
+
+#[cfg(not(unix))]
+fn read_tty(_prompt: &str) -> Option<String> {
+    None
 }
 
 /// The expiry of temporary credentials as AWS's and Alibaba Cloud's STS answer it (RFC 3339).
@@ -215,6 +297,102 @@ mod tests {
         ) -> BoxFuture<'a, Result<SigningKeys>> {
             unreachable!("no role here")
         }
+    }
+
+    #[test]
+    fn an_mfa_role_sends_its_device_and_code_and_never_shows_the_code() {
+        let mut role = Role {
+            role_arn: "arn:aws:iam::111122223333:role/R".into(),
+            source_profile: "mgmt".into(),
+            external_id: None,
+            session_name: Some("me".into()),
+            duration_seconds: None,
+            mfa_serial: Some("arn:aws:iam::1:mfa/me".into()),
+            token_code: None,
+            source: None,
+        };
+        let names = |role: &Role| params(role).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(
+            names(&role),
+            ["RoleArn", "RoleSessionName"],
+            "no code: no MFA"
+        );
+        role.token_code = Some(Secret::new("123456"));
+        let sent = params(&role);
+        assert_eq!(
+            sent[2],
+            ("SerialNumber", "arn:aws:iam::1:mfa/me".to_string())
+        );
+        assert_eq!(sent[3], ("TokenCode", "123456".to_string()));
+        assert!(
+            !format!("{role:?}").contains("123456"),
+            "Debug hides the code"
+        );
+    }
+
+    /// A provider whose AssumeRole counts its calls and answers 2-second sessions.
+    struct Counting(Credentials<Counting>, std::sync::atomic::AtomicUsize);
+
+    impl Assume for Counting {
+        fn credentials(&self) -> &Credentials<Self> {
+            &self.0
+        }
+        fn assume<'a>(
+            &'a self,
+            _: &'a Role,
+            _: &'a SigningKeys,
+        ) -> BoxFuture<'a, Result<SigningKeys>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let expires = Utc::now() + chrono::Duration::seconds(2);
+            let (secret, token) = (Secret::new("s"), Secret::new("t"));
+            Box::pin(async move {
+                Ok(SigningKeys::temporary(
+                    "ASIA".into(),
+                    secret,
+                    token,
+                    expires,
+                ))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_mfa_session_is_never_renewed_and_its_expiry_is_an_error() {
+        let own = || {
+            Credentials::Own(Arc::new(SigningKeys {
+                id: "AKIA".into(),
+                secret: Secret::new("s"),
+                token: None,
+                renew_at: None,
+                expires_at: None,
+            }))
+        };
+        let role = Role {
+            role_arn: "arn:aws:iam::1:role/R".into(),
+            source_profile: "mgmt".into(),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            mfa_serial: Some("arn:aws:iam::1:mfa/me".into()),
+            token_code: Some(Secret::new("123456")),
+            source: None,
+        };
+        let provider = Counting(
+            Credentials::Assumed {
+                role,
+                source: Box::new(Counting(own(), Default::default())),
+                current: Mutex::new(None),
+            },
+            Default::default(),
+        );
+        assert_eq!(provider.keys().await.unwrap().id, "ASIA");
+        // Past the renewal point (half the lifetime), before expiry: kept, not assumed again.
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(provider.keys().await.unwrap().id, "ASIA");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let err = provider.keys().await.err().expect("expired");
+        assert!(err.to_string().contains("MFA session"), "{err}");
+        assert_eq!(provider.1.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

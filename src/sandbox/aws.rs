@@ -37,6 +37,11 @@ pub const SECOND_MEMBER: &str = "333344445555";
 pub const SUSPENDED_MEMBER: &str = "555566667777";
 /// The role Organizations makes in the accounts it creates, trusting the management account.
 pub const ORG_ROLE: &str = "OrganizationAccountAccessRole";
+/// A role of the member account whose trust requires MFA (trusting the test account).
+pub const MFA_ROLE: &str = "KeyAuditorMfa";
+/// The one code the sandbox's MFA devices accept (any serial number: UNCONFIRMED what AWS
+/// answers for a device that is not the caller's).
+pub const MFA_CODE: &str = "123456";
 const REGION: &str = "us-east-1";
 /// IAM and STS accept an `X-Amz-Date` this close to their clock.
 const MAX_SKEW_MINUTES: i64 = 15;
@@ -639,8 +644,15 @@ fn assume_role(
         .is_none_or(|want| params.get("ExternalId") == Some(want));
     // The caller's own policy must allow sts:AssumeRole too: admins (and role sessions) only.
     let allowed = caller.may(false, false);
-    if !trusted || !external_ok || !allowed {
+    // A trust requiring MFA refuses a call without it as an untrusted one.
+    let code = params.get("SerialNumber").and(params.get("TokenCode"));
+    if !trusted || !external_ok || !allowed || (role.mfa && code.is_none()) {
         return Err(denied());
+    }
+    if role.mfa && code != Some(MFA_CODE) {
+        // AWS's text, trailing space included (as SDK users match it).
+        let why = "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+        return Err(err(403, "AccessDenied", why));
     }
     if duration > role.max_session {
         return Err(err(
@@ -779,6 +791,10 @@ pub(crate) fn seed(state: &mut State, seed: Seed, now: DateTime<Utc>) -> Vec<San
             ..AwsRole::new("KeyAdmin", &[&auditor])
         },
         AwsRole::new(ORG_ROLE, &[TEST_ACCOUNT]),
+        AwsRole {
+            mfa: true,
+            ..AwsRole::new(MFA_ROLE, &[TEST_ACCOUNT])
+        },
     ];
     seed_member(state, member, roles, now);
     seed_organization(state, now);

@@ -180,6 +180,9 @@ pub struct AwsRole {
     pub external_id: Option<String>,
     /// MaxSessionDuration, seconds.
     pub max_session: i64,
+    /// AWS: the trust policy's condition `aws:MultiFactorAuthPresent` (AssumeRole must send
+    /// SerialNumber and TokenCode).
+    pub mfa: bool,
 }
 
 impl AwsRole {
@@ -191,6 +194,7 @@ impl AwsRole {
             trusted: trusted.iter().map(|t| t.to_string()).collect(),
             external_id: None,
             max_session: 3600,
+            mfa: false,
         }
     }
 }

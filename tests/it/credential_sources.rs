@@ -525,3 +525,168 @@ fn aliyun_chainable_ram_role_arn_profiles_assume_down_the_chain() {
     );
     assert_no_secret(&world, &format!("{stdout}{stderr}{profiles}"));
 }
+
+// --- MFA (mfa_serial) ----------------------------------------------------------------------
+
+/// Role profiles of the MFA role: `mfa` (TOML, with mfa_serial), `no-mfa` (without), and
+/// `aws:cfg-mfa` of ~/.aws/config.
+fn add_mfa_profiles(world: &World) {
+    use cloudkeys::sandbox::aws::{MFA_ROLE, TEST_ACCOUNT};
+    let arn = aws_member_role(MFA_ROLE);
+    let serial = format!("mfa_serial = \"arn:aws:iam::{TEST_ACCOUNT}:mfa/admin\"\n");
+    append_role_profile(world, ProviderKind::Aws, "mfa", &arn, "aws-admin", &serial);
+    append_role_profile(world, ProviderKind::Aws, "no-mfa", &arn, "aws-admin", "");
+    let aws = world.home().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    let admin = world.profile("aws-admin");
+    std::fs::write(
+        aws.join("credentials"),
+        format!(
+            "[src]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            admin.access_key_id, admin.secret_access_key
+        ),
+    )
+    .unwrap();
+    crate::common::private(&aws.join("credentials"));
+    std::fs::write(
+        aws.join("config"),
+        format!("[profile cfg-mfa]\nrole_arn = {arn}\nsource_profile = src\nmfa_serial = arn:aws:iam::{TEST_ACCOUNT}:mfa/admin\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_mfa_role_without_a_terminal_is_refused_before_any_request() {
+    let world = World::new();
+    add_mfa_profiles(&world);
+    let endpoint = world.endpoint();
+    world.reset_stats();
+    // assert_cmd pipes stderr: no terminal to prompt on.
+    refused(
+        &mut world.as_profile("mfa", &["whoami"]),
+        2,
+        "profile mfa: mfa_serial needs a terminal",
+    );
+    refused(
+        world
+            .bare_cmd()
+            .args(["--endpoint", &endpoint, "-p", "aws:cfg-mfa", "whoami"]),
+        2,
+        "profile aws:cfg-mfa: mfa_serial needs a terminal",
+    );
+    assert_eq!(world.requests().0, 0, "refused before any request");
+    // Without the MFA parameters the role refuses as if untrusted, as AWS does.
+    let stderr = refused(
+        &mut world.as_profile("no-mfa", &["whoami"]),
+        3,
+        "is not authorized to perform: sts:AssumeRole on resource",
+    );
+    assert!(stderr.contains("AccessDenied"), "{stderr}");
+}
+
+/// Runs `cmd` with a new pseudo-terminal as its controlling terminal and stderr (stdin and
+/// stdout are not terminals); types `typed` once the MFA prompt shows. (exit code, stdout,
+/// what the terminal showed).
+#[cfg(unix)]
+fn on_terminal(mut cmd: std::process::Command, typed: &str) -> (i32, String, String) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let (mut master, mut slave) = (0, 0);
+    let null = std::ptr::null_mut();
+    // SAFETY: openpty fills two descriptors, owned below.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            null,
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave));
+    // SAFETY: setsid and ioctl are async-signal-safe; stderr (2) is the pty's slave by now.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(2, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("binary runs");
+    drop(cmd); // the parent's copy of the slave: reads end when the child exits
+    let mut master = std::fs::File::from(master);
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&shown).contains("Enter MFA code for") {
+        match master.read(&mut buf) {
+            Ok(n) if n > 0 => shown.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    std::io::Write::write_all(&mut master, format!("{typed}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    // The child is gone: the rest, until EIO.
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        shown.extend_from_slice(&buf[..n]);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (
+        output.status.code().unwrap_or(-1),
+        stdout,
+        String::from_utf8_lossy(&shown).into_owned(),
+    )
+}
+
+/// The prompt on a terminal: the code is read there (not from stdin), not echoed, sent with
+/// the device; a wrong one gets AWS's answer, one that is not 6 digits is refused locally.
+#[cfg(unix)]
+#[test]
+fn an_mfa_role_asks_its_code_on_the_terminal_once() {
+    use cloudkeys::sandbox::aws::{MFA_CODE, TEST_ACCOUNT};
+    let world = World::new();
+    add_mfa_profiles(&world);
+    let cmd = || world.std_cmd(["-p", "mfa", "-vv", "whoami", "-o", "json"]);
+    let serial = format!("arn:aws:iam::{TEST_ACCOUNT}:mfa/admin");
+
+    world.reset_stats();
+    let (code, _, shown) = on_terminal(cmd(), "12345");
+    assert_eq!(code, 2, "{shown}");
+    assert!(shown.contains("the MFA code must be 6 digits"), "{shown}");
+    assert_eq!(world.requests().0, 0, "refused before any request");
+
+    let (code, _, shown) = on_terminal(cmd(), "654321");
+    assert_eq!(code, 3, "{shown}");
+    assert!(
+        shown.contains("MultiFactorAuthentication failed with invalid MFA one time pass code."),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("654321"),
+        "the code is neither echoed nor logged"
+    );
+
+    world.reset_stats();
+    let (code, stdout, shown) = on_terminal(cmd(), MFA_CODE);
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown.matches("Enter MFA code for").count(), 1, "{shown}");
+    assert!(
+        shown.contains(&format!("Enter MFA code for {serial}: ")),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(MFA_CODE),
+        "the code is neither echoed nor logged: {shown}"
+    );
+    assert!(stdout.contains("assumed-role/KeyAuditorMfa/"), "{stdout}");
+    assert_eq!(world.calls_of("AssumeRole"), 1);
+}
