@@ -648,4 +648,186 @@ mod tests {
             values[1].to_string()
         );
     }
+
+    /// Today's bytes of every text format, pinned before any refactor of this module:
+    /// `GOLDEN_WRITE=1 cargo test --lib output::tests::golden` rewrites the file.
+    #[test]
+    fn every_format_keeps_its_bytes() {
+        use crate::audit::{Finding, Rule};
+        use crate::model::{IdentityType, Secret};
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2026, 3, d, h, 4, 5).unwrap();
+        let mut a = record();
+        (a.account_id, a.user_id) = (Some("111".into()), Some("AIDA1".into()));
+        (a.created_at, a.age_days, a.idle_days) = (Some(at(1, 9)), Some(95), Some(70));
+        a.last_used_at = Some(at(20, 23));
+        a.last_used_service = Some("s3".into());
+        a.last_used_region = Some("us-east-1".into());
+        let mut b = KeyRecord::new(
+            ProviderKind::Tencent,
+            "tc \"q\", x",
+            "AKIDlonglonglonglong2".into(),
+            KeyStatus::Inactive,
+        );
+        (b.user, b.created_at, b.age_days) = (Some("bob\nnext".into()), Some(at(2, 1)), Some(3));
+        (b.last_used_at, b.last_used_precision) = (Some(at(3, 16)), Some("date"));
+        let records = [a.clone(), b];
+        let mut out = String::new();
+        let mut add = |name: &str, text: String| out.push_str(&format!("== {name}\n{text}"));
+        for (color, width) in [
+            (false, None),
+            (true, None),
+            (false, Some(100)),
+            (false, Some(60)),
+        ]
+        .into_iter()
+        .chain([(false, Some(40)), (true, Some(30))])
+        {
+            let style = table::Style {
+                color,
+                width,
+                zone: Zone::Utc,
+            };
+            let name = format!("{color} {width:?}");
+            let fitted = table::keys(&records, &style);
+            add(&format!("keys {name} {:?}", fitted.hidden), fitted.text);
+            add(
+                &format!("keys1 {name}"),
+                table::keys(&records[..1], &style).text,
+            );
+            let key = NewKey {
+                record: a.clone(),
+                secret: Secret::new("s3cr3t"),
+            };
+            add(&format!("new {name}"), table::new_key(&key, true, &style));
+            add(
+                &format!("new hidden {name}"),
+                table::new_key(&key, false, &style),
+            );
+            let identity = Identity {
+                provider: ProviderKind::Aws,
+                profile: "prod".into(),
+                account_id: Some("111".into()),
+                user: None,
+                user_id: None,
+                arn: Some("arn:aws:iam::111:root".into()),
+                identity_type: IdentityType::Root,
+                access_key_id: "AKIA1".into(),
+            };
+            add(
+                &format!("ids {name}"),
+                table::identities(&[identity], &style),
+            );
+            let profile = ProfileRow {
+                name: "prod".into(),
+                provider: "aws".into(),
+                access_key_id: "AKIA1".into(),
+                region: None,
+                endpoint: Some("http://x".into()),
+                source: "/home/someone/.config/cloudkeys/config.toml and more".into(),
+            };
+            add(
+                &format!("profiles {name}"),
+                table::profiles(&[profile], &style),
+            );
+            add(&format!("profiles0 {name}"), table::profiles(&[], &style));
+            add(
+                &format!("fields {name}"),
+                table::fields(&to_values(&records), &KEY_COLUMNS[..5], &style),
+            );
+            add(
+                &format!("fields0 {name}"),
+                table::fields(&[], &KEY_COLUMNS, &style),
+            );
+            add(&format!("keys0 {name}"), table::keys(&[], &style).text);
+            let mut findings = vec![
+                Finding::for_key(
+                    &records[0],
+                    Rule::MaxAge,
+                    "key is 95 days old (max 90)".into(),
+                ),
+                Finding::for_key(&records[1], Rule::InactiveUnused, "inactive".into()),
+                Finding::for_key(&records[0], Rule::MaxIdle, "idle | 70 days".into()),
+                Finding::for_key(&records[1], Rule::NeverUsed, "never".into()),
+            ];
+            findings[2].allowed = true;
+            findings[2].allow_reason = Some("migration".into());
+            findings[2].allow_until = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+            (findings[3].allowed, findings[3].last_used_at) = (true, None);
+            let mut cce =
+                Finding::for_key(&records[0], Rule::CceExpired, "CCE AK/SK expired".into());
+            (cce.access_key_id, cce.project_id, cce.expires_at) =
+                (None, Some("p1".into()), Some(at(4, 0)));
+            findings.insert(0, cce);
+            for (n, failed) in [(0, 0), (1, 0), (5, 2), (5, 0)] {
+                let report = AuditReport {
+                    findings: &findings[..n],
+                    keys: n,
+                    profiles: 1,
+                    failed,
+                };
+                let fitted = audit::table(&report, &style);
+                add(
+                    &format!("audit {n} {failed} {name} {:?}", fitted.hidden),
+                    fitted.text,
+                );
+                if !color && width.is_none() {
+                    add(
+                        &format!("audit md {n} {failed}"),
+                        audit::markdown(&report, Zone::Utc),
+                    );
+                }
+            }
+        }
+        add("md keys", markdown_keys(&records, Zone::Utc));
+        add("md keys0", markdown_keys(&[], Zone::Utc));
+        for format in [
+            OutputFormat::Json,
+            OutputFormat::Ndjson,
+            OutputFormat::Csv,
+            OutputFormat::Markdown,
+        ] {
+            let printer = Printer {
+                format,
+                color: false,
+                quiet: false,
+                width: None,
+                zone: Zone::Utc,
+            };
+            let mut values = to_values(&records);
+            values[0]["secret_access_key"] = "s3cr3t".into();
+            add(
+                &format!("{format:?}"),
+                printer.render(&values, &KEY_COLUMNS).unwrap(),
+            );
+            add(
+                &format!("{format:?} new"),
+                printer
+                    .render(
+                        &values[..1],
+                        &[&KEY_COLUMNS[..8], &["secret_access_key"]].concat(),
+                    )
+                    .unwrap(),
+            );
+            add(
+                &format!("{format:?} empty"),
+                printer.render(&[], &KEY_COLUMNS).unwrap(),
+            );
+        }
+        add(
+            "offsets",
+            [0, 3600, -12600, 19800].map(offset_label).join(" ") + "\n",
+        );
+        add("day", cloud_day(&at(3, 16)) + "\n");
+        add("sanitize", sanitize("a\u{1b}[31mb\r\nc\u{9b}\r") + "\n");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/output/golden.txt");
+        if std::env::var_os("GOLDEN_WRITE").is_some() {
+            std::fs::write(path, &out).unwrap();
+        }
+        let golden = std::fs::read_to_string(path).unwrap();
+        for (line, (want, got)) in golden.lines().zip(out.lines()).enumerate() {
+            assert_eq!(want, got, "golden.txt line {}", line + 1);
+        }
+        assert_eq!(golden, out);
+    }
 }
