@@ -3,7 +3,7 @@
 use comfy_table::Cell;
 
 use super::table::{days, fit, last_used_text, Columns, Fitted, Shape, Step, Style};
-use super::{markdown_escape, Zone};
+use super::{markdown_escape, md_row, Zone};
 use crate::audit::{Finding, Rule};
 
 /// Findings (worst first, allowed last) and what was read to find them.
@@ -32,18 +32,11 @@ impl AuditReport<'_> {
             plural(self.profiles, "profile", "profiles")
         );
         let allowed = self.findings.len() - self.failing();
-        let mut text = if self.findings.is_empty() {
-            format!("no findings: {scope} audited")
-        } else if allowed == 0 {
-            format!(
-                "{} in {scope}",
-                plural(self.failing(), "finding", "findings")
-            )
-        } else {
-            format!(
-                "{} ({allowed} allowed) in {scope}",
-                plural(self.failing(), "finding", "findings")
-            )
+        let found = plural(self.failing(), "finding", "findings");
+        let mut text = match (self.findings.len(), allowed) {
+            (0, _) => format!("no findings: {scope} audited"),
+            (_, 0) => format!("{found} in {scope}"),
+            _ => format!("{found} ({allowed} allowed) in {scope}"),
         };
         if self.failed > 0 {
             text.push_str(&format!(
@@ -128,7 +121,11 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     let findings = report.findings;
     let shape = Shape::of_places(findings, |f| (f.provider, f.profile.as_str()));
     let zone = style.zone;
-    let color = style.color;
+    // Bold headings, a red or green mark: raw SGR codes, outside the tables.
+    let paint = |code: u8, text: &str| match style.color {
+        true => format!("\x1b[{code}m{text}\x1b[0m"),
+        false => text.to_string(),
+    };
 
     let mut out = Fitted::default();
     let failing: Vec<&Finding> = findings.iter().filter(|f| !f.allowed).collect();
@@ -141,11 +138,7 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
         if let Some(width) = style.width {
             heading = wrap_words(&heading, width);
         }
-        if color {
-            out.text.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
-        } else {
-            out.text.push_str(&format!("{heading}\n"));
-        }
+        out.text.push_str(&format!("{}\n", paint(1, &heading)));
         let about_keys = rows.iter().all(|f| f.access_key_id.is_some());
         out.push(fit(style, shape.clone(), &STEPS, |shape| {
             let mut table = Columns::new(&rows, shape);
@@ -208,14 +201,12 @@ pub fn table(report: &AuditReport<'_>, style: &Style) -> Fitted {
     }
     let summary = report.summary();
     let failed = report.failing() > 0 || report.failed > 0;
-    let mark = if failed { "✗" } else { "✓" };
-    if color {
-        let code = if failed { 31 } else { 32 };
-        out.text
-            .push_str(&format!("\x1b[{code}m{mark}\x1b[0m {summary}\n"));
+    let mark = if failed {
+        paint(31, "✗")
     } else {
-        out.text.push_str(&format!("{mark} {summary}\n"));
-    }
+        paint(32, "✓")
+    };
+    out.text.push_str(&format!("{mark} {summary}\n"));
     out
 }
 
@@ -263,7 +254,7 @@ pub fn markdown(report: &AuditReport<'_>, zone: Zone) -> String {
                 markdown_escape(&f.message),
                 markdown_escape(&allowed),
             ];
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            out.push_str(&md_row(cells));
         }
         out.push('\n');
     }

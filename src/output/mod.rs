@@ -58,11 +58,7 @@ impl Zone {
     /// `2024-06-01 14:00:00` (or only the date) in this zone. A local time whose offset is not
     /// the header's (the other side of a DST change) names its own.
     pub fn time(self, time: &chrono::DateTime<chrono::Utc>, time_of_day: bool) -> String {
-        let pattern = if time_of_day {
-            "%Y-%m-%d %H:%M:%S"
-        } else {
-            "%Y-%m-%d"
-        };
+        let pattern = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"][usize::from(time_of_day)];
         match self {
             Zone::Utc => time.format(pattern).to_string(),
             Zone::Local => {
@@ -174,8 +170,20 @@ fn to_stderr(text: &str) {
     if STDERR_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut err = io::stderr().lock();
-    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
+    let _ = write_flush(io::stderr().lock(), text);
+}
+
+fn write_flush(mut to: impl Write, text: &str) -> io::Result<()> {
+    to.write_all(text.as_bytes())?;
+    to.flush()
+}
+
+/// A closed pipe (`| head`) is not an error on stdout, but for a secret.
+fn unless_broken_pipe(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Writes human-readable text (tables, CSV, Markdown) to stdout, made safe for a terminal.
@@ -219,17 +227,12 @@ fn emit_secret(text: &str) -> io::Result<()> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Err(io::Error::other("stdout is closed"));
     }
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|_| out.flush())
+    write_flush(io::stdout().lock(), text)
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+    unless_broken_pipe(write_flush(io::stdout().lock(), text))
 }
 
 /// Serializes `items` to stdout as a pretty JSON array, or one compact object a line; the
@@ -248,10 +251,7 @@ fn write_json<T: Serialize>(items: &[T], lines: bool) -> io::Result<()> {
         }
         out.flush()
     };
-    match write() {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+    unless_broken_pipe(write())
 }
 
 impl Printer {
@@ -287,7 +287,7 @@ impl Printer {
             // in memory (with 10,000 keys that was most of the peak).
             OutputFormat::Json => write_json(records, false),
             OutputFormat::Ndjson => write_json(records, true),
-            _ => self.structured(&to_values(records), &KEY_COLUMNS),
+            _ => self.structured(&to_values(records), &columns(KEY_COLUMNS)),
         }
     }
 
@@ -300,7 +300,7 @@ impl Printer {
             OutputFormat::Markdown => emit_text(&audit::markdown(report, self.zone)),
             _ => self.structured(
                 &to_values(report.findings),
-                &[&KEY_COLUMNS[..], &FINDING_COLUMNS].concat(),
+                &columns(&(KEY_COLUMNS.to_owned() + FINDING_COLUMNS)),
             ),
         }
     }
@@ -325,7 +325,7 @@ impl Printer {
             // The key's columns up to created_at, then the secret.
             _ => self.render(
                 &[value],
-                &[&KEY_COLUMNS[..8], &["secret_access_key"]].concat(),
+                &[&columns(KEY_COLUMNS)[..8], &["secret_access_key"]].concat(),
             )?,
         };
         if show_secret {
@@ -340,7 +340,7 @@ impl Printer {
             OutputFormat::Table | OutputFormat::Wide => {
                 emit_text(&table::identities(identities, &self.style()))
             }
-            _ => self.structured(&to_values(identities), &IDENTITY_COLUMNS),
+            _ => self.structured(&to_values(identities), &columns(IDENTITY_COLUMNS)),
         }
     }
 
@@ -349,7 +349,7 @@ impl Printer {
             OutputFormat::Table | OutputFormat::Wide => {
                 emit_text(&table::profiles(rows, &self.style()))
             }
-            _ => self.structured(&to_values(rows), &PROFILE_COLUMNS),
+            _ => self.structured(&to_values(rows), &columns(PROFILE_COLUMNS)),
         }
     }
 
@@ -421,60 +421,25 @@ impl Printer {
             OutputFormat::Ndjson => values.iter().map(|v| format!("{v}\n")).collect::<String>(),
             OutputFormat::Csv => for_terminal(&csv_text(values, columns)?),
             OutputFormat::Markdown => for_terminal(&markdown(values, columns)),
-            OutputFormat::Table | OutputFormat::Wide => unreachable_table(),
+            // Every caller handles tables itself before reaching here.
+            OutputFormat::Table | OutputFormat::Wide => String::new(),
         })
     }
 }
 
-fn unreachable_table() -> String {
-    // Every caller handles Table itself before reaching here.
-    String::new()
-}
-
-const KEY_COLUMNS: [&str; 14] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "access_key_id",
-    "status",
-    "created_at",
-    "last_used_at",
-    "last_used_service",
-    "last_used_region",
-    "last_used_precision",
-    "age_days",
-    "idle_days",
-];
+/// Column lists, space-separated (see [`columns`]).
+const KEY_COLUMNS: &str = "provider profile account_id user user_id access_key_id status \
+    created_at last_used_at last_used_service last_used_region last_used_precision age_days \
+    idle_days";
 /// What a finding adds to the columns of the key it is about.
-const FINDING_COLUMNS: [&str; 7] = [
-    "project_id",
-    "expires_at",
-    "rule",
-    "message",
-    "allowed",
-    "allow_reason",
-    "allow_until",
-];
-const IDENTITY_COLUMNS: [&str; 8] = [
-    "provider",
-    "profile",
-    "account_id",
-    "user",
-    "user_id",
-    "arn",
-    "type",
-    "access_key_id",
-];
-const PROFILE_COLUMNS: [&str; 6] = [
-    "name",
-    "provider",
-    "access_key_id",
-    "region",
-    "endpoint",
-    "source",
-];
+const FINDING_COLUMNS: &str =
+    " project_id expires_at rule message allowed allow_reason allow_until";
+const IDENTITY_COLUMNS: &str = "provider profile account_id user user_id arn type access_key_id";
+const PROFILE_COLUMNS: &str = "name provider access_key_id region endpoint source";
+
+fn columns(names: &str) -> Vec<&str> {
+    names.split_whitespace().collect()
+}
 
 fn cell(map: &Map<String, Value>, column: &str) -> String {
     match map.get(column) {
@@ -551,25 +516,31 @@ fn markdown_keys(records: &[KeyRecord], zone: Zone) -> String {
             last_used,
             num(r.idle_days),
         ];
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        out.push_str(&md_row(cells));
     }
     out
+}
+
+/// One Markdown table row of `cells`.
+fn md_row(cells: impl IntoIterator<Item = String>) -> String {
+    format!(
+        "| {} |\n",
+        cells.into_iter().collect::<Vec<_>>().join(" | ")
+    )
 }
 
 /// A GitHub-flavoured Markdown table (for CI step summaries).
 pub fn markdown(values: &[Value], columns: &[&str]) -> String {
     let present = present(values, columns);
-    let mut out = format!("| {} |\n", present.join(" | "));
+    let mut out = md_row(present.iter().map(|c| c.to_string()));
     out.push_str(&format!("|{}\n", " --- |".repeat(present.len())));
     for value in values {
         let Some(map) = value.as_object() else {
             continue;
         };
-        let cells: Vec<String> = present
-            .iter()
-            .map(|c| markdown_escape(&cell(map, c)))
-            .collect();
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        out.push_str(&md_row(
+            present.iter().map(|c| markdown_escape(&cell(map, c))),
+        ));
     }
     out
 }
@@ -587,7 +558,7 @@ mod tests {
 
     #[test]
     fn csv_has_header_and_rows() {
-        let text = csv_text(&to_values(&[record()]), &KEY_COLUMNS).unwrap();
+        let text = csv_text(&to_values(&[record()]), &columns(KEY_COLUMNS)).unwrap();
         let mut lines = text.lines();
         assert!(lines
             .next()
@@ -626,7 +597,7 @@ mod tests {
 
     #[test]
     fn markdown_escapes_pipes() {
-        let text = markdown(&to_values(&[record()]), &KEY_COLUMNS);
+        let text = markdown(&to_values(&[record()]), &columns(KEY_COLUMNS));
         assert!(text.starts_with("| provider | profile |"));
         assert!(text.contains("a\\|b"));
         assert_eq!(text.lines().count(), 3);
@@ -647,5 +618,187 @@ mod tests {
             serde_json::to_string(&records[1]).unwrap(),
             values[1].to_string()
         );
+    }
+
+    /// Today's bytes of every text format, pinned before any refactor of this module:
+    /// `GOLDEN_WRITE=1 cargo test --lib output::tests::golden` rewrites the file.
+    #[test]
+    fn every_format_keeps_its_bytes() {
+        use crate::audit::{Finding, Rule};
+        use crate::model::{IdentityType, Secret};
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2026, 3, d, h, 4, 5).unwrap();
+        let mut a = record();
+        (a.account_id, a.user_id) = (Some("111".into()), Some("AIDA1".into()));
+        (a.created_at, a.age_days, a.idle_days) = (Some(at(1, 9)), Some(95), Some(70));
+        a.last_used_at = Some(at(20, 23));
+        a.last_used_service = Some("s3".into());
+        a.last_used_region = Some("us-east-1".into());
+        let mut b = KeyRecord::new(
+            ProviderKind::Tencent,
+            "tc \"q\", x",
+            "AKIDlonglonglonglong2".into(),
+            KeyStatus::Inactive,
+        );
+        (b.user, b.created_at, b.age_days) = (Some("bob\nnext".into()), Some(at(2, 1)), Some(3));
+        (b.last_used_at, b.last_used_precision) = (Some(at(3, 16)), Some("date"));
+        let records = [a.clone(), b];
+        let mut out = String::new();
+        let mut add = |name: &str, text: String| out.push_str(&format!("== {name}\n{text}"));
+        for (color, width) in [
+            (false, None),
+            (true, None),
+            (false, Some(100)),
+            (false, Some(60)),
+        ]
+        .into_iter()
+        .chain([(false, Some(40)), (true, Some(30))])
+        {
+            let style = table::Style {
+                color,
+                width,
+                zone: Zone::Utc,
+            };
+            let name = format!("{color} {width:?}");
+            let fitted = table::keys(&records, &style);
+            add(&format!("keys {name} {:?}", fitted.hidden), fitted.text);
+            add(
+                &format!("keys1 {name}"),
+                table::keys(&records[..1], &style).text,
+            );
+            let key = NewKey {
+                record: a.clone(),
+                secret: Secret::new("s3cr3t"),
+            };
+            add(&format!("new {name}"), table::new_key(&key, true, &style));
+            add(
+                &format!("new hidden {name}"),
+                table::new_key(&key, false, &style),
+            );
+            let identity = Identity {
+                provider: ProviderKind::Aws,
+                profile: "prod".into(),
+                account_id: Some("111".into()),
+                user: None,
+                user_id: None,
+                arn: Some("arn:aws:iam::111:root".into()),
+                identity_type: IdentityType::Root,
+                access_key_id: "AKIA1".into(),
+            };
+            add(
+                &format!("ids {name}"),
+                table::identities(&[identity], &style),
+            );
+            let profile = ProfileRow {
+                name: "prod".into(),
+                provider: "aws".into(),
+                access_key_id: "AKIA1".into(),
+                region: None,
+                endpoint: Some("http://x".into()),
+                source: "/home/someone/.config/cloudkeys/config.toml and more".into(),
+            };
+            add(
+                &format!("profiles {name}"),
+                table::profiles(&[profile], &style),
+            );
+            add(&format!("profiles0 {name}"), table::profiles(&[], &style));
+            add(
+                &format!("fields {name}"),
+                table::fields(&to_values(&records), &columns(KEY_COLUMNS)[..5], &style),
+            );
+            add(
+                &format!("fields0 {name}"),
+                table::fields(&[], &columns(KEY_COLUMNS), &style),
+            );
+            add(&format!("keys0 {name}"), table::keys(&[], &style).text);
+            let mut findings = vec![
+                Finding::for_key(
+                    &records[0],
+                    Rule::MaxAge,
+                    "key is 95 days old (max 90)".into(),
+                ),
+                Finding::for_key(&records[1], Rule::InactiveUnused, "inactive".into()),
+                Finding::for_key(&records[0], Rule::MaxIdle, "idle | 70 days".into()),
+                Finding::for_key(&records[1], Rule::NeverUsed, "never".into()),
+            ];
+            findings[2].allowed = true;
+            findings[2].allow_reason = Some("migration".into());
+            findings[2].allow_until = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+            (findings[3].allowed, findings[3].last_used_at) = (true, None);
+            let mut cce =
+                Finding::for_key(&records[0], Rule::CceExpired, "CCE AK/SK expired".into());
+            (cce.access_key_id, cce.project_id, cce.expires_at) =
+                (None, Some("p1".into()), Some(at(4, 0)));
+            findings.insert(0, cce);
+            for (n, failed) in [(0, 0), (1, 0), (5, 2), (5, 0)] {
+                let report = AuditReport {
+                    findings: &findings[..n],
+                    keys: n,
+                    profiles: 1,
+                    failed,
+                };
+                let fitted = audit::table(&report, &style);
+                add(
+                    &format!("audit {n} {failed} {name} {:?}", fitted.hidden),
+                    fitted.text,
+                );
+                if !color && width.is_none() {
+                    add(
+                        &format!("audit md {n} {failed}"),
+                        audit::markdown(&report, Zone::Utc),
+                    );
+                }
+            }
+        }
+        add("md keys", markdown_keys(&records, Zone::Utc));
+        add("md keys0", markdown_keys(&[], Zone::Utc));
+        for format in [
+            OutputFormat::Json,
+            OutputFormat::Ndjson,
+            OutputFormat::Csv,
+            OutputFormat::Markdown,
+        ] {
+            let printer = Printer {
+                format,
+                color: false,
+                quiet: false,
+                width: None,
+                zone: Zone::Utc,
+            };
+            let mut values = to_values(&records);
+            values[0]["secret_access_key"] = "s3cr3t".into();
+            add(
+                &format!("{format:?}"),
+                printer.render(&values, &columns(KEY_COLUMNS)).unwrap(),
+            );
+            add(
+                &format!("{format:?} new"),
+                printer
+                    .render(
+                        &values[..1],
+                        &[&columns(KEY_COLUMNS)[..8], &["secret_access_key"]].concat(),
+                    )
+                    .unwrap(),
+            );
+            add(
+                &format!("{format:?} empty"),
+                printer.render(&[], &columns(KEY_COLUMNS)).unwrap(),
+            );
+        }
+        add(
+            "offsets",
+            [0, 3600, -12600, 19800].map(offset_label).join(" ") + "\n",
+        );
+        add("day", cloud_day(&at(3, 16)) + "\n");
+        add("sanitize", sanitize("a\u{1b}[31mb\r\nc\u{9b}\r") + "\n");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/output/golden.txt");
+        if std::env::var_os("GOLDEN_WRITE").is_some() {
+            std::fs::write(path, &out).unwrap();
+        }
+        let golden = std::fs::read_to_string(path).unwrap();
+        for (line, (want, got)) in golden.lines().zip(out.lines()).enumerate() {
+            assert_eq!(want, got, "golden.txt line {}", line + 1);
+        }
+        assert_eq!(golden, out);
     }
 }

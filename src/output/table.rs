@@ -374,10 +374,10 @@ fn plain<T>(style: &Style, rows: &[T], add: impl Fn(&mut Columns<T>)) -> String 
 }
 
 /// A FIELD/VALUE table (nothing in it wraps: a secret must copy whole).
-fn field_table(style: &Style, rows: Vec<(String, Cell)>) -> String {
+fn field_table(style: &Style, rows: Vec<(&str, Cell)>) -> String {
     plain(style, &rows, |table| {
         table
-            .add("FIELD", |(name, _)| Cell::new(name))
+            .add("FIELD", |(name, _)| Cell::new(*name))
             .add("VALUE", |(_, value)| value.clone());
     })
 }
@@ -385,22 +385,16 @@ fn field_table(style: &Style, rows: Vec<(String, Cell)>) -> String {
 pub fn new_key(key: &NewKey, show_secret: bool, style: &Style) -> String {
     let r = &key.record;
     let mut rows = vec![
-        ("profile".to_string(), Cell::new(&r.profile)),
-        (
-            "user".to_string(),
-            Cell::new(r.user.as_deref().unwrap_or("-")),
-        ),
-        ("access key id".to_string(), Cell::new(&r.access_key_id)),
-        ("status".to_string(), Cell::new(r.status.as_str())),
+        ("profile", Cell::new(&r.profile)),
+        ("user", Cell::new(r.user.as_deref().unwrap_or("-"))),
+        ("access key id", Cell::new(&r.access_key_id)),
+        ("status", Cell::new(r.status.as_str())),
     ];
     if show_secret {
+        let secret = key.secret.expose().to_string();
         rows.push((
-            "secret access key".to_string(),
-            colored(
-                key.secret.expose().to_string(),
-                Some(Color::Yellow),
-                style.color,
-            ),
+            "secret access key",
+            colored(secret, Some(Color::Yellow), style.color),
         ));
     }
     let mut text = field_table(style, rows);
@@ -457,7 +451,7 @@ pub fn fields(values: &[serde_json::Value], columns: &[&str], style: &Style) -> 
             .map(|column| {
                 let text = super::cell(map, column);
                 let text = if text.is_empty() { "-".into() } else { text };
-                (column.to_string(), Cell::new(text))
+                (*column, Cell::new(text))
             })
             .collect();
         out.push_str(&field_table(style, rows));
