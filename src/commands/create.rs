@@ -23,13 +23,12 @@ pub fn check_room(
     let whose = user.map_or("the profile's own user".to_string(), |u| {
         format!("user {}", u.name)
     });
-    let ids: Vec<&str> = existing.iter().map(|k| k.access_key_id.as_str()).collect();
     Err(Error::new(
         ErrorKind::Limit,
         format!(
             "{whose} already has {} keys ({}), the most allowed; delete or rotate one first",
             existing.len(),
-            ids.join(", ")
+            super::key_ids(existing)
         ),
     )
     .with_provider(provider.kind())

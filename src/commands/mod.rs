@@ -124,13 +124,9 @@ impl Context {
         let selection = Selection {
             names,
             all: self.global.all_profiles,
-            provider: selected_provider.or(
-                if self.global.profiles.is_empty() && self.orgs.is_empty() {
-                    hint
-                } else {
-                    None
-                },
-            ),
+            // The key id's cloud narrows only a default selection.
+            provider: selected_provider
+                .or(hint.filter(|_| self.global.profiles.is_empty() && self.orgs.is_empty())),
         };
         let profiles = self.config.select(&selection, &self.env)?;
         if self.global.endpoint.is_some() {
@@ -303,6 +299,12 @@ pub fn plain_printer(quiet: bool) -> Printer {
 pub fn prefixed(mut err: Error, what: impl std::fmt::Display) -> Error {
     err.message = format!("{what}: {}", err.message);
     err
+}
+
+/// The keys' ids, comma-separated.
+pub fn key_ids(keys: &[KeyRecord]) -> String {
+    let ids: Vec<&str> = keys.iter().map(|k| k.access_key_id.as_str()).collect();
+    ids.join(", ")
 }
 
 /// ` --user NAME` for a suggested command line, or nothing.

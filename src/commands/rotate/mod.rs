@@ -184,11 +184,10 @@ impl Rotation<'_> {
                     )))
                 }
                 several => {
-                    let ids: Vec<&str> = several.iter().map(|k| k.access_key_id.as_str()).collect();
                     return Err(fail(Error::usage(format!(
                         "{whose} has {} keys ({}); choose the one to replace with --key",
-                        ids.len(),
-                        ids.join(", ")
+                        several.len(),
+                        super::key_ids(several)
                     ))));
                 }
             },
