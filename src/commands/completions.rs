@@ -23,14 +23,8 @@ pub fn man() -> Result<i32> {
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)
         .map_err(|err| Error::new(ErrorKind::Io, format!("cannot render the man page: {err}")))?;
-    crate::output::Printer {
-        format: crate::cli::OutputFormat::Table,
-        color: false,
-        quiet: true,
-        width: None,
-        zone: crate::output::Zone::Utc,
-    }
-    .raw(&String::from_utf8_lossy(&page))
-    .map_err(super::output_error)?;
+    super::plain_printer(true)
+        .raw(&String::from_utf8_lossy(&page))
+        .map_err(super::output_error)?;
     Ok(0)
 }

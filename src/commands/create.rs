@@ -23,13 +23,12 @@ pub fn check_room(
     let whose = user.map_or("the profile's own user".to_string(), |u| {
         format!("user {}", u.name)
     });
-    let ids: Vec<&str> = existing.iter().map(|k| k.access_key_id.as_str()).collect();
     Err(Error::new(
         ErrorKind::Limit,
         format!(
             "{whose} already has {} keys ({}), the most allowed; delete or rotate one first",
             existing.len(),
-            ids.join(", ")
+            super::key_ids(existing)
         ),
     )
     .with_provider(provider.kind())
@@ -48,16 +47,13 @@ pub async fn create_once(
         Ok(key) => return Ok(key),
         Err(err) => err,
     };
-    if !matches!(
-        err.kind,
-        ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::BadResponse
-    ) {
+    if !answer_lost(err.kind) {
         return Err(err);
     }
     let mut err = err
         .with_provider(provider.kind())
         .with_profile(provider.profile());
-    let user_flag = user.map_or(String::new(), |u| format!(" --user {}", u.name));
+    let user_flag = super::user_flag(user.map(|u| u.name.as_str()));
     err.message = match provider.list_keys(user).await {
         Ok(after) => {
             let appeared: Vec<&str> = after
@@ -84,6 +80,14 @@ pub async fn create_once(
         ),
     };
     Err(err)
+}
+
+/// The create's answer did not come: whether the cloud made a key is unknown.
+pub fn answer_lost(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::BadResponse
+    )
 }
 
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<i32> {
@@ -152,12 +156,10 @@ pub fn save_key(path: &Path, key: &NewKey) -> Result<()> {
         None => Ok(text.as_bytes().to_vec()),
     })
     .map(|_| ())
-    .map_err(|mut err| {
-        err.message = format!(
-            "cannot save the new key to {}: {}",
-            path.display(),
-            err.message
-        );
-        err
+    .map_err(|err| {
+        super::prefixed(
+            err,
+            format!("cannot save the new key to {}", path.display()),
+        )
     })
 }

@@ -1,28 +1,21 @@
 //! `delete KEY_ID`: asks on a terminal; without one it needs `--yes`.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 
-use super::{check_key_id, find_key, output_error, Context};
+use super::{check_key_id, output_error, require_confirmation, Context};
 use crate::cli::KeyArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub async fn run(ctx: &Context, args: &KeyArgs) -> Result<i32> {
-    let hint = check_key_id(&args.key_id)?;
-    if !ctx.global.yes && !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "refusing to delete without confirmation: no terminal to ask on; pass --yes",
-        ));
-    }
-    let provider = ctx.single_provider(hint)?;
-    let user = Context::user_arg(&args.user);
-    // Re-check that the key is this user's before deleting it.
-    let record = find_key(provider.as_ref(), &args.key_id, user.as_ref()).await?;
-    let owner = record.user.clone().unwrap_or_else(|| "-".into());
+    check_key_id(&args.key_id)?;
+    require_confirmation(ctx)?;
+    let (provider, record) = ctx.key(args).await?;
+    let owner = record.user.as_deref().unwrap_or("-");
     let signing = provider.whoami().await?.access_key_id == record.access_key_id;
     if !ctx.global.yes {
         let mut question = format!(
-            "Delete {} access key {} of user {} (profile {}, {})?",
-            record.provider, record.access_key_id, owner, record.profile, record.status
+            "Delete {} access key {} of user {owner} (profile {}, {})?",
+            record.provider, record.access_key_id, record.profile, record.status
         );
         if signing {
             question.push_str(" It is the key this profile signs with.");

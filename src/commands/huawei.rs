@@ -3,7 +3,7 @@
 
 use futures::stream::{self, StreamExt};
 
-use super::{output_error, Context};
+use super::{output_error, split, Context};
 use crate::cli::{CceAkskStatusArgs, HuaweiCommand};
 use crate::config::Selection;
 use crate::error::{Error, Result};
@@ -33,11 +33,8 @@ fn providers(ctx: &Context) -> Result<Vec<HuaweiProvider>> {
     };
     let profiles = ctx.config.select(&selection, &ctx.env)?;
     let options = ProviderOptions {
-        http: ctx.http()?,
-        endpoint: ctx.global.endpoint.clone(),
-        region: ctx.global.region.clone(),
-        allow_insecure_http: ctx.global.allow_insecure_http,
         page_size: None,
+        ..ctx.options()?
     };
     profiles
         .iter()
@@ -73,14 +70,11 @@ async fn cce_aksk_status(ctx: &Context, args: &CceAkskStatusArgs) -> Result<i32>
         .buffered(ctx.concurrency())
         .collect()
         .await;
-    let mut values = Vec::new();
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(status) => values.push(serde_json::to_value(&status).unwrap_or_default()),
-            Err(err) => errors.push(err),
-        }
-    }
+    let (statuses, errors) = split(results);
+    let values: Vec<_> = statuses
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap_or_default())
+        .collect();
     if !values.is_empty() || errors.is_empty() {
         ctx.printer
             .records(&values, &cce::COLUMNS)

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use super::{output_error, sort_records, Context};
 use crate::cli::{ListArgs, OutputFormat};
 use crate::error::Result;
-use crate::model::{IdentityType, KeyRecord, UserRef};
+use crate::model::KeyRecord;
 use crate::provider::AccessKeyProvider;
 
 pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
@@ -17,10 +17,7 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<i32> {
         return run_streamed(ctx, args, providers).await;
     }
     let (lists, errors) = ctx.for_each(&providers, |p| list_one(ctx, p, args)).await;
-    let mut records: Vec<KeyRecord> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-    for list in lists {
-        records.extend(list);
-    }
+    let mut records: Vec<KeyRecord> = lists.into_iter().flatten().collect();
     sort_records(&mut records);
     let any = errors.len() < providers.len();
     // When every profile failed there is nothing to show, not "no access keys found".
@@ -61,22 +58,8 @@ pub async fn list_one(
     provider: Arc<dyn AccessKeyProvider>,
     args: &ListArgs,
 ) -> Result<Vec<KeyRecord>> {
-    let targets: Vec<Option<UserRef>> = if args.all_users {
-        let scan = async {
-            if !args.exact {
-                provider.begin_account_scan().await;
-            }
-        };
-        let (users, ()) = futures::join!(provider.list_users(), scan);
-        let mut targets: Vec<Option<UserRef>> = users?.into_iter().map(Some).collect();
-        // The root account is no user: its own keys are listed besides.
-        if provider.whoami().await?.identity_type == IdentityType::Root {
-            targets.push(None);
-        }
-        targets
-    } else {
-        vec![Context::user_arg(&args.user)]
-    };
+    let targets =
+        super::audit::targets(provider.as_ref(), args.all_users, &args.user, args.exact).await?;
     let mut records: Vec<KeyRecord> = stream::iter(targets)
         .map(|user| {
             let provider = provider.clone();

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use futures::stream::{self, Stream, StreamExt};
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
+use crate::cli::{Cli, Command, GlobalArgs, KeyArgs, OutputFormat};
 use crate::config::{self, Config, Environment, Profile, Selection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, HttpSettings};
@@ -59,16 +59,16 @@ impl Context {
         let width = (format == OutputFormat::Table && std::io::stdout().is_terminal())
             .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
             .flatten();
+        let zone = match global.local {
+            true => crate::output::Zone::Local,
+            false => crate::output::Zone::Utc,
+        };
         let printer = Printer {
             format,
             color,
-            quiet: global.quiet,
             width,
-            zone: if global.local {
-                crate::output::Zone::Local
-            } else {
-                crate::output::Zone::Utc
-            },
+            zone,
+            ..plain_printer(global.quiet)
         };
         let config = config::load(global.config.as_deref(), &env)?;
         for warning in &config.warnings {
@@ -124,13 +124,9 @@ impl Context {
         let selection = Selection {
             names,
             all: self.global.all_profiles,
-            provider: selected_provider.or(
-                if self.global.profiles.is_empty() && self.orgs.is_empty() {
-                    hint
-                } else {
-                    None
-                },
-            ),
+            // The key id's cloud narrows only a default selection.
+            provider: selected_provider
+                .or(hint.filter(|_| self.global.profiles.is_empty() && self.orgs.is_empty())),
         };
         let profiles = self.config.select(&selection, &self.env)?;
         if self.global.endpoint.is_some() {
@@ -158,8 +154,8 @@ impl Context {
         all.map(|(_, profile)| profile.clone()).collect()
     }
 
-    /// The provider for one profile, sharing the one HTTP client.
-    pub fn build(&self, profile: &Profile) -> Result<Arc<dyn AccessKeyProvider>> {
+    /// The global flags' provider options, sharing the one HTTP client.
+    pub fn options(&self) -> Result<ProviderOptions> {
         let http = match self.http.get() {
             Some(http) => http.clone(),
             None => {
@@ -167,14 +163,19 @@ impl Context {
                 self.http.get_or_init(|| http).clone()
             }
         };
-        let options = ProviderOptions {
+        Ok(ProviderOptions {
             http,
             endpoint: self.global.endpoint.clone(),
             region: self.global.region.clone(),
             allow_insecure_http: self.global.allow_insecure_http,
             page_size: self.global.page_size,
-        };
-        crate::providers::build(profile, &options).map_err(|e| e.with_profile(&profile.name))
+        })
+    }
+
+    /// The provider for one profile.
+    pub fn build(&self, profile: &Profile) -> Result<Arc<dyn AccessKeyProvider>> {
+        crate::providers::build(profile, &self.options()?)
+            .map_err(|e| e.with_profile(&profile.name))
     }
 
     /// Providers for the selected profiles; `hint` is the cloud a key id points at.
@@ -182,19 +183,33 @@ impl Context {
         self.profiles(hint)?.iter().map(|p| self.build(p)).collect()
     }
 
+    /// Exactly one selected profile; `what` names the command in the refusal.
+    pub fn single_profile(&self, hint: Option<ProviderKind>, what: &str) -> Result<Profile> {
+        let mut profiles = self.profiles(hint)?;
+        if profiles.len() != 1 {
+            return Err(Error::usage(format!(
+                "{what} acts on one profile, but {} were selected; choose one with -p NAME",
+                profiles.len()
+            )));
+        }
+        Ok(profiles.remove(0))
+    }
+
     /// Exactly one provider: for commands that change one key.
     pub fn single_provider(
         &self,
         hint: Option<ProviderKind>,
     ) -> Result<Arc<dyn AccessKeyProvider>> {
-        let mut providers = self.providers(hint)?;
-        if providers.len() != 1 {
-            return Err(Error::usage(format!(
-                "this command acts on one profile, but {} were selected; choose one with -p NAME",
-                providers.len()
-            )));
-        }
-        Ok(providers.remove(0))
+        self.build(&self.single_profile(hint, "this command")?)
+    }
+
+    /// `KEY_ID [--user U]`: the one provider and the key's record, re-read (it must be this
+    /// user's before anything touches it).
+    pub async fn key(&self, args: &KeyArgs) -> Result<(Arc<dyn AccessKeyProvider>, KeyRecord)> {
+        let provider = self.single_provider(check_key_id(&args.key_id)?)?;
+        let user = Context::user_arg(&args.user);
+        let record = find_key(provider.as_ref(), &args.key_id, user.as_ref()).await?;
+        Ok((provider, record))
     }
 
     pub fn concurrency(&self) -> usize {
@@ -236,16 +251,7 @@ impl Context {
         F: Fn(Arc<dyn AccessKeyProvider>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let results: Vec<Result<T>> = self.each(providers, task).collect().await;
-        let mut values = Vec::new();
-        let mut errors = Vec::new();
-        for result in results {
-            match result {
-                Ok(value) => values.push(value),
-                Err(err) => errors.push(err),
-            }
-        }
-        (values, errors)
+        split(self.each(providers, task).collect().await)
     }
 
     /// Prints the errors of a multi-target run and picks the exit code:
@@ -264,6 +270,56 @@ impl Context {
     pub fn user_arg(user: &Option<String>) -> Option<UserRef> {
         user.as_deref().map(UserRef::from_arg)
     }
+}
+
+/// Values and errors apart, each in order.
+pub fn split<T>(results: Vec<Result<T>>) -> (Vec<T>, Vec<Error>) {
+    let (mut values, mut errors) = (Vec::new(), Vec::new());
+    for result in results {
+        match result {
+            Ok(value) => values.push(value),
+            Err(err) => errors.push(err),
+        }
+    }
+    (values, errors)
+}
+
+/// A plain table printer in UTC, for commands that run before the config is read.
+pub fn plain_printer(quiet: bool) -> Printer {
+    Printer {
+        format: OutputFormat::Table,
+        color: false,
+        quiet,
+        width: None,
+        zone: crate::output::Zone::Utc,
+    }
+}
+
+/// `err` with its message led by `what: `.
+pub fn prefixed(mut err: Error, what: impl std::fmt::Display) -> Error {
+    err.message = format!("{what}: {}", err.message);
+    err
+}
+
+/// The keys' ids, comma-separated.
+pub fn key_ids(keys: &[KeyRecord]) -> String {
+    let ids: Vec<&str> = keys.iter().map(|k| k.access_key_id.as_str()).collect();
+    ids.join(", ")
+}
+
+/// ` --user NAME` for a suggested command line, or nothing.
+pub fn user_flag(user: Option<&str>) -> String {
+    user.map_or(String::new(), |u| format!(" --user {u}"))
+}
+
+/// Refuses a deletion nobody could confirm: no `--yes` and no terminal to ask on.
+pub fn require_confirmation(ctx: &Context) -> Result<()> {
+    if !ctx.global.yes && !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "refusing to delete without confirmation: no terminal to ask on; pass --yes",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_format(value: &str) -> Result<OutputFormat> {
@@ -328,22 +384,11 @@ pub fn check_key_id(key_id: &str) -> Result<Option<ProviderKind>> {
 
 /// Sorts records the same way every run: provider, profile, user, creation, id.
 pub fn sort_records(records: &mut [KeyRecord]) {
-    records.sort_by(|a, b| {
-        (
-            a.provider,
-            &a.profile,
-            &a.user,
-            a.created_at,
-            &a.access_key_id,
-        )
-            .cmp(&(
-                b.provider,
-                &b.profile,
-                &b.user,
-                b.created_at,
-                &b.access_key_id,
-            ))
-    });
+    fn key(r: &KeyRecord) -> impl Ord + '_ {
+        let when = r.created_at;
+        (r.provider, &r.profile, &r.user, when, &r.access_key_id)
+    }
+    records.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// Finds a key among a user's keys (the re-check before any destructive step).
@@ -435,11 +480,7 @@ pub async fn deliver_new_key(
         },
     };
     let id = &key.record.access_key_id;
-    let user_flag = key
-        .record
-        .user
-        .as_deref()
-        .map_or(String::new(), |u| format!(" --user {u}"));
+    let user_flag = user_flag(key.record.user.as_deref());
     let mut failure = failure
         .with_provider(provider.kind())
         .with_profile(provider.profile());

@@ -31,15 +31,12 @@ impl OrgScope {
 
 /// Lists the accounts of every `--org` and adds their profiles to the config.
 pub async fn expand(ctx: &mut Context) -> Result<()> {
-    let mut names: Vec<String> = Vec::new();
-    for name in ctx.global.orgs.iter().map(|n| n.trim()) {
-        if !name.is_empty() && !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
+    for name in ctx.global.orgs.clone() {
+        let name = name.trim();
+        if !name.is_empty() && !ctx.orgs.iter().any(|o| o.name == name) {
+            let scope = list(ctx, name).await?;
+            ctx.orgs.push(scope);
         }
-    }
-    for name in names {
-        let scope = list(ctx, &name).await?;
-        ctx.orgs.push(scope);
     }
     Ok(())
 }
@@ -80,9 +77,10 @@ async fn list(ctx: &mut Context, name: &str) -> Result<OrgScope> {
     }
     let manager = ctx.build(&source)?;
     let listed = manager.organization_accounts().await.map_err(|err| {
-        let mut err = err.with_profile(&source.name);
-        err.message = format!("organization {name}: {}", err.message);
-        err
+        super::prefixed(
+            err.with_profile(&source.name),
+            format!("organization {name}"),
+        )
     })?;
     let management = listed.iter().find_map(|a| a.management.clone());
     let mut scope = OrgScope {

@@ -1,13 +1,12 @@
 //! `revoke KEY_ID [--delete]`: incident response. From the id alone, find which configured
 //! account owns the key, disable it (or delete it), and say whose it was.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 
-use super::{check_key_id, find_key, output_error, Context};
+use super::{check_key_id, find_key, output_error, require_confirmation, Context};
 use crate::cli::RevokeArgs;
 use crate::config::Selection;
 use crate::error::{Error, ErrorKind, Result};
@@ -16,12 +15,10 @@ use crate::provider::AccessKeyProvider;
 
 pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
     let key_id = args.key_id.as_str();
-    let hint =
-        check_key_id(key_id)?.or_else(|| huawei_shaped(key_id).then_some(ProviderKind::Huawei));
-    if args.delete && !ctx.global.yes && !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "refusing to delete without confirmation: no terminal to ask on; pass --yes",
-        ));
+    // A valid id without a prefix is a Huawei AK.
+    let hint = Some(check_key_id(key_id)?.unwrap_or(ProviderKind::Huawei));
+    if args.delete {
+        require_confirmation(ctx)?;
     }
     let profiles =
         if ctx.global.profiles.is_empty() && !ctx.global.all_profiles && ctx.orgs.is_empty() {
@@ -65,14 +62,11 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
         }
         None => {}
     }
+    let names: Vec<&str> = providers.iter().map(|p| p.profile()).collect();
+    let names = names.join(", ");
     ctx.printer.note(&format!(
-        "looking for {key_id} through {} profile(s): {}",
-        providers.len(),
-        providers
-            .iter()
-            .map(|p| p.profile())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "looking for {key_id} through {} profile(s): {names}",
+        providers.len()
     ));
 
     let (found, errors) = ctx
@@ -83,14 +77,7 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<i32> {
         })
         .await;
     let Some((provider, record)) = found.into_iter().flatten().next() else {
-        let mut message = format!(
-            "no configured profile can see {key_id} (searched {})",
-            providers
-                .iter()
-                .map(|p| p.profile())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let mut message = format!("no configured profile can see {key_id} (searched {names})");
         if !errors.is_empty() {
             let failed: Vec<String> = errors.iter().map(ToString::to_string).collect();
             message.push_str(&format!("; could not search: {}", failed.join("; ")));
@@ -145,14 +132,6 @@ async fn org_owner(
         }
     }
     outside
-}
-
-/// Huawei AKs have no prefix: 20 upper-case letters and digits.
-fn huawei_shaped(key_id: &str) -> bool {
-    key_id.len() == 20
-        && key_id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// The key's record if this profile's account owns it: the caller's own keys first, then
@@ -212,35 +191,33 @@ async fn revoke(
         "found {} in {} account {account} (profile {}), user {owner}",
         record.access_key_id, record.provider, record.profile
     ));
+    record.compute_ages(Utc::now());
+    let id = record.access_key_id.clone();
     if delete {
-        if !ctx.global.yes
-            && !super::delete::confirm(&format!(
-                "Delete {} access key {} of user {owner} (account {account})?",
-                record.provider, record.access_key_id
-            ))
-        {
+        let question = format!(
+            "Delete {} access key {id} of user {owner} (account {account})?",
+            record.provider
+        );
+        if !ctx.global.yes && !super::delete::confirm(&question) {
             ctx.printer.note("cancelled: nothing was changed");
             return Ok(0);
         }
         provider.delete_key(&record.key_ref()).await?;
-        ctx.printer
-            .note(&format!("deleted {}", record.access_key_id));
-    } else if record.status == KeyStatus::Inactive {
-        ctx.printer
-            .note(&format!("{} was already inactive", record.access_key_id));
+        ctx.printer.note(&format!("deleted {id}"));
+        return ctx
+            .printer
+            .deleted(&record)
+            .map(|()| 0)
+            .map_err(output_error);
+    }
+    if record.status == KeyStatus::Inactive {
+        ctx.printer.note(&format!("{id} was already inactive"));
     } else {
-        provider
-            .set_status(&record.key_ref(), KeyStatus::Inactive)
-            .await?;
+        let key = record.key_ref();
+        provider.set_status(&key, KeyStatus::Inactive).await?;
         record.status = KeyStatus::Inactive;
-        ctx.printer
-            .note(&format!("disabled {}", record.access_key_id));
+        ctx.printer.note(&format!("disabled {id}"));
     }
-    record.compute_ages(Utc::now());
-    if delete {
-        ctx.printer.deleted(&record).map_err(output_error)?;
-    } else {
-        ctx.printer.keys(&[record]).map_err(output_error)?;
-    }
+    ctx.printer.keys(&[record]).map_err(output_error)?;
     Ok(0)
 }

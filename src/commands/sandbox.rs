@@ -8,13 +8,7 @@ pub async fn run(args: &SandboxArgs, global: &GlobalArgs) -> Result<i32> {
     let sandbox = Sandbox::start(args.port, Seed::Demo)
         .await
         .map_err(|err| Error::usage(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
-    let printer = crate::output::Printer {
-        format: crate::cli::OutputFormat::Table,
-        color: false,
-        quiet: global.quiet,
-        width: None,
-        zone: crate::output::Zone::Utc,
-    };
+    let printer = super::plain_printer(global.quiet);
     printer
         .raw(&sandbox.config_toml())
         .map_err(super::output_error)?;

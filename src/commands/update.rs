@@ -2,17 +2,13 @@
 
 use chrono::Utc;
 
-use super::{check_key_id, find_key, output_error, Context};
+use super::{output_error, Context};
 use crate::cli::KeyArgs;
 use crate::error::Result;
 use crate::model::KeyStatus;
 
 pub async fn run(ctx: &Context, args: &KeyArgs, status: KeyStatus) -> Result<i32> {
-    let hint = check_key_id(&args.key_id)?;
-    let provider = ctx.single_provider(hint)?;
-    let user = Context::user_arg(&args.user);
-    // Re-check ownership first: the key must be this user's before we touch it.
-    let mut record = find_key(provider.as_ref(), &args.key_id, user.as_ref()).await?;
+    let (provider, mut record) = ctx.key(args).await?;
     if status == KeyStatus::Inactive
         && provider.whoami().await?.access_key_id == record.access_key_id
     {

@@ -18,7 +18,7 @@ use crate::config::{AllowUntil, AuditConfig};
 use crate::error::{Error, Result};
 use crate::output::AuditReport;
 
-pub use self::scan::{scan, Scan};
+pub use self::scan::{scan, targets, Scan};
 
 /// Exit code when findings (not allowed) remain.
 pub const EXIT_FINDINGS: i32 = 1;

@@ -73,22 +73,25 @@ impl Progress {
     }
 }
 
-/// The users to audit through one profile (`None`: the caller itself).
-async fn targets(
+/// The users to read through one profile (`None`: the caller itself): `user`, or with
+/// `all_users` every user (and the root account's own keys).
+pub async fn targets(
     provider: &dyn AccessKeyProvider,
-    args: &AuditArgs,
+    all_users: bool,
+    user: &Option<String>,
+    exact: bool,
 ) -> Result<Vec<Option<UserRef>>> {
-    if !args.all_users {
-        return Ok(vec![Context::user_arg(&args.user)]);
+    if !all_users {
+        return Ok(vec![Context::user_arg(user)]);
     }
     let scan = async {
-        if !args.exact {
+        if !exact {
             provider.begin_account_scan().await;
         }
     };
     let (users, identity, ()) = futures::join!(provider.list_users(), provider.whoami(), scan);
     let mut targets: Vec<Option<UserRef>> = users?.into_iter().map(Some).collect();
-    // The root account is no user: its own keys are audited besides.
+    // The root account is no user: its own keys are read besides.
     if identity?.identity_type == IdentityType::Root {
         targets.push(None);
     }
@@ -105,9 +108,7 @@ async fn user_keys(
         .await
         .map_err(|err| match &user {
             Some(user) if !err.message.contains(&user.name) => {
-                let mut err = err;
-                err.message = format!("user {}: {}", user.name, err.message);
-                err
+                crate::commands::prefixed(err, format!("user {}", user.name))
             }
             _ => err,
         })
@@ -159,7 +160,7 @@ async fn scan_profile(
         }
     };
     let keys = async {
-        let targets = targets(provider.as_ref(), args).await?;
+        let targets = targets(provider.as_ref(), args.all_users, &args.user, args.exact).await?;
         progress.update(|bar| bar.inc_length(targets.len() as u64));
         let scans = targets.into_iter().map(|user| {
             let provider = provider.as_ref();

@@ -194,10 +194,7 @@ pub(super) fn write(path: &Path, entry: &Journal) -> Result<()> {
     atomic::create_folder(atomic::folder(path))
         .and_then(|()| atomic::write_locked(path, 0o600, |_| Ok(text.into_bytes())))
         .map(|_| ())
-        .map_err(|mut err| {
-            err.message = format!("rotation journal: {}", err.message);
-            err
-        })
+        .map_err(|err| crate::commands::prefixed(err, "rotation journal"))
 }
 
 /// Once the secret is safe, a journal that can't be written only costs a manual finish.

@@ -3,6 +3,7 @@
 
 use super::journal::{Journal, Stage};
 use crate::cli::OldKeyAction;
+use crate::commands::create::answer_lost;
 use crate::error::ErrorKind;
 use crate::model::{KeyRecord, KeyStatus};
 
@@ -64,14 +65,6 @@ pub(super) fn rollback(step: Step, kind: ErrorKind, into_profile: bool) -> Rollb
         // reported, the old key still active, for the same rotate to finish later.
         Step::Create | Step::Verify => Rollback::Nothing,
     }
-}
-
-/// The create's answer did not come: whether the cloud made a key is unknown.
-fn answer_lost(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::BadResponse
-    )
 }
 
 /// Errors worth waiting out while a new key spreads through the cloud (eventual consistency):

@@ -66,14 +66,7 @@ struct Rotation<'a> {
 pub async fn run(ctx: &Context, args: &RotateArgs) -> Result<i32> {
     // A key id names its cloud (most do), which narrows the profiles to choose from.
     let cloud = args.key.as_deref().map(check_key_id).transpose()?.flatten();
-    let mut profiles = ctx.profiles(cloud)?;
-    if profiles.len() != 1 {
-        return Err(Error::usage(format!(
-            "rotate acts on one profile, but {} were selected; choose one with -p NAME",
-            profiles.len()
-        )));
-    }
-    let profile = profiles.remove(0);
+    let profile = ctx.single_profile(cloud, "rotate")?;
     profile.refuse_role()?;
     if profile.session_token.is_some() {
         return Err(Error::usage(format!(
@@ -191,11 +184,10 @@ impl Rotation<'_> {
                     )))
                 }
                 several => {
-                    let ids: Vec<&str> = several.iter().map(|k| k.access_key_id.as_str()).collect();
                     return Err(fail(Error::usage(format!(
                         "{whose} has {} keys ({}); choose the one to replace with --key",
-                        ids.len(),
-                        ids.join(", ")
+                        several.len(),
+                        super::key_ids(several)
                     ))));
                 }
             },
@@ -429,7 +421,7 @@ impl Rotation<'_> {
             };
             if let Err(mut err) = done {
                 self.report.step("old key", "failed", err.message.clone());
-                let user_flag = user.map_or(String::new(), |u| format!(" --user {}", u.name));
+                let user_flag = super::user_flag(user.map(|u| u.name.as_str()));
                 err.message = format!(
                     "new key {new_id} is saved in {saved_to} and works, but old key {old} is still active ({}): {verb} it with cloudkeys {verb} {old}{user_flag}, or run the same rotate again",
                     err.message
@@ -636,20 +628,16 @@ fn conclude(
     new_key: NewKey,
     saved_to: String,
 ) -> std::result::Result<Outcome, Failed> {
-    let (old_key, error) = match finished {
-        Ok(state) => (state, None),
-        Err(err) => ("active", Some(err)),
-    };
     let outcome = Outcome {
         old_key_id,
         new_key: Some(new_key),
         saved_to: Some(saved_to),
-        old_key,
+        old_key: finished.as_ref().unwrap_or(&"active"),
         secret_printed: false,
     };
-    match error {
-        None => Ok(outcome),
-        Some(err) => Err((Some(Box::new(outcome)), err)),
+    match finished {
+        Ok(_) => Ok(outcome),
+        Err(err) => Err((Some(Box::new(outcome)), err)),
     }
 }
 
