@@ -175,5 +175,52 @@ fn main() {
             );
         }
     }
+    revoke_by_search(&state, &options, dir.path(), &path);
     runtime.block_on(sandbox.shutdown());
+}
+
+/// `revoke KEY --org acme` where the cloud cannot name the key's account (Alibaba, Tencent,
+/// Huawei; here AWS with STS GetAccessKeyInfo refused): every member is searched at once,
+/// a key of the last member joined.
+fn revoke_by_search(
+    state: &std::sync::Arc<std::sync::Mutex<State>>,
+    options: &Options,
+    dir: &std::path::Path,
+    path: &std::path::Path,
+) {
+    let last = (MANAGEMENT + options.count as u64).to_string();
+    let key = {
+        let mut guard = lock(state);
+        guard.settings.denied_actions = vec!["GetAccessKeyInfo".to_string()];
+        let account = guard.cloud_mut(ProviderKind::Aws).account(last.as_str());
+        let keys = account.and_then(|a| a.keys("user000"));
+        match keys.and_then(|k| k.first()) {
+            Some(key) => key.access_key_id.clone(),
+            None => return,
+        }
+    };
+    let mut cmd = support::cloudkeys(dir, path);
+    cmd.args(["--org", "acme", "--concurrency"])
+        .arg(options.concurrency.to_string())
+        .args(["revoke", &key, "-o", "json"]);
+    let (output, wall, stats, _) = timed_run(state, options.latency, &mut cmd);
+    if output.status.code() != Some(0) {
+        eprintln!(
+            "revoke: unexpected exit {:?}\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::process::exit(1);
+    }
+    println!(
+        "\nrevoke by search (GetAccessKeyInfo refused): {} calls ({}), wall {:.2} s",
+        stats.requests,
+        stats
+            .by_action
+            .iter()
+            .map(|(action, count)| format!("{action} {count}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        wall.as_secs_f64()
+    );
 }
