@@ -179,9 +179,9 @@ fn main() {
     runtime.block_on(sandbox.shutdown());
 }
 
-/// `revoke KEY --org acme` where the cloud cannot name the key's account (Alibaba, Tencent,
-/// Huawei; here AWS with STS GetAccessKeyInfo refused): every member is searched at once,
-/// a key of the last member joined.
+/// `revoke KEY --org acme` with STS GetAccessKeyInfo refused: every member is assumed and
+/// searched at once (each rules itself out by the account an AWS key id encodes), for a key
+/// of the last member to join.
 fn revoke_by_search(
     state: &std::sync::Arc<std::sync::Mutex<State>>,
     options: &Options,
