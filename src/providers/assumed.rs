@@ -272,6 +272,21 @@ fn read_tty(_prompt: &str) -> Option<String> {
     None
 }
 
+/// Temporary credentials from an STS answer whose `expiration` is RFC 3339 (AWS, Alibaba).
+pub fn temporary(
+    id: String,
+    secret: Secret,
+    token: Secret,
+    expiration: &str,
+) -> Result<SigningKeys> {
+    Ok(SigningKeys::temporary(
+        id,
+        secret,
+        token,
+        expires_at(expiration)?,
+    ))
+}
+
 /// The expiry of temporary credentials as AWS's and Alibaba Cloud's STS answer it (RFC 3339).
 pub fn expires_at(expiration: &str) -> Result<DateTime<Utc>> {
     crate::time::parse_rfc3339(expiration).ok_or_else(|| {

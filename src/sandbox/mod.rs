@@ -729,8 +729,7 @@ pub(crate) fn seed_second_member(
     role: state::AwsRole,
     now: DateTime<Utc>,
 ) {
-    let mut second = Account::new(kind, account_id);
-    second.add_user("erin", false, now - chrono::Duration::days(90));
+    let mut second = with_users(Account::new(kind, account_id), &[("erin", false, 90)], now);
     second.roles = vec![role];
     let key = SeedKey(Some("erin"), 200, Some(1), true, None);
     seed_account(state, second, &[key], now);

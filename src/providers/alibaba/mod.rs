@@ -137,14 +137,13 @@ impl AlibabaProvider {
             )
             .await?;
         let credentials = answer.credentials;
-        let expires =
-            assumed::expires_at(&credentials.expiration).map_err(|err| self.client.blame(err))?;
-        Ok(SigningKeys::temporary(
+        assumed::temporary(
             credentials.access_key_id,
             credentials.access_key_secret,
             credentials.security_token,
-            expires,
-        ))
+            &credentials.expiration,
+        )
+        .map_err(|err| self.client.blame(err))
     }
 
     /// An idempotent call.

@@ -274,14 +274,13 @@ impl AwsProvider {
             )
             .await?;
         let credentials = answer.result.credentials;
-        let expires =
-            assumed::expires_at(&credentials.expiration).map_err(|err| self.client.blame(err))?;
-        Ok(SigningKeys::temporary(
+        assumed::temporary(
             credentials.access_key_id,
             credentials.secret_access_key,
             credentials.session_token,
-            expires,
-        ))
+            &credentials.expiration,
+        )
+        .map_err(|err| self.client.blame(err))
     }
 
     async fn identity(&self) -> Result<&Identity> {
